@@ -1,0 +1,491 @@
+"""Image data sets as uint8 tensors (N, C, H, W) and int64 labels, read from their usual on-disk formats.
+
+Data root: the ``root`` argument, else ``$ANL_DATA``, else ``~/.cache/anl/data``. Decoded caches live
+in ``$ANL_CACHE``, else ``~/.cache/anl``. Formats read (nothing is extracted to disk):
+
+- MNIST / Fashion-MNIST: the four IDX files under torchvision's names, gzipped or not.
+- CIFAR-10: the official ``cifar-10-batches-py`` pickles (original order), or the ImageFolder JPEG
+  copy ``cifar10-jpeg/{train,test}/<class>/NNNN.jpg`` as a folder or ``cifar10-jpeg.tar.gz``. The copy
+  is read in class-major order (official class order), files in numeric order inside each class; its
+  k-th image of class c is the k-th image of class c in CIFAR-10's original order, so labels indexed
+  in original order (CIFAR-10N) join through the clean labels. Its ``source`` says "JPEG q75 copy".
+- CIFAR-100: the official ``cifar-100-python`` pickles, fine labels.
+
+``download=True`` lets torchvision fetch a missing set (online only); the files it writes are then
+read by the readers here.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import itertools
+import os
+import pickle
+import tarfile
+import tempfile
+import warnings
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from PIL import Image
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
+MNIST_CLASSES = tuple(str(digit) for digit in range(10))
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+_IDX_STEMS = {  # split -> (images, labels)
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_IDX_EXPECTS = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-*: IDX, optionally .gz"
+_CIFAR10_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
+_CIFAR_SIDE = 32
+_JPEG_SUFFIXES = (".jpg", ".jpeg")
+_JPEG_COPY = "JPEG q75 copy of CIFAR-10"
+_JPEG_EXPECTS = "{train,test}/<class>/NNNN.jpg"
+_CACHE_FORMAT = 1  # bump when the cached tensors change meaning
+_WEBVISION_FILELISTS = {"train": "info/train_filelist_google.txt", "val": "info/val_filelist.txt"}
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A data set is in none of the places searched; the message lists them and how to get it."""
+
+
+@dataclass(frozen=True, eq=False)
+class ImageDataset:
+    """Train and test images (uint8, (N, C, H, W), contiguous) with int64 labels in [0, num_classes)."""
+
+    name: str
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]  # per channel, pixels scaled to [0, 1]
+    std: tuple[float, ...]
+    source: str  # where it was read from, and in which format
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            images, labels = getattr(self, f"{split}_images"), getattr(self, f"{split}_labels")
+            if images.dtype != torch.uint8 or images.dim() != 4 or not images.is_contiguous():
+                raise ValueError(f"{self.name} {split} images must be contiguous uint8 (N, C, H, W), "
+                                 f"got {images.dtype} {tuple(images.shape)}")
+            if labels.dtype != torch.int64 or labels.shape != images.shape[:1]:
+                raise ValueError(f"{self.name} {split} labels must be int64 of shape ({images.shape[0]},), "
+                                 f"got {labels.dtype} {tuple(labels.shape)}")
+            if labels.numel() and not 0 <= int(labels.min()) <= int(labels.max()) < len(self.classes):
+                raise ValueError(f"{self.name} {split} labels must lie in [0, {len(self.classes)}), "
+                                 f"got [{int(labels.min())}, {int(labels.max())}] from {self.source}")
+        if not len(self.mean) == len(self.std) == self.train_images.shape[1]:
+            raise ValueError(f"{self.name}: mean and std need one value per channel "
+                             f"({self.train_images.shape[1]}), got {len(self.mean)} and {len(self.std)}")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        channels, height, width = self.train_images.shape[1:]
+        return channels, height, width
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Folder holding the data sets: ``root`` if given, else ``$ANL_DATA``, else ``~/.cache/anl/data``."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("ANL_DATA"):
+        return Path(os.environ["ANL_DATA"]).expanduser()
+    return Path.home() / ".cache" / "anl" / "data"
+
+
+def cache_dir() -> Path:
+    """Folder for decoded caches: ``$ANL_CACHE``, else ``~/.cache/anl``."""
+    if os.environ.get("ANL_CACHE"):
+        return Path(os.environ["ANL_CACHE"]).expanduser()
+    return Path.home() / ".cache" / "anl"
+
+
+class _Arrays(NamedTuple):
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    classes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """One place and format a data set may be in."""
+
+    path: Path
+    expects: str  # what must be there, for the not-found message
+    present: Callable[[Path], bool]
+    read: Callable[[Path], _Arrays]
+    format: str  # for ImageDataset.source
+
+
+@dataclass(frozen=True)
+class _Spec:
+    title: str
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    torchvision_class: str
+    how_to_get: str
+    layouts: Callable[[Path], list[_Layout]]
+
+
+def _split_tensors(images: np.ndarray, labels: np.ndarray, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Contiguous uint8 image tensor (N, C, H, W) and int64 label tensor, checked to match in length."""
+    if len(images) != len(labels):
+        raise ValueError(f"{where}: {len(images)} images but {len(labels)} labels")
+    image_tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.uint8).copy())
+    return image_tensor, torch.from_numpy(np.asarray(labels, dtype=np.int64).copy())
+
+
+# --- IDX (MNIST, Fashion-MNIST) ---------------------------------------------------------------
+
+def _idx_path(folder: Path, stem: str) -> Path | None:
+    """The IDX file ``stem`` in ``folder``, uncompressed preferred, else ``stem.gz``; None if neither."""
+    return next((path for path in (folder / stem, folder / f"{stem}.gz") if path.is_file()), None)
+
+
+def _has_idx_files(folder: Path) -> bool:
+    return all(_idx_path(folder, stem) is not None for stems in _IDX_STEMS.values() for stem in stems)
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """Array of an IDX file of unsigned bytes: magic 0x00 0x00 0x08 <ndim>, ndim big-endian int32 sizes, data."""
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ValueError(f"{path}: corrupt gzip file ({error})") from None
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
+        raise ValueError(f"{path}: not an IDX file of unsigned bytes with {ndim} dimension(s) "
+                         f"(magic {raw[:4].hex()}, expected 000008{ndim:02x})")
+    shape = tuple(int(size) for size in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    payload = np.frombuffer(raw, np.uint8, offset=header_size)
+    if payload.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: header says shape {shape} but the file holds {payload.size} data bytes")
+    return payload.reshape(shape)
+
+
+def _read_idx_folder(folder: Path, classes: tuple[str, ...]) -> _Arrays:
+    splits = []
+    for images_stem, labels_stem in _IDX_STEMS.values():
+        images_path, labels_path = _idx_path(folder, images_stem), _idx_path(folder, labels_stem)
+        images = _read_idx(images_path, 3)[:, None]
+        splits += _split_tensors(images, _read_idx(labels_path, 1), f"{images_path} and {labels_path}")
+    return _Arrays(*splits, classes=classes)
+
+
+def _idx_layouts(folders: list[Path], classes: tuple[str, ...]) -> list[_Layout]:
+    read = partial(_read_idx_folder, classes=classes)
+    return [_Layout(folder, _IDX_EXPECTS, _has_idx_files, read, "IDX") for folder in folders]
+
+
+# --- CIFAR python pickles -------------------------------------------------------------------
+
+def _has_files(names: tuple[str, ...]) -> Callable[[Path], bool]:
+    return lambda folder: all((folder / name).is_file() for name in names)
+
+
+def _unpickle(path: Path, keys: tuple[str, ...]) -> dict:
+    """The dict in an official CIFAR python pickle (Python 2 strings read as latin-1), with ``keys``."""
+    with path.open("rb") as file:
+        try:
+            entry = pickle.load(file, encoding="latin1")
+        except (pickle.UnpicklingError, EOFError, ValueError) as error:
+            raise ValueError(f"{path}: not a CIFAR python pickle ({error})") from None
+    missing = [key for key in keys if not isinstance(entry, dict) or key not in entry]
+    if missing:
+        raise ValueError(f"{path}: CIFAR pickle lacks key(s) {missing}")
+    return entry
+
+
+def _cifar_pickle_split(paths: list[Path], label_key: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (rows of 3072 bytes: 1024 red, 1024 green, 1024 blue, row-major) and labels, in file order."""
+    entries = [_unpickle(path, ("data", label_key)) for path in paths]
+    images, labels = [], []
+    for path, entry in zip(paths, entries):
+        rows = np.asarray(entry["data"], dtype=np.uint8)
+        if rows.ndim != 2 or rows.shape[1] != 3 * _CIFAR_SIDE**2:
+            raise ValueError(f"{path}: 'data' must have shape (N, {3 * _CIFAR_SIDE**2}), got {rows.shape}")
+        images.append(rows.reshape(-1, 3, _CIFAR_SIDE, _CIFAR_SIDE))
+        labels.append(np.asarray(entry[label_key]))
+    return _split_tensors(np.concatenate(images), np.concatenate(labels), ", ".join(map(str, paths)))
+
+
+def _read_cifar10_batches(folder: Path) -> _Arrays:
+    train = _cifar_pickle_split([folder / name for name in _CIFAR10_BATCHES], "labels")
+    test = _cifar_pickle_split([folder / "test_batch"], "labels")
+    return _Arrays(*train, *test, classes=CIFAR10_CLASSES)
+
+
+def _read_cifar100(folder: Path) -> _Arrays:
+    train = _cifar_pickle_split([folder / "train"], "fine_labels")
+    test = _cifar_pickle_split([folder / "test"], "fine_labels")
+    classes = tuple(_unpickle(folder / "meta", ("fine_label_names",))["fine_label_names"])
+    return _Arrays(*train, *test, classes=classes)
+
+
+# --- CIFAR-10 JPEG copy (folder or tar), decoded once and cached ----------------------------
+
+def _jpeg_files(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(name relative to ``path``, bytes) of every JPEG in a folder or a tar archive, read in place."""
+    if path.is_dir():
+        for file in sorted(path.rglob("*")):
+            if file.suffix.lower() in _JPEG_SUFFIXES and file.is_file():
+                yield file.relative_to(path).as_posix(), file.read_bytes()
+        return
+    try:
+        with tarfile.open(path, "r|*") as archive:
+            for member in archive:
+                if member.isfile() and PurePosixPath(member.name).suffix.lower() in _JPEG_SUFFIXES:
+                    yield member.name, archive.extractfile(member).read()
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"{path}: unreadable tar archive ({error})") from None
+
+
+def _decode_jpeg(data: bytes) -> np.ndarray:
+    """RGB pixels (H, W, 3) uint8 of one JPEG file."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _decode_cifar10_jpeg(path: Path) -> dict[str, torch.Tensor]:
+    """Decode every image of the copy: per split, class-major, numeric file order inside a class.
+
+    Inside each class the files must be numbered 0..n-1 (the original CIFAR-10 order), else ValueError.
+    """
+    found: dict[str, list[tuple[int, int, np.ndarray]]] = {"train": [], "test": []}
+    for name, data in _jpeg_files(path):
+        member = PurePosixPath(name)
+        parts = member.parts
+        if (len(parts) < 3 or parts[-3] not in found or parts[-2] not in CIFAR10_CLASSES
+                or not (member.stem.isascii() and member.stem.isdigit())):
+            raise ValueError(f"{path}: unexpected image {name}; expected {_JPEG_EXPECTS} "
+                             f"with <class> one of {', '.join(CIFAR10_CLASSES)}")
+        try:
+            pixels = _decode_jpeg(data)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{path}: cannot decode {name} ({error})") from None
+        if pixels.shape != (_CIFAR_SIDE, _CIFAR_SIDE, 3):
+            raise ValueError(f"{path}: {name} is {pixels.shape[1]}x{pixels.shape[0]}, "
+                             f"expected {_CIFAR_SIDE}x{_CIFAR_SIDE}")
+        found[parts[-3]].append((CIFAR10_CLASSES.index(parts[-2]), int(member.stem), pixels))
+    tensors = {}
+    for split, items in found.items():
+        items.sort(key=lambda item: item[:2])
+        for label, group in itertools.groupby(items, key=lambda item: item[0]):
+            numbers = [number for _, number, _ in group]
+            if numbers != list(range(len(numbers))):
+                raise ValueError(f"{path}: {split}/{CIFAR10_CLASSES[label]} files are not numbered "
+                                 f"0..{len(numbers) - 1} without gaps; the original order is lost")
+        if not items:
+            raise ValueError(f"{path}: no {split} images; expected {_JPEG_EXPECTS}")
+        images = np.stack([pixels for _, _, pixels in items]).transpose(0, 3, 1, 2)
+        labels = np.array([label for label, _, _ in items])
+        tensors[f"{split}_images"], tensors[f"{split}_labels"] = _split_tensors(images, labels, str(path))
+    return tensors
+
+
+def _fingerprint(path: Path) -> str:
+    """Short hash of the resolved path and the size + mtime of the archive, or of every file in the folder."""
+    path = path.resolve()
+    files = sorted(file for file in path.rglob("*") if file.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256(f"format {_CACHE_FORMAT}\n{path}\n".encode())
+    for file in files:
+        stat = file.stat()
+        digest.update(f"{file.relative_to(path)}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _save_atomically(tensors: dict[str, torch.Tensor], target: Path) -> None:
+    """torch.save to a temporary file beside ``target``, then os.replace it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            torch.save(tensors, file)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read_cifar10_jpeg(path: Path) -> _Arrays:
+    """The JPEG copy, from cache_dir()/cifar10-jpeg-<fingerprint>.pt, decoding and caching it if absent."""
+    cache = cache_dir() / f"cifar10-jpeg-{_fingerprint(path)}.pt"
+    if cache.is_file():
+        return _Arrays(**torch.load(cache, weights_only=True), classes=CIFAR10_CLASSES)
+    tensors = _decode_cifar10_jpeg(path)
+    try:
+        _save_atomically(tensors, cache)
+    except OSError as error:
+        warnings.warn(f"could not cache decoded CIFAR-10 JPEG copy at {cache}: {error}", stacklevel=3)
+    return _Arrays(**tensors, classes=CIFAR10_CLASSES)
+
+
+# --- the data sets --------------------------------------------------------------------------
+
+def _cifar10_layouts(root: Path) -> list[_Layout]:
+    return [
+        _Layout(root / "cifar-10-batches-py", "data_batch_1..5, test_batch",
+                _has_files(_CIFAR10_BATCHES + ("test_batch",)), _read_cifar10_batches,
+                "official CIFAR-10 python batches"),
+        _Layout(root / "cifar10-jpeg", _JPEG_EXPECTS, Path.is_dir, _read_cifar10_jpeg, _JPEG_COPY),
+        _Layout(root / "cifar10-jpeg.tar.gz", f"cifar10-jpeg/{_JPEG_EXPECTS}", Path.is_file, _read_cifar10_jpeg,
+                _JPEG_COPY),
+    ]
+
+
+def _cifar100_layouts(root: Path) -> list[_Layout]:
+    return [_Layout(root / "cifar-100-python", "train, test, meta", _has_files(("train", "test", "meta")),
+                    _read_cifar100, "official CIFAR-100 python files, fine labels")]
+
+
+_TORONTO = "the official CIFAR page (www.cs.toronto.edu/~kriz/cifar.html)"
+_SPECS = {
+    "mnist": _Spec(
+        "MNIST", (0.1307,), (0.3081,), "MNIST",
+        "load_dataset('mnist', download=True) when online (torchvision fetches the IDX files), "
+        "or put the four IDX files from Yann LeCun's MNIST page in <data root>/mnist",
+        lambda root: _idx_layouts([root / "mnist", root / "MNIST" / "raw", root], MNIST_CLASSES)),
+    "fashion_mnist": _Spec(
+        "Fashion-MNIST", (0.2860,), (0.3530,), "FashionMNIST",
+        "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or load_dataset('fashion_mnist', "
+        "download=True) when online, or put the four IDX files from Zalando Research's fashion-mnist "
+        "GitHub repository in <data root>/fashion_mnist",
+        lambda root: _idx_layouts([root / "fashion_mnist", root / "fashion-mnist", root / "FashionMNIST" / "raw",
+                                   DEBIAN_FASHION_MNIST], FASHION_MNIST_CLASSES)),
+    "cifar10": _Spec(
+        "CIFAR-10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "CIFAR10",
+        f"load_dataset('cifar10', download=True) when online, or extract cifar-10-python.tar.gz from "
+        f"{_TORONTO} into <data root>",
+        _cifar10_layouts),
+    "cifar100": _Spec(
+        "CIFAR-100", (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "CIFAR100",
+        f"load_dataset('cifar100', download=True) when online, or extract cifar-100-python.tar.gz from "
+        f"{_TORONTO} into <data root>",
+        _cifar100_layouts),
+}
+
+
+def _root_origin(root: str | os.PathLike | None) -> str:
+    if root is not None:
+        return "from the root argument"
+    if os.environ.get("ANL_DATA"):
+        return "from $ANL_DATA"
+    return "the default; set $ANL_DATA or pass root= to change it"
+
+
+def _not_found_message(spec: _Spec, folder: Path, root: str | os.PathLike | None, layouts: list[_Layout]) -> str:
+    looked = "\n".join(f"  {layout.path}  ({layout.expects})" for layout in layouts)
+    return (f"{spec.title} not found. Data root: {folder} ({_root_origin(root)}). Looked in:\n{looked}\n"
+            f"To get it: {spec.how_to_get}.")
+
+
+def _download(spec: _Spec, folder: Path) -> None:
+    """Let torchvision fetch the data set into ``folder`` in its own layout (which the readers search)."""
+    from anl._torchvision import import_torchvision
+
+    folder.mkdir(parents=True, exist_ok=True)
+    getattr(import_torchvision().datasets, spec.torchvision_class)(root=str(folder), train=True, download=True)
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None, download: bool = False) -> ImageDataset:
+    """Load ``name`` (one of DATASETS) from the first place under data_root(root) that holds it.
+
+    Raises DataNotFoundError (listing every place searched and how to get the data) when it is
+    nowhere and ``download`` is false or torchvision could not fetch it; ValueError for an unknown
+    name or a corrupt file.
+    """
+    if name not in _SPECS:
+        raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
+    spec, folder = _SPECS[name], data_root(root)
+    layouts = spec.layouts(folder)
+    found = next((layout for layout in layouts if layout.present(layout.path)), None)
+    if found is None and download:
+        _download(spec, folder)
+        found = next((layout for layout in layouts if layout.present(layout.path)), None)
+    if found is None:
+        raise DataNotFoundError(_not_found_message(spec, folder, root, layouts))
+    arrays = found.read(found.path)
+    return ImageDataset(name=name, train_images=arrays.train_images, train_labels=arrays.train_labels,
+                        test_images=arrays.test_images, test_labels=arrays.test_labels, classes=arrays.classes,
+                        mean=spec.mean, std=spec.std, source=f"{found.path} ({found.format})")
+
+
+def stratified_subset(labels: torch.Tensor, size: int, seed: int = 0) -> torch.Tensor:
+    """Sorted int64 indices of ``size`` items drawn per class, deterministic in ``seed``.
+
+    Class c with n_c of the N items gets floor(size * n_c / N) items; the size - sum of floors items
+    left go one each to the classes with the largest remainders (size * n_c mod N; ties to the
+    smaller label). Within a class the items are a uniform draw without replacement.
+    """
+    dtype = labels.dtype
+    if labels.dim() != 1 or dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
+        raise ValueError(f"labels must be a 1-D integer tensor, got {labels.dtype} {tuple(labels.shape)}")
+    labels, total = labels.cpu(), labels.numel()
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= total:
+        raise ValueError(f"size must be an integer in [0, {total}], got {size!r}")
+    classes, counts = torch.unique(labels, return_counts=True)
+    quotas = [size * int(count) // total for count in counts]
+    remainders = [size * int(count) % total for count in counts]
+    by_remainder = sorted(range(len(quotas)), key=lambda index: (-remainders[index], index))
+    for index in by_remainder[: size - sum(quotas)]:
+        quotas[index] += 1
+    generator = torch.Generator().manual_seed(seed)
+    chosen = [torch.empty(0, dtype=torch.int64)]
+    for label, quota in zip(classes, quotas):
+        members = torch.nonzero(labels == label).flatten()
+        chosen.append(members[torch.randperm(len(members), generator=generator)[:quota]])
+    return torch.sort(torch.cat(chosen)).values
+
+
+def read_webvision_filelist(
+    root: str | os.PathLike, split: str = "train", num_classes: int = 50
+) -> list[tuple[str, int]]:
+    """(image path relative to ``root``, label) from WebVision 1.0's file list, keeping labels < num_classes.
+
+    ``split`` "train" reads info/train_filelist_google.txt (the Google images, as WebVision-mini
+    uses), "val" reads info/val_filelist.txt; each line is "<path> <label>".
+    """
+    if split not in _WEBVISION_FILELISTS:
+        raise ValueError(f"unknown WebVision split {split!r}; valid splits: {', '.join(_WEBVISION_FILELISTS)}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 1 <= num_classes <= 1000:
+        raise ValueError(f"num_classes must be an integer in [1, 1000], got {num_classes!r}")
+    path = Path(root).expanduser() / _WEBVISION_FILELISTS[split]
+    if not path.is_file():
+        raise DataNotFoundError(f"WebVision {split} file list not found: looked for {path}. To get it: download "
+                                f"WebVision 1.0 (resized images and info/) from the WebVision challenge site "
+                                f"(data.vision.ee.ethz.ch/cvl/webvision) and pass its folder as root.")
+    entries = []
+    for line_number, line in enumerate(path.read_text().splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2 or not (fields[1].isascii() and fields[1].isdigit()):
+            raise ValueError(f"{path}:{line_number}: expected '<path> <label>', got {line!r}")
+        if int(fields[1]) < num_classes:
+            entries.append((fields[0], int(fields[1])))
+    return entries

@@ -1,0 +1,533 @@
+"""Data loading: every on-disk format from tiny files written here, the cache, the search order, errors,
+stratified subsets, the WebVision file list, and the real data sets (regression checksums)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import random
+import re
+import struct
+import tarfile
+import time
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import anl._torchvision
+from anl import data
+from anl.data import (
+    CIFAR10_CLASSES,
+    DATASETS,
+    DataNotFoundError,
+    ImageDataset,
+    cache_dir,
+    data_root,
+    load_dataset,
+    read_webvision_filelist,
+    stratified_subset,
+)
+
+@pytest.fixture(autouse=True)
+def isolated_env(request, tmp_path, monkeypatch):
+    """No real data root or cache leaks into the synthetic tests; real-data tests keep the machine's settings."""
+    if request.node.get_closest_marker("realdata"):
+        return
+    monkeypatch.setenv("ANL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("ANL_DATA", raising=False)
+
+
+# --- writers, straight from the format specifications ----------------------------------------
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """IDX: 0x00 0x00, type 0x08 (unsigned byte), ndim, big-endian uint32 sizes, row-major data."""
+    header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx_set(folder: Path, seed: int, gz: bool, sizes=(7, 3), side=5) -> dict[str, np.ndarray]:
+    """Write train/t10k images (N, side, side) and labels into ``folder``; return the arrays."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for prefix, count in zip(("train", "t10k"), sizes):
+        arrays[f"{prefix}-images-idx3-ubyte"] = rng.integers(0, 256, (count, side, side), dtype=np.uint8)
+        arrays[f"{prefix}-labels-idx1-ubyte"] = rng.integers(0, 10, count, dtype=np.uint8)
+    for stem, array in arrays.items():
+        raw = idx_bytes(array)
+        (folder / (stem + ".gz" if gz else stem)).write_bytes(gzip.compress(raw) if gz else raw)
+    return arrays
+
+
+def py2_pickle(entry: dict) -> bytes:
+    """Protocol-2 pickle of a dict whose keys are Python 2 byte strings, like the official CIFAR files."""
+    parts = [b"\x80\x02}("]  # PROTO 2, EMPTY_DICT, MARK
+    for key, value in entry.items():
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=2)
+        pickler.fast = True  # no memo, so the value pickles can be spliced together
+        pickler.dump(value)
+        parts += [b"U" + bytes([len(key)]) + key.encode(), buffer.getvalue()[2:-1]]  # SHORT_BINSTRING key
+    return b"".join(parts) + b"u."  # SETITEMS, STOP
+
+
+def cifar_rows(count: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, 256, (count, 3072), dtype=np.uint8)
+
+
+def flat_jpeg(colour: tuple[int, int, int], side: int = 32) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (side, side), colour).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def colour_of(label: int, number: int) -> tuple[int, int, int]:
+    return (20 * label + 10, 20 * number + 5, 200)  # channels stay below 256
+
+
+JPEG_LAYOUT = {  # split -> class -> how many images
+    "train": {"airplane": 3, "cat": 12, "truck": 2},
+    "test": {"cat": 1, "ship": 2},
+}
+
+
+def jpeg_members(padded: bool = True) -> list[tuple[str, bytes]]:
+    """(cifar10-jpeg/<split>/<class>/<n>.jpg, flat JPEG) in shuffled order; colour encodes class and n."""
+    members = []
+    for split, classes in JPEG_LAYOUT.items():
+        for name, count in classes.items():
+            for number in range(count):
+                stem = f"{number:04d}" if padded else str(number)
+                jpeg = flat_jpeg(colour_of(CIFAR10_CLASSES.index(name), number))
+                members.append((f"cifar10-jpeg/{split}/{name}/{stem}.jpg", jpeg))
+    random.Random(0).shuffle(members)
+    return members
+
+
+def write_jpeg_tar(path: Path, members: list[tuple[str, bytes]]) -> None:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, payload in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+
+
+def write_jpeg_folder(root: Path, members: list[tuple[str, bytes]]) -> None:
+    for name, payload in members:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(payload)
+
+
+def expected_jpeg_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Expected labels and (N, 3) colours: class-major in official class order, numeric order inside a class."""
+    items = sorted((CIFAR10_CLASSES.index(name), number)
+                   for name, count in JPEG_LAYOUT[split].items() for number in range(count))
+    return np.array([label for label, _ in items]), np.array([colour_of(*item) for item in items])
+
+
+def check_jpeg_dataset(dataset: ImageDataset) -> None:
+    assert dataset.classes == CIFAR10_CLASSES
+    assert "JPEG q75 copy" in dataset.source
+    for split in ("train", "test"):
+        images, labels = getattr(dataset, f"{split}_images"), getattr(dataset, f"{split}_labels")
+        expected_labels, expected_colours = expected_jpeg_split(split)
+        assert images.dtype == torch.uint8 and images.shape == (len(expected_labels), 3, 32, 32)
+        assert images.is_contiguous()
+        assert labels.dtype == torch.int64 and labels.tolist() == expected_labels.tolist()
+        # JPEG is lossy: a flat colour comes back within a few levels (4:2:0 chroma, rounding).
+        error = (images.double() - torch.from_numpy(expected_colours).double()[:, :, None, None]).abs()
+        assert error.max() <= 4
+
+
+# --- IDX -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "subfolder", "gz"), [
+    ("mnist", "mnist", True),
+    ("mnist", "MNIST/raw", False),
+    ("mnist", ".", True),
+    ("fashion_mnist", "fashion_mnist", False),
+    ("fashion_mnist", "fashion-mnist", True),
+    ("fashion_mnist", "FashionMNIST/raw", True),
+])
+def test_idx_layouts_read_back(tmp_path, name, subfolder, gz):
+    arrays = write_idx_set(tmp_path / subfolder, seed=1, gz=gz)
+    dataset = load_dataset(name, root=tmp_path)
+    assert dataset.name == name and dataset.num_classes == 10 and dataset.image_shape == (1, 5, 5)
+    assert dataset.source.startswith(str((tmp_path / subfolder)))
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images, labels = getattr(dataset, f"{split}_images"), getattr(dataset, f"{split}_labels")
+        assert images.dtype == torch.uint8 and images.is_contiguous()
+        assert labels.dtype == torch.int64
+        np.testing.assert_array_equal(images[:, 0].numpy(), arrays[f"{prefix}-images-idx3-ubyte"])
+        np.testing.assert_array_equal(labels.numpy(), arrays[f"{prefix}-labels-idx1-ubyte"])
+
+
+def test_idx_search_order_and_raw_preferred(tmp_path):
+    first = write_idx_set(tmp_path / "mnist", seed=1, gz=True)
+    write_idx_set(tmp_path / "MNIST" / "raw", seed=2, gz=False)
+    dataset = load_dataset("mnist", root=tmp_path)
+    np.testing.assert_array_equal(dataset.train_labels.numpy(), first["train-labels-idx1-ubyte"])
+    # both forms of a file present: the uncompressed one is read
+    raw = write_idx_set(tmp_path / "mnist", seed=3, gz=False)
+    dataset = load_dataset("mnist", root=tmp_path)
+    np.testing.assert_array_equal(dataset.train_labels.numpy(), raw["train-labels-idx1-ubyte"])
+
+
+@pytest.mark.parametrize("corruption", ["magic", "truncated", "gzip", "label_count"])
+def test_corrupt_idx_raises_value_error_naming_file(tmp_path, corruption):
+    folder = tmp_path / "mnist"
+    arrays = write_idx_set(folder, seed=1, gz=True)
+    target = folder / "train-images-idx3-ubyte.gz"
+    raw = idx_bytes(arrays["train-images-idx3-ubyte"])
+    if corruption == "magic":
+        target.write_bytes(gzip.compress(b"\x00\x00\x0d\x03" + raw[4:]))  # float type code
+    elif corruption == "truncated":
+        target.write_bytes(gzip.compress(raw[:-1]))
+    elif corruption == "gzip":
+        target.write_bytes(gzip.compress(raw)[:30])
+    else:
+        target = folder / "train-labels-idx1-ubyte.gz"
+        target.write_bytes(gzip.compress(idx_bytes(arrays["train-labels-idx1-ubyte"][:-1])))
+    with pytest.raises(ValueError, match=re.escape(str(target))):
+        load_dataset("mnist", root=tmp_path)
+
+
+# --- CIFAR pickles ---------------------------------------------------------------------------
+
+def test_cifar10_batches_read_back_in_file_order(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    rows, labels = [], []
+    for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
+        batch_rows, batch_labels = cifar_rows(2, rng), rng.integers(0, 10, 2).tolist()
+        (folder / name).write_bytes(py2_pickle({"batch_label": "x", "labels": batch_labels, "data": batch_rows}))
+        rows.append(batch_rows)
+        labels.append(batch_labels)
+    dataset = load_dataset("cifar10", root=tmp_path)
+    assert dataset.classes == CIFAR10_CLASSES and "JPEG" not in dataset.source
+    assert dataset.train_images.shape == (10, 3, 32, 32) and dataset.test_images.shape == (2, 3, 32, 32)
+    # row layout: 1024 red, 1024 green, 1024 blue, each 32x32 row-major
+    train_rows = np.concatenate(rows[:5])
+    np.testing.assert_array_equal(dataset.train_images[:, 1, 2, 3].numpy(), train_rows[:, 1024 + 2 * 32 + 3])
+    np.testing.assert_array_equal(dataset.train_images.reshape(10, -1).numpy(), train_rows)
+    np.testing.assert_array_equal(dataset.test_images.reshape(2, -1).numpy(), rows[5])
+    assert dataset.train_labels.tolist() == sum(labels[:5], []) and dataset.test_labels.tolist() == labels[5]
+    assert dataset.train_labels.dtype == torch.int64
+
+
+def test_cifar100_fine_labels_and_class_names(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    names = [f"class_{index:03d}" for index in range(100)]
+    splits = {}
+    for split, count in (("train", 4), ("test", 3)):
+        splits[split] = (cifar_rows(count, rng), rng.integers(0, 100, count).tolist())
+        entry = {"data": splits[split][0], "fine_labels": splits[split][1], "coarse_labels": [19] * count}
+        (folder / split).write_bytes(py2_pickle(entry))
+    (folder / "meta").write_bytes(py2_pickle({"fine_label_names": names, "coarse_label_names": ["c"] * 20}))
+    dataset = load_dataset("cifar100", root=tmp_path)
+    assert dataset.classes == tuple(names) and dataset.num_classes == 100
+    assert dataset.mean == (0.5071, 0.4865, 0.4409)
+    for split, (rows, labels) in splits.items():
+        np.testing.assert_array_equal(getattr(dataset, f"{split}_images").reshape(len(labels), -1).numpy(), rows)
+        assert getattr(dataset, f"{split}_labels").tolist() == labels
+
+
+def test_cifar_pickle_without_data_key_is_value_error(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(py2_pickle({"labels": [0]}))
+    with pytest.raises(ValueError, match="data_batch_1.*'data'"):
+        load_dataset("cifar10", root=tmp_path)
+
+
+# --- CIFAR-10 JPEG copy ----------------------------------------------------------------------
+
+def test_jpeg_tar_read_back_class_major_numeric_order(tmp_path):
+    write_jpeg_tar(tmp_path / "cifar10-jpeg.tar.gz", jpeg_members())
+    dataset = load_dataset("cifar10", root=tmp_path)
+    check_jpeg_dataset(dataset)
+    assert dataset.source == f"{tmp_path / 'cifar10-jpeg.tar.gz'} (JPEG q75 copy of CIFAR-10)"
+
+
+def test_jpeg_folder_read_back_with_unpadded_numbers(tmp_path):
+    write_jpeg_folder(tmp_path, jpeg_members(padded=False))  # 10.jpg must come after 9.jpg
+    dataset = load_dataset("cifar10", root=tmp_path)
+    check_jpeg_dataset(dataset)
+    assert dataset.source.startswith(str(tmp_path / "cifar10-jpeg"))
+
+
+def test_official_batches_win_over_jpeg_copy(tmp_path):
+    write_jpeg_tar(tmp_path / "cifar10-jpeg.tar.gz", jpeg_members())
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(py2_pickle({"labels": [1], "data": np.zeros((1, 3072), np.uint8)}))
+    assert load_dataset("cifar10", root=tmp_path).source.startswith(str(folder))
+
+
+def test_jpeg_cache_written_once_reused_and_invalidated(tmp_path, monkeypatch):
+    archive = tmp_path / "cifar10-jpeg.tar.gz"
+    write_jpeg_tar(archive, jpeg_members())
+    decoded = []
+    real_decode = data._decode_jpeg
+    monkeypatch.setattr(data, "_decode_jpeg", lambda payload: decoded.append(1) or real_decode(payload))
+    first = load_dataset("cifar10", root=tmp_path)
+    cached = list((tmp_path / "cache").iterdir())
+    assert len(decoded) == 20 and len(cached) == 1 and cached[0].suffix == ".pt"  # no temporary file left
+
+    def refuse(payload):
+        raise AssertionError("decoded although cached")
+
+    monkeypatch.setattr(data, "_decode_jpeg", refuse)
+    second = load_dataset("cifar10", root=tmp_path)
+    assert torch.equal(first.train_images, second.train_images)
+    assert torch.equal(first.test_labels, second.test_labels)
+    check_jpeg_dataset(second)
+
+    os.utime(archive, ns=(archive.stat().st_atime_ns, archive.stat().st_mtime_ns + 10**9))
+    with pytest.raises(AssertionError, match="decoded although cached"):
+        load_dataset("cifar10", root=tmp_path)
+
+
+@pytest.mark.parametrize("problem", ["gap", "unknown_class", "wrong_size"])
+def test_jpeg_copy_layout_problems_are_value_errors(tmp_path, problem):
+    members = [member for member in jpeg_members() if member[0] != "cifar10-jpeg/train/cat/0004.jpg"
+               or problem != "gap"]
+    if problem == "unknown_class":
+        members.append(("cifar10-jpeg/train/unicorn/0000.jpg", flat_jpeg((1, 2, 3))))
+    if problem == "wrong_size":
+        members.append(("cifar10-jpeg/test/ship/0002.jpg", flat_jpeg((1, 2, 3), side=16)))
+    write_jpeg_tar(tmp_path / "cifar10-jpeg.tar.gz", members)
+    expected = {"gap": "train/cat files are not numbered", "unknown_class": "unicorn",
+                "wrong_size": "16x16"}[problem]
+    with pytest.raises(ValueError, match=expected):
+        load_dataset("cifar10", root=tmp_path)
+
+
+# --- search paths, errors, settings ----------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "expected_paths"), [
+    ("mnist", ["mnist", "MNIST/raw", "."]),
+    ("cifar10", ["cifar-10-batches-py", "cifar10-jpeg", "cifar10-jpeg.tar.gz"]),
+    ("cifar100", ["cifar-100-python"]),
+])
+def test_missing_dataset_names_every_path_searched(tmp_path, name, expected_paths):
+    with pytest.raises(DataNotFoundError) as caught:
+        load_dataset(name, root=tmp_path)
+    message = str(caught.value)
+    assert isinstance(caught.value, FileNotFoundError)
+    for relative in expected_paths:
+        assert f"  {tmp_path / relative}  (" in message
+    assert "root argument" in message and "download=True" in message
+
+
+def test_missing_fashion_mnist_lists_debian_location_and_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "not-installed")
+    monkeypatch.setenv("ANL_DATA", str(tmp_path))
+    with pytest.raises(DataNotFoundError) as caught:
+        load_dataset("fashion_mnist")
+    message = str(caught.value)
+    for relative in ("fashion_mnist", "fashion-mnist", "FashionMNIST/raw", "not-installed"):
+        assert str(tmp_path / relative) in message
+    assert "$ANL_DATA" in message and "apt-get install dataset-fashion-mnist" in message
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(ValueError, match="unknown data set 'svhn'.*mnist, fashion_mnist, cifar10, cifar100"):
+        load_dataset("svhn")
+    assert DATASETS == ("mnist", "fashion_mnist", "cifar10", "cifar100")
+
+
+def test_data_root_and_cache_dir_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ANL_CACHE")
+    assert data_root() == tmp_path / "home" / ".cache" / "anl" / "data"
+    assert cache_dir() == tmp_path / "home" / ".cache" / "anl"
+    monkeypatch.setenv("ANL_DATA", str(tmp_path / "env"))
+    monkeypatch.setenv("ANL_CACHE", str(tmp_path / "cache-env"))
+    assert data_root() == tmp_path / "env" and cache_dir() == tmp_path / "cache-env"
+    assert data_root(tmp_path / "argument") == tmp_path / "argument"
+    assert data_root(str(tmp_path / "argument")) == tmp_path / "argument"
+
+
+def test_root_argument_beats_anl_data_beats_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    sets = {place: write_idx_set(tmp_path / place / "mnist", seed=index, gz=True)
+            for index, place in enumerate(("home/.cache/anl/data", "env", "argument"))}
+
+    def train_labels(**kwargs):
+        return load_dataset("mnist", **kwargs).train_labels.numpy()
+
+    np.testing.assert_array_equal(train_labels(), sets["home/.cache/anl/data"]["train-labels-idx1-ubyte"])
+    monkeypatch.setenv("ANL_DATA", str(tmp_path / "env"))
+    np.testing.assert_array_equal(train_labels(), sets["env"]["train-labels-idx1-ubyte"])
+    np.testing.assert_array_equal(train_labels(root=tmp_path / "argument"),
+                                  sets["argument"]["train-labels-idx1-ubyte"])
+
+
+def test_download_uses_torchvision_then_own_reader(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_mnist(root, train, download):
+        calls.append((root, train, download))
+        write_idx_set(Path(root) / "MNIST" / "raw", seed=5, gz=False)
+
+    fake = SimpleNamespace(datasets=SimpleNamespace(MNIST=fake_mnist))
+    monkeypatch.setattr(anl._torchvision, "import_torchvision", lambda: fake)
+    with pytest.raises(DataNotFoundError):
+        load_dataset("mnist", root=tmp_path / "data")
+    assert calls == []
+    dataset = load_dataset("mnist", root=tmp_path / "data", download=True)
+    assert calls == [(str(tmp_path / "data"), True, True)]
+    assert dataset.source.startswith(str(tmp_path / "data" / "MNIST" / "raw"))
+
+
+def test_image_dataset_validates_and_reports_shape():
+    images, labels = torch.zeros(2, 3, 4, 5, dtype=torch.uint8), torch.tensor([0, 1])
+    dataset = ImageDataset("x", images, labels, images, labels, ("a", "b"), (0.5,) * 3, (0.2,) * 3, "here")
+    assert dataset.num_classes == 2 and dataset.image_shape == (3, 4, 5)
+    with pytest.raises(ValueError, match="uint8"):
+        ImageDataset("x", images.float(), labels, images, labels, ("a", "b"), (0.5,) * 3, (0.2,) * 3, "here")
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 1\)"):
+        ImageDataset("x", images, labels, images, labels, ("a",), (0.5,) * 3, (0.2,) * 3, "here")
+
+
+# --- stratified_subset -----------------------------------------------------------------------
+
+def largest_remainder(counts: list[int], size: int) -> list[int]:
+    """Reference: exact quotas size * n_c / N as fractions; floors, then +1 by largest fraction (ties: smaller c)."""
+    quotas = [Fraction(size * count, sum(counts)) for count in counts]
+    floors = [int(quota) for quota in quotas]
+    order = sorted(range(len(counts)), key=lambda c: (-(quotas[c] - floors[c]), c))
+    for c in order[: size - sum(floors)]:
+        floors[c] += 1
+    return floors
+
+
+def test_stratified_subset_exact_counts():
+    shuffle = torch.randperm(20, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0] * 7 + [1] * 7 + [2] * 6)[shuffle]
+    indices = stratified_subset(labels, 10)
+    assert labels[indices].bincount().tolist() == [4, 3, 3]  # 3.5, 3.5, 3.0: the spare one to class 0
+    labels = torch.tensor([0] * 50 + [1] * 30 + [2] * 20)
+    assert labels[stratified_subset(labels, 10)].bincount().tolist() == [5, 3, 2]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        counts = rng.integers(1, 40, rng.integers(2, 8)).tolist()
+        labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
+        size = int(rng.integers(0, sum(counts) + 1))
+        indices = stratified_subset(labels, size, seed=int(rng.integers(100)))
+        assert labels[indices].bincount(minlength=len(counts)).tolist() == largest_remainder(counts, size)
+
+
+def test_stratified_subset_sorted_unique_deterministic():
+    labels = torch.randint(0, 5, (300,), generator=torch.Generator().manual_seed(1)) * 3  # labels 0, 3, ..., 12
+    first = stratified_subset(labels, 50, seed=7)
+    assert first.dtype == torch.int64 and first.tolist() == sorted(set(first.tolist())) and len(first) == 50
+    assert torch.equal(first, stratified_subset(labels, 50, seed=7))
+    assert not torch.equal(first, stratified_subset(labels, 50, seed=8))
+    assert stratified_subset(labels, 300).tolist() == list(range(300))
+    assert stratified_subset(labels, 0).tolist() == []
+
+
+@pytest.mark.parametrize(("labels", "size", "message"), [
+    (torch.zeros(5), 2, "integer tensor"),
+    (torch.zeros(2, 2, dtype=torch.int64), 2, "1-D"),
+    (torch.zeros(5, dtype=torch.int64), 6, r"size must be an integer in \[0, 5\]"),
+    (torch.zeros(5, dtype=torch.int64), -1, "size"),
+])
+def test_stratified_subset_bad_input(labels, size, message):
+    with pytest.raises(ValueError, match=message):
+        stratified_subset(labels, size)
+
+
+# --- WebVision file list ---------------------------------------------------------------------
+
+def test_webvision_filelist(tmp_path):
+    (tmp_path / "info").mkdir()
+    (tmp_path / "info" / "train_filelist_google.txt").write_text(
+        "google/q0001/a.jpg 0\ngoogle/q0050/b.jpg 49\n\ngoogle/q0051/c.jpg 50\ngoogle/q0002/d.jpg 1\n")
+    (tmp_path / "info" / "val_filelist.txt").write_text("val_images_256/v1.jpg 3\nval_images_256/v2.jpg 700\n")
+    assert read_webvision_filelist(tmp_path) == [("google/q0001/a.jpg", 0), ("google/q0050/b.jpg", 49),
+                                                 ("google/q0002/d.jpg", 1)]
+    assert read_webvision_filelist(tmp_path, num_classes=51)[2] == ("google/q0051/c.jpg", 50)
+    assert read_webvision_filelist(tmp_path, "val") == [("val_images_256/v1.jpg", 3)]
+    with pytest.raises(ValueError, match="valid splits: train, val"):
+        read_webvision_filelist(tmp_path, "test")
+    with pytest.raises(DataNotFoundError, match="val_filelist.txt"):
+        read_webvision_filelist(tmp_path / "elsewhere", "val")
+    (tmp_path / "info" / "val_filelist.txt").write_text("v1.jpg 3\nv2.jpg three\n")
+    with pytest.raises(ValueError, match="val_filelist.txt:2"):
+        read_webvision_filelist(tmp_path, "val")
+
+
+# --- the real data sets ----------------------------------------------------------------------
+
+def sha256_of(tensor: torch.Tensor) -> str:
+    return hashlib.sha256(tensor.contiguous().numpy().tobytes()).hexdigest()
+
+
+REAL = {  # name: (train shape, train counts per class, test count per class or None, sha256 images, labels)
+    "mnist": ((60000, 1, 28, 28), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949], None,
+              "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+              "e474323ac02fc156161b0bbb1f8c9cfeb327a74bcd9f9680a8385269a24f566c"),
+    "fashion_mnist": ((60000, 1, 28, 28), [6000] * 10, 1000,
+                      "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012",
+                      "e3245b63f7c40d1c8b652835f19744d970c1613b40ddac6bcfc87b9c46e16a0b"),
+    # decoded by Pillow's libjpeg-turbo: a different JPEG decoder may change some pixels by one level
+    "cifar10": ((50000, 3, 32, 32), [5000] * 10, 1000,
+                "f12bc101717acd0df836682c335adf2f0f589f6a84917c61c9d2512d7b4bae09",
+                "a2084e87c76d1d22ef5ac30a81addb49027565cdc65f0e1b451ae5969d56117e"),
+}
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", list(REAL))
+def test_real_dataset_shapes_counts_checksums(real_dataset, name):
+    train_shape, train_counts, test_per_class, images_sha, labels_sha = REAL[name]
+    dataset = real_dataset(name)
+    assert tuple(dataset.train_images.shape) == train_shape
+    assert tuple(dataset.test_images.shape) == (10000, *train_shape[1:])
+    assert dataset.train_labels.bincount().tolist() == train_counts
+    if test_per_class is not None:
+        assert dataset.test_labels.bincount().tolist() == [test_per_class] * 10
+    assert sha256_of(dataset.train_labels) == labels_sha
+    assert sha256_of(dataset.train_images) == images_sha
+
+
+@pytest.mark.realdata
+def test_real_fashion_mnist_mean_std_constants(real_dataset):
+    dataset = real_dataset("fashion_mnist")
+    pixels = dataset.train_images.double() / 255
+    assert dataset.mean[0] == pytest.approx(pixels.mean().item(), abs=5e-5)
+    assert dataset.std[0] == pytest.approx(pixels.std(unbiased=False).item(), abs=5e-5)
+
+
+@pytest.mark.realdata
+def test_real_cifar10_jpeg_copy_is_labelled_and_rgb(real_dataset):
+    dataset = real_dataset("cifar10")
+    if "cifar-10-batches-py" not in dataset.source:
+        assert "JPEG q75 copy" in dataset.source
+    channel_means = (dataset.train_images.double() / 255).mean(dim=(0, 2, 3))
+    # red, green, blue in that order: close to the official per-channel means
+    assert channel_means.tolist() == pytest.approx(dataset.mean, abs=2e-3)
+
+
+@pytest.mark.realdata
+def test_real_mnist_loads_fast(real_dataset):
+    real_dataset("mnist")  # skips when missing
+    start = time.perf_counter()
+    load_dataset("mnist")
+    assert time.perf_counter() - start < 2.0
