@@ -85,3 +85,27 @@ def test_unknown_model_names_the_choices() -> None:
         build_model("vgg", 10, 3)
     with pytest.raises(ValueError, match="stem"):
         resnet34(stem="tiny")
+
+
+def test_pool_before_relu_equals_the_papers_relu_then_pool() -> None:
+    """cnn4 computes max-pool before ReLU; values and gradients equal the paper's order."""
+    torch.manual_seed(0)
+    model = build_model("cnn4", 10, 1)
+    paper_order = []
+    for module in model:
+        if isinstance(module, torch.nn.MaxPool2d):
+            paper_order.insert(len(paper_order), torch.nn.ReLU())
+            paper_order.append(torch.nn.MaxPool2d(2))
+        elif not (isinstance(module, torch.nn.ReLU) and isinstance(paper_order[-1], torch.nn.MaxPool2d)):
+            paper_order.append(module)
+    reference = torch.nn.Sequential(*paper_order)
+    assert [type(m).__name__ for m in reference[:5]] == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Conv2d"]
+    x = torch.randn(8, 1, 28, 28)
+    ours = model(x)
+    ours.square().sum().backward()
+    ours_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    theirs = reference(x)
+    theirs.square().sum().backward()
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    assert all(torch.allclose(a, p.grad, atol=1e-5) for a, p in zip(ours_grads, model.parameters()))

@@ -1,0 +1,148 @@
+"""``python -m anl bench``: training and evaluation throughput on real data, printed as numbers.
+
+- steps: images/s of bare training steps (forward, float32 objective, backward, clip, SGD) on
+  batches already normalised on the device; warm-up excluded; median of ``repeats`` timings.
+- eval: images/s of no-grad forward passes at batch 1000.
+- epoch: one full training epoch through the trainer's data path (uint8 on the device, shuffled,
+  augmented, normalised per batch) against the same number of bare steps: the data-path overhead.
+- baseline: the authors' style pipeline for the same model and batch: per-image PIL transforms in a
+  torch DataLoader feeding the same training step.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from anl import losses
+from anl.data import ImageDataset, load_dataset
+from anl.models import build_model
+from anl.train import (PROTOCOLS, RunConfig, TrainData, normalise, predict, prepare_data,
+                       resolve_device, train_epoch, train_step)
+
+MODEL_DATASETS = {"cnn4": "mnist", "cnn8": "cifar10", "resnet34": "cifar100"}
+
+
+def synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_rate(work: Callable[[], int], device: torch.device, repeats: int, warmup: int = 1) -> float:
+    """Median over ``repeats`` of images / second, where ``work()`` returns the images it processed."""
+    for _ in range(warmup):
+        work()
+    rates = []
+    for _ in range(repeats):
+        synchronise(device)
+        tick = time.perf_counter()
+        images = work()
+        synchronise(device)
+        rates.append(images / (time.perf_counter() - tick))
+    return statistics.median(rates)
+
+
+def setup(model_name: str, dataset: ImageDataset, device: torch.device):
+    """Model, objective (CE), optimizer and the run config for the benchmark."""
+    protocol = PROTOCOLS[dataset.name]
+    config = RunConfig(dataset=dataset.name, loss="ce", model=model_name, train_eval_size=1).resolved()
+    torch.manual_seed(0)
+    model = build_model(model_name, dataset.num_classes, dataset.image_shape[0])
+    model = model.to(device=device, memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=0.9,
+                                weight_decay=protocol.weight_decay)
+    return model, losses.build("ce"), optimizer, config
+
+
+def bench_model(model_name: str, device: torch.device, repeats: int, epoch: bool, baseline: bool) -> dict[str, float]:
+    """The numbers for one model on its protocol's real data set."""
+    dataset = load_dataset(MODEL_DATASETS[model_name])
+    model, objective, optimizer, config = setup(model_name, dataset, device)
+    amp = device.type == "cuda"
+    data = prepare_data(config, dataset, device)
+    batch = config["batch_size"]
+    steps = 30 if device.type == "cpu" else 200
+    batches = [normalise(data.images[i * batch:(i + 1) * batch], data.mean, data.std)
+               .contiguous(memory_format=torch.channels_last) for i in range(8)]
+    labels = [data.labels[i * batch:(i + 1) * batch] for i in range(8)]
+
+    def bare_steps() -> int:
+        for step in range(steps):
+            train_step(model, objective, optimizer, batches[step % 8], labels[step % 8], config["grad_clip"], amp)
+        return steps * batch
+
+    results = {"train_img_s": median_rate(bare_steps, device, repeats)}
+    results["eval_img_s"] = median_rate(
+        lambda: len(predict(model, data.test_images, data, amp=amp)), device, repeats)
+    if epoch:
+        generator = torch.Generator(device=device).manual_seed(0)
+        tick = time.perf_counter()
+        train_epoch(model, objective, optimizer, data, config, generator, amp)
+        synchronise(device)
+        epoch_time = time.perf_counter() - tick
+        results["epoch_s"] = epoch_time
+        results["epoch_over_bare_steps"] = epoch_time / (len(data.labels) / results["train_img_s"])
+    if baseline:
+        results["baseline_img_s"] = bench_baseline(model, objective, optimizer, dataset, config, device, repeats)
+        results["speedup_over_baseline"] = results["train_img_s"] / results["baseline_img_s"]
+    return results
+
+
+def bench_baseline(model: torch.nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
+                   dataset: ImageDataset, config: dict, device: torch.device, repeats: int) -> float:
+    """Images/s of the same training step fed by PIL transforms in a DataLoader (the authors' style)."""
+    from PIL import Image
+
+    from anl._torchvision import import_torchvision
+
+    transforms = import_torchvision().transforms
+    augment = [transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()] \
+        if config["augment"] != "none" else []
+    pipeline = transforms.Compose([*augment, transforms.ToTensor(), transforms.Normalize(dataset.mean, dataset.std)])
+    mode = "L" if dataset.image_shape[0] == 1 else "RGB"
+    images = dataset.train_images.permute(0, 2, 3, 1).squeeze(-1).numpy()
+    labels = dataset.train_labels
+
+    class PilDataset(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(labels)
+
+        def __getitem__(self, i: int):
+            return pipeline(Image.fromarray(images[i], mode=mode)), labels[i]
+
+    workers = 0 if device.type == "cpu" else min(8, os.cpu_count() or 1)
+    loader = torch.utils.data.DataLoader(PilDataset(), batch_size=config["batch_size"], shuffle=True,
+                                         num_workers=workers, pin_memory=device.type == "cuda", drop_last=True,
+                                         persistent_workers=workers > 0)
+    steps = 20 if device.type == "cpu" else 150
+    amp = device.type == "cuda"
+
+    def loader_steps() -> int:
+        count = 0
+        for step, (x, y) in enumerate(loader):
+            if step == steps:
+                break
+            x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            train_step(model, objective, optimizer, x, y.to(device, non_blocking=True), config["grad_clip"], amp)
+            count += len(y)
+        return count
+
+    return median_rate(loader_steps, device, repeats)
+
+
+def run_benchmarks(models: list[str], device: str | None, repeats: int, baseline: bool, epoch: bool) -> None:
+    """Print one line of numbers per model."""
+    device = resolve_device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    print(f"device: {name}; batch 128; median of {repeats} repeats, warm-up excluded")
+    for model_name in models:
+        if model_name not in MODEL_DATASETS:
+            raise ValueError(f"no benchmark data set for model {model_name!r}; choose from {', '.join(MODEL_DATASETS)}")
+        results = bench_model(model_name, device, repeats, epoch, baseline)
+        print(f"{model_name} ({MODEL_DATASETS[model_name]}): " + ", ".join(
+            f"{key} {value:,.2f}" if value < 100 else f"{key} {value:,.0f}" for key, value in results.items()),
+            flush=True)

@@ -1,0 +1,126 @@
+"""Command line: ``python -m anl run | sweep | bench``. Bad arguments give a one-line error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from anl import losses
+from anl.data import DataNotFoundError
+from anl.models import MODELS
+from anl.results import ResultsStore
+from anl.train import AUGMENTATIONS, PROTOCOLS, RunConfig, train_run, train_sweep
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, float]:
+    """["delta=0", "lam=2"] -> {"delta": 0.0, "lam": 2.0}."""
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            overrides[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise ValueError(f"loss override {pair!r} is not NAME=NUMBER (e.g. delta=0, lam=2)")
+    return overrides
+
+
+def comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``sweep``: everything of RunConfig but loss, noise and seed."""
+    parser.add_argument("--dataset", required=True, choices=sorted(PROTOCOLS))
+    parser.add_argument("--epochs", type=int, help="default: the data set's protocol")
+    parser.add_argument("--train-subset", type=int, help="stratified training subset size (same for every run)")
+    parser.add_argument("--model", choices=sorted(MODELS))
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--weight-decay", type=float, help="default: protocol L2 for baselines, 0 for ANL")
+    parser.add_argument("--augment", choices=AUGMENTATIONS)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="loss hyperparameter override, e.g. --set delta=0 --set lam=2")
+    parser.add_argument("--train-eval-size", type=int, default=10_000,
+                        help="training images scored per epoch (0 = all)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
+    parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def make_config(args: argparse.Namespace, loss: str, noise: str, seed: int) -> RunConfig:
+    return RunConfig(dataset=args.dataset, loss=loss, noise=noise, seed=seed, epochs=args.epochs,
+                     train_subset=args.train_subset, model=args.model, batch_size=args.batch_size, lr=args.lr,
+                     weight_decay=args.weight_decay, augment=args.augment,
+                     loss_overrides=parse_overrides(args.overrides), train_eval_size=args.train_eval_size)
+
+
+def command_run(args: argparse.Namespace) -> None:
+    config = make_config(args, args.loss, args.noise, args.seed)
+    store = ResultsStore(args.results)
+    record = train_run(config, store, device=args.device, progress=not args.no_progress)
+    summary = {k: v for k, v in record["summary"].items() if k != "test_confusion"}
+    print(json.dumps({"key": record["key"], "noise_rate": record["noise"]["rate"], **summary,
+                      "record": str(store.path(record["key"]))}))
+
+
+def command_sweep(args: argparse.Namespace) -> None:
+    configs = [make_config(args, loss, noise, seed) for loss in comma_list(args.losses)
+               for noise in comma_list(args.noise) for seed in [int(s) for s in comma_list(args.seeds)]]
+    records = train_sweep(configs, ResultsStore(args.results), device=args.device,
+                          progress=not args.no_progress)
+    for record in records:
+        config = record["config"]
+        print(f"{config['loss']:>10} {config['noise']:>12} seed {config['seed']}: "
+              f"final {record['summary']['final_test_acc']:.4f} best {record['summary']['best_test_acc']:.4f}")
+
+
+def command_bench(args: argparse.Namespace) -> None:
+    from anl.bench import run_benchmarks
+
+    run_benchmarks(models=comma_list(args.models), device=args.device, repeats=args.repeats,
+                   baseline=args.baseline, epoch=not args.no_epoch)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m anl", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train one run and record it")
+    add_run_options(run)
+    run.add_argument("--loss", required=True, help=f"one of {', '.join(losses.LOSSES)}")
+    run.add_argument("--noise", default="clean", help="clean, sym:R, asym:R, pairflip:R, idn:R, cifar10n:NAME")
+    run.add_argument("--seed", type=int, default=1)
+    run.set_defaults(handler=command_run)
+    sweep = commands.add_parser("sweep", help="train losses x noise settings x seeds, skipping recorded runs")
+    add_run_options(sweep)
+    sweep.add_argument("--losses", required=True, help="comma-separated loss names")
+    sweep.add_argument("--noise", default="clean", help="comma-separated noise settings")
+    sweep.add_argument("--seeds", default="1", help="comma-separated seeds")
+    sweep.set_defaults(handler=command_sweep)
+    bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
+    bench.add_argument("--models", default="cnn4,cnn8")
+    bench.add_argument("--device", default="auto")
+    bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--baseline", action="store_true", help="also time a PIL + DataLoader pipeline")
+    bench.add_argument("--no-epoch", action="store_true", help="skip the full real-data epoch timing")
+    bench.set_defaults(handler=command_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except (ValueError, DataNotFoundError) as error:
+        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "interrupted: finished runs are recorded; a rerun resumes from the last checkpoint\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Helpers the book's notebooks share: the runs a parameter set names (trained when missing), a
+protocol sentence drawn from the run records, accuracy tables (mean +- std in %) and the published
+numbers (anl-method.md section 6), kept as data with their source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anl import losses
+from anl.results import ResultsStore, load_results, load_summaries
+from anl.train import PROTOCOLS, RunConfig, train_sweep
+
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
+                 "cifar100": "CIFAR-100"}
+PUBLISHED_LABEL = "published (JAL paper re-report)"
+PUBLISHED_SOURCE = ("Last-epoch test accuracy (%) of the 8-layer CNN on the original CIFAR-10, from the ANL "
+                    "paper as re-reported by the ICCV 2025 Joint Asymmetric Loss (JAL) paper; no std published")
+PUBLISHED_DATASET = "cifar10"
+PUBLISHED: dict[tuple[str, str], float] = {
+    ("ce", "sym:0.4"): 58.05, ("ce", "sym:0.8"): 19.74, ("ce", "asym:0.2"): 83.05, ("ce", "asym:0.4"): 73.85,
+    ("nce_rce", "sym:0.4"): 85.89, ("nce_rce", "sym:0.8"): 54.99, ("nce_rce", "asym:0.2"): 88.62,
+    ("nce_rce", "asym:0.4"): 77.94,
+    ("anl_ce", "sym:0.4"): 87.16, ("anl_ce", "sym:0.8"): 62.28, ("anl_ce", "asym:0.2"): 89.09,
+    ("anl_ce", "asym:0.4"): 77.99,
+    ("anl_fl", "sym:0.4"): 86.94, ("anl_fl", "sym:0.8"): 61.89, ("anl_fl", "asym:0.2"): 89.29,
+    ("anl_fl", "asym:0.4"): 77.89,
+    ("anl_ce", "idn:0.4"): 85.74, ("anl_ce", "idn:0.6"): 69.83, ("anl_fl", "cifar10n:worst"): 80.56,
+}
+
+
+# ----------------------------------------------------------------------------- names
+def dataset_label(dataset: str, source: str = "") -> str:
+    """"MNIST", "CIFAR-10 (JPEG q75 copy)" when the data source is the JPEG copy, ..."""
+    name = DATASET_NAMES.get(dataset, dataset)
+    return f"{name} (JPEG q75 copy)" if "JPEG" in source else name
+
+
+def noise_label(spec: str) -> str:
+    """"clean" -> "clean", "sym:0.4" -> "sym 0.4", "cifar10n:worst" -> "cifar10n worst"."""
+    return spec.replace(":", " ")
+
+
+def noise_rate(spec: str) -> float:
+    """Nominal rate of a spec: 0 for clean, the number after the colon for sym/asym/pairflip/idn."""
+    kind, _, parameter = spec.partition(":")
+    if kind == "clean":
+        return 0.0
+    try:
+        return float(parameter)
+    except ValueError:
+        raise ValueError(f"noise {spec!r} has no numeric rate; valid: clean or KIND:RATE, e.g. sym:0.4") from None
+
+
+# ----------------------------------------------------------------------------- runs
+def run_config(dataset: str, loss: str, noise: str, seed: int, *, epochs: int | None, train_subset: int | None,
+               weight_decay: float | None = None, **hparams: float) -> RunConfig:
+    """A RunConfig whose loss overrides keep only the ``hparams`` that differ from the data set's
+    preset, and whose weight decay is None when it equals the protocol's default, so that the same
+    run asked for by two notebooks has one key."""
+    key = losses.canonical_name(loss)
+    try:
+        preset = losses.preset(key, dataset)
+    except ValueError:  # no published preset for this loss on this data set: every value is an override
+        preset = {}
+    named = {("lam" if name == "lambda" else name): float(value) for name, value in hparams.items()}
+    overrides = {name: value for name, value in named.items() if preset.get(name) != value}
+    default_decay = 0.0 if key.startswith("anl") else PROTOCOLS[dataset].weight_decay if dataset in PROTOCOLS else None
+    if weight_decay is not None and float(weight_decay) == default_decay:
+        weight_decay = None
+    return RunConfig(dataset=dataset, loss=key, noise=noise, seed=int(seed), epochs=epochs,
+                     train_subset=train_subset, weight_decay=weight_decay, loss_overrides=overrides)
+
+
+def run_grid(dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int], *,
+             epochs: int | None, train_subset: int | None) -> list[RunConfig]:
+    """Every loss x noise x seed at the data set's presets, in that nesting order."""
+    return [run_config(dataset, loss, noise, seed, epochs=epochs, train_subset=train_subset)
+            for loss in loss_names for noise in noises for seed in seeds]
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """Exactly the runs a notebook asked for: one summary row per run (in the order asked), one
+    row per run and epoch, and the raw records (for provenance)."""
+
+    summaries: pd.DataFrame
+    epochs: pd.DataFrame
+    records: tuple[dict[str, Any], ...]
+
+    def protocol(self) -> str:
+        return protocol_sentence(self.records)
+
+
+def load_runs(configs: Sequence[RunConfig], results_dir: str | None = None, *, train: bool = True,
+              device: str | None = None) -> RunSet:
+    """The records of ``configs`` from the store at ``results_dir`` (default: the repository's
+    results/). Missing runs are trained first through :func:`anl.train.train_sweep` (progress bars
+    on) when ``train``, else a ValueError names them."""
+    if not configs:
+        raise ValueError("no runs requested: the parameters name no loss, noise setting or seed")
+    store = ResultsStore(results_dir)
+    keys = list(dict.fromkeys(config.key for config in configs))
+    missing = [config for config in configs if not store.has(config.key)]
+    if missing and not train:
+        names = "; ".join(f"{c.loss} {c.noise} seed {c.seed}" for c in missing[:5])
+        raise ValueError(f"{len(missing)} of {len(keys)} runs are not in {store.runs} (e.g. {names}); "
+                         f"set train=True to train them")
+    if missing:
+        train_sweep(missing, store, device=device, progress=True)
+    order = {key: index for index, key in enumerate(keys)}
+    summaries = _select(load_summaries(store.root), order)
+    epochs = _select(load_results(store.root), order, "epoch")
+    return RunSet(summaries, epochs, tuple(store.read(key) for key in keys))
+
+
+def _select(frame: pd.DataFrame, order: Mapping[str, int], *then: str) -> pd.DataFrame:
+    rows = frame[frame["key"].isin(order)].copy()
+    rows["run_index"] = rows["key"].map(order)
+    return rows.sort_values(["run_index", *then]).drop(columns="run_index").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- protocol
+def _values(items: Iterable[Any]) -> str:
+    distinct = sorted(set(items), key=lambda item: (str(type(item)), item))
+    return ", ".join(f"{item:g}" if isinstance(item, float) else str(item) for item in distinct)
+
+
+def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
+    """One Markdown paragraph stating where a page's numbers come from, drawn from the run records:
+    data set (and whether it is the JPEG copy), model, training-set size, test-set size, epochs,
+    batch, optimiser, weight decay, seeds, noise settings, device, threads, code version and wall time."""
+    if not records:
+        raise ValueError("protocol_sentence needs at least one run record, got none")
+    configs = [record["config"] for record in records]
+    provenance = [record["provenance"] for record in records]
+    datasets = _values(dataset_label(c["dataset"], p.get("data_source", "")) for c, p in zip(configs, provenance))
+    train_sizes = _values(f"{record['noise']['train_size']:,}" for record in records)
+    subset = ("stratified training subset of " if any(c["train_subset"] for c in configs) else "full training set, ")
+    test_sizes = _values(f"{int(np.sum(r['summary']['test_confusion'])):,}" for r in records)
+    devices = _values(f"{p['device_name']} ({p['threads']} threads)" if p["device"] == "cpu" else p["device_name"]
+                      for p in provenance)
+    shas = _values(p["git_sha"][:7] + ("+local changes" if p.get("git_dirty") else "") for p in provenance)
+    hours = sum(p["wall_time_s"] for p in provenance) / 3600
+    return (
+        f"**Protocol, read from the {len(records)} run records:** {datasets}; model {_values(c['model'] for c in configs)}; "
+        f"{subset}{train_sizes} images; {test_sizes} test images; {_values(c['epochs'] for c in configs)} epochs, "
+        f"batch {_values(c['batch_size'] for c in configs)}, SGD (momentum 0.9) lr {_values(c['lr'] for c in configs)} "
+        f"with cosine schedule, gradient clip {_values(c['grad_clip'] for c in configs)}, augmentation "
+        f"{_values(c['augment'] for c in configs)}, L2 weight decay {_values(c['weight_decay'] for c in configs)}; "
+        f"seeds {_values(c['seed'] for c in configs)}; noise {_values(noise_label(c['noise']) for c in configs)}; "
+        f"trained on {devices}, code {shas}, {hours:.2f} h of training in total."
+    )
+
+
+# ----------------------------------------------------------------------------- tables
+def mean_std(frame: pd.DataFrame, metric: str, by: Sequence[str]) -> pd.DataFrame:
+    """mean, std (ddof 1; NaN for one run) and n of ``metric`` per group, groups in order of appearance."""
+    grouped = frame.groupby(list(by), sort=False)[metric]
+    return grouped.agg(mean="mean", std="std", n="count").reset_index()
+
+
+def format_mean_std(mean: float, std: float, scale: float = 100.0) -> str:
+    """"87.16 ± 0.35" (scaled, 2 decimals); the mean alone when std is NaN (one run)."""
+    if np.isnan(mean):
+        return "–"
+    return f"{mean * scale:.2f}" if np.isnan(std) else f"{mean * scale:.2f} ± {std * scale:.2f}"
+
+
+def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc") -> pd.DataFrame:
+    """Loss x noise table of "mean ± std" test accuracy in %, rows and columns in order of
+    appearance, labelled with the paper's loss names and "sym 0.4"-style noise names."""
+    stats = mean_std(summaries, metric, ["loss", "noise"])
+    stats["cell"] = [format_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
+    table = stats.pivot(index="loss", columns="noise", values="cell")
+    table = table.loc[list(dict.fromkeys(stats["loss"])), list(dict.fromkeys(stats["noise"]))]
+    table.index = [losses.display_name(loss) for loss in table.index]
+    table.columns = [noise_label(noise) for noise in table.columns]
+    return table.fillna("–")
+
+
+def published_table(loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
+    """The published CIFAR-10 numbers (%) for these losses and noise settings; NaN where none."""
+    rows = {losses.display_name(loss): [PUBLISHED.get((losses.canonical_name(loss), noise), np.nan)
+                                        for noise in noises] for loss in loss_names}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[noise_label(noise) for noise in noises])
+
+
+def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], noises: Sequence[str],
+                   label: str = "ours") -> pd.DataFrame:
+    """``ours`` (from accuracy_table) with a published column beside each noise setting for
+    CIFAR-10; unchanged for other data sets (nothing comparable was published)."""
+    if dataset != PUBLISHED_DATASET:
+        return ours
+    published = published_table(loss_names, noises).map(lambda value: "–" if np.isnan(value) else f"{value:.2f}")
+    columns = [column for column in ours.columns]
+    parts = {}
+    for column in columns:
+        parts[(column, label)] = ours[column]
+        if column in published.columns:
+            parts[(column, PUBLISHED_LABEL)] = published.loc[ours.index, column]
+    return pd.DataFrame(parts, index=ours.index)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub-style Markdown table (index as the first column)."""
+    header = [frame.index.name or ""] + [" / ".join(c) if isinstance(c, tuple) else str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, row in frame.iterrows():
+        lines.append("| " + " | ".join([str(index)] + [str(value) for value in row]) + " |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- figures
+def plot_style() -> None:
+    """The book's figure style: seaborn whitegrid, readable font sizes, PNG at 110 dpi."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=1.0)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "figure.constrained_layout.use": True,
+                         "legend.frameon": False})
+
+
+def loss_colors(loss_names: Sequence[str]) -> dict[str, Any]:
+    """A fixed colour per loss (by the paper's name), the same on every figure of a page."""
+    import seaborn as sns
+
+    names = [losses.display_name(loss) for loss in loss_names]
+    return dict(zip(names, sns.color_palette("tab10", n_colors=max(len(names), 1))))

@@ -1,0 +1,431 @@
+"""One trainer for every run: the paper's protocol per data set, data resident on the device as
+uint8, augmentation batched on the device, per-epoch clean/mislabelled metrics, checkpoints and
+resume, and a record in the results store.
+
+Protocol (anl-method.md section 3): SGD with momentum 0.9, cosine schedule per epoch, gradient
+norm clipped to 5, batch 128; L2 weight decay for baselines, and for the ANL family weight decay 0
+with the L1 term (delta) inside the objective. The model runs in channels_last (faster on CPU
+too), under bf16 autocast on CUDA; the loss is always computed in float32.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from anl import losses, noise
+from anl.data import ImageDataset, load_dataset, stratified_subset
+from anl.models import MODELS, build_model
+from anl.results import REPOSITORY, ResultsStore, atomic_write_bytes, code_version, config_key, package_versions
+
+AUGMENTATIONS = ("none", "crop_flip", "crop_flip_rotate")
+TRAIN_EVAL_SEED = 0  # the fixed sample of training images scored every epoch, same for every run
+SUBSET_SEED = 0  # the stratified training subset, same for every run
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A data set's training protocol (anl-method.md section 3)."""
+
+    model: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    grad_clip: float
+    augment: str
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    "mnist": Protocol("cnn4", 50, 128, 0.01, 1e-3, 5.0, "none"),
+    "fashion_mnist": Protocol("cnn4", 50, 128, 0.01, 1e-3, 5.0, "none"),
+    "cifar10": Protocol("cnn8", 120, 128, 0.01, 1e-4, 5.0, "crop_flip"),
+    "cifar100": Protocol("resnet34", 200, 128, 0.1, 1e-5, 5.0, "crop_flip_rotate"),
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What decides a run's numbers. ``None`` fields take the data set's protocol value;
+    ``weight_decay=None`` means the protocol's L2 for baselines and 0 for the ANL family."""
+
+    dataset: str
+    loss: str
+    noise: str = "clean"
+    seed: int = 1
+    epochs: int | None = None
+    train_subset: int | None = None
+    model: str | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    grad_clip: float | None = None
+    augment: str | None = None
+    loss_overrides: dict[str, float] = field(default_factory=dict)
+    train_eval_size: int = 10_000
+
+    def resolved(self) -> dict[str, Any]:
+        """Every field filled in and checked; the dict that is hashed into the run's key."""
+        if self.dataset not in PROTOCOLS:
+            raise ValueError(f"unknown dataset {self.dataset!r} for training; choose one of {', '.join(PROTOCOLS)}")
+        protocol = PROTOCOLS[self.dataset]
+        losses.build(self.loss, dataset=self.dataset, **self.loss_overrides)  # validates name and overrides
+        noise.parse_noise(self.noise)
+        config = dataclasses.asdict(self)
+        config["loss"] = losses.canonical_name(self.loss)
+        if config["weight_decay"] is None and config["loss"].startswith("anl"):
+            config["weight_decay"] = 0.0  # the ANL family regularises with its L1 term instead
+        for name, value in dataclasses.asdict(protocol).items():
+            if config[name] is None:
+                config[name] = value
+        checks = {
+            "model": (config["model"] in MODELS, f"choose one of {', '.join(MODELS)}"),
+            "augment": (config["augment"] in AUGMENTATIONS, f"choose one of {', '.join(AUGMENTATIONS)}"),
+            "epochs": (config["epochs"] >= 1, "must be >= 1"),
+            "batch_size": (config["batch_size"] >= 1, "must be >= 1"),
+            "lr": (config["lr"] > 0, "must be > 0"),
+            "weight_decay": (config["weight_decay"] >= 0, "must be >= 0"),
+            "grad_clip": (config["grad_clip"] > 0, "must be > 0"),
+            "train_subset": (config["train_subset"] is None or config["train_subset"] >= 1, "must be >= 1"),
+            "train_eval_size": (config["train_eval_size"] >= 0, "must be >= 0 (0 scores every image)"),
+        }
+        for name, (ok, rule) in checks.items():
+            if not ok:
+                raise ValueError(f"invalid {name}={config[name]!r}: {rule}")
+        return config
+
+    @property
+    def key(self) -> str:
+        return config_key(self.resolved())
+
+
+@dataclass
+class TrainData:
+    """One run's tensors on the device: uint8 images, given (noisy) and true labels."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    true_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    eval_index: torch.Tensor  # training images scored every epoch
+    mean: torch.Tensor
+    std: torch.Tensor
+    noisy: noise.NoisyLabels
+    source: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.noisy.transition)
+
+
+def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.device) -> TrainData:
+    """Noise on the full training set (seeded by the run's seed), then the stratified subset."""
+    noisy_full = noise.apply_noise(
+        config["noise"], dataset.train_labels.numpy(), dataset=dataset.name,
+        num_classes=dataset.num_classes, seed=config["seed"],
+        images=dataset.train_images)
+    if config["train_subset"] is None:
+        index = np.arange(len(dataset.train_labels))
+    else:
+        index = stratified_subset(dataset.train_labels, config["train_subset"], seed=SUBSET_SEED).numpy()
+    noisy = noisy_full.subset(index) if len(index) < len(noisy_full.clean) else noisy_full
+    count = len(index)
+    eval_size = count if config["train_eval_size"] in (0, None) else min(count, config["train_eval_size"])
+    eval_index = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).permutation(count)[:eval_size])
+    channels = dataset.train_images.shape[1]
+    return TrainData(
+        images=dataset.train_images[torch.from_numpy(index)].to(device),
+        labels=torch.from_numpy(noisy.noisy).to(device),
+        true_labels=torch.from_numpy(noisy.clean).to(device),
+        test_images=dataset.test_images.to(device),
+        test_labels=dataset.test_labels.to(device),
+        eval_index=torch.from_numpy(eval_index).to(device),
+        mean=torch.tensor(dataset.mean, device=device).view(1, channels, 1, 1),
+        std=torch.tensor(dataset.std, device=device).view(1, channels, 1, 1),
+        noisy=noisy,
+        source=dataset.source,
+    )
+
+
+def normalise(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float32 (x / 255 - mean) / std."""
+    return (images.float().div_(255) - mean).div_(std)
+
+
+def augment_batch(images: torch.Tensor, kind: str, generator: torch.Generator) -> torch.Tensor:
+    """Per-sample augmentation of a uint8 batch on its device: random crop from a 4-pixel zero
+    padding and a horizontal flip with probability 1/2 ('crop_flip'), plus a random rotation in
+    [-20, 20] degrees ('crop_flip_rotate', returned as float in [0, 255])."""
+    if kind == "none":
+        return images
+    n, channels, height, width = images.shape
+    device = images.device
+    padded = F.pad(images, (4, 4, 4, 4))
+    offsets = torch.randint(0, 9, (2, n, 1), device=device, generator=generator)
+    rows = (offsets[0] + torch.arange(height, device=device)).view(n, 1, height, 1)
+    cols = (offsets[1] + torch.arange(width, device=device)).view(n, 1, 1, width)
+    flip = torch.rand(n, device=device, generator=generator) < 0.5
+    cols = torch.where(flip.view(n, 1, 1, 1), cols.flip(-1), cols)
+    batch_index = torch.arange(n, device=device).view(n, 1, 1, 1)
+    channel_index = torch.arange(channels, device=device).view(1, channels, 1, 1)
+    cropped = padded[batch_index, channel_index, rows, cols]
+    if kind == "crop_flip":
+        return cropped
+    angles = (torch.rand(n, device=device, generator=generator) * 40 - 20) * (math.pi / 180)
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    zero = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    grid = F.affine_grid(theta, list(cropped.shape), align_corners=False)
+    return F.grid_sample(cropped.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def cosine_lr(base_lr: float, epoch: int, epochs: int) -> float:
+    """lr for 0-based ``epoch``: base * (1 + cos(pi * epoch / epochs)) / 2 (CosineAnnealingLR, eta_min 0)."""
+    return base_lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """'auto' or None: CUDA when available, else CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch sees no CUDA device; use --device cpu")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, data: TrainData, batch_size: int = 256,
+            amp: bool = False) -> torch.Tensor:
+    """float32 logits of uint8 ``images`` in eval mode."""
+    model.eval()
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        x = normalise(images[start:start + batch_size], data.mean, data.std)
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+            outputs.append(model(x.contiguous(memory_format=torch.channels_last)).float())
+    return torch.cat(outputs)
+
+
+def subset_scores(logits: torch.Tensor, labels: torch.Tensor, loss: losses.Loss,
+                  mask: torch.Tensor | None = None) -> tuple[float | None, float | None]:
+    """(accuracy, mean per-sample loss) of ``logits`` against ``labels`` on ``mask``; None if empty."""
+    if mask is not None:
+        logits, labels = logits[mask], labels[mask]
+    if len(labels) == 0:
+        return None, None
+    accuracy = (logits.argmax(1) == labels).float().mean().item()
+    return accuracy, loss(logits, labels).mean().item()
+
+
+def evaluate(model: nn.Module, data: TrainData, objective: losses.Objective, amp: bool) -> dict[str, Any]:
+    """Test accuracy/loss, and on the scored training sample: accuracy and loss of the correctly
+    labelled images, and of the mislabelled ones against their given label (memorisation) and
+    against their true label (correction)."""
+    test_logits = predict(model, data.test_images, data, amp=amp)
+    test_acc, test_loss = subset_scores(test_logits, data.test_labels, objective.data_term)
+    index = data.eval_index
+    logits = predict(model, data.images[index], data, amp=amp)
+    given, true = data.labels[index], data.true_labels[index]
+    mislabelled = given != true
+    clean_acc, clean_loss = subset_scores(logits, given, objective.data_term, ~mislabelled)
+    noisy_acc_given, noisy_loss = subset_scores(logits, given, objective.data_term, mislabelled)
+    noisy_acc_true, _ = subset_scores(logits, true, objective.data_term, mislabelled)
+    return {"test_acc": test_acc, "test_loss": test_loss, "clean_acc": clean_acc, "clean_loss": clean_loss,
+            "noisy_acc_given": noisy_acc_given, "noisy_acc_true": noisy_acc_true, "noisy_loss": noisy_loss}
+
+
+def checkpoint_path(key: str) -> Path:
+    """Checkpoints live outside results/, in $ANL_CHECKPOINTS or <repository>/checkpoints."""
+    return Path(os.environ.get("ANL_CHECKPOINTS", REPOSITORY / "checkpoints")) / f"{key}.pt"
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def train_step(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
+               x: torch.Tensor, labels: torch.Tensor, grad_clip: float, amp: bool) -> torch.Tensor:
+    """One SGD step on a normalised batch: forward (bf16 autocast if ``amp``), float32 objective
+    with the L1 term, backward, gradient-norm clipping, update. Returns the detached objective."""
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+        logits = model(x)
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    loss = objective(logits, labels, parameters)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
+def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
+                data: TrainData, config: dict[str, Any], generator: torch.Generator, amp: bool) -> float:
+    """One pass over the training images in a seeded random order, augmented on the device;
+    returns the mean objective."""
+    model.train()
+    count = len(data.labels)
+    total = torch.zeros((), device=data.images.device)
+    order = torch.randperm(count, device=data.images.device, generator=generator)
+    for start in range(0, count, config["batch_size"]):
+        index = order[start:start + config["batch_size"]]
+        images = augment_batch(data.images[index], config["augment"], generator)
+        x = normalise(images, data.mean, data.std).contiguous(memory_format=torch.channels_last)
+        total += train_step(model, objective, optimizer, x, data.labels[index], config["grad_clip"], amp) * len(index)
+    return total.item() / count
+
+
+EpochCallback = Callable[[int, dict[str, Any]], None]
+
+
+def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: ImageDataset | None = None,
+              device: str | torch.device | None = None, progress: bool = True,
+              on_epoch_end: EpochCallback | None = None) -> dict[str, Any]:
+    """Train one run, checkpointing every epoch, and return (and store) its record.
+
+    A run whose record is already in ``store`` is not trained again: the stored record is returned.
+    A run with a checkpoint resumes after its last completed epoch. ``on_epoch_end(epoch, metrics)``
+    is called after each epoch's checkpoint is written.
+    """
+    resolved = config.resolved()
+    key = config_key(resolved)
+    if store is not None and store.has(key):
+        return store.read(key)
+    device = resolve_device(device)
+    amp = device.type == "cuda"
+    dataset = dataset if dataset is not None else load_dataset(resolved["dataset"])
+    if dataset.name != resolved["dataset"]:
+        raise ValueError(f"dataset {dataset.name!r} given for a {resolved['dataset']!r} run")
+    data = prepare_data(resolved, dataset, device)
+    seed_everything(resolved["seed"])
+    objective = losses.build(resolved["loss"], dataset=resolved["dataset"], **resolved["loss_overrides"])
+    model = build_model(resolved["model"], data.num_classes, dataset.image_shape[0])
+    model = model.to(device=device, memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
+                                weight_decay=resolved["weight_decay"])
+    generator = torch.Generator(device=device).manual_seed(resolved["seed"])
+    epochs: list[dict[str, Any]] = []
+    elapsed = 0.0
+    path = checkpoint_path(key)
+    if path.is_file():
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        epochs, elapsed = state["epochs"], state["elapsed"]
+    started = time.perf_counter() - elapsed
+    bar = _progress(resolved, len(epochs), progress)
+    for epoch in range(len(epochs), resolved["epochs"]):
+        lr = cosine_lr(resolved["lr"], epoch, resolved["epochs"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        tick = time.perf_counter()
+        mean_objective = train_epoch(model, objective, optimizer, data, resolved, generator, amp)
+        train_time = time.perf_counter() - tick
+        tick = time.perf_counter()
+        scores = evaluate(model, data, objective, amp)
+        metrics = {"epoch": epoch + 1, "lr": lr, "train_objective": mean_objective, **scores,
+                   "train_time_s": train_time, "eval_time_s": time.perf_counter() - tick}
+        epochs.append(metrics)
+        save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                               "epochs": epochs, "elapsed": time.perf_counter() - started})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(test_acc=f"{metrics['test_acc']:.4f}")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, metrics)
+    if bar is not None:
+        bar.close()
+    predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
+    record = make_record(key, resolved, data, objective, epochs, predictions, device,
+                         wall_time=time.perf_counter() - started)
+    if store is not None:
+        store.write(record)
+    path.unlink(missing_ok=True)
+    return record
+
+
+def _progress(config: dict[str, Any], done: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    label = f"{config['dataset']} {config['loss']} {config['noise']} seed {config['seed']}"
+    return tqdm(total=config["epochs"], initial=done, desc=label, unit="epoch", leave=False)
+
+
+def make_record(key: str, config: dict[str, Any], data: TrainData, objective: losses.Objective,
+                epochs: list[dict[str, Any]], predictions: torch.Tensor, device: torch.device,
+                wall_time: float) -> dict[str, Any]:
+    """The JSON record of a finished run (see anl.results)."""
+    accuracies = [epoch["test_acc"] for epoch in epochs]
+    best = int(np.argmax(accuracies))
+    k = data.num_classes
+    confusion = torch.zeros(k, k, dtype=torch.int64)
+    confusion.index_put_((data.test_labels.cpu(), predictions), torch.ones_like(predictions), accumulate=True)
+    return {
+        "key": key,
+        "config": config,
+        "loss_hparams": objective.hparams(),
+        "noise": {"spec": data.noisy.spec, "rate": data.noisy.rate, "train_size": len(data.noisy.clean),
+                  "transition": data.noisy.transition.round(6).tolist(),
+                  "nominal": None if data.noisy.nominal is None else data.noisy.nominal.tolist()},
+        "epochs": epochs,
+        "summary": {"final_test_acc": accuracies[-1], "best_test_acc": accuracies[best], "best_epoch": best + 1,
+                    "final_noisy_acc_given": epochs[-1]["noisy_acc_given"],
+                    "test_confusion": confusion.tolist()},
+        "provenance": {**code_version(), "packages": package_versions(), "device": device.type,
+                       "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+                       "threads": torch.get_num_threads(), "amp_bf16": device.type == "cuda",
+                       "data_source": data.source, "wall_time_s": wall_time,
+                       "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+    }
+
+
+def train_sweep(configs: list[RunConfig], store: ResultsStore, *, device: str | torch.device | None = None,
+                progress: bool = True) -> list[dict[str, Any]]:
+    """Train every config whose record is not yet in ``store`` (data sets loaded once); returns
+    all records, stored or new, in the order given."""
+    keys = [config.key for config in configs]  # validates every config before any training
+    pending = [config for config, key in zip(configs, keys) if not store.has(key)]
+    datasets: dict[str, ImageDataset] = {}
+    outer = None
+    if progress and pending:
+        from tqdm.auto import tqdm
+
+        outer = tqdm(total=len(pending), desc=f"sweep ({len(configs) - len(pending)} of {len(configs)} done)",
+                     unit="run")
+    for config in pending:
+        if config.dataset not in datasets:
+            datasets[config.dataset] = load_dataset(config.dataset)
+        train_run(config, store, dataset=datasets[config.dataset], device=device, progress=progress)
+        if outer is not None:
+            outer.update(1)
+    if outer is not None:
+        outer.close()
+    return [store.read(key) for key in keys]
