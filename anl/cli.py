@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from anl import losses
 from anl.data import DataNotFoundError
+from anl.grids import GRIDS, grid
 from anl.models import MODELS
 from anl.results import ResultsStore
 from anl.train import AUGMENTATIONS, PROTOCOLS, RunConfig, train_run, train_sweep
@@ -32,9 +33,9 @@ def comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
+def add_run_options(parser: argparse.ArgumentParser, dataset_required: bool = True) -> None:
     """Options shared by ``run`` and ``sweep``: everything of RunConfig but loss, noise and seed."""
-    parser.add_argument("--dataset", required=True, choices=sorted(PROTOCOLS))
+    parser.add_argument("--dataset", required=dataset_required, choices=sorted(PROTOCOLS))
     parser.add_argument("--epochs", type=int, help="default: the data set's protocol")
     parser.add_argument("--train-subset", type=int, help="stratified training subset size (same for every run)")
     parser.add_argument("--model", choices=sorted(MODELS))
@@ -68,13 +69,18 @@ def command_run(args: argparse.Namespace) -> None:
 
 
 def command_sweep(args: argparse.Namespace) -> None:
-    configs = [make_config(args, loss, noise, seed) for loss in comma_list(args.losses)
-               for noise in comma_list(args.noise) for seed in [int(s) for s in comma_list(args.seeds)]]
+    if args.grid:
+        configs = grid(args.grid)
+    elif args.dataset and args.losses:
+        configs = [make_config(args, loss, noise, seed) for loss in comma_list(args.losses)
+                   for noise in comma_list(args.noise) for seed in [int(s) for s in comma_list(args.seeds)]]
+    else:
+        raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --dataset with --losses")
     records = train_sweep(configs, ResultsStore(args.results), device=args.device,
                           progress=not args.no_progress)
     for record in records:
         config = record["config"]
-        print(f"{config['loss']:>10} {config['noise']:>12} seed {config['seed']}: "
+        print(f"{config['dataset']} {config['loss']:>10} {config['noise']:>12} seed {config['seed']}: "
               f"final {record['summary']['final_test_acc']:.4f} best {record['summary']['best_test_acc']:.4f}")
 
 
@@ -94,9 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--noise", default="clean", help="clean, sym:R, asym:R, pairflip:R, idn:R, cifar10n:NAME")
     run.add_argument("--seed", type=int, default=1)
     run.set_defaults(handler=command_run)
-    sweep = commands.add_parser("sweep", help="train losses x noise settings x seeds, skipping recorded runs")
-    add_run_options(sweep)
-    sweep.add_argument("--losses", required=True, help="comma-separated loss names")
+    sweep = commands.add_parser("sweep", help="train a named grid, or losses x noise settings x seeds, "
+                                              "skipping recorded runs")
+    sweep.add_argument("--grid", help=f"a named grid: {', '.join(GRIDS)} (other run options are then ignored)")
+    add_run_options(sweep, dataset_required=False)
+    sweep.add_argument("--losses", help="comma-separated loss names")
     sweep.add_argument("--noise", default="clean", help="comma-separated noise settings")
     sweep.add_argument("--seeds", default="1", help="comma-separated seeds")
     sweep.set_defaults(handler=command_sweep)
