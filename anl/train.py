@@ -81,10 +81,10 @@ class RunConfig:
         if self.dataset not in PROTOCOLS:
             raise ValueError(f"unknown dataset {self.dataset!r} for training; choose one of {', '.join(PROTOCOLS)}")
         protocol = PROTOCOLS[self.dataset]
-        losses.build(self.loss, dataset=self.dataset, **self.loss_overrides)  # validates name and overrides
         noise.parse_noise(self.noise)
         config = dataclasses.asdict(self)
         config["loss"] = losses.canonical_name(self.loss)
+        config["loss_overrides"] = canonical_overrides(config["loss"], self.dataset, self.loss_overrides)
         if config["weight_decay"] is None and config["loss"].startswith("anl"):
             config["weight_decay"] = 0.0  # the ANL family regularises with its L1 term instead
         for name, value in dataclasses.asdict(protocol).items():
@@ -109,6 +109,21 @@ class RunConfig:
     @property
     def key(self) -> str:
         return config_key(self.resolved())
+
+
+def canonical_overrides(loss: str, dataset: str, overrides: dict[str, float]) -> dict[str, float]:
+    """The overrides that change the objective, as floats, so that runs computing the same thing
+    share one key: a value equal to the preset's (or default's) is dropped, "lambda" becomes "lam".
+    Raises ValueError (from the registry) for an unknown hyperparameter or a missing preset."""
+    overrides = {("lam" if name == "lambda" else name): float(value) for name, value in overrides.items()}
+    losses.build(loss, dataset=dataset, **overrides)  # validates names and values
+    try:
+        baseline = losses.build(loss, dataset=dataset).hparams()
+    except ValueError:  # no published preset: every override is needed
+        baseline = {}
+    hparam_name = {"lam": "lambda"}  # Objective.hparams() spells lam as lambda
+    return {name: value for name, value in sorted(overrides.items())
+            if baseline.get(hparam_name.get(name, name)) != value}
 
 
 @dataclass
