@@ -7,6 +7,10 @@
   augmented, normalised per batch) against the same number of bare steps: the data-path overhead.
 - baseline: the authors' style pipeline for the same model and batch: per-image PIL transforms in a
   torch DataLoader feeding the same training step.
+- batched (``--runs 1,4,16``): aggregate training images/s of R runs trained in lockstep
+  (anl.batched), 128 images per run and step, through the whole batched step: gather from uint8
+  on the device, per-run augmentation, normalisation, grouped forward, per-run objectives
+  (the benchmark losses in turn), backward, per-run clipping and SGD.
 """
 
 from __future__ import annotations
@@ -134,8 +138,41 @@ def bench_baseline(model: torch.nn.Module, objective: losses.Objective, optimize
     return median_rate(loader_steps, device, repeats)
 
 
-def run_benchmarks(models: list[str], device: str | None, repeats: int, baseline: bool, epoch: bool) -> None:
-    """Print one line of numbers per model."""
+def bench_batched(model_name: str, device: torch.device, runs_per_batch: list[int], repeats: int) -> dict[int, float]:
+    """Aggregate training images/s of ``R`` runs in lockstep, for each R in ``runs_per_batch``."""
+    from anl.batched import BatchedRuns
+    from anl.grids import BENCHMARK_LOSSES
+
+    dataset = load_dataset(MODEL_DATASETS[model_name])
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    steps = 2 if device.type == "cpu" else 50
+    rates = {}
+    for runs_count in runs_per_batch:
+        configs = [RunConfig(dataset.name, BENCHMARK_LOSSES[run % len(BENCHMARK_LOSSES)], noise="sym:0.4",
+                             seed=run + 1, model=model_name, train_eval_size=1) for run in range(runs_count)]
+        runs = BatchedRuns(configs, dataset, device)
+        runs.set_epoch_lr(0)
+        runs.model.train()
+        batch = runs.configs[0]["batch_size"]
+        orders = torch.stack([torch.randperm(runs.train_size, device=device, generator=generator)
+                              for generator in runs.generators])
+
+        def batched_steps() -> int:
+            for step in range(steps):
+                runs.step(orders[:, step * batch:(step + 1) * batch])
+            return steps * batch * runs_count
+
+        rates[runs_count] = median_rate(batched_steps, device, repeats)
+        del runs
+    return rates
+
+
+def run_benchmarks(models: list[str], device: str | None, repeats: int, baseline: bool, epoch: bool,
+                   runs: list[int] | None = None) -> None:
+    """Print one line of numbers per model, and with ``runs`` one line of batched rates."""
+    if runs and min(runs) < 1:
+        raise ValueError(f"runs per batch must be >= 1, got {', '.join(map(str, runs))}")
     device = resolve_device(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     print(f"device: {name}; batch 128; median of {repeats} repeats, warm-up excluded")
@@ -146,3 +183,8 @@ def run_benchmarks(models: list[str], device: str | None, repeats: int, baseline
         print(f"{model_name} ({MODEL_DATASETS[model_name]}): " + ", ".join(
             f"{key} {value:,.2f}" if value < 100 else f"{key} {value:,.0f}" for key, value in results.items()),
             flush=True)
+        if runs:
+            rates = bench_batched(model_name, device, runs, repeats)
+            label = "baseline_img_s" if baseline else "train_img_s"
+            print(f"{model_name} batched, aggregate train img/s (x {label}): " + ", ".join(
+                f"R={count} {rate:,.0f} (x{rate / results[label]:.1f})" for count, rate in rates.items()), flush=True)

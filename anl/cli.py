@@ -1,4 +1,4 @@
-"""Command line: ``python -m anl run | sweep | bench``. Bad arguments give a one-line error."""
+"""Command line: ``python -m anl run | sweep | bench | segment``. Bad arguments give a one-line error."""
 
 from __future__ import annotations
 
@@ -76,19 +76,29 @@ def command_sweep(args: argparse.Namespace) -> None:
                    for noise in comma_list(args.noise) for seed in [int(s) for s in comma_list(args.seeds)]]
     else:
         raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --dataset with --losses")
-    records = train_sweep(configs, ResultsStore(args.results), device=args.device,
-                          progress=not args.no_progress)
+    store = ResultsStore(args.results)
+    if args.batched is not None:
+        from anl.batched import train_sweep_batched
+
+        records = train_sweep_batched(configs, store, args.batched, device=args.device,
+                                      progress=not args.no_progress, time_budget=args.time_budget)
+    elif args.time_budget is not None:
+        raise ValueError("--time-budget needs --batched R (batched sweeps stop cleanly between epochs)")
+    else:
+        records = train_sweep(configs, store, device=args.device, progress=not args.no_progress)
     for record in records:
         config = record["config"]
         print(f"{config['dataset']} {config['loss']:>10} {config['noise']:>12} seed {config['seed']}: "
               f"final {record['summary']['final_test_acc']:.4f} best {record['summary']['best_test_acc']:.4f}")
+    print(f"{len(records)} of {len(configs)} runs recorded in {store.runs}")
 
 
 def command_bench(args: argparse.Namespace) -> None:
     from anl.bench import run_benchmarks
 
+    runs = [int(count) for count in comma_list(args.runs)] if args.runs else []
     run_benchmarks(models=comma_list(args.models), device=args.device, repeats=args.repeats,
-                   baseline=args.baseline, epoch=not args.no_epoch)
+                   baseline=args.baseline, epoch=not args.no_epoch, runs=runs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,19 +117,27 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--losses", help="comma-separated loss names")
     sweep.add_argument("--noise", default="clean", help="comma-separated noise settings")
     sweep.add_argument("--seeds", default="1", help="comma-separated seeds")
+    sweep.add_argument("--batched", type=int, metavar="R",
+                       help="train up to R compatible runs at a time as one grouped model (cnn4, cnn8)")
+    sweep.add_argument("--time-budget", type=float, metavar="SECONDS",
+                       help="with --batched: start no batch and no epoch that would end after this many "
+                            "seconds; a rerun resumes")
     sweep.set_defaults(handler=command_sweep)
+    commands.add_parser("segment", add_help=False,
+                        help="ISIC 2017 lesion segmentation with noisy masks (see: python -m anl segment --help)")
     bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
     bench.add_argument("--models", default="cnn4,cnn8")
     bench.add_argument("--device", default="auto")
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--baseline", action="store_true", help="also time a PIL + DataLoader pipeline")
     bench.add_argument("--no-epoch", action="store_true", help="skip the full real-data epoch timing")
+    bench.add_argument("--runs", help="also time batched training at these runs per batch, e.g. 1,4,16")
     bench.set_defaults(handler=command_bench)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` and call the chosen handler; bad input exits 2 with a one-line message."""
     args = parser.parse_args(argv)
     try:
         args.handler(args)
@@ -128,6 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         parser.exit(130, "interrupted: finished runs are recorded; a rerun resumes from the last checkpoint\n")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m anl run | sweep | bench``, and ``segment ...`` (anl.segmentation)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["segment"]:
+        from anl import segmentation
+
+        return segmentation.main(argv[1:])
+    return run_cli(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ p = softmax(z), K classes, p_min = 1e-7. Every :class:`Loss` returns per-sample 
 (N, K) logits with (N,) labels or per pixel on (N, K, *spatial) with (N, *spatial), and computes
 in float32 under bf16/fp16 autocast (float64 stays float64). Label values are range-checked only
 for CPU tensors, so that a GPU training step needs no device synchronisation.
+The Dice loss (PIXEL_LOSSES) takes per-pixel input only and returns one value per image.
 ``python -m anl.losses`` prints every loss's value and logit-gradient norm on a fixed batch.
 """
 
@@ -300,6 +301,36 @@ class AsymmetricExponentialLoss(Loss):
         return torch.exp(-_pick(log_probs, labels).exp() / self.a)
 
 
+class DiceLoss(Loss):
+    """Soft Dice loss per image, for per-pixel logits only: with p = softmax(z) and g = onehot(y),
+    1 - (2 sum_pixels p_c g_c + eps) / (sum_pixels p_c + sum_pixels g_c + eps), averaged over the
+    foreground classes c = 1..K-1 (class 0 is background; K = 2 gives the lesion Dice). eps = 1
+    (one pixel) by default: an image whose mask and prediction are both empty has loss 0, and the
+    loss stays smooth there; against lesions of hundreds to thousands of pixels it is negligible."""
+
+    name = "dice"
+    hparam_names = ("eps",)
+
+    def __init__(self, eps: float = 1.0) -> None:
+        super().__init__()
+        self.eps = _hparam("eps", eps, 0.0, strict=True)
+
+    def forward(self, logits: Tensor, labels: Tensor) -> Tensor:
+        if isinstance(logits, Tensor) and logits.ndim == 2:
+            raise ValueError(f"dice loss needs per-pixel logits (N, K, *spatial), got {tuple(logits.shape)}; "
+                             f"use a classification loss ({', '.join(LOSSES[:3])}, ...) for (N, K) logits")
+        rows = _class_last(logits)
+        flat_labels = _flat_labels(labels, logits)
+        count, num_classes = logits.shape[0], logits.shape[1]
+        with _full_precision(logits):
+            probs = torch.softmax(rows, dim=1).reshape(count, -1, num_classes)[..., 1:]
+            truth = nn.functional.one_hot(flat_labels, num_classes).reshape(count, -1, num_classes)[..., 1:]
+            truth = truth.to(probs.dtype)
+            overlap = (probs * truth).sum(dim=1)
+            total = probs.sum(dim=1) + truth.sum(dim=1)
+            return (1.0 - (2.0 * overlap + self.eps) / (total + self.eps)).mean(dim=1)
+
+
 class WeightedSum(Loss):
     """alpha * active + beta * passive (SCE, the APL pairs, ANL)."""
 
@@ -461,15 +492,17 @@ _REGISTRY: dict[str, _Entry] = {
     "anl_ce_er": _Entry("ANL-CE-ER", lambda alpha, beta, p_min: WeightedSum(
         "anl_ce_er", alpha, NormalizedCrossEntropy(), beta,
         NormalizedNegativeCrossEntropy(p_min, clamp_upper=True)), presets=_ANL_ER),
+    "dice": _Entry("Dice", lambda eps: DiceLoss(eps), {"eps": 1.0}),
 }
-LOSSES: tuple[str, ...] = tuple(_REGISTRY)
+PIXEL_LOSSES: tuple[str, ...] = ("dice",)  # per-pixel (segmentation) only: no (N, K) input
+LOSSES: tuple[str, ...] = tuple(key for key in _REGISTRY if key not in PIXEL_LOSSES)  # every input shape
 
 
 def canonical_name(name: str) -> str:
     """The registry key of a loss name: "ANL-CE" -> "anl_ce", "NCE+RCE" -> "nce_rce"."""
     key = str(name).strip().lower().replace("-", "_").replace("+", "_")
     if key not in _REGISTRY:
-        raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}")
+        raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES + PIXEL_LOSSES)}")
     return key
 
 

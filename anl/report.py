@@ -5,6 +5,7 @@ numbers (anl-method.md section 6), kept as data with their source.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +13,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anl import losses
-from anl.results import ResultsStore, load_results, load_summaries
-from anl.train import PROTOCOLS, RunConfig, train_sweep
+from anl import data, losses
+from anl.results import ResultsStore, config_key, load_results, load_summaries
+from anl.train import RunConfig, train_sweep
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
                  "cifar100": "CIFAR-100"}
+SHORT_CLASS_NAMES = {"airplane": "plane", "automobile": "car", "T-shirt/top": "T-shirt", "Ankle boot": "boot"}
+NOISE_KINDS = {"clean": "clean", "sym": "symmetric", "asym": "asymmetric", "pairflip": "pair-flip",
+               "idn": "instance-dependent", "cifar10n": "CIFAR-10N human"}
 PUBLISHED_LABEL = "published (JAL paper re-report)"
 PUBLISHED_SOURCE = ("Last-epoch test accuracy (%) of the 8-layer CNN on the original CIFAR-10, from the ANL "
                     "paper as re-reported by the ICCV 2025 Joint Asymmetric Loss (JAL) paper; no std published")
@@ -41,9 +45,24 @@ def dataset_label(dataset: str, source: str = "") -> str:
     return f"{name} (JPEG q75 copy)" if "JPEG" in source else name
 
 
+def class_names(dataset: str) -> list[str]:
+    """Short class names of a data set for figure axes ("plane", "car", ... for CIFAR-10)."""
+    names = {"mnist": data.MNIST_CLASSES, "fashion_mnist": data.FASHION_MNIST_CLASSES,
+             "cifar10": data.CIFAR10_CLASSES}
+    if dataset not in names:
+        raise ValueError(f"no class names for {dataset!r}; valid: {', '.join(names)}")
+    return [SHORT_CLASS_NAMES.get(name, name) for name in names[dataset]]
+
+
 def noise_label(spec: str) -> str:
     """"clean" -> "clean", "sym:0.4" -> "sym 0.4", "cifar10n:worst" -> "cifar10n worst"."""
     return spec.replace(":", " ")
+
+
+def noise_kind_label(spec: str) -> str:
+    """"sym:0.4" -> "symmetric", "asym:0.2" -> "asymmetric", "idn:0.4" -> "instance-dependent", ..."""
+    kind = spec.partition(":")[0]
+    return NOISE_KINDS.get(kind, kind)
 
 
 def noise_rate(spec: str) -> float:
@@ -60,20 +79,9 @@ def noise_rate(spec: str) -> float:
 # ----------------------------------------------------------------------------- runs
 def run_config(dataset: str, loss: str, noise: str, seed: int, *, epochs: int | None, train_subset: int | None,
                weight_decay: float | None = None, **hparams: float) -> RunConfig:
-    """A RunConfig whose loss overrides keep only the ``hparams`` that differ from the data set's
-    preset, and whose weight decay is None when it equals the protocol's default, so that the same
-    run asked for by two notebooks has one key."""
-    key = losses.canonical_name(loss)
-    try:
-        preset = losses.preset(key, dataset)
-    except ValueError:  # no published preset for this loss on this data set: every value is an override
-        preset = {}
-    named = {("lam" if name == "lambda" else name): float(value) for name, value in hparams.items()}
-    overrides = {name: value for name, value in named.items() if preset.get(name) != value}
-    default_decay = 0.0 if key.startswith("anl") else PROTOCOLS[dataset].weight_decay if dataset in PROTOCOLS else None
-    if weight_decay is not None and float(weight_decay) == default_decay:
-        weight_decay = None
-    return RunConfig(dataset=dataset, loss=key, noise=noise, seed=int(seed), epochs=epochs,
+    """A RunConfig with ``hparams`` as float loss overrides ("lambda" spelled "lam")."""
+    overrides = {("lam" if name == "lambda" else name): float(value) for name, value in hparams.items()}
+    return RunConfig(dataset=dataset, loss=losses.canonical_name(loss), noise=noise, seed=int(seed), epochs=epochs,
                      train_subset=train_subset, weight_decay=weight_decay, loss_overrides=overrides)
 
 
@@ -84,6 +92,66 @@ def run_grid(dataset: str, loss_names: Sequence[str], noises: Sequence[str], see
             for loss in loss_names for noise in noises for seed in seeds]
 
 
+def _canonical(value: Any) -> Any:
+    """Numbers as floats (1 and 1.0 alike), recursively; strings, booleans and None unchanged."""
+    if isinstance(value, Mapping):
+        return {name: _canonical(item) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def experiment_key(config: Mapping[str, Any], loss_hparams: Mapping[str, float]) -> str:
+    """Hash of what decides a run's numbers: its resolved config without the loss overrides as
+    spelled, plus the objective's resolved hyperparameters, numbers compared as floats. A run whose
+    overrides restate the preset (delta=1e-6 on MNIST) or write 1 for 1.0 has the same experiment
+    key as the plain one, while its record key (:attr:`RunConfig.key`) differs."""
+    fields = {name: value for name, value in config.items() if name != "loss_overrides"}
+    return config_key(_canonical({**fields, "loss_hparams": dict(loss_hparams)}))
+
+
+def config_experiment_key(config: RunConfig) -> str:
+    """The :func:`experiment_key` of a run not yet trained (builds its objective to resolve it)."""
+    resolved = config.resolved()
+    objective = losses.build(resolved["loss"], dataset=resolved["dataset"], **resolved["loss_overrides"])
+    return experiment_key(resolved, objective.hparams())
+
+
+def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, train_subset: int | None,
+                     high_noise: str, l2_weight_decays: Sequence[float], deltas: Sequence[float],
+                     sensitivity_noise: str, alphas: Sequence[float], betas: Sequence[float], er_noise: str,
+                     lambdas: Sequence[float]) -> dict[str, list[tuple[Any, RunConfig]]]:
+    """The ANL-CE ablations by section, as (varied setting, config) for every setting and seed,
+    around the data set's ANL-CE preset (alpha, beta, delta):
+
+    - "regulariser" at ``high_noise``: "L1" (preset delta, no weight decay), "L2 <wd>" (delta 0,
+      each weight decay), "neither" (delta 0, no weight decay);
+    - "alpha_beta" at ``sensitivity_noise``: every (alpha, beta) pair;
+    - "delta" at ``high_noise``: every delta;
+    - "lambda" at ``er_noise``: ANL-CE-ER with the ANL-CE preset and every lambda.
+    """
+    base = {name: value for name, value in losses.preset("anl_ce", dataset).items() if name in ("alpha", "beta", "delta")}
+
+    def anl_ce(setting: Any, noise: str, loss: str = "anl_ce", weight_decay: float = 0.0,
+               **changes: float) -> list[tuple[Any, RunConfig]]:
+        return [(setting, run_config(dataset, loss, noise, seed, epochs=epochs, train_subset=train_subset,
+                                     weight_decay=weight_decay, **{**base, **changes})) for seed in seeds]
+
+    regularisers = [*anl_ce(f"L1, delta {base['delta']:g}", high_noise)]
+    for decay in l2_weight_decays:
+        regularisers += anl_ce(f"L2, weight decay {decay:g}", high_noise, weight_decay=decay, delta=0.0)
+    regularisers += anl_ce("neither", high_noise, delta=0.0)
+    return {
+        "regulariser": regularisers,
+        "alpha_beta": [entry for alpha in alphas for beta in betas
+                       for entry in anl_ce((alpha, beta), sensitivity_noise, alpha=alpha, beta=beta)],
+        "delta": [entry for delta in deltas for entry in anl_ce(delta, high_noise, delta=delta)],
+        "lambda": [entry for lam in lambdas for entry in anl_ce(lam, er_noise, "anl_ce_er", lam=lam)],
+    }
+
+
 @dataclass(frozen=True)
 class RunSet:
     """Exactly the runs a notebook asked for: one summary row per run (in the order asked), one
@@ -92,31 +160,50 @@ class RunSet:
     summaries: pd.DataFrame
     epochs: pd.DataFrame
     records: tuple[dict[str, Any], ...]
+    record_keys: Mapping[str, str]  # experiment key -> key of the record that holds it
 
     def protocol(self) -> str:
         return protocol_sentence(self.records)
 
+    def key_of(self, config: RunConfig) -> str:
+        """The record key (column ``key``) of a requested run."""
+        return self.record_keys[config_experiment_key(config)]
 
-def load_runs(configs: Sequence[RunConfig], results_dir: str | None = None, *, train: bool = True,
-              device: str | None = None) -> RunSet:
+
+def _recorded(store: ResultsStore) -> dict[str, str]:
+    """Experiment key -> record key of every record in ``store`` (the smallest record key where
+    several records are the same experiment)."""
+    found: dict[str, str] = {}
+    for record in store.records():
+        experiment = experiment_key(record["config"], record["loss_hparams"])
+        found[experiment] = min(found.get(experiment, record["key"]), record["key"])
+    return found
+
+
+def load_runs(configs: Sequence[RunConfig], results_dir: str | os.PathLike[str] | None = None, *,
+              train: bool = True, device: str | None = None) -> RunSet:
     """The records of ``configs`` from the store at ``results_dir`` (default: the repository's
-    results/). Missing runs are trained first through :func:`anl.train.train_sweep` (progress bars
-    on) when ``train``, else a ValueError names them."""
+    results/), matched by :func:`experiment_key`, in the order of ``configs`` (duplicates once).
+    Missing runs are trained first through :func:`anl.train.train_sweep` (progress bars on) when
+    ``train``, else a ValueError names them."""
     if not configs:
         raise ValueError("no runs requested: the parameters name no loss, noise setting or seed")
     store = ResultsStore(results_dir)
-    keys = list(dict.fromkeys(config.key for config in configs))
-    missing = [config for config in configs if not store.has(config.key)]
+    wanted = dict(zip((config_experiment_key(config) for config in configs), configs))
+    recorded = _recorded(store)
+    missing = [config for experiment, config in wanted.items() if experiment not in recorded]
     if missing and not train:
         names = "; ".join(f"{c.loss} {c.noise} seed {c.seed}" for c in missing[:5])
-        raise ValueError(f"{len(missing)} of {len(keys)} runs are not in {store.runs} (e.g. {names}); "
+        raise ValueError(f"{len(missing)} of {len(wanted)} runs are not in {store.runs} (e.g. {names}); "
                          f"set train=True to train them")
     if missing:
         train_sweep(missing, store, device=device, progress=True)
-    order = {key: index for index, key in enumerate(keys)}
+        recorded = _recorded(store)
+    record_keys = {experiment: recorded[experiment] for experiment in wanted}
+    order = {key: index for index, key in enumerate(record_keys.values())}
     summaries = _select(load_summaries(store.root), order)
     epochs = _select(load_results(store.root), order, "epoch")
-    return RunSet(summaries, epochs, tuple(store.read(key) for key in keys))
+    return RunSet(summaries, epochs, tuple(store.read(key) for key in order), record_keys)
 
 
 def _select(frame: pd.DataFrame, order: Mapping[str, int], *then: str) -> pd.DataFrame:
@@ -126,9 +213,19 @@ def _select(frame: pd.DataFrame, order: Mapping[str, int], *then: str) -> pd.Dat
 
 
 # ----------------------------------------------------------------------------- protocol
-def _values(items: Iterable[Any]) -> str:
-    distinct = sorted(set(items), key=lambda item: (str(type(item)), item))
+def _values(items: Iterable[Any], sort: bool = True) -> str:
+    """Distinct values joined by ", ": sorted, or in order of first appearance."""
+    distinct = list(dict.fromkeys(items))
+    if sort:
+        distinct.sort(key=lambda item: (str(type(item)), item))
     return ", ".join(f"{item:g}" if isinstance(item, float) else str(item) for item in distinct)
+
+
+def _weight_decays(configs: Sequence[Mapping[str, Any]]) -> str:
+    """L2 weight decay per loss family: "0.001 (baselines), 0 (ANL family)"."""
+    families = {"baselines": [c["weight_decay"] for c in configs if not c["loss"].startswith("anl")],
+                "ANL family": [c["weight_decay"] for c in configs if c["loss"].startswith("anl")]}
+    return ", ".join(f"{_values(decays)} ({family})" for family, decays in families.items() if decays)
 
 
 def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
@@ -141,10 +238,10 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     provenance = [record["provenance"] for record in records]
     datasets = _values(dataset_label(c["dataset"], p.get("data_source", "")) for c, p in zip(configs, provenance))
     train_sizes = _values(f"{record['noise']['train_size']:,}" for record in records)
-    subset = ("stratified training subset of " if any(c["train_subset"] for c in configs) else "full training set, ")
+    subset = "stratified training subset of " if any(c["train_subset"] for c in configs) else "full training set, "
     test_sizes = _values(f"{int(np.sum(r['summary']['test_confusion'])):,}" for r in records)
-    devices = _values(f"{p['device_name']} ({p['threads']} threads)" if p["device"] == "cpu" else p["device_name"]
-                      for p in provenance)
+    devices = _values(f"{p['device_name']} ({p['threads']} thread{'s' * (p['threads'] != 1)})"
+                      if p["device"] == "cpu" else p["device_name"] for p in provenance)
     shas = _values(p["git_sha"][:7] + ("+local changes" if p.get("git_dirty") else "") for p in provenance)
     hours = sum(p["wall_time_s"] for p in provenance) / 3600
     return (
@@ -152,10 +249,21 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
         f"{subset}{train_sizes} images; {test_sizes} test images; {_values(c['epochs'] for c in configs)} epochs, "
         f"batch {_values(c['batch_size'] for c in configs)}, SGD (momentum 0.9) lr {_values(c['lr'] for c in configs)} "
         f"with cosine schedule, gradient clip {_values(c['grad_clip'] for c in configs)}, augmentation "
-        f"{_values(c['augment'] for c in configs)}, L2 weight decay {_values(c['weight_decay'] for c in configs)}; "
-        f"seeds {_values(c['seed'] for c in configs)}; noise {_values(noise_label(c['noise']) for c in configs)}; "
+        f"{_values(c['augment'] for c in configs)}, L2 weight decay {_weight_decays(configs)}; "
+        f"seeds {_values(c['seed'] for c in configs)}; "
+        f"noise {_values((noise_label(c['noise']) for c in configs), sort=False)}; "
         f"trained on {devices}, code {shas}, {hours:.2f} h of training in total."
     )
+
+
+def data_protocol(datasets: Iterable[Any], seed: int) -> str:
+    """One Markdown sentence naming the data sets a page's labels come from (name, training-set
+    size, file format read, from each ImageDataset's ``source``) and the noise seed."""
+    parts = [f"{dataset_label(dataset.name, dataset.source)} training labels ({len(dataset.train_labels):,} images, "
+             f"read as {dataset.source.rsplit(' (', 1)[-1].rstrip(')')})" for dataset in datasets]
+    if not parts:
+        raise ValueError("data_protocol needs at least one data set, got none")
+    return f"**Data, read from the files:** {'; '.join(parts)}; noise seed {seed}."
 
 
 # ----------------------------------------------------------------------------- tables
@@ -165,11 +273,12 @@ def mean_std(frame: pd.DataFrame, metric: str, by: Sequence[str]) -> pd.DataFram
     return grouped.agg(mean="mean", std="std", n="count").reset_index()
 
 
-def format_mean_std(mean: float, std: float, scale: float = 100.0) -> str:
-    """"87.16 ± 0.35" (scaled, 2 decimals); the mean alone when std is NaN (one run)."""
+def format_mean_std(mean: float, std: float, scale: float = 100.0, decimals: int = 2) -> str:
+    """"87.16 ± 0.35" (scaled); the mean alone when std is NaN (one run); "–" when mean is NaN."""
     if np.isnan(mean):
         return "–"
-    return f"{mean * scale:.2f}" if np.isnan(std) else f"{mean * scale:.2f} ± {std * scale:.2f}"
+    text = f"{mean * scale:.{decimals}f}"
+    return text if np.isnan(std) else f"{text} ± {std * scale:.{decimals}f}"
 
 
 def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc") -> pd.DataFrame:
@@ -191,19 +300,16 @@ def published_table(loss_names: Sequence[str], noises: Sequence[str]) -> pd.Data
     return pd.DataFrame.from_dict(rows, orient="index", columns=[noise_label(noise) for noise in noises])
 
 
-def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], noises: Sequence[str],
-                   label: str = "ours") -> pd.DataFrame:
-    """``ours`` (from accuracy_table) with a published column beside each noise setting for
-    CIFAR-10; unchanged for other data sets (nothing comparable was published)."""
+def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
+    """``ours`` (from accuracy_table) with columns (noise, "ours") and, beside each, (noise,
+    PUBLISHED_LABEL) for CIFAR-10; unchanged for other data sets (nothing comparable was published)."""
     if dataset != PUBLISHED_DATASET:
         return ours
     published = published_table(loss_names, noises).map(lambda value: "–" if np.isnan(value) else f"{value:.2f}")
-    columns = [column for column in ours.columns]
     parts = {}
-    for column in columns:
-        parts[(column, label)] = ours[column]
-        if column in published.columns:
-            parts[(column, PUBLISHED_LABEL)] = published.loc[ours.index, column]
+    for column in ours.columns:
+        parts[(column, "ours")] = ours[column]
+        parts[(column, PUBLISHED_LABEL)] = published.loc[ours.index, column]
     return pd.DataFrame(parts, index=ours.index)
 
 
@@ -218,13 +324,15 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 # ----------------------------------------------------------------------------- figures
 def plot_style() -> None:
-    """The book's figure style: seaborn whitegrid, readable font sizes, PNG at 110 dpi."""
+    """The book's figure style: seaborn whitegrid at "notebook" font sizes, constrained layout, and
+    inline PNGs at double resolution (retina) so that a 7.5-inch figure fills the page crisply."""
     import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-    sns.set_theme(context="notebook", style="whitegrid", font_scale=1.0)
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "figure.constrained_layout.use": True,
-                         "legend.frameon": False})
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.9)
+    plt.rcParams.update({"figure.dpi": 100, "figure.constrained_layout.use": True, "legend.frameon": False})
+    set_matplotlib_formats("retina")
 
 
 def loss_colors(loss_names: Sequence[str]) -> dict[str, Any]:

@@ -84,6 +84,8 @@ class RunConfig:
         noise.parse_noise(self.noise)
         config = dataclasses.asdict(self)
         config["loss"] = losses.canonical_name(self.loss)
+        if config["loss"] in losses.PIXEL_LOSSES:
+            raise ValueError(f"{config['loss']} is a segmentation loss; classification losses: {', '.join(losses.LOSSES)}")
         config["loss_overrides"] = canonical_overrides(config["loss"], self.dataset, self.loss_overrides)
         if config["weight_decay"] is None and config["loss"].startswith("anl"):
             config["weight_decay"] = 0.0  # the ANL family regularises with its L1 term instead
@@ -146,8 +148,11 @@ class TrainData:
         return len(self.noisy.transition)
 
 
-def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.device) -> TrainData:
-    """Noise on the full training set (seeded by the run's seed), then the stratified subset."""
+def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.device,
+                 images_from: TrainData | None = None) -> TrainData:
+    """Noise on the full training set (seeded by the run's seed), then the stratified subset.
+    ``images_from``: a TrainData of the same data set, subset and device whose image tensors are
+    shared instead of copied (batched runs hold one copy of the images)."""
     noisy_full = noise.apply_noise(
         config["noise"], dataset.train_labels.numpy(), dataset=dataset.name,
         num_classes=dataset.num_classes, seed=config["seed"],
@@ -161,12 +166,19 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
     eval_size = count if config["train_eval_size"] in (0, None) else min(count, config["train_eval_size"])
     eval_index = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).permutation(count)[:eval_size])
     channels = dataset.train_images.shape[1]
+    if images_from is None:
+        images = dataset.train_images[torch.from_numpy(index)].to(device)
+        test_images, test_labels = dataset.test_images.to(device), dataset.test_labels.to(device)
+    elif len(images_from.images) != count:
+        raise ValueError(f"images_from holds {len(images_from.images)} training images, this run needs {count}")
+    else:
+        images, test_images, test_labels = images_from.images, images_from.test_images, images_from.test_labels
     return TrainData(
-        images=dataset.train_images[torch.from_numpy(index)].to(device),
+        images=images,
         labels=torch.from_numpy(noisy.noisy).to(device),
         true_labels=torch.from_numpy(noisy.clean).to(device),
-        test_images=dataset.test_images.to(device),
-        test_labels=dataset.test_labels.to(device),
+        test_images=test_images,
+        test_labels=test_labels,
         eval_index=torch.from_numpy(eval_index).to(device),
         mean=torch.tensor(dataset.mean, device=device).view(1, channels, 1, 1),
         std=torch.tensor(dataset.std, device=device).view(1, channels, 1, 1),
@@ -180,31 +192,52 @@ def normalise(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> to
     return (images.float().div_(255) - mean).div_(std)
 
 
-def augment_batch(images: torch.Tensor, kind: str, generator: torch.Generator) -> torch.Tensor:
-    """Per-sample augmentation of a uint8 batch on its device: random crop from a 4-pixel zero
-    padding and a horizontal flip with probability 1/2 ('crop_flip'), plus a random rotation in
-    [-20, 20] degrees ('crop_flip_rotate', returned as float in [0, 255])."""
+AugmentationDraws = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+
+
+def draw_augmentation(count: int, kind: str, generator: torch.Generator,
+                      device: torch.device) -> AugmentationDraws | None:
+    """The random draws of :func:`augment_batch` for ``count`` images, in its order: crop offsets
+    (2, count, 1) in [0, 8], flips (count,), then rotation angles in radians (count,) or None."""
     if kind == "none":
+        return None
+    offsets = torch.randint(0, 9, (2, count, 1), device=device, generator=generator)
+    flip = torch.rand(count, device=device, generator=generator) < 0.5
+    if kind == "crop_flip":
+        return offsets, flip, None
+    angles = (torch.rand(count, device=device, generator=generator) * 40 - 20) * (math.pi / 180)
+    return offsets, flip, angles
+
+
+def apply_augmentation(images: torch.Tensor, draws: AugmentationDraws | None) -> torch.Tensor:
+    """Crop from a 4-pixel zero padding at ``offsets``, flip where ``flip``, rotate by ``angles``
+    (bilinear, zero fill, returned as float in [0, 255]) if given; None: the images unchanged."""
+    if draws is None:
         return images
+    offsets, flip, angles = draws
     n, channels, height, width = images.shape
     device = images.device
     padded = F.pad(images, (4, 4, 4, 4))
-    offsets = torch.randint(0, 9, (2, n, 1), device=device, generator=generator)
     rows = (offsets[0] + torch.arange(height, device=device)).view(n, 1, height, 1)
     cols = (offsets[1] + torch.arange(width, device=device)).view(n, 1, 1, width)
-    flip = torch.rand(n, device=device, generator=generator) < 0.5
     cols = torch.where(flip.view(n, 1, 1, 1), cols.flip(-1), cols)
     batch_index = torch.arange(n, device=device).view(n, 1, 1, 1)
     channel_index = torch.arange(channels, device=device).view(1, channels, 1, 1)
     cropped = padded[batch_index, channel_index, rows, cols]
-    if kind == "crop_flip":
+    if angles is None:
         return cropped
-    angles = (torch.rand(n, device=device, generator=generator) * 40 - 20) * (math.pi / 180)
     cos, sin = torch.cos(angles), torch.sin(angles)
     zero = torch.zeros_like(cos)
     theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
     grid = F.affine_grid(theta, list(cropped.shape), align_corners=False)
     return F.grid_sample(cropped.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def augment_batch(images: torch.Tensor, kind: str, generator: torch.Generator) -> torch.Tensor:
+    """Per-sample augmentation of a uint8 batch on its device: random crop from a 4-pixel zero
+    padding and a horizontal flip with probability 1/2 ('crop_flip'), plus a random rotation in
+    [-20, 20] degrees ('crop_flip_rotate', returned as float in [0, 255])."""
+    return apply_augmentation(images, draw_augmentation(len(images), kind, generator, images.device))
 
 
 def cosine_lr(base_lr: float, epoch: int, epochs: int) -> float:
@@ -257,14 +290,20 @@ def evaluate(model: nn.Module, data: TrainData, objective: losses.Objective, amp
     labelled images, and of the mislabelled ones against their given label (memorisation) and
     against their true label (correction)."""
     test_logits = predict(model, data.test_images, data, amp=amp)
+    train_logits = predict(model, data.images[data.eval_index], data, amp=amp)
+    return scores(test_logits, train_logits, data, objective)
+
+
+def scores(test_logits: torch.Tensor, train_logits: torch.Tensor, data: TrainData,
+           objective: losses.Objective) -> dict[str, Any]:
+    """The metrics of :func:`evaluate` from the logits of the test images and of the scored
+    training sample ``data.images[data.eval_index]``."""
     test_acc, test_loss = subset_scores(test_logits, data.test_labels, objective.data_term)
-    index = data.eval_index
-    logits = predict(model, data.images[index], data, amp=amp)
-    given, true = data.labels[index], data.true_labels[index]
+    given, true = data.labels[data.eval_index], data.true_labels[data.eval_index]
     mislabelled = given != true
-    clean_acc, clean_loss = subset_scores(logits, given, objective.data_term, ~mislabelled)
-    noisy_acc_given, noisy_loss = subset_scores(logits, given, objective.data_term, mislabelled)
-    noisy_acc_true, _ = subset_scores(logits, true, objective.data_term, mislabelled)
+    clean_acc, clean_loss = subset_scores(train_logits, given, objective.data_term, ~mislabelled)
+    noisy_acc_given, noisy_loss = subset_scores(train_logits, given, objective.data_term, mislabelled)
+    noisy_acc_true, _ = subset_scores(train_logits, true, objective.data_term, mislabelled)
     return {"test_acc": test_acc, "test_loss": test_loss, "clean_acc": clean_acc, "clean_loss": clean_loss,
             "noisy_acc_given": noisy_acc_given, "noisy_acc_true": noisy_acc_true, "noisy_loss": noisy_loss}
 
@@ -353,7 +392,7 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
         torch.set_rng_state(state["torch_rng"])
         epochs, elapsed = state["epochs"], state["elapsed"]
     started = time.perf_counter() - elapsed
-    bar = _progress(resolved, len(epochs), progress)
+    bar = progress_bar(run_label(resolved), resolved["epochs"], len(epochs), progress)
     for epoch in range(len(epochs), resolved["epochs"]):
         lr = cosine_lr(resolved["lr"], epoch, resolved["epochs"])
         for group in optimizer.param_groups:
@@ -362,9 +401,8 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
         mean_objective = train_epoch(model, objective, optimizer, data, resolved, generator, amp)
         train_time = time.perf_counter() - tick
         tick = time.perf_counter()
-        scores = evaluate(model, data, objective, amp)
-        metrics = {"epoch": epoch + 1, "lr": lr, "train_objective": mean_objective, **scores,
-                   "train_time_s": train_time, "eval_time_s": time.perf_counter() - tick}
+        metrics = epoch_metrics(epoch + 1, lr, mean_objective, evaluate(model, data, objective, amp),
+                                train_time, time.perf_counter() - tick)
         epochs.append(metrics)
         save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
@@ -385,13 +423,31 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     return record
 
 
-def _progress(config: dict[str, Any], done: int, enabled: bool):
+def run_label(config: dict[str, Any]) -> str:
+    return f"{config['dataset']} {config['loss']} {config['noise']} seed {config['seed']}"
+
+
+def progress_bar(label: str, total: int, done: int, enabled: bool, unit: str = "epoch"):
+    """A tqdm bar, or None when disabled or tqdm is not installed."""
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=done, desc=label, unit=unit, leave=False)
 
-    label = f"{config['dataset']} {config['loss']} {config['noise']} seed {config['seed']}"
-    return tqdm(total=config["epochs"], initial=done, desc=label, unit="epoch", leave=False)
+
+def epoch_metrics(epoch: int, lr: float, train_objective: float, epoch_scores: dict[str, Any],
+                  train_time: float, eval_time: float) -> dict[str, Any]:
+    """One entry of a record's ``epochs`` (1-based ``epoch``)."""
+    return {"epoch": epoch, "lr": lr, "train_objective": train_objective, **epoch_scores,
+            "train_time_s": train_time, "eval_time_s": eval_time}
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or 'cpu' (provenance.device_name)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 def make_record(key: str, config: dict[str, Any], data: TrainData, objective: losses.Objective,
@@ -415,7 +471,7 @@ def make_record(key: str, config: dict[str, Any], data: TrainData, objective: lo
                     "final_noisy_acc_given": epochs[-1]["noisy_acc_given"],
                     "test_confusion": confusion.tolist()},
         "provenance": {**code_version(), "packages": package_versions(), "device": device.type,
-                       "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+                       "device_name": device_name(device),
                        "threads": torch.get_num_threads(), "amp_bf16": device.type == "cuda",
                        "data_source": data.source, "wall_time_s": wall_time,
                        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
@@ -429,12 +485,8 @@ def train_sweep(configs: list[RunConfig], store: ResultsStore, *, device: str | 
     keys = [config.key for config in configs]  # validates every config before any training
     pending = [config for config, key in zip(configs, keys) if not store.has(key)]
     datasets: dict[str, ImageDataset] = {}
-    outer = None
-    if progress and pending:
-        from tqdm.auto import tqdm
-
-        outer = tqdm(total=len(pending), desc=f"sweep ({len(configs) - len(pending)} of {len(configs)} done)",
-                     unit="run")
+    outer = progress_bar(f"sweep ({len(configs) - len(pending)} of {len(configs)} done)", len(pending), 0,
+                         progress and bool(pending), unit="run")
     for config in pending:
         if config.dataset not in datasets:
             datasets[config.dataset] = load_dataset(config.dataset)

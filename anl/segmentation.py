@@ -1,0 +1,615 @@
+"""Robust losses for lesion segmentation with noisy masks (ISIC 2017 Part 1): a small U-Net, the
+trainer, the metrics, run records in the shared results store, the named grids and ``main(argv)``.
+
+Protocol (what a run does; every number below is in its config and hence in its key):
+
+- Data: the official splits (2,000 train / 150 validation / 600 test) at 256x192. Mask noise
+  (anl.noise mask specs, seeded by the run's seed) is applied to the 256x192 training masks, so a
+  spec's pixel amounts are 256x192 pixels at every training size; then images (bilinear) and masks
+  (nearest) are brought to the training size. An optional training subset is drawn after the noise.
+- Model: U-Net with ``levels`` 2x2 max-poolings, ``base_width`` channels doubling per level, two
+  3x3 conv-BN-ReLU per block, 2x2 transposed convolutions up, a 1x1 head with K = 2 classes
+  (background, lesion). channels_last; bf16 autocast on CUDA (the loss in float32).
+- Training: Adam (0.9, 0.999), lr 1e-3 with a cosine schedule per epoch, batch 16, gradient norm
+  clipped to 5, random horizontal and vertical flips (each p = 1/2, per image, on the device).
+  Every registry loss is applied per pixel (mean over the batch's pixels; Dice: mean over images).
+  As in classification, baselines use L2 weight decay (1e-4, CIFAR-10's) and the ANL family weight
+  decay 0 with its L1 term (delta) in the objective. Loss hyperparameters: the CIFAR-10 presets of
+  anl.losses (no published ISIC values; not tuned here), overridable.
+- Evaluation after every epoch: logits upsampled (bilinear) to 256x192, argmax, against the clean
+  test and validation masks: per-image Dice, Jaccard (IoU) and thresholded Jaccard (Jaccard set
+  to 0 below 0.65, the ISIC 2018 rule), averaged over images. Memorisation: on a fixed sample of
+  the noisy training images, at the training size, the Dice of the prediction with the noisy
+  (given) mask and with the clean mask, and over the pixels where the two differ the fraction
+  predicted as in the noisy mask. Records give last-epoch test scores, and the test scores at the
+  epoch of best validation Dice.
+- Named protocols: full = 256x192, base width 16, 30 epochs (GPU); reduced = 128x96, base width 8,
+  20 epochs (CPU). Grids: CE, Dice, GCE, NCE+RCE, ANL-CE x {clean, boundary and shift noise on
+  half and on all of the training masks, radii / lengths 8-16 px at 256x192} x seeds 1, 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from anl import losses, noise
+from anl.data import (
+    ISIC2017_SIZE, SEGMENTATION_DATASETS, DataNotFoundError, SegmentationDataset, load_segmentation, resize_masks,
+)
+from anl.models import conv_bn_relu
+from anl.results import ResultsStore, code_version, config_key, package_versions
+from anl.train import (
+    checkpoint_path, cosine_lr, normalise, resolve_device, save_checkpoint, seed_everything, train_step,
+)
+
+NUM_CLASSES = 2  # background, lesion
+LOSS_PRESET = "cifar10"  # the presets of anl.losses used for segmentation (none are published for ISIC)
+BASELINE_WEIGHT_DECAY = 1e-4  # L2 for non-ANL losses (CIFAR-10's); the ANL family uses its L1 term
+THRESHOLD_JACCARD = 0.65  # ISIC 2018 thresholded Jaccard: per-image Jaccard below this counts 0
+SUBSET_SEED = 0  # the training subset, same for every run
+TRAIN_EVAL_SEED = 0  # the sample of noisy training images scored every epoch, same for every run
+EXAMPLE_COUNT = 4  # test images whose final predictions the record keeps, for the book
+EXAMPLE_SIZE = (128, 96)  # (width, height) of the stored example predictions
+SEGMENTATION_LOSSES = ("ce", "dice", "gce", "sce", "nce_rce", "anl_ce", "anl_fl")
+GRID_LOSSES = ("ce", "dice", "gce", "nce_rce", "anl_ce")
+GRID_NOISE = ("boundary:0.5:8-16", "boundary:1:8-16", "shift:0.5:8-16", "shift:1:8-16", "clean")
+FULL = {"size": ISIC2017_SIZE, "base_width": 16, "epochs": 30}  # the GPU protocol
+REDUCED = {"size": (128, 96), "base_width": 8, "epochs": 20}  # the CPU protocol, stated on the book page
+PROTOCOLS = {"full": FULL, "reduced": REDUCED}
+
+
+# ----------------------------------------------------------------------------- model
+def _block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(*conv_bn_relu(in_channels, out_channels), *conv_bn_relu(out_channels, out_channels))
+
+
+class UNet(nn.Module):
+    """U-Net (Ronneberger et al. 2015) with BatchNorm and padded convolutions: the output has the
+    input's height and width, which must be multiples of 2**levels."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = NUM_CLASSES, base_width: int = 16,
+                 levels: int = 4) -> None:
+        super().__init__()
+        if levels < 1 or base_width < 1:
+            raise ValueError(f"U-Net needs levels >= 1 and base_width >= 1, got {levels} and {base_width}")
+        widths = [base_width * 2**level for level in range(levels + 1)]
+        self.levels = levels
+        self.down = nn.ModuleList([_block(in_channels, widths[0])] +
+                                  [_block(widths[level - 1], widths[level]) for level in range(1, levels + 1)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2)
+                                 for level in range(levels)])
+        self.merge = nn.ModuleList([_block(2 * widths[level], widths[level]) for level in range(levels)])
+        self.head = nn.Conv2d(widths[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        multiple = 2**self.levels
+        if x.shape[-2] % multiple or x.shape[-1] % multiple:
+            raise ValueError(f"U-Net with {self.levels} levels needs height and width divisible by {multiple}, "
+                             f"got {tuple(x.shape[-2:])}")
+        skips = [self.down[0](x)]
+        for block in self.down[1:]:
+            skips.append(block(F.max_pool2d(skips[-1], 2)))
+        x = skips.pop()
+        for level in reversed(range(self.levels)):
+            x = self.merge[level](torch.cat([skips[level], self.up[level](x)], dim=1))
+        return self.head(x)
+
+
+# ----------------------------------------------------------------------------- metrics
+def mask_scores(predictions: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-image scores of boolean (N, H, W) predictions against targets: dice = 2|P & T| / (|P| + |T|),
+    jaccard = |P & T| / |P | T| (both 1 when P and T are empty), thresholded_jaccard = jaccard if
+    jaccard >= 0.65 else 0. float64 tensors of shape (N,)."""
+    if predictions.shape != targets.shape or predictions.dim() != 3:
+        raise ValueError(f"predictions and targets must both be (N, H, W), got {tuple(predictions.shape)} "
+                         f"and {tuple(targets.shape)}")
+    predictions, targets = predictions.bool().flatten(1), targets.bool().flatten(1)
+    overlap = (predictions & targets).sum(1, dtype=torch.float64)
+    union = (predictions | targets).sum(1, dtype=torch.float64)
+    total = predictions.sum(1, dtype=torch.float64) + targets.sum(1, dtype=torch.float64)
+    ones = torch.ones_like(overlap)
+    dice = torch.where(total > 0, 2 * overlap / total.clamp(min=1), ones)
+    jaccard = torch.where(union > 0, overlap / union.clamp(min=1), ones)
+    thresholded = torch.where(jaccard >= THRESHOLD_JACCARD, jaccard, torch.zeros_like(jaccard))
+    return {"dice": dice, "jaccard": jaccard, "thresholded_jaccard": thresholded}
+
+
+def mean_scores(predictions: torch.Tensor, targets: torch.Tensor, prefix: str) -> dict[str, float]:
+    """{prefix}_dice, {prefix}_jaccard, {prefix}_thresholded_jaccard: means of mask_scores."""
+    return {f"{prefix}_{name}": values.mean().item() for name, values in mask_scores(predictions, targets).items()}
+
+
+def memorisation_scores(predictions: torch.Tensor, given: torch.Tensor, true: torch.Tensor) -> dict[str, float | None]:
+    """Fit of predictions to noisy (given) against clean (true) masks: mean per-image Dice with
+    each, and over the pixels where given != true the fraction predicted as given (None if none)."""
+    if len(predictions) == 0:
+        return {"noisy_dice_given": None, "noisy_dice_true": None, "flipped_fit_given": None}
+    flipped = given != true
+    count = flipped.sum().item()
+    fit = ((predictions == given) & flipped).sum().item() / count if count else None
+    return {"noisy_dice_given": mask_scores(predictions, given)["dice"].mean().item(),
+            "noisy_dice_true": mask_scores(predictions, true)["dice"].mean().item(), "flipped_fit_given": fit}
+
+
+# ----------------------------------------------------------------------------- configuration
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """What decides a segmentation run's numbers; ``weight_decay=None`` means 1e-4 (L2) for
+    baselines and 0 for the ANL family (which has its L1 term). ``size`` is (width, height)."""
+
+    loss: str
+    noise: str = "clean"
+    seed: int = 1
+    epochs: int = FULL["epochs"]
+    size: tuple[int, int] = FULL["size"]
+    base_width: int = FULL["base_width"]
+    levels: int = 4
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float | None = None
+    grad_clip: float = 5.0
+    train_subset: int | None = None
+    train_eval_size: int = 256
+    loss_overrides: dict[str, float] = field(default_factory=dict)
+    dataset: str = "isic2017"
+
+    def resolved(self) -> dict[str, Any]:
+        """Every field checked and filled in (JSON types); the dict hashed into the run's key."""
+        if self.dataset not in SEGMENTATION_DATASETS:
+            raise ValueError(f"unknown segmentation dataset {self.dataset!r}; choose one of "
+                             f"{', '.join(SEGMENTATION_DATASETS)}")
+        losses.build(self.loss, dataset=LOSS_PRESET, **self.loss_overrides)  # validates name and overrides
+        config = dataclasses.asdict(self)
+        config["loss"] = losses.canonical_name(self.loss)
+        config["noise"] = noise.parse_mask_noise(self.noise).spec
+        if config["weight_decay"] is None:
+            config["weight_decay"] = 0.0 if config["loss"].startswith("anl") else BASELINE_WEIGHT_DECAY
+        size = config["size"]
+        multiple = 2 ** self.levels if _positive_int(self.levels) else 1
+        checks = {
+            "size": (isinstance(size, (tuple, list)) and len(size) == 2 and all(_positive_int(s) for s in size)
+                     and not size[0] % multiple and not size[1] % multiple,
+                     f"must be (width, height), both multiples of 2**levels = {multiple}"),
+            "levels": (_positive_int(self.levels), "must be an integer >= 1"),
+            "base_width": (_positive_int(self.base_width), "must be an integer >= 1"),
+            "epochs": (_positive_int(self.epochs), "must be an integer >= 1"),
+            "batch_size": (_positive_int(self.batch_size), "must be an integer >= 1"),
+            "lr": (self.lr > 0, "must be > 0"),
+            "weight_decay": (config["weight_decay"] >= 0, "must be >= 0"),
+            "grad_clip": (self.grad_clip > 0, "must be > 0"),
+            "train_subset": (self.train_subset is None or _positive_int(self.train_subset), "must be >= 1"),
+            "train_eval_size": (isinstance(self.train_eval_size, int) and self.train_eval_size >= 0,
+                                "must be >= 0 (0 scores every noisy image)"),
+        }
+        for name, (ok, rule) in checks.items():
+            if not ok:
+                raise ValueError(f"invalid {name}={config[name]!r}: {rule}")
+        config["size"] = [int(size[0]), int(size[1])]
+        config.update(model="unet", optimizer="adam", augment="flip", loss_preset=LOSS_PRESET)
+        return config
+
+    @property
+    def key(self) -> str:
+        return config_key(self.resolved())
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass
+class SegmentationData:
+    """One run's tensors on the device: uint8 images at the training size, given (noisy) and
+    clean training masks, and validation/test masks at 256x192 (bool)."""
+
+    images: torch.Tensor
+    masks: torch.Tensor  # uint8 0/1, what the loss sees
+    clean_masks: torch.Tensor
+    eval_index: torch.Tensor  # noisy training images scored every epoch
+    validation_images: torch.Tensor
+    validation_masks: torch.Tensor
+    test_images: torch.Tensor
+    test_masks: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+    noisy: noise.NoisyMasks  # at the training size
+    noisy_native: noise.NoisyMasks  # at 256x192, as the spec defines the noise
+    source: str
+
+
+def load_run_data(size: Sequence[int]) -> tuple[SegmentationDataset, SegmentationDataset]:
+    """(the 256x192 set, the set at ``size``) from the data root; both decoded once and cached."""
+    return load_segmentation(), load_segmentation(size=tuple(size))
+
+
+def prepare_data(config: dict[str, Any], native: SegmentationDataset, sized: SegmentationDataset,
+                 device: torch.device) -> SegmentationData:
+    """Mask noise on the full 256x192 training set (seeded by the run's seed), the training
+    subset, then the masks resized to the training size (nearest, like the images' loader)."""
+    size = tuple(config["size"])
+    if native.size != ISIC2017_SIZE or sized.size != size or len(native.train_masks) != len(sized.train_masks):
+        raise ValueError(f"datasets at {native.size} and {sized.size} given for a run at {size} "
+                         f"(the first must be at {ISIC2017_SIZE})")
+    noisy_native = noise.apply_mask_noise(config["noise"], native.train_masks.numpy(), seed=config["seed"])
+    count = len(native.train_masks)
+    if config["train_subset"] is None:
+        index = np.arange(count)
+    else:
+        index = np.sort(np.random.default_rng(SUBSET_SEED).permutation(count)[:config["train_subset"]])
+        noisy_native = noisy_native.subset(index)
+    noisy = noise.NoisyMasks(clean=resize_masks(noisy_native.clean, size).numpy(),
+                             noisy=resize_masks(noisy_native.noisy, size).numpy(),
+                             is_noisy=noisy_native.is_noisy, spec=noisy_native.spec)
+    noisy_images = np.flatnonzero(noisy.is_noisy)
+    eval_size = len(noisy_images) if config["train_eval_size"] == 0 else config["train_eval_size"]
+    eval_index = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).permutation(noisy_images)[:eval_size])
+    view = (1, len(native.mean), 1, 1)
+    return SegmentationData(
+        images=sized.train_images[torch.from_numpy(index)].to(device),
+        masks=torch.from_numpy(noisy.noisy).to(device=device, dtype=torch.uint8),
+        clean_masks=torch.from_numpy(noisy.clean).to(device),
+        eval_index=torch.from_numpy(eval_index).to(device),
+        validation_images=sized.validation_images.to(device), validation_masks=native.validation_masks.to(device),
+        test_images=sized.test_images.to(device), test_masks=native.test_masks.to(device),
+        mean=torch.tensor(native.mean, device=device).view(view),
+        std=torch.tensor(native.std, device=device).view(view),
+        noisy=noisy, noisy_native=noisy_native, source=sized.source)
+
+
+def flip_batch(images: torch.Tensor, masks: torch.Tensor,
+               generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flip each image with its mask horizontally with probability 1/2, then vertically with
+    probability 1/2 (independent draws per image, on the batch's device)."""
+    n = len(images)
+    for dim in (-1, -2):
+        flip = torch.rand(n, device=images.device, generator=generator) < 0.5
+        images = torch.where(flip.view(n, 1, 1, 1), images.flip(dim), images)
+        masks = torch.where(flip.view(n, 1, 1), masks.flip(dim), masks)
+    return images, masks
+
+
+# ----------------------------------------------------------------------------- training
+@torch.no_grad()
+def predict_masks(model: nn.Module, images: torch.Tensor, data: SegmentationData,
+                  size: tuple[int, int] | None = None, batch_size: int = 64, amp: bool = False) -> torch.Tensor:
+    """Boolean lesion masks (argmax) of uint8 ``images`` in eval mode, with the logits upsampled
+    (bilinear) to size = (width, height) when given."""
+    model.eval()
+    height, width = images.shape[-2:] if size is None else (size[1], size[0])
+    outputs = [torch.zeros((0, height, width), dtype=torch.bool, device=images.device)]
+    for start in range(0, len(images), batch_size):
+        x = normalise(images[start:start + batch_size], data.mean, data.std)
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = model(x.contiguous(memory_format=torch.channels_last)).float()
+        if tuple(logits.shape[-2:]) != (height, width):
+            logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
+        outputs.append(logits.argmax(1) == 1)
+    return torch.cat(outputs)
+
+
+def evaluate(model: nn.Module, data: SegmentationData, amp: bool) -> dict[str, Any]:
+    """Test and validation scores at 256x192, memorisation on the scored noisy training images."""
+    test = predict_masks(model, data.test_images, data, ISIC2017_SIZE, amp=amp)
+    validation = predict_masks(model, data.validation_images, data, ISIC2017_SIZE, amp=amp)
+    index = data.eval_index
+    train = predict_masks(model, data.images[index], data, amp=amp)
+    return {**mean_scores(test, data.test_masks, "test"), **mean_scores(validation, data.validation_masks, "val"),
+            **memorisation_scores(train, data.masks[index].bool(), data.clean_masks[index])}
+
+
+def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
+                data: SegmentationData, config: dict[str, Any], generator: torch.Generator, amp: bool) -> float:
+    """One pass in a seeded random order, flipped on the device; returns the mean objective."""
+    model.train()
+    count = len(data.images)
+    total = torch.zeros((), device=data.images.device)
+    order = torch.randperm(count, device=data.images.device, generator=generator)
+    for start in range(0, count, config["batch_size"]):
+        index = order[start:start + config["batch_size"]]
+        images, masks = flip_batch(data.images[index], data.masks[index], generator)
+        x = normalise(images, data.mean, data.std).contiguous(memory_format=torch.channels_last)
+        total += train_step(model, objective, optimizer, x, masks.long(), config["grad_clip"], amp) * len(index)
+    return total.item() / count
+
+
+EpochCallback = Callable[[int, dict[str, Any]], None]
+
+
+def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = None, *,
+                       datasets: tuple[SegmentationDataset, SegmentationDataset] | None = None,
+                       device: str | torch.device | None = None, progress: bool = True,
+                       on_epoch_end: EpochCallback | None = None) -> dict[str, Any]:
+    """Train one run, checkpointing every epoch, and return (and store) its record.
+
+    ``datasets`` = (the set at 256x192, the set at the training size), default load_run_data.
+    A run already in ``store`` is not trained again; a run with a checkpoint resumes after its
+    last completed epoch; ``on_epoch_end(epoch, metrics)`` follows each epoch's checkpoint.
+    """
+    resolved = config.resolved()
+    key = config_key(resolved)
+    if store is not None and store.has(key):
+        return store.read(key)
+    device = resolve_device(device)
+    amp = device.type == "cuda"
+    native, sized = datasets if datasets is not None else load_run_data(resolved["size"])
+    data = prepare_data(resolved, native, sized, device)
+    seed_everything(resolved["seed"])
+    objective = losses.build(resolved["loss"], dataset=LOSS_PRESET, **resolved["loss_overrides"])
+    model = UNet(3, NUM_CLASSES, resolved["base_width"], resolved["levels"])
+    model = model.to(device=device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=resolved["lr"], weight_decay=resolved["weight_decay"])
+    generator = torch.Generator(device=device).manual_seed(resolved["seed"])
+    epochs: list[dict[str, Any]] = []
+    elapsed = 0.0
+    path = checkpoint_path(key)
+    if path.is_file():
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        epochs, elapsed = state["epochs"], state["elapsed"]
+    started = time.perf_counter() - elapsed
+    bar = _progress(resolved, len(epochs)) if progress else None
+    for epoch in range(len(epochs), resolved["epochs"]):
+        lr = cosine_lr(resolved["lr"], epoch, resolved["epochs"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        tick = time.perf_counter()
+        mean_objective = train_epoch(model, objective, optimizer, data, resolved, generator, amp)
+        train_time = time.perf_counter() - tick
+        tick = time.perf_counter()
+        metrics = {"epoch": epoch + 1, "lr": lr, "train_objective": mean_objective, **evaluate(model, data, amp),
+                   "train_time_s": train_time, "eval_time_s": time.perf_counter() - tick}
+        epochs.append(metrics)
+        save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                               "epochs": epochs, "elapsed": time.perf_counter() - started})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(test_dice=f"{metrics['test_dice']:.4f}")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, metrics)
+    if bar is not None:
+        bar.close()
+    record = make_record(key, resolved, data, objective, epochs, model, device, amp,
+                         wall_time=time.perf_counter() - started)
+    if store is not None:
+        store.write(record)
+    path.unlink(missing_ok=True)
+    return record
+
+
+def _progress(config: dict[str, Any], done: int):
+    from tqdm.auto import tqdm
+
+    label = f"isic2017 {config['loss']} {config['noise']} seed {config['seed']}"
+    return tqdm(total=config["epochs"], initial=done, desc=label, unit="epoch", leave=False)
+
+
+# ----------------------------------------------------------------------------- records
+def example_indices(count: int) -> list[int]:
+    """The EXAMPLE_COUNT test images kept in every record: evenly spaced over the test set."""
+    return sorted({int(round(i)) for i in np.linspace(0, count - 1, min(EXAMPLE_COUNT, count))})
+
+
+def encode_mask(mask: torch.Tensor | np.ndarray) -> str:
+    """A boolean (H, W) mask as base64 of its row-major bits (np.packbits)."""
+    return base64.b64encode(np.packbits(np.asarray(mask, dtype=bool).ravel()).tobytes()).decode("ascii")
+
+
+def decode_mask(text: str, size: Sequence[int]) -> np.ndarray:
+    """The boolean (height, width) mask of encode_mask; size = (width, height)."""
+    width, height = size
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(text), np.uint8), count=width * height)
+    return bits.reshape(height, width).astype(bool)
+
+
+def example_predictions(record: dict[str, Any]) -> dict[int, np.ndarray]:
+    """{test index: final predicted mask (height, width) at EXAMPLE_SIZE} of a record."""
+    examples = record["examples"]
+    return {index: decode_mask(text, examples["size"]) for index, text in zip(examples["indices"], examples["masks"])}
+
+
+def _summary(epochs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Last-epoch scores, the test scores at the best validation Dice (first such epoch), and the
+    best test Dice over epochs (an optimistic oracle, labelled as such)."""
+    last = epochs[-1]
+    chosen = max(range(len(epochs)), key=lambda index: (epochs[index]["val_dice"], -index))
+    names = ("dice", "jaccard", "thresholded_jaccard")
+    return {**{f"final_test_{name}": last[f"test_{name}"] for name in names},
+            "final_val_dice": last["val_dice"], "best_val_epoch": chosen + 1,
+            **{f"best_val_test_{name}": epochs[chosen][f"test_{name}"] for name in names},
+            "oracle_best_test_dice": max(epoch["test_dice"] for epoch in epochs),
+            **{f"final_{name}": last[name] for name in ("noisy_dice_given", "noisy_dice_true", "flipped_fit_given")}}
+
+
+def make_record(key: str, config: dict[str, Any], data: SegmentationData, objective: losses.Objective,
+                epochs: list[dict[str, Any]], model: nn.Module, device: torch.device, amp: bool,
+                wall_time: float) -> dict[str, Any]:
+    """The JSON record of a finished run (the anl.results schema), plus the final per-image test
+    scores and EXAMPLE_COUNT example predictions at EXAMPLE_SIZE (packed bits, base64)."""
+    predictions = predict_masks(model, data.test_images, data, ISIC2017_SIZE, amp=amp).cpu()
+    scores = mask_scores(predictions, data.test_masks.cpu())
+    indices = example_indices(len(predictions))
+    small = resize_masks(predictions[indices], EXAMPLE_SIZE)
+    return {
+        "key": key,
+        "config": config,
+        "loss_hparams": objective.hparams(),
+        "noise": {**data.noisy.summary(), "native_256x192": data.noisy_native.summary()},
+        "epochs": epochs,
+        "summary": _summary(epochs),
+        "per_image": {name: [round(value, 5) for value in scores[name].tolist()] for name in ("dice", "jaccard")},
+        "examples": {"indices": indices, "size": list(EXAMPLE_SIZE), "masks": [encode_mask(mask) for mask in small]},
+        "provenance": {**code_version(), "packages": package_versions(), "device": device.type,
+                       "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+                       "threads": torch.get_num_threads(), "amp_bf16": amp, "data_source": data.source,
+                       "wall_time_s": wall_time, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+    }
+
+
+# ----------------------------------------------------------------------------- grids and sweeps
+def product(loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
+            **fields: Any) -> list[SegmentationConfig]:
+    """Seeds outermost, then noise, then loss: one complete seed before the next."""
+    return [SegmentationConfig(loss, noise=spec, seed=seed, **fields)
+            for seed in seeds for spec in noises for loss in loss_names]
+
+
+GRIDS: dict[str, Callable[[], list[SegmentationConfig]]] = {
+    "isic-reduced": lambda: product(GRID_LOSSES, GRID_NOISE, (1, 2), **REDUCED),
+    "isic-full": lambda: product(GRID_LOSSES, GRID_NOISE, (1, 2), **FULL),
+}
+
+
+def grid(name: str) -> list[SegmentationConfig]:
+    """The runs of a named grid: isic-reduced (CPU, 128x96) or isic-full (GPU, 256x192)."""
+    if name not in GRIDS:
+        raise ValueError(f"unknown segmentation grid {name!r}; choose one of {', '.join(GRIDS)}")
+    return GRIDS[name]()
+
+
+def train_segmentation_sweep(configs: Sequence[SegmentationConfig], store: ResultsStore, *,
+                             device: str | torch.device | None = None, progress: bool = True) -> list[dict[str, Any]]:
+    """Train every config not yet in ``store`` (data loaded once per size); all records in order."""
+    keys = [config.key for config in configs]  # validates every config before any training
+    loaded: dict[tuple[int, int], tuple[SegmentationDataset, SegmentationDataset]] = {}
+    for config in configs:
+        if not store.has(config.key):
+            size = tuple(config.size)
+            if size not in loaded:
+                loaded[size] = load_run_data(size)
+            train_segmentation(config, store, datasets=loaded[size], device=device, progress=progress)
+    return [store.read(key) for key in keys]
+
+
+# ----------------------------------------------------------------------------- command line
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit()):
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 128x96, got {text!r}")
+    return int(width), int(height)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="reduced",
+                        help="size, base width and epochs: " + "; ".join(
+                            f"{name} {p['size'][0]}x{p['size'][1]}, {p['base_width']}, {p['epochs']}"
+                            for name, p in PROTOCOLS.items()) + " (--size, --base-width, --epochs override)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--size", type=_size, help="training size WIDTHxHEIGHT, e.g. 128x96")
+    parser.add_argument("--base-width", type=int)
+    parser.add_argument("--levels", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, help="default: 1e-4 for baselines, 0 for ANL")
+    parser.add_argument("--train-subset", type=int)
+    parser.add_argument("--train-eval-size", type=int, default=256, help="noisy training images scored (0 = all)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="loss hyperparameter override, e.g. --set delta=0")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, help="torch intra-op CPU threads (1 is fastest on a busy machine)")
+    parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def _set_threads(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+
+
+def _config(args: argparse.Namespace, loss: str, spec: str, seed: int) -> SegmentationConfig:
+    from anl.cli import parse_overrides
+
+    chosen = {name: getattr(args, name) for name in ("size", "base_width", "epochs")}
+    protocol = {**PROTOCOLS[args.protocol], **{name: value for name, value in chosen.items() if value is not None}}
+    return SegmentationConfig(
+        loss, noise=spec, seed=seed, **protocol, levels=args.levels, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, train_subset=args.train_subset, train_eval_size=args.train_eval_size,
+        loss_overrides=parse_overrides(args.overrides))
+
+
+def _print_record(record: dict[str, Any]) -> None:
+    config, summary = record["config"], record["summary"]
+    print(f"isic2017 {config['loss']:>8} {config['noise']:>18} seed {config['seed']}: test Dice "
+          f"{summary['final_test_dice']:.4f} Jaccard {summary['final_test_jaccard']:.4f} thresholded "
+          f"{summary['final_test_thresholded_jaccard']:.4f} (best-val epoch {summary['best_val_epoch']}: Dice "
+          f"{summary['best_val_test_dice']:.4f})")
+
+
+def _command_run(args: argparse.Namespace) -> None:
+    _set_threads(args)
+    store = ResultsStore(args.results)
+    record = train_segmentation(_config(args, args.loss, args.noise, args.seed), store, device=args.device,
+                                progress=not args.no_progress)
+    _print_record(record)
+
+
+def _command_sweep(args: argparse.Namespace) -> None:
+    from anl.cli import comma_list
+
+    if args.grid:
+        configs = grid(args.grid)
+    elif args.losses:
+        configs = [_config(args, loss, spec, int(seed)) for seed in comma_list(args.seeds)
+                   for spec in comma_list(args.noise) for loss in comma_list(args.losses)]
+    else:
+        raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --losses")
+    _set_threads(args)
+    for record in train_segmentation_sweep(configs, ResultsStore(args.results), device=args.device,
+                                           progress=not args.no_progress):
+        _print_record(record)
+
+
+def _command_noise(args: argparse.Namespace) -> None:
+    noise.parse_mask_noise(args.noise)
+    masks = load_segmentation().train_masks.numpy()
+    noisy = noise.apply_mask_noise(args.noise, masks, seed=args.seed)
+    print(json.dumps(noisy.summary()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m anl segment", description="ISIC 2017 lesion segmentation "
+                                     "with noisy masks (anl.segmentation)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train one run and record it")
+    _add_run_options(run)
+    run.add_argument("--loss", required=True, help=f"one of {', '.join(losses.LOSSES + losses.PIXEL_LOSSES)}")
+    run.add_argument("--noise", default="clean", help="clean, boundary:F:R, coarse:F:polygon|ellipse, shift:F:R")
+    run.add_argument("--seed", type=int, default=1)
+    run.set_defaults(handler=_command_run)
+    sweep = commands.add_parser("sweep", help="train a named grid, or losses x noise x seeds, skipping recorded runs")
+    sweep.add_argument("--grid", help=f"a named grid: {', '.join(GRIDS)} (other run options are then ignored)")
+    _add_run_options(sweep)
+    sweep.add_argument("--losses", help="comma-separated loss names")
+    sweep.add_argument("--noise", default="clean", help="comma-separated mask-noise specs")
+    sweep.add_argument("--seeds", default="1", help="comma-separated seeds")
+    sweep.set_defaults(handler=_command_sweep)
+    show = commands.add_parser("noise", help="realised amounts of a mask-noise spec on the training masks")
+    show.add_argument("--noise", required=True)
+    show.add_argument("--seed", type=int, default=1)
+    show.set_defaults(handler=_command_noise)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m anl segment run | sweep | noise``; bad arguments give a one-line error (exit 2)."""
+    from anl.cli import run_cli
+
+    return run_cli(build_parser(), argv)

@@ -1,0 +1,152 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The losses and their gradients
+#
+# This page checks two properties of the losses in `anl.losses` numerically, on random logits,
+# with no training: which losses are **symmetric** (their sum over all labels is the same for
+# every input), and how the **logit gradient** of each loss depends on the probability $p(y|x)$
+# the model gives the labelled class. Both are the paper's arguments for ANL; the
+# {doc}`method chapter <../method>` has the derivation.
+#
+# With $p = \mathrm{softmax}(z)$ over $K$ classes and $p_{\min} = 10^{-7}$:
+#
+# $$
+# \begin{aligned}
+# \mathrm{CE} &= -\log p_y, &
+# \mathrm{NCE} &= \frac{-\log p_y}{-\sum_k \log p_k}, \\
+# \mathrm{FL} &= -(1-p_y)^\gamma \log p_y, &
+# \mathrm{NFL} &= \frac{\mathrm{FL}_y}{\sum_k \mathrm{FL}_k}, \\
+# \mathrm{NNCE} &= 1 - \frac{A + \log p_y}{\sum_k (A + \log p_k)}, &
+# \mathrm{NNFL} &= 1 - \frac{A_{\mathrm{FL}} - \mathrm{FL}_y}{K A_{\mathrm{FL}} - \sum_k \mathrm{FL}_k}, \\
+# \mathrm{MAE} &= 1 - p_y, &
+# \mathrm{RCE} &= -\log(10^{-4}) \textstyle\sum_{k \ne y} p_k, \\
+# \mathrm{GCE} &= \frac{1 - p_y^q}{q},
+# \end{aligned}
+# $$
+#
+# with $A = -\log p_{\min}$, $A_{\mathrm{FL}} = -(1-p_{\min})^\gamma \log p_{\min}$, $\gamma = 0.5$,
+# $q = 0.7$, and the focal factor $(1-p_k)^\gamma$ treated as a constant when differentiating (as
+# the authors' code does). ANL-CE $= \alpha\,\mathrm{NCE} + \beta\,\mathrm{NNCE}$ and
+# ANL-FL $= \alpha\,\mathrm{NFL} + \beta\,\mathrm{NNFL}$; APL pairs such as NCE+MAE are
+# $\alpha\,\mathrm{active} + \beta\,\mathrm{passive}$.
+
+# %% tags=["parameters"]
+num_classes = 10
+num_inputs = 2000  # random logit vectors for the symmetry table
+logit_scale = 3.0  # logits are logit_scale times standard normal draws
+seed = 0
+preset_dataset = "cifar10"  # preset of alpha, beta, a, q for the losses that need one
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import Markdown, display
+
+from anl import losses, report
+
+report.plot_style()
+
+
+def data_term(name: str) -> losses.Loss:
+    """The per-sample loss of ``name``, with the preset of ``preset_dataset`` where it needs one."""
+    try:
+        return losses.build(name).data_term
+    except ValueError:
+        return losses.build(name, preset_dataset).data_term
+
+
+# %% [markdown]
+# ## Which losses are symmetric
+#
+# A loss is symmetric when $\sum_{k=1}^{K} L(f(x), k) = C$ for every input $x$; Ghosh et al.
+# {cite}`ghosh2017robust` show that such a loss is tolerant to symmetric label noise with
+# $\eta < (K-1)/K$. The table evaluates $S(x) = \sum_k L(f(x), k)$ on random float64 logits and
+# reports its range over the inputs: a symmetric loss has a spread of zero (up to rounding).
+
+# %% tags=["hide-input"]
+generator = torch.Generator().manual_seed(seed)
+logits = logit_scale * torch.randn(num_inputs, num_classes, generator=generator, dtype=torch.float64)
+rows = []
+for name in losses.LOSSES:
+    term = data_term(name)
+    sums = sum(term(logits, torch.full((num_inputs,), label, dtype=torch.long)) for label in range(num_classes))
+    low, high = sums.min().item(), sums.max().item()
+    rows.append((losses.display_name(name), low, high, high - low, high - low <= 1e-5 * max(1.0, abs(high))))
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+header = (f"$S(x) = \\sum_k L(f(x), k)$ on {num_inputs:,} random inputs, $K$ = {num_classes}:\n\n"
+          "| loss | min over x of S(x) | max over x of S(x) | spread | symmetric |\n|---|---:|---:|---:|:---:|\n")
+display(Markdown(header + "\n".join(
+    f"| {name} | {low:.4f} | {high:.4f} | {f'{spread:.1e}' if spread >= 1e-10 else '< 1e-10'} | {'yes' if symmetric else 'no'} |"
+    for name, low, high, spread, symmetric in rows)))
+
+# %% [markdown]
+# MAE, RCE, NCE, NFL, NNCE and NNFL are symmetric, and so is any positive combination of them
+# (the APL pairs NCE+MAE, NCE+RCE and NFL+RCE, ANL-CE, ANL-FL): NNCE and NNFL sum to exactly
+# $K - 1$. CE, FL, GCE and SCE are not, and neither are the asymmetric losses AGCE, AUL and AEL
+# (they are robust through a different condition, asymmetry). RCE's sum moves slightly because $p$
+# is clamped at $p_{\min}$ before summing: its spread of about $10^{-5}$ is $10^{-7}$ of its value.
+# The losses with data-set-dependent hyperparameters use the preset named by `preset_dataset`.
+
+# %% [markdown]
+# ## Gradient analysis: which samples each loss learns from
+#
+# The figure follows the paper's gradient analysis. For a logit vector with $z_y = t$ and
+# $z_k = 0$ for $k \ne y$, $p(y|x) = e^t / (e^t + K - 1)$; sweeping $t$ traces the norm of the
+# gradient $\lVert \partial L / \partial z \rVert_2$ against $p(y|x)$. A mislabelled sample
+# typically has a small $p(y|x)$ for its wrong label, so a loss whose gradient is large at small
+# $p(y|x)$ (CE, FL, NCE, NFL) keeps fitting it, MAE weighs every sample about alike, and the
+# negative losses NNCE and NNFL put their weight on samples the model already fits, mostly the
+# clean ones.
+
+# What the figure below shows: CE's and FL's gradients shrink as $p(y|x) \to 1$ and are largest on the
+# samples the model contradicts; the normalised active losses NCE and NFL behave alike with much
+# smaller magnitudes, the reason APL adds a passive term. MAE's gradient vanishes at both ends and
+# peaks in the middle, with a small maximum, which is why APL with MAE converges slowly. NNCE and
+# NNFL are nearly flat for small $p(y|x)$ and grow as $p(y|x) \to 1$: unlike CE they do not single
+# out the samples the model contradicts, and unlike MAE they keep pushing on the samples that are
+# already being learned, which under label noise are mostly the correctly labelled ones. The
+# {doc}`dynamics page <dynamics>` checks this on real training runs.
+
+# %% tags=["hide-input"]
+def gradient_norms(name: str, t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(p_y, ||dL/dz||) for logits z_y = t, z_k = 0 otherwise, label 0."""
+    z = torch.zeros(len(t), num_classes, dtype=torch.float64)
+    z[:, 0] = t
+    z.requires_grad_(True)
+    values = data_term(name)(z, torch.zeros(len(t), dtype=torch.long))
+    (gradient,) = torch.autograd.grad(values.sum(), z)
+    return torch.softmax(z.detach(), 1)[:, 0].numpy(), gradient.norm(dim=1).numpy()
+
+
+t = torch.linspace(-8.0, 14.0, 600, dtype=torch.float64)
+panels = {"CE family": ["ce", "nce", "nnce", "mae"], "focal family": ["fl", "nfl", "nnfl", "mae"]}
+gradient_losses = list(dict.fromkeys(name for names in panels.values() for name in names))
+colors = report.loss_colors(gradient_losses)
+fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6), sharey=True)
+for ax, (title, names) in zip(axes, panels.items()):
+    for name in names:
+        p_y, norm = gradient_norms(name, t)
+        label = losses.display_name(name)
+        ax.plot(p_y, norm, label=label, color=colors[label], linewidth=2,
+                linestyle="--" if name == "mae" else "-")
+    ax.set(title=title, xlabel="p(y|x) of the given label", yscale="log", xlim=(0, 1), ylim=(1e-4, 3),
+           xticks=[0, 0.2, 0.4, 0.6, 0.8, 1], xticklabels=["0", "0.2", "0.4", "0.6", "0.8", "1"])
+    ax.legend(loc="lower center", ncols=2)
+axes[0].set_ylabel("logit-gradient norm ||dL/dz||")
+fig.suptitle(f"Logit-gradient norm against p(y|x), K = {num_classes}, other logits equal")
+plt.show()

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Train a named grid on a lent GPU in batches of runs (anl.batched); the records come back into
+# results/runs/. Three steps, repeated until the grid is done (each device call resumes: records
+# already in results/runs/ travel with the tree and are skipped):
+#
+#   1. here:  scripts/gpu_grid.sh stage mnist-full
+#             copies the data the grid needs into .device/data/ (git-ignored) and checks that the
+#             tree that travels (tracked + untracked files + .device) stays under 64 MiB.
+#   2. device tool, one call of at most 10 minutes:
+#             run(command="bash scripts/gpu_grid.sh device 24 540 --grid mnist-full",
+#                 carry=[".device"], timeout_s=600)
+#             trains up to 24 runs per batch with --time-budget 540 (no batch or epoch starts that
+#             would end later), then packs the new records into $OUT/records.tar.gz and the log
+#             into $OUT/sweep.log.
+#   3. here:  scripts/gpu_grid.sh fetch <files_at of that call>
+#             copies the returned records into results/runs/ (only keys not there yet).
+#
+# A batch cut short by the budget is lost with the machine (its checkpoint is too large to bring
+# back): pick R so that one batch fits in a call. Environment: ANL_DATA (data root; stage reads it,
+# default ../shared/data, and device uses it if set, else .device/data), ANL_RESULTS (default
+# results), DEVICE (default cuda; cpu for a dry run), PYTHON (default .venv/bin/python if present,
+# else python3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
+RESULTS=${ANL_RESULTS:-results}
+LIMIT_BYTES=$((64 * 1024 * 1024))
+
+usage() {
+    sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+needed_data() {  # grid or data set names -> the data this needs: mnist fashion_mnist cifar10 cifar-n
+    "$PY" - "$@" <<'EOF'
+import sys
+from anl.data import DATASETS
+from anl.grids import GRIDS, grid
+needs = set()
+for name in sys.argv[1:]:
+    if name in GRIDS:
+        configs = grid(name)
+        needs |= {config.dataset for config in configs}
+        needs |= {"cifar-n" for config in configs if config.noise.startswith("cifar10n")}
+    elif name in DATASETS:
+        needs.add(name)
+    else:
+        sys.exit(f"unknown grid or data set {name!r}; grids: {', '.join(GRIDS)}; data sets: {', '.join(DATASETS)}")
+print(" ".join(sorted(needs)))
+EOF
+}
+
+stage() {
+    [ $# -ge 1 ] || usage
+    local source=${ANL_DATA:-../shared/data} target=.device/data needs
+    needs=$(needed_data "$@")
+    rm -rf "$target"
+    mkdir -p "$target"
+    for need in $needs; do
+        case $need in
+            mnist) mkdir -p "$target/mnist"; cp "$source"/mnist/*-ubyte.gz "$target/mnist/" ;;
+            fashion_mnist)
+                local from=/usr/share/datasets/fashion-mnist
+                [ -d "$source/fashion_mnist" ] && from=$source/fashion_mnist
+                mkdir -p "$target/fashion_mnist"; cp "$from"/*-ubyte.gz "$target/fashion_mnist/" ;;
+            cifar10) cp "$source/cifar10-jpeg.tar.gz" "$target/" ;;
+            cifar-n) mkdir -p "$target/cifar-n"; cp "$source/cifar-n/CIFAR-10_human.pt" "$target/cifar-n/" ;;
+            *) echo "no staging rule for $need (not available on this machine)" >&2; exit 1 ;;
+        esac
+    done
+    local tree staged total
+    tree=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+    staged=$(du -sb .device | cut -f1)
+    total=$((tree + staged))
+    awk -v needs="$needs" -v target="$target" -v staged="$staged" -v tree="$tree" -v total="$total" 'BEGIN {
+        printf "staged %s into %s: %.1f MiB; tree %.1f MiB; total %.1f MiB of 64 MiB\n",
+            needs, target, staged / 1048576, tree / 1048576, total / 1048576 }'
+    if [ "$total" -ge "$LIMIT_BYTES" ]; then
+        echo "too large for the device tool: stage fewer grids at a time" >&2
+        exit 1
+    fi
+}
+
+device() {
+    [ $# -ge 3 ] || usage
+    local runs=$1 budget=$2
+    shift 2
+    : "${OUT:?OUT is not set: run this through the device tool, or set OUT to a folder}"
+    export ANL_DATA=${ANL_DATA:-$PWD/.device/data} ANL_CACHE=${ANL_CACHE:-/tmp/anl-cache}
+    export ANL_CHECKPOINTS=${ANL_CHECKPOINTS:-/tmp/anl-checkpoints}
+    mkdir -p "$RESULTS/runs" "$OUT"
+    local before after status=0
+    before=$(mktemp) after=$(mktemp)
+    ls "$RESULTS/runs" | sort >"$before"
+    "$PY" -m anl sweep "$@" --batched "$runs" --time-budget "$budget" --device "${DEVICE:-cuda}" \
+        --results "$RESULTS" --no-progress 2>&1 | tee "$OUT/sweep.log" || status=$?
+    ls "$RESULTS/runs" | sort >"$after"
+    comm -13 "$before" "$after" | grep '\.json$' >"$after.new" || true
+    if [ -s "$after.new" ]; then
+        tar -czf "$OUT/records.tar.gz" -C "$RESULTS/runs" -T "$after.new"
+    fi
+    echo "packed $(wc -l <"$after.new") new records into \$OUT/records.tar.gz" | tee -a "$OUT/sweep.log"
+    rm -f "$before" "$after" "$after.new"
+    return "$status"
+}
+
+fetch() {
+    [ $# -eq 1 ] || usage
+    local archive=$1/records.tar.gz
+    if [ ! -f "$archive" ]; then
+        echo "no records.tar.gz in $1 (no run finished); end of its sweep.log:" >&2
+        tail -n 5 "$1/sweep.log" >&2 2>/dev/null || true
+        exit 1
+    fi
+    local unpacked new=0 old=0 name
+    unpacked=$(mktemp -d)
+    tar -xzf "$archive" -C "$unpacked"
+    mkdir -p "$RESULTS/runs"
+    for file in "$unpacked"/*.json; do
+        name=$(basename "$file")
+        if [ -e "$RESULTS/runs/$name" ]; then
+            old=$((old + 1))
+        else
+            cp "$file" "$RESULTS/runs/$name"
+            new=$((new + 1))
+        fi
+    done
+    rm -rf "$unpacked"
+    echo "fetched $new new records into $RESULTS/runs ($old already there)"
+}
+
+command=${1:-}
+[ $# -gt 0 ] && shift
+case $command in
+    stage) stage "$@" ;;
+    device) device "$@" ;;
+    fetch) fetch "$@" ;;
+    *) usage ;;
+esac

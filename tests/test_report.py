@@ -1,0 +1,213 @@
+"""anl.report: run selection by key, the protocol sentence drawn from records, accuracy tables and
+the published numbers. Records here are written by hand (no training)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anl import losses, report
+from anl.results import ResultsStore
+from anl.train import RunConfig
+
+
+# ----------------------------------------------------------------------------- names
+def test_noise_label_and_rate():
+    assert report.noise_label("sym:0.4") == "sym 0.4"
+    assert report.noise_label("clean") == "clean"
+    assert report.noise_kind_label("asym:0.2") == "asymmetric"
+    assert report.noise_kind_label("cifar10n:worst") == "CIFAR-10N human"
+    assert report.noise_rate("clean") == 0.0
+    assert report.noise_rate("asym:0.3") == 0.3
+    with pytest.raises(ValueError, match="no numeric rate"):
+        report.noise_rate("cifar10n:worst")
+
+
+def test_dataset_label_marks_the_jpeg_copy():
+    assert report.dataset_label("mnist") == "MNIST"
+    assert report.dataset_label("cifar10", "/x/cifar10-jpeg.tar.gz (JPEG q75 copy of CIFAR-10)") == \
+        "CIFAR-10 (JPEG q75 copy)"
+    assert report.dataset_label("cifar10", "/x/cifar-10-batches-py (python pickles)") == "CIFAR-10"
+
+
+def test_class_names():
+    assert report.class_names("cifar10")[:2] == ["plane", "car"]
+    assert report.class_names("mnist") == [str(digit) for digit in range(10)]
+    with pytest.raises(ValueError, match="valid: mnist"):
+        report.class_names("imagenet")
+
+
+# ----------------------------------------------------------------------------- run configs
+def test_run_config_overrides_as_floats_and_lambda_alias():
+    er = report.run_config("mnist", "ANL-CE-ER", "asym:0.4", 1, epochs=2, train_subset=None,
+                           alpha=1, beta=1, delta=1e-6, **{"lambda": 2})
+    assert er.loss == "anl_ce_er"
+    assert er.loss_overrides == {"alpha": 1.0, "beta": 1.0, "delta": 1e-6, "lam": 2.0}
+    assert all(type(value) is float for value in er.loss_overrides.values())
+    assert er.resolved()["loss_overrides"]["lam"] == 2.0
+
+
+def test_experiment_key_ignores_how_overrides_are_spelled():
+    plain = RunConfig(dataset="mnist", loss="anl_ce", noise="sym:0.8", epochs=2, train_subset=100)
+    restated = RunConfig(dataset="mnist", loss="anl_ce", noise="sym:0.8", epochs=2, train_subset=100,
+                         loss_overrides={"alpha": 1, "delta": 1e-6}, weight_decay=0)
+    assert restated.key != plain.key  # different records ...
+    assert report.config_experiment_key(restated) == report.config_experiment_key(plain)  # ... same experiment
+    base = {"dataset": "mnist", "loss": "anl_ce", "noise": "sym:0.8", "epochs": 2, "train_subset": 100}
+    changed = [RunConfig(**{**base, **change})
+               for change in ({"loss_overrides": {"beta": 2}}, {"weight_decay": 1e-3}, {"seed": 2}, {"epochs": 3})]
+    keys = {report.config_experiment_key(config) for config in [plain, *changed]}
+    assert len(keys) == 5
+
+
+def test_run_grid_order():
+    grid = report.run_grid("mnist", ["ce", "anl_ce"], ["clean", "sym:0.4"], [1, 2], epochs=3, train_subset=50)
+    assert [(c.loss, c.noise, c.seed) for c in grid[:3]] == [("ce", "clean", 1), ("ce", "clean", 2),
+                                                              ("ce", "sym:0.4", 1)]
+    assert len(grid) == 8 and len({c.key for c in grid}) == 8
+
+
+# ----------------------------------------------------------------------------- records
+def fake_record(config: RunConfig, final: float, *, sha: str = "0123456789abcdef", source: str = "/d/mnist (IDX)",
+                wall: float = 1800.0) -> dict:
+    resolved = config.resolved()
+    hparams = losses.build(resolved["loss"], resolved["dataset"], **resolved["loss_overrides"]).hparams()
+    accuracies = [final - 0.1, final + 0.05, final]
+    return {
+        "key": config.key, "config": resolved, "loss_hparams": hparams,
+        "noise": {"spec": resolved["noise"], "rate": 0.4, "train_size": 10_000, "transition": [], "nominal": None},
+        "epochs": [{"epoch": e + 1, "test_acc": a, "noisy_acc_given": 0.1 * e} for e, a in enumerate(accuracies)],
+        "summary": {"final_test_acc": final, "best_test_acc": max(accuracies), "best_epoch": 2,
+                    "final_noisy_acc_given": 0.2, "test_confusion": [[6000, 0], [1000, 3000]]},
+        "provenance": {"git_sha": sha, "git_dirty": False, "device": "cpu", "device_name": "cpu", "threads": 2,
+                       "data_source": source, "wall_time_s": wall},
+    }
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ResultsStore(tmp_path)
+
+
+def test_load_runs_selects_exactly_the_requested_runs_in_order(store):
+    wanted = report.run_grid("mnist", ["ce", "anl_ce"], ["sym:0.4"], [1, 2], epochs=3, train_subset=10_000)
+    other = RunConfig(dataset="mnist", loss="ce", noise="sym:0.4", seed=1, epochs=4, train_subset=10_000)
+    for index, config in enumerate([*wanted, other]):
+        store.write(fake_record(config, 0.5 + index / 100))
+    runs = report.load_runs(list(reversed(wanted)), store.root, train=False)
+    assert list(runs.summaries["key"]) == [c.key for c in reversed(wanted)]
+    assert other.key not in set(runs.epochs["key"])
+    assert len(runs.epochs) == 3 * len(wanted)
+    assert [r["key"] for r in runs.records] == [c.key for c in reversed(wanted)]
+    assert runs.epochs.groupby("key")["epoch"].apply(list).map(lambda e: e == [1, 2, 3]).all()
+
+
+def test_load_runs_finds_a_run_recorded_under_other_spelled_overrides(store):
+    restated = RunConfig(dataset="mnist", loss="anl_ce", noise="sym:0.8", epochs=3, train_subset=100,
+                         loss_overrides={"delta": 1e-6})
+    store.write(fake_record(restated, 0.7))
+    plain = report.run_grid("mnist", ["anl_ce"], ["sym:0.8"], [1], epochs=3, train_subset=100)
+    runs = report.load_runs(plain + plain, store.root, train=False)
+    assert list(runs.summaries["key"]) == [restated.key]
+
+
+def test_load_runs_without_training_names_the_missing_runs(store):
+    configs = report.run_grid("mnist", ["ce"], ["clean", "sym:0.4"], [1], epochs=3, train_subset=100)
+    store.write(fake_record(configs[0], 0.9))
+    with pytest.raises(ValueError, match=r"1 of 2 runs are not in .*ce sym:0.4 seed 1"):
+        report.load_runs(configs, store.root, train=False)
+    with pytest.raises(ValueError, match="no runs requested"):
+        report.load_runs([], store.root)
+
+
+def test_protocol_sentence_is_drawn_from_the_records():
+    configs = report.run_grid("mnist", ["ce"], ["clean", "sym:0.4"], [1, 2], epochs=3, train_subset=10_000)
+    records = [fake_record(c, 0.9) for c in configs]
+    anl = fake_record(report.run_config("mnist", "anl_ce", "sym:0.4", 1, epochs=3, train_subset=10_000), 0.9)
+    assert "L2 weight decay 0.001 (baselines), 0 (ANL family)" in report.protocol_sentence(records + [anl])
+    records[-1]["provenance"]["git_sha"] = "fedcba9876543210"
+    text = report.protocol_sentence(records)
+    for part in ("4 run records", "MNIST", "model cnn4", "stratified training subset of 10,000 images",
+                 "10,000 test images", "3 epochs", "batch 128", "lr 0.01", "seeds 1, 2", "noise clean, sym 0.4;",
+                 "L2 weight decay 0.001 (baselines)",
+                 "cpu (2 threads)", "0123456", "fedcba9", "2.00 h"):
+        assert part in text, part
+    jpeg = fake_record(RunConfig(dataset="cifar10", loss="ce", epochs=1), 0.5,
+                       source="/d/cifar10-jpeg.tar.gz (JPEG q75 copy of CIFAR-10)")
+    assert "CIFAR-10 (JPEG q75 copy)" in report.protocol_sentence([jpeg])
+    with pytest.raises(ValueError, match="at least one run record"):
+        report.protocol_sentence([])
+
+
+def test_data_protocol():
+    fake = SimpleNamespace(name="mnist", source="/data/mnist (IDX)", train_labels=np.zeros(60_000))
+    text = report.data_protocol([fake], seed=3)
+    assert "MNIST training labels (60,000 images, read as IDX)" in text and "seed 3" in text
+    assert "/data" not in text
+
+
+# ----------------------------------------------------------------------------- tables
+def test_accuracy_table_mean_and_sample_std_in_percent():
+    values = {("ce", "sym:0.4"): [0.5, 0.6, 0.7], ("anl_ce", "sym:0.4"): [0.81, 0.83, 0.82],
+              ("ce", "clean"): [0.99], ("anl_ce", "clean"): [0.98]}
+    frame = pd.DataFrame([{"loss": loss, "noise": noise, "final_test_acc": v}
+                          for (loss, noise), vs in values.items() for v in vs])
+    table = report.accuracy_table(frame)
+    assert list(table.index) == ["CE", "ANL-CE"] and list(table.columns) == ["sym 0.4", "clean"]
+    for (loss, noise), vs in values.items():
+        expected = f"{100 * np.mean(vs):.2f}"
+        if len(vs) > 1:
+            expected += f" ± {100 * np.std(vs, ddof=1):.2f}"
+        row = {"ce": "CE", "anl_ce": "ANL-CE"}[loss]
+        assert table.loc[row, report.noise_label(noise)] == expected
+    assert table.loc["CE", "sym 0.4"] == "60.00 ± 10.00"
+
+
+def test_format_mean_std():
+    assert report.format_mean_std(0.87156, np.nan) == "87.16"
+    assert report.format_mean_std(0.5, 0.0123) == "50.00 ± 1.23"
+    assert report.format_mean_std(12.0, 1.5, scale=1.0) == "12.00 ± 1.50"
+    assert report.format_mean_std(np.nan, np.nan) == "–"
+    assert report.format_mean_std(12.5, np.nan, scale=1.0, decimals=1) == "12.5"
+
+
+def test_published_numbers_and_side_by_side():
+    published = report.published_table(["CE", "anl_ce", "gce"], ["sym:0.8", "asym:0.4", "clean"])
+    assert published.loc["ANL-CE", "sym 0.8"] == 62.28
+    assert published.loc["CE", "asym 0.4"] == 73.85
+    assert np.isnan(published.loc["GCE", "sym 0.8"]) and np.isnan(published.loc["CE", "clean"])
+    ours = pd.DataFrame({"sym 0.8": ["60.00", "55.00"]}, index=["ANL-CE", "GCE"])
+    merged = report.with_published(ours, "cifar10", ["anl_ce", "gce"], ["sym:0.8"])
+    assert list(merged.columns) == [("sym 0.8", "ours"), ("sym 0.8", report.PUBLISHED_LABEL)]
+    assert list(merged[("sym 0.8", report.PUBLISHED_LABEL)]) == ["62.28", "–"]
+    assert report.with_published(ours, "mnist", ["anl_ce", "gce"], ["sym:0.8"]) is ours
+
+
+def test_markdown_table():
+    frame = pd.DataFrame({("a", "x"): ["1"], ("a", "y"): ["2"]}, index=["CE"])
+    assert report.markdown_table(frame).splitlines() == ["|  | a / x | a / y |", "|---|---|---|", "| CE | 1 | 2 |"]
+
+
+def test_ablation_configs_by_section():
+    sections = report.ablation_configs(
+        "mnist", [1, 2], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[1e-3], deltas=[0, 1e-5],
+        sensitivity_noise="sym:0.6", alphas=[1, 2], betas=[0.5], er_noise="asym:0.4", lambdas=[0, 2])
+    regulariser = sections["regulariser"]
+    assert [setting for setting, _ in regulariser] == ["L1, delta 1e-06"] * 2 + ["L2, weight decay 0.001"] * 2 + \
+        ["neither"] * 2
+    assert [config.seed for _, config in regulariser] == [1, 2] * 3
+    plain = report.run_grid("mnist", ["anl_ce"], ["sym:0.8"], [1], epochs=3, train_subset=100)[0]
+    assert report.config_experiment_key(regulariser[0][1]) == report.config_experiment_key(plain)
+    l2 = regulariser[2][1].resolved()
+    assert (l2["weight_decay"], l2["loss_overrides"]["delta"], l2["noise"]) == (1e-3, 0.0, "sym:0.8")
+    assert regulariser[4][1].resolved()["weight_decay"] == 0.0
+    pairs = sections["alpha_beta"]
+    assert [setting for setting, _ in pairs] == [(1, 0.5), (1, 0.5), (2, 0.5), (2, 0.5)]
+    assert {config.noise for _, config in pairs} == {"sym:0.6"}
+    assert pairs[2][1].loss_overrides == {"alpha": 2.0, "beta": 0.5, "delta": 1e-6}
+    assert [setting for setting, _ in sections["delta"]] == [0, 0, 1e-5, 1e-5]
+    er = sections["lambda"][2][1]
+    assert (er.loss, er.noise, er.loss_overrides["lam"]) == ("anl_ce_er", "asym:0.4", 2.0)
