@@ -40,10 +40,10 @@ high_noise = "sym:0.8"  # noise of the L1/L2 and delta sweeps
 l2_weight_decays = [1e-3, 1e-4]  # L2 strengths tried instead of L1, 1e-3 is the MNIST protocol value
 deltas = [0.0, 1e-6, 1e-5, 1e-4]
 sensitivity_noise = "sym:0.6"  # noise of the alpha/beta grid
-alphas = [0.5, 1.0, 2.0]
-betas = [0.5, 1.0, 2.0]
+alphas = []  # e.g. [0.5, 1.0, 2.0] (the mnist-ablations grid; not yet recorded)
+betas = []  # e.g. [0.5, 1.0, 2.0]
 er_noise = "asym:0.4"
-lambdas = [0.0, 0.5, 2.0, 8.0]
+lambdas = []  # e.g. [0.0, 0.5, 2.0, 8.0] (not yet recorded)
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
