@@ -25,7 +25,7 @@ import torch
 from anl import losses
 from anl.data import ImageDataset, load_dataset
 from anl.models import build_model
-from anl.train import (PROTOCOLS, RunConfig, TrainData, normalise, predict, prepare_data,
+from anl.train import (PROTOCOLS, RunConfig, normalise, predict, prepare_data,
                        resolve_device, train_epoch, train_step)
 
 MODEL_DATASETS = {"cnn4": "mnist", "cnn8": "cifar10", "resnet34": "cifar100"}
@@ -164,7 +164,6 @@ def bench_batched(model_name: str, device: torch.device, runs_per_batch: list[in
             return steps * batch * runs_count
 
         rates[runs_count] = median_rate(batched_steps, device, repeats)
-        del runs
     return rates
 
 

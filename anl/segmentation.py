@@ -46,13 +46,11 @@ from torch import nn
 
 from anl import losses, noise
 from anl.data import (
-    ISIC2017_SIZE, SEGMENTATION_DATASETS, DataNotFoundError, SegmentationDataset, load_segmentation, resize_masks,
+    ISIC2017_SIZE, SEGMENTATION_DATASETS, SegmentationDataset, load_segmentation, resize_masks,
 )
 from anl.models import conv_bn_relu
 from anl.results import ResultsStore, code_version, config_key, package_versions
-from anl.train import (
-    checkpoint_path, cosine_lr, normalise, resolve_device, save_checkpoint, seed_everything, train_step,
-)
+from anl.train import checkpoint_path, normalise, resolve_device, run_epochs, seed_everything, train_step
 
 NUM_CLASSES = 2  # background, lesion
 LOSS_PRESET = "cifar10"  # the presets of anl.losses used for segmentation (none are published for ISIC)
@@ -352,52 +350,17 @@ def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = 
     model = model.to(device=device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=resolved["lr"], weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    epochs: list[dict[str, Any]] = []
-    elapsed = 0.0
-    path = checkpoint_path(key)
-    if path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        epochs, elapsed = state["epochs"], state["elapsed"]
-    started = time.perf_counter() - elapsed
-    bar = _progress(resolved, len(epochs)) if progress else None
-    for epoch in range(len(epochs), resolved["epochs"]):
-        lr = cosine_lr(resolved["lr"], epoch, resolved["epochs"])
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        tick = time.perf_counter()
-        mean_objective = train_epoch(model, objective, optimizer, data, resolved, generator, amp)
-        train_time = time.perf_counter() - tick
-        tick = time.perf_counter()
-        metrics = {"epoch": epoch + 1, "lr": lr, "train_objective": mean_objective, **evaluate(model, data, amp),
-                   "train_time_s": train_time, "eval_time_s": time.perf_counter() - tick}
-        epochs.append(metrics)
-        save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                               "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-                               "epochs": epochs, "elapsed": time.perf_counter() - started})
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(test_dice=f"{metrics['test_dice']:.4f}")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, metrics)
-    if bar is not None:
-        bar.close()
-    record = make_record(key, resolved, data, objective, epochs, model, device, amp,
-                         wall_time=time.perf_counter() - started)
+    epochs, wall_time = run_epochs(
+        key, resolved, model, optimizer, generator,
+        train_one_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
+        evaluate_epoch=lambda: evaluate(model, data, amp),
+        label=f"isic2017 {resolved['loss']} {resolved['noise']} seed {resolved['seed']}", headline="test_dice",
+        progress=progress, on_epoch_end=on_epoch_end)
+    record = make_record(key, resolved, data, objective, epochs, model, device, amp, wall_time=wall_time)
     if store is not None:
         store.write(record)
-    path.unlink(missing_ok=True)
+    checkpoint_path(key).unlink(missing_ok=True)
     return record
-
-
-def _progress(config: dict[str, Any], done: int):
-    from tqdm.auto import tqdm
-
-    label = f"isic2017 {config['loss']} {config['noise']} seed {config['seed']}"
-    return tqdm(total=config["epochs"], initial=done, desc=label, unit="epoch", leave=False)
 
 
 # ----------------------------------------------------------------------------- records

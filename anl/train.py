@@ -355,6 +355,49 @@ def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.
 EpochCallback = Callable[[int, dict[str, Any]], None]
 
 
+def run_epochs(key: str, config: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
+               generator: torch.Generator, *, train_one_epoch: Callable[[], float],
+               evaluate_epoch: Callable[[], dict[str, Any]], label: str, headline: str, progress: bool,
+               on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, Any]], float]:
+    """The epoch loop every trainer shares: resume from the run's checkpoint if there is one, then
+    per epoch set the cosine lr, train, evaluate, checkpoint (atomically) and call ``on_epoch_end``.
+    Returns the per-epoch metrics and the wall time (including time before a resume)."""
+    epochs: list[dict[str, Any]] = []
+    elapsed = 0.0
+    path = checkpoint_path(key)
+    if path.is_file():
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        epochs, elapsed = state["epochs"], state["elapsed"]
+    started = time.perf_counter() - elapsed
+    bar = progress_bar(label, config["epochs"], len(epochs), progress)
+    for epoch in range(len(epochs), config["epochs"]):
+        lr = cosine_lr(config["lr"], epoch, config["epochs"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        tick = time.perf_counter()
+        mean_objective = train_one_epoch()
+        train_time = time.perf_counter() - tick
+        tick = time.perf_counter()
+        metrics = epoch_metrics(epoch + 1, lr, mean_objective, evaluate_epoch(), train_time,
+                                time.perf_counter() - tick)
+        epochs.append(metrics)
+        save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                               "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                               "epochs": epochs, "elapsed": time.perf_counter() - started})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({headline: f"{metrics[headline]:.4f}"})
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, metrics)
+    if bar is not None:
+        bar.close()
+    return epochs, time.perf_counter() - started
+
+
 def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: ImageDataset | None = None,
               device: str | torch.device | None = None, progress: bool = True,
               on_epoch_end: EpochCallback | None = None) -> dict[str, Any]:
@@ -381,45 +424,16 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
                                 weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    epochs: list[dict[str, Any]] = []
-    elapsed = 0.0
-    path = checkpoint_path(key)
-    if path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        epochs, elapsed = state["epochs"], state["elapsed"]
-    started = time.perf_counter() - elapsed
-    bar = progress_bar(run_label(resolved), resolved["epochs"], len(epochs), progress)
-    for epoch in range(len(epochs), resolved["epochs"]):
-        lr = cosine_lr(resolved["lr"], epoch, resolved["epochs"])
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        tick = time.perf_counter()
-        mean_objective = train_epoch(model, objective, optimizer, data, resolved, generator, amp)
-        train_time = time.perf_counter() - tick
-        tick = time.perf_counter()
-        metrics = epoch_metrics(epoch + 1, lr, mean_objective, evaluate(model, data, objective, amp),
-                                train_time, time.perf_counter() - tick)
-        epochs.append(metrics)
-        save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                               "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-                               "epochs": epochs, "elapsed": time.perf_counter() - started})
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(test_acc=f"{metrics['test_acc']:.4f}")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, metrics)
-    if bar is not None:
-        bar.close()
+    epochs, wall_time = run_epochs(
+        key, resolved, model, optimizer, generator,
+        train_one_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
+        evaluate_epoch=lambda: evaluate(model, data, objective, amp),
+        label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
     predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
-    record = make_record(key, resolved, data, objective, epochs, predictions, device,
-                         wall_time=time.perf_counter() - started)
+    record = make_record(key, resolved, data, objective, epochs, predictions, device, wall_time=wall_time)
     if store is not None:
         store.write(record)
-    path.unlink(missing_ok=True)
+    checkpoint_path(key).unlink(missing_ok=True)
     return record
 
 
