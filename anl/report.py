@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from anl import data, losses
-from anl.results import ResultsStore, config_key, load_results, load_summaries
+from anl.results import ResultsStore, load_results, load_summaries
 from anl.train import RunConfig, train_sweep
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
@@ -92,33 +92,6 @@ def run_grid(dataset: str, loss_names: Sequence[str], noises: Sequence[str], see
             for loss in loss_names for noise in noises for seed in seeds]
 
 
-def _canonical(value: Any) -> Any:
-    """Numbers as floats (1 and 1.0 alike), recursively; strings, booleans and None unchanged."""
-    if isinstance(value, Mapping):
-        return {name: _canonical(item) for name, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(item) for item in value]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def experiment_key(config: Mapping[str, Any], loss_hparams: Mapping[str, float]) -> str:
-    """Hash of what decides a run's numbers: its resolved config without the loss overrides as
-    spelled, plus the objective's resolved hyperparameters, numbers compared as floats. A run whose
-    overrides restate the preset (delta=1e-6 on MNIST) or write 1 for 1.0 has the same experiment
-    key as the plain one, while its record key (:attr:`RunConfig.key`) differs."""
-    fields = {name: value for name, value in config.items() if name != "loss_overrides"}
-    return config_key(_canonical({**fields, "loss_hparams": dict(loss_hparams)}))
-
-
-def config_experiment_key(config: RunConfig) -> str:
-    """The :func:`experiment_key` of a run not yet trained (builds its objective to resolve it)."""
-    resolved = config.resolved()
-    objective = losses.build(resolved["loss"], dataset=resolved["dataset"], **resolved["loss_overrides"])
-    return experiment_key(resolved, objective.hparams())
-
-
 def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, train_subset: int | None,
                      high_noise: str, l2_weight_decays: Sequence[float], deltas: Sequence[float],
                      sensitivity_noise: str, alphas: Sequence[float], betas: Sequence[float], er_noise: str,
@@ -160,50 +133,33 @@ class RunSet:
     summaries: pd.DataFrame
     epochs: pd.DataFrame
     records: tuple[dict[str, Any], ...]
-    record_keys: Mapping[str, str]  # experiment key -> key of the record that holds it
 
     def protocol(self) -> str:
         return protocol_sentence(self.records)
-
-    def key_of(self, config: RunConfig) -> str:
-        """The record key (column ``key``) of a requested run."""
-        return self.record_keys[config_experiment_key(config)]
-
-
-def _recorded(store: ResultsStore) -> dict[str, str]:
-    """Experiment key -> record key of every record in ``store`` (the smallest record key where
-    several records are the same experiment)."""
-    found: dict[str, str] = {}
-    for record in store.records():
-        experiment = experiment_key(record["config"], record["loss_hparams"])
-        found[experiment] = min(found.get(experiment, record["key"]), record["key"])
-    return found
 
 
 def load_runs(configs: Sequence[RunConfig], results_dir: str | os.PathLike[str] | None = None, *,
               train: bool = True, device: str | None = None) -> RunSet:
     """The records of ``configs`` from the store at ``results_dir`` (default: the repository's
-    results/), matched by :func:`experiment_key`, in the order of ``configs`` (duplicates once).
+    results/), matched by :attr:`RunConfig.key` (canonical: overrides restating the preset, or
+    written 1 for 1.0, give the same key), in the order of ``configs`` (duplicates once).
     Missing runs are trained first through :func:`anl.train.train_sweep` (progress bars on) when
     ``train``, else a ValueError names them."""
     if not configs:
         raise ValueError("no runs requested: the parameters name no loss, noise setting or seed")
     store = ResultsStore(results_dir)
-    wanted = dict(zip((config_experiment_key(config) for config in configs), configs))
-    recorded = _recorded(store)
-    missing = [config for experiment, config in wanted.items() if experiment not in recorded]
+    wanted = {config.key: config for config in configs}
+    missing = [config for key, config in wanted.items() if not store.has(key)]
     if missing and not train:
         names = "; ".join(f"{c.loss} {c.noise} seed {c.seed}" for c in missing[:5])
         raise ValueError(f"{len(missing)} of {len(wanted)} runs are not in {store.runs} (e.g. {names}); "
                          f"set train=True to train them")
     if missing:
         train_sweep(missing, store, device=device, progress=True)
-        recorded = _recorded(store)
-    record_keys = {experiment: recorded[experiment] for experiment in wanted}
-    order = {key: index for index, key in enumerate(record_keys.values())}
+    order = {key: index for index, key in enumerate(wanted)}
     summaries = _select(load_summaries(store.root), order)
     epochs = _select(load_results(store.root), order, "epoch")
-    return RunSet(summaries, epochs, tuple(store.read(key) for key in order), record_keys)
+    return RunSet(summaries, epochs, tuple(store.read(key) for key in order))
 
 
 def _select(frame: pd.DataFrame, order: Mapping[str, int], *then: str) -> pd.DataFrame:

@@ -92,6 +92,8 @@ class RunConfig:
         for name, value in dataclasses.asdict(protocol).items():
             if config[name] is None:
                 config[name] = value
+        for name in ("lr", "weight_decay", "grad_clip"):  # 0 and 0.0 are one run: one key
+            config[name] = float(config[name])
         checks = {
             "model": (config["model"] in MODELS, f"choose one of {', '.join(MODELS)}"),
             "augment": (config["augment"] in AUGMENTATIONS, f"choose one of {', '.join(AUGMENTATIONS)}"),

@@ -67,7 +67,7 @@ display(Markdown(runs.protocol()))
 
 def section_frame(name: str, frame: pd.DataFrame, label: str) -> pd.DataFrame:
     """Rows of ``frame`` (summaries or epochs) for a section's runs, with the varied setting as ``label``."""
-    keys = pd.DataFrame([(runs.key_of(config), setting) for setting, config in sections[name]], columns=["key", label])
+    keys = pd.DataFrame([(config.key, setting) for setting, config in sections[name]], columns=["key", label])
     return frame.merge(keys.drop_duplicates("key"), on="key")
 
 

@@ -56,7 +56,7 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
     from anl import grids, report
 
     names = re.search(r"^RESULT_GRIDS\s*:=\s*(.+)$", (REPOSITORY / "Makefile").read_text(), re.M).group(1).split()
-    trained = {report.config_experiment_key(config) for name in names for config in grids.grid(name)}
+    trained = {config.key for name in names for config in grids.grid(name)}
     wanted = {}
     for name in ("benchmark", "dynamics"):
         p = default_parameters(name)
@@ -69,7 +69,7 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
     wanted["ablations"] = [config for entries in sections.values() for _, config in entries]
     for name, configs in wanted.items():
         missing = [f"{c.loss} {c.noise} seed {c.seed} {c.loss_overrides}" for c in configs
-                   if report.config_experiment_key(c) not in trained]
+                   if c.key not in trained]
         assert not missing, f"{name}'s defaults name runs no grid trains: {missing[:5]}"
 
 
