@@ -47,12 +47,12 @@ def reduced_benchmark(dataset: str) -> list[RunConfig]:
 def ablations(dataset: str = "mnist") -> list[RunConfig]:
     """Issue 5, item 3, on the reduced protocol, seed 1, as the ablations notebook defines them
     (anl.report.ablation_configs): ANL-CE at sym 0.8 with L2 weight decay 1e-3 / 1e-4 instead of L1
-    and with delta in {0 (neither), 1e-6 (preset), 1e-5, 1e-4}; a 3x3 alpha/beta grid at sym 0.6;
-    ANL-CE-ER's lambda in {0, 0.5, 2, 8} at asym 0.4. Each run once, in that order."""
+    and with delta in {0 (neither), 1e-6 (preset), 1e-5, 1e-4}; ANL-CE-ER's lambda in {0, 0.5, 2, 8}
+    at asym 0.4; a 3x3 alpha/beta grid at sym 0.6. Each run once, in that order."""
     sections = ablation_configs(dataset, [1], **REDUCED, high_noise="sym:0.8", l2_weight_decays=[1e-3, 1e-4],
                                 deltas=[0.0, 1e-6, 1e-5, 1e-4], sensitivity_noise="sym:0.6", alphas=[0.5, 1, 2],
                                 betas=[0.5, 1, 2], er_noise="asym:0.4", lambdas=[0.0, 0.5, 2.0, 8.0])
-    runs = {config.key: config for name in ("regulariser", "delta", "alpha_beta", "lambda")
+    runs = {config.key: config for name in ("regulariser", "delta", "lambda", "alpha_beta")
             for _, config in sections[name]}
     return list(runs.values())
 
