@@ -204,7 +204,7 @@ def test_grids():
     reduced, full = grid("isic-reduced"), grid("isic-full")
     assert len(reduced) == len(full) == 5 * 5 * 2
     assert {config.loss for config in reduced} == {"ce", "dice", "gce", "nce_rce", "anl_ce"}
-    assert {tuple(config.size) for config in reduced} == {(128, 96)} and {tuple(c.size) for c in full} == {(256, 192)}
+    assert {tuple(config.size) for config in reduced} == {(64, 48)} and {tuple(c.size) for c in full} == {(256, 192)}
     kinds = {parse_mask_noise(config.noise).kind for config in reduced}
     assert kinds == {"clean", "boundary", "shift"}
     assert [config.seed for config in reduced[:25]] == [1] * 25
