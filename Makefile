@@ -18,6 +18,7 @@ export PYTHONHASHSEED := 0
 NOTEBOOKS      := $(basename $(notdir $(wildcard notebooks/*.py)))
 EXECUTED       := $(NOTEBOOKS:%=book/notebooks/%.ipynb)
 RESULT_GRIDS   := mnist-reduced mnist-ablations
+SEGMENTATION_GRIDS := isic-reduced
 MATHJAX        := book/_static/mathjax/tex-svg.js
 PAPERMILL_ARGS ?=
 BUILD_BOOK     = $(VENV)/bin/jupyter-book build . -W -n --keep-going && echo "open $(CURDIR)/_build/html/index.html"
@@ -56,10 +57,12 @@ book: install notebooks
 html: install
 	$(BUILD_BOOK)
 
-# Train the runs the book's default parameters read (named grids of anl.grids; recorded runs are
-# skipped, an interrupted run resumes), then `make book` refreshes the pages.
+# Train the runs the book's default parameters read (named grids of anl.grids and
+# anl.segmentation; recorded runs are skipped, an interrupted run resumes), then `make book`
+# refreshes the pages.
 results: install
 	for grid in $(RESULT_GRIDS); do $(PY) -m anl sweep --grid $$grid || exit 1; done
+	for grid in $(SEGMENTATION_GRIDS); do $(PY) -m anl segment sweep --grid $$grid || exit 1; done
 
 # Unit tests (tests/, including the book build check of tests/test_book.py), then nbval on the
 # executed notebooks: every cell must run, cells marked NBVAL_CHECK_OUTPUT must reproduce.

@@ -1,20 +1,21 @@
-"""Helpers the book's notebooks share: the runs a parameter set names (trained when missing), a
-protocol sentence drawn from the run records, accuracy tables (mean +- std in %) and the published
+"""Helpers the book's notebooks share: the runs a parameter set names (trained when missing; image
+classification or ISIC segmentation), a protocol sentence drawn from the run records, accuracy tables (mean +- std in %) and the published
 numbers (anl-method.md section 6), kept as data with their source.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from anl import data, losses
+from anl import data, losses, noise
 from anl.results import ResultsStore, load_results, load_summaries
+from anl.segmentation import SegmentationConfig, train_segmentation_sweep
 from anl.train import RunConfig, train_sweep
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
@@ -76,6 +77,17 @@ def noise_rate(spec: str) -> float:
         raise ValueError(f"noise {spec!r} has no numeric rate; valid: clean or KIND:RATE, e.g. sym:0.4") from None
 
 
+def mask_noise_label(spec: str) -> str:
+    """"clean"; "boundary:1:8-16" -> "boundary 8-16 px, all masks"; "shift:0.5:8" -> "shift 1-8 px,
+    50 % of masks"; "coarse:1:ellipse" -> "coarse (ellipse), all masks" (pixels at 256x192)."""
+    parsed = noise.parse_mask_noise(spec)
+    if parsed.kind == "clean":
+        return "clean"
+    detail = f"({parsed.shape})" if parsed.kind == "coarse" else f"{parsed.low}-{parsed.high} px"
+    share = "all masks" if parsed.fraction == 1 else f"{100 * parsed.fraction:g} % of masks"
+    return f"{parsed.kind} {detail}, {share}"
+
+
 # ----------------------------------------------------------------------------- runs
 def run_config(dataset: str, loss: str, noise: str, seed: int, *, epochs: int | None, train_subset: int | None,
                weight_decay: float | None = None, **hparams: float) -> RunConfig:
@@ -135,16 +147,20 @@ class RunSet:
     records: tuple[dict[str, Any], ...]
 
     def protocol(self) -> str:
+        if all(record["config"]["dataset"] == "isic2017" for record in self.records):
+            return segmentation_protocol_sentence(self.records)
         return protocol_sentence(self.records)
 
 
-def load_runs(configs: Sequence[RunConfig], results_dir: str | os.PathLike[str] | None = None, *,
-              train: bool = True, device: str | None = None) -> RunSet:
+def load_runs(configs: Sequence[RunConfig] | Sequence[SegmentationConfig],
+              results_dir: str | os.PathLike[str] | None = None, *, train: bool = True,
+              device: str | None = None) -> RunSet:
     """The records of ``configs`` from the store at ``results_dir`` (default: the repository's
-    results/), matched by :attr:`RunConfig.key` (canonical: overrides restating the preset, or
-    written 1 for 1.0, give the same key), in the order of ``configs`` (duplicates once).
-    Missing runs are trained first through :func:`anl.train.train_sweep` (progress bars on) when
-    ``train``, else a ValueError names them."""
+    results/), matched by their ``key`` (canonical: overrides restating the preset, or written 1
+    for 1.0, give the same key), in the order of ``configs`` (duplicates once). Missing runs are
+    trained first (progress bars on) when ``train``, by :func:`anl.train.train_sweep`, or
+    :func:`anl.segmentation.train_segmentation_sweep` for segmentation configs; else a
+    ValueError names them."""
     if not configs:
         raise ValueError("no runs requested: the parameters name no loss, noise setting or seed")
     store = ResultsStore(results_dir)
@@ -155,7 +171,11 @@ def load_runs(configs: Sequence[RunConfig], results_dir: str | os.PathLike[str] 
         raise ValueError(f"{len(missing)} of {len(wanted)} runs are not in {store.runs} (e.g. {names}); "
                          f"set train=True to train them")
     if missing:
-        train_sweep(missing, store, device=device, progress=True)
+        segmentation = [isinstance(config, SegmentationConfig) for config in missing]
+        if any(segmentation) and not all(segmentation):
+            raise ValueError("load_runs takes classification or segmentation runs, not both at once")
+        sweep = train_segmentation_sweep if all(segmentation) else train_sweep
+        sweep(missing, store, device=device, progress=True)
     order = {key: index for index, key in enumerate(wanted)}
     summaries = _select(load_summaries(store.root), order)
     epochs = _select(load_results(store.root), order, "epoch")
@@ -212,6 +232,34 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
+def segmentation_protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
+    """The protocol paragraph of segmentation runs (anl.segmentation), from their records: training
+    size, U-Net width and depth, training images, epochs, batch, optimiser, weight decay per
+    family, seeds, mask noise, device, code version and wall time."""
+    if not records:
+        raise ValueError("segmentation_protocol_sentence needs at least one run record, got none")
+    configs = [record["config"] for record in records]
+    provenance = [record["provenance"] for record in records]
+    sizes = _values(f"{c['size'][0]}x{c['size'][1]}" for c in configs)
+    train_sizes = _values(f"{record['noise']['train_size']:,}" for record in records)
+    devices = _values(f"{p['device_name']} ({p['threads']} thread{'s' * (p['threads'] != 1)})"
+                      if p["device"] == "cpu" else p["device_name"] for p in provenance)
+    shas = _values(p["git_sha"][:7] + ("+local changes" if p.get("git_dirty") else "") for p in provenance)
+    hours = sum(p["wall_time_s"] for p in provenance) / 3600
+    return (
+        f"**Protocol, read from the {len(records)} run records:** ISIC 2017 Part 1 (official splits), "
+        f"{train_sizes} training images at {sizes} "
+        f"(evaluated at 256x192 against the clean masks); U-Net of base width {_values(c['base_width'] for c in configs)} "
+        f"and {_values(c['levels'] for c in configs)} levels; {_values(c['epochs'] for c in configs)} epochs, batch "
+        f"{_values(c['batch_size'] for c in configs)}, Adam lr {_values(c['lr'] for c in configs)} with cosine schedule, "
+        f"gradient clip {_values(c['grad_clip'] for c in configs)}, random flips, L2 weight decay "
+        f"{_weight_decays(configs)}; loss presets of {_values(c['loss_preset'] for c in configs)}; "
+        f"seeds {_values(c['seed'] for c in configs)}; "
+        f"mask noise {_values((mask_noise_label(c['noise']) for c in configs), sort=False)}; "
+        f"trained on {devices}, code {shas}, {hours:.2f} h of training in total."
+    )
+
+
 def data_protocol(datasets: Iterable[Any], seed: int) -> str:
     """One Markdown sentence naming the data sets a page's labels come from (name, training-set
     size, file format read, from each ImageDataset's ``source``) and the noise seed."""
@@ -237,15 +285,16 @@ def format_mean_std(mean: float, std: float, scale: float = 100.0, decimals: int
     return text if np.isnan(std) else f"{text} ± {std * scale:.{decimals}f}"
 
 
-def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc") -> pd.DataFrame:
-    """Loss x noise table of "mean ± std" test accuracy in %, rows and columns in order of
-    appearance, labelled with the paper's loss names and "sym 0.4"-style noise names."""
+def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
+                   noise_names: Callable[[str], str] = noise_label) -> pd.DataFrame:
+    """Loss x noise table of "mean ± std" of ``metric`` in %, rows and columns in order of
+    appearance, labelled with the paper's loss names and noise_names(spec) ("sym 0.4")."""
     stats = mean_std(summaries, metric, ["loss", "noise"])
     stats["cell"] = [format_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
     table = stats.pivot(index="loss", columns="noise", values="cell")
     table = table.loc[list(dict.fromkeys(stats["loss"])), list(dict.fromkeys(stats["noise"]))]
     table.index = [losses.display_name(loss) for loss in table.index]
-    table.columns = [noise_label(noise) for noise in table.columns]
+    table.columns = [noise_names(noise) for noise in table.columns]
     return table.fillna("–")
 
 

@@ -53,10 +53,13 @@ def default_parameters(name: str) -> dict:
 def test_default_parameters_read_only_runs_that_make_results_trains():
     """Executing the notebooks with their defaults must never train: every run they name is in a
     grid of RESULT_GRIDS (Makefile), which `make results` trains and results/ holds."""
-    from anl import grids, report
+    from anl import grids, report, segmentation
 
-    names = re.search(r"^RESULT_GRIDS\s*:=\s*(.+)$", (REPOSITORY / "Makefile").read_text(), re.M).group(1).split()
+    makefile = (REPOSITORY / "Makefile").read_text()
+    names = re.search(r"^RESULT_GRIDS\s*:=\s*(.+)$", makefile, re.M).group(1).split()
+    segmentation_names = re.search(r"^SEGMENTATION_GRIDS\s*:=\s*(.+)$", makefile, re.M).group(1).split()
     trained = {config.key for name in names for config in grids.grid(name)}
+    trained |= {config.key for name in segmentation_names for config in segmentation.grid(name)}
     wanted = {}
     for name in ("benchmark", "dynamics"):
         p = default_parameters(name)
@@ -67,6 +70,9 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
         "epochs", "train_subset", "high_noise", "l2_weight_decays", "deltas", "sensitivity_noise", "alphas", "betas",
         "er_noise", "lambdas")})
     wanted["ablations"] = [config for entries in sections.values() for _, config in entries]
+    p = default_parameters("segmentation")
+    settings = {**segmentation.PROTOCOLS[p["protocol"]], **({} if p["epochs"] is None else {"epochs": p["epochs"]})}
+    wanted["segmentation"] = segmentation.product(p["loss_names"], p["noises"], p["seeds"], **settings)
     for name, configs in wanted.items():
         missing = [f"{c.loss} {c.noise} seed {c.seed} {c.loss_overrides}" for c in configs
                    if c.key not in trained]

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from anl import losses, report
+from anl.segmentation import SegmentationConfig
 from anl.results import ResultsStore
 from anl.train import RunConfig
 
@@ -139,6 +140,66 @@ def test_protocol_sentence_is_drawn_from_the_records():
     assert "CIFAR-10 (JPEG q75 copy)" in report.protocol_sentence([jpeg])
     with pytest.raises(ValueError, match="at least one run record"):
         report.protocol_sentence([])
+
+
+def fake_segmentation_record(config: SegmentationConfig, final_dice: float, *, threads: int = 1) -> dict:
+    resolved = config.resolved()
+    return {
+        "key": config.key, "config": resolved, "loss_hparams": {},
+        "noise": {"spec": resolved["noise"], "rate": 1.0, "train_size": 2_000},
+        "epochs": [{"epoch": 1, "test_dice": final_dice - 0.1}, {"epoch": 2, "test_dice": final_dice}],
+        "summary": {"final_test_dice": final_dice},
+        "provenance": {"git_sha": "abcdef0123456789", "git_dirty": True, "device": "cpu", "device_name": "cpu",
+                       "threads": threads, "wall_time_s": 900.0},
+    }
+
+
+def test_mask_noise_label():
+    assert report.mask_noise_label("clean") == "clean"
+    assert report.mask_noise_label("boundary:1:8-16") == "boundary 8-16 px, all masks"
+    assert report.mask_noise_label("shift:0.5:8") == "shift 1-8 px, 50 % of masks"
+    assert report.mask_noise_label("coarse:0.25:ellipse") == "coarse (ellipse), 25 % of masks"
+    with pytest.raises(ValueError, match="unknown mask noise kind 'sym'"):
+        report.mask_noise_label("sym:0.4")
+
+
+def test_segmentation_runs_load_and_describe_themselves(store):
+    configs = [SegmentationConfig(loss, noise=spec, epochs=2, size=(64, 48), base_width=8)
+               for loss in ("ce", "anl_ce") for spec in ("clean", "boundary:1:8-16")]
+    for index, config in enumerate(configs):
+        store.write(fake_segmentation_record(config, 0.7 + index / 100))
+    store.write(fake_record(report.run_config("mnist", "ce", "clean", 1, epochs=3, train_subset=100), 0.9))
+    runs = report.load_runs(configs[::-1], store.root, train=False)
+    assert list(runs.summaries["final_test_dice"]) == pytest.approx([0.73, 0.72, 0.71, 0.70])
+    text = runs.protocol()
+    for part in ("4 run records", "ISIC 2017 Part 1", "2,000 training images at 64x48", "base width 8",
+                 "2 epochs", "batch 16", "Adam lr 0.001", "L2 weight decay 0.0001 (baselines), 0 (ANL family)",
+                 "loss presets of cifar10", "mask noise boundary 8-16 px, all masks, clean;", "cpu (1 thread)",
+                 "abcdef0+local changes", "1.00 h"):
+        assert part in text, part
+    table = report.accuracy_table(runs.summaries, "final_test_dice", noise_names=report.mask_noise_label)
+    assert table.loc["ANL-CE", "boundary 8-16 px, all masks"] == "73.00"
+    with pytest.raises(ValueError, match="at least one run record"):
+        report.segmentation_protocol_sentence([])
+
+
+def test_load_runs_trains_missing_segmentation_runs_with_the_segmentation_sweep(store, monkeypatch):
+    trained = []
+
+    def sweep(configs, store, **_):
+        for config in configs:
+            store.write(fake_segmentation_record(config, 0.6))
+            trained.append(config)
+
+    monkeypatch.setattr(report, "train_segmentation_sweep", sweep)
+    monkeypatch.setattr(report, "train_sweep", lambda *_, **__: pytest.fail("classification trainer called"))
+    config = SegmentationConfig("dice", epochs=1, size=(64, 48), base_width=4)
+    runs = report.load_runs([config], store.root, train=True)
+    assert trained == [config] and list(runs.summaries["key"]) == [config.key]
+    mixed = [SegmentationConfig("dice", seed=2, epochs=1, size=(64, 48), base_width=4),
+             report.run_config("mnist", "ce", "clean", 1, epochs=1, train_subset=100)]
+    with pytest.raises(ValueError, match="classification or segmentation runs, not both"):
+        report.load_runs(mixed, store.root, train=True)
 
 
 def test_data_protocol():
