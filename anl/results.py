@@ -45,8 +45,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def code_version() -> dict[str, Any]:
-    """Git commit of the package's checkout and whether its tracked files differ from it."""
+def read_code_version() -> dict[str, Any]:
+    """Git commit of the package's checkout and whether its tracked files under anl/ differ from
+    it; where git or the checkout is missing (a copy on a GPU machine), the commit named by the
+    environment variable ANL_GIT_SHA, else "unknown", with git_dirty None."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPOSITORY, capture_output=True, text=True,
                               check=True, timeout=30).stdout.strip()
@@ -54,8 +56,17 @@ def code_version() -> dict[str, Any]:
         sha = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "anl"))
     except (OSError, subprocess.SubprocessError):
-        return {"git_sha": "unknown", "git_dirty": None}
+        return {"git_sha": os.environ.get("ANL_GIT_SHA", "unknown"), "git_dirty": None}
     return {"git_sha": sha, "git_dirty": dirty}
+
+
+_CODE_VERSION = read_code_version()  # the code this process imported, whatever is checked out later
+
+
+def code_version() -> dict[str, Any]:
+    """The code version of the running process, read when anl.results was imported (a checkout
+    changed during a long sweep does not relabel the runs trained with the imported code)."""
+    return dict(_CODE_VERSION)
 
 
 def package_versions() -> dict[str, str]:

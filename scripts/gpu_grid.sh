@@ -4,8 +4,9 @@
 # already in results/runs/ travel with the tree and are skipped):
 #
 #   1. here:  scripts/gpu_grid.sh stage mnist-full
-#             copies the data the grid needs into .device/data/ (git-ignored) and checks that the
-#             tree that travels (tracked + untracked files + .device) stays under 64 MiB.
+#             copies the data the grid needs into .device/data/ (git-ignored), writes the commit
+#             into .device/git-sha (the records' code version where the copy has no git) and checks
+#             that the tree that travels (tracked + untracked files + .device) stays under 64 MiB.
 #   2. device tool, one call of at most 10 minutes:
 #             run(command="bash scripts/gpu_grid.sh device 24 540 --grid mnist-full",
 #                 carry=[".device"], timeout_s=600)
@@ -57,6 +58,11 @@ stage() {
     needs=$(needed_data "$@")
     rm -rf "$target"
     mkdir -p "$target"
+    if [ -n "$(git status --porcelain --untracked-files=no -- anl)" ]; then
+        echo "anl/ has uncommitted changes: commit them first, so that the records name the code they ran" >&2
+        exit 1
+    fi
+    git rev-parse HEAD >.device/git-sha
     for need in $needs; do
         case $need in
             mnist) mkdir -p "$target/mnist"; cp "$source"/mnist/*-ubyte.gz "$target/mnist/" ;;
@@ -89,6 +95,7 @@ device() {
     : "${OUT:?OUT is not set: run this through the device tool, or set OUT to a folder}"
     export ANL_DATA=${ANL_DATA:-$PWD/.device/data} ANL_CACHE=${ANL_CACHE:-/tmp/anl-cache}
     export ANL_CHECKPOINTS=${ANL_CHECKPOINTS:-/tmp/anl-checkpoints}
+    [ -f .device/git-sha ] && export ANL_GIT_SHA=${ANL_GIT_SHA:-$(cat .device/git-sha)}
     mkdir -p "$RESULTS/runs" "$OUT"
     local before after status=0
     before=$(mktemp) after=$(mktemp)
