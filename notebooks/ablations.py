@@ -43,7 +43,7 @@ sensitivity_noise = "sym:0.6"  # noise of the alpha/beta grid
 alphas = []  # e.g. [0.5, 1.0, 2.0] (the mnist-ablations grid; not yet recorded)
 betas = []  # e.g. [0.5, 1.0, 2.0]
 er_noise = "asym:0.4"
-lambdas = []  # e.g. [0.0, 0.5, 2.0, 8.0] (not yet recorded)
+lambdas = [0.0, 0.5, 2.0, 8.0]
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
