@@ -204,6 +204,16 @@ def _weight_decays(configs: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(f"{_values(decays)} ({family})" for family, decays in families.items() if decays)
 
 
+def _provenance_clause(provenance: Sequence[Mapping[str, Any]]) -> str:
+    """"trained on cpu (1 thread), code 0123abc, 1.50 h of training in total." from the records'
+    provenance: devices (threads on CPU), commits (marked when anl/ had local changes), wall time."""
+    devices = _values(f"{p['device_name']} ({p['threads']} thread{'s' * (p['threads'] != 1)})"
+                      if p["device"] == "cpu" else p["device_name"] for p in provenance)
+    shas = _values(p["git_sha"][:7] + ("+local changes" if p.get("git_dirty") else "") for p in provenance)
+    hours = sum(p["wall_time_s"] for p in provenance) / 3600
+    return f"trained on {devices}, code {shas}, {hours:.2f} h of training in total."
+
+
 def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     """One Markdown paragraph stating where a page's numbers come from, drawn from the run records:
     data set (and whether it is the JPEG copy), model, training-set size, test-set size, epochs,
@@ -216,10 +226,6 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     train_sizes = _values(f"{record['noise']['train_size']:,}" for record in records)
     subset = "stratified training subset of " if any(c["train_subset"] for c in configs) else "full training set, "
     test_sizes = _values(f"{int(np.sum(r['summary']['test_confusion'])):,}" for r in records)
-    devices = _values(f"{p['device_name']} ({p['threads']} thread{'s' * (p['threads'] != 1)})"
-                      if p["device"] == "cpu" else p["device_name"] for p in provenance)
-    shas = _values(p["git_sha"][:7] + ("+local changes" if p.get("git_dirty") else "") for p in provenance)
-    hours = sum(p["wall_time_s"] for p in provenance) / 3600
     return (
         f"**Protocol, read from the {len(records)} run records:** {datasets}; model {_values(c['model'] for c in configs)}; "
         f"{subset}{train_sizes} images; {test_sizes} test images; {_values(c['epochs'] for c in configs)} epochs, "
@@ -228,7 +234,7 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
         f"{_values(c['augment'] for c in configs)}, L2 weight decay {_weight_decays(configs)}; "
         f"seeds {_values(c['seed'] for c in configs)}; "
         f"noise {_values((noise_label(c['noise']) for c in configs), sort=False)}; "
-        f"trained on {devices}, code {shas}, {hours:.2f} h of training in total."
+        f"{_provenance_clause(provenance)}"
     )
 
 
@@ -242,10 +248,6 @@ def segmentation_protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     provenance = [record["provenance"] for record in records]
     sizes = _values(f"{c['size'][0]}x{c['size'][1]}" for c in configs)
     train_sizes = _values(f"{record['noise']['train_size']:,}" for record in records)
-    devices = _values(f"{p['device_name']} ({p['threads']} thread{'s' * (p['threads'] != 1)})"
-                      if p["device"] == "cpu" else p["device_name"] for p in provenance)
-    shas = _values(p["git_sha"][:7] + ("+local changes" if p.get("git_dirty") else "") for p in provenance)
-    hours = sum(p["wall_time_s"] for p in provenance) / 3600
     return (
         f"**Protocol, read from the {len(records)} run records:** ISIC 2017 Part 1 (official splits), "
         f"{train_sizes} training images at {sizes} "
@@ -256,7 +258,7 @@ def segmentation_protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
         f"{_weight_decays(configs)}; loss presets of {_values(c['loss_preset'] for c in configs)}; "
         f"seeds {_values(c['seed'] for c in configs)}; "
         f"mask noise {_values((mask_noise_label(c['noise']) for c in configs), sort=False)}; "
-        f"trained on {devices}, code {shas}, {hours:.2f} h of training in total."
+        f"{_provenance_clause(provenance)}"
     )
 
 
