@@ -52,7 +52,7 @@ from anl.data import (
 )
 from anl.models import conv_bn_relu
 from anl.results import ResultsStore, code_version, config_key, package_versions
-from anl.train import checkpoint_path, normalise, resolve_device, run_epochs, seed_everything, train_step
+from anl.train import checkpoint_path, normalise, resolve_device, run_epochs, seed_everything, train_shuffled_epoch
 
 NUM_CLASSES = 2  # background, lesion
 LOSS_PRESET = "cifar10"  # the presets of anl.losses used for segmentation (none are published for ISIC)
@@ -313,16 +313,12 @@ def evaluate(model: nn.Module, data: SegmentationData, amp: bool) -> dict[str, A
 def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
                 data: SegmentationData, config: dict[str, Any], generator: torch.Generator, amp: bool) -> float:
     """One pass in a seeded random order, flipped on the device; returns the mean objective."""
-    model.train()
-    count = len(data.images)
-    total = torch.zeros((), device=data.images.device)
-    order = torch.randperm(count, device=data.images.device, generator=generator)
-    for start in range(0, count, config["batch_size"]):
-        index = order[start:start + config["batch_size"]]
+    def batch(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images, masks = flip_batch(data.images[index], data.masks[index], generator)
-        x = normalise(images, data.mean, data.std).contiguous(memory_format=torch.channels_last)
-        total += train_step(model, objective, optimizer, x, masks.long(), config["grad_clip"], amp) * len(index)
-    return total.item() / count
+        return normalise(images, data.mean, data.std).contiguous(memory_format=torch.channels_last), masks.long()
+
+    return train_shuffled_epoch(model, objective, optimizer, len(data.images), data.images.device, config,
+                                generator, amp, batch)
 
 
 EpochCallback = Callable[[int, dict[str, Any]], None]

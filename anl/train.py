@@ -338,20 +338,32 @@ def train_step(model: nn.Module, objective: losses.Objective, optimizer: torch.o
     return loss.detach()
 
 
+def train_shuffled_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
+                         count: int, device: torch.device, config: dict[str, Any], generator: torch.Generator,
+                         amp: bool, batch: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """One pass over ``count`` training samples held on ``device`` in a seeded random order
+    (torch.randperm with ``generator``), batches of config["batch_size"]; ``batch(index)`` gives the normalised
+    channels_last inputs and the targets of those samples. Returns the mean objective."""
+    model.train()
+    total = torch.zeros((), device=device)
+    order = torch.randperm(count, device=device, generator=generator)
+    for start in range(0, count, config["batch_size"]):
+        index = order[start:start + config["batch_size"]]
+        x, targets = batch(index)
+        total += train_step(model, objective, optimizer, x, targets, config["grad_clip"], amp) * len(index)
+    return total.item() / count
+
+
 def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
                 data: TrainData, config: dict[str, Any], generator: torch.Generator, amp: bool) -> float:
     """One pass over the training images in a seeded random order, augmented on the device;
     returns the mean objective."""
-    model.train()
-    count = len(data.labels)
-    total = torch.zeros((), device=data.images.device)
-    order = torch.randperm(count, device=data.images.device, generator=generator)
-    for start in range(0, count, config["batch_size"]):
-        index = order[start:start + config["batch_size"]]
+    def batch(index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images = augment_batch(data.images[index], config["augment"], generator)
-        x = normalise(images, data.mean, data.std).contiguous(memory_format=torch.channels_last)
-        total += train_step(model, objective, optimizer, x, data.labels[index], config["grad_clip"], amp) * len(index)
-    return total.item() / count
+        return normalise(images, data.mean, data.std).contiguous(memory_format=torch.channels_last), data.labels[index]
+
+    return train_shuffled_epoch(model, objective, optimizer, len(data.labels), data.images.device, config,
+                                generator, amp, batch)
 
 
 EpochCallback = Callable[[int, dict[str, Any]], None]
