@@ -11,7 +11,6 @@ import pickle
 import random
 import re
 import struct
-import tarfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -110,14 +109,6 @@ def jpeg_members(padded: bool = True) -> list[tuple[str, bytes]]:
                 members.append((f"cifar10-jpeg/{split}/{name}/{stem}.jpg", jpeg))
     random.Random(0).shuffle(members)
     return members
-
-
-def write_jpeg_tar(path: Path, members: list[tuple[str, bytes]]) -> None:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, payload in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(payload)
-            archive.addfile(info, io.BytesIO(payload))
 
 
 def write_jpeg_folder(root: Path, members: list[tuple[str, bytes]]) -> None:
@@ -254,8 +245,8 @@ def test_cifar_pickle_without_data_key_is_value_error(tmp_path):
 
 # --- CIFAR-10 JPEG copy ----------------------------------------------------------------------
 
-def test_jpeg_tar_read_back_class_major_numeric_order(tmp_path):
-    write_jpeg_tar(tmp_path / "cifar10-jpeg.tar.gz", jpeg_members())
+def test_jpeg_tar_read_back_class_major_numeric_order(tmp_path, write_tar_gz):
+    write_tar_gz(tmp_path / "cifar10-jpeg.tar.gz", jpeg_members())
     dataset = load_dataset("cifar10", root=tmp_path)
     check_jpeg_dataset(dataset)
     assert dataset.source == f"{tmp_path / 'cifar10-jpeg.tar.gz'} (JPEG q75 copy of CIFAR-10)"
@@ -268,8 +259,8 @@ def test_jpeg_folder_read_back_with_unpadded_numbers(tmp_path):
     assert dataset.source.startswith(str(tmp_path / "cifar10-jpeg"))
 
 
-def test_official_batches_win_over_jpeg_copy(tmp_path):
-    write_jpeg_tar(tmp_path / "cifar10-jpeg.tar.gz", jpeg_members())
+def test_official_batches_win_over_jpeg_copy(tmp_path, write_tar_gz):
+    write_tar_gz(tmp_path / "cifar10-jpeg.tar.gz", jpeg_members())
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
@@ -277,9 +268,9 @@ def test_official_batches_win_over_jpeg_copy(tmp_path):
     assert load_dataset("cifar10", root=tmp_path).source.startswith(str(folder))
 
 
-def test_jpeg_cache_written_once_reused_and_invalidated(tmp_path, monkeypatch):
+def test_jpeg_cache_written_once_reused_and_invalidated(tmp_path, monkeypatch, write_tar_gz):
     archive = tmp_path / "cifar10-jpeg.tar.gz"
-    write_jpeg_tar(archive, jpeg_members())
+    write_tar_gz(archive, jpeg_members())
     decoded = []
     real_decode = data._decode_jpeg
     monkeypatch.setattr(data, "_decode_jpeg", lambda payload: decoded.append(1) or real_decode(payload))
@@ -302,14 +293,14 @@ def test_jpeg_cache_written_once_reused_and_invalidated(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("problem", ["gap", "unknown_class", "wrong_size"])
-def test_jpeg_copy_layout_problems_are_value_errors(tmp_path, problem):
+def test_jpeg_copy_layout_problems_are_value_errors(tmp_path, problem, write_tar_gz):
     members = [member for member in jpeg_members() if member[0] != "cifar10-jpeg/train/cat/0004.jpg"
                or problem != "gap"]
     if problem == "unknown_class":
         members.append(("cifar10-jpeg/train/unicorn/0000.jpg", flat_jpeg((1, 2, 3))))
     if problem == "wrong_size":
         members.append(("cifar10-jpeg/test/ship/0002.jpg", flat_jpeg((1, 2, 3), side=16)))
-    write_jpeg_tar(tmp_path / "cifar10-jpeg.tar.gz", members)
+    write_tar_gz(tmp_path / "cifar10-jpeg.tar.gz", members)
     expected = {"gap": "train/cat files are not numbered", "unknown_class": "unicorn",
                 "wrong_size": "16x16"}[problem]
     with pytest.raises(ValueError, match=expected):

@@ -6,14 +6,13 @@ bit-identical resume, the command line, and a tiny real ISIC run that learns."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
 import torch
 
 from anl import losses, segmentation
-from anl.data import DataNotFoundError, SegmentationDataset, load_segmentation, resize_images, resize_masks
+from anl.data import SegmentationDataset, resize_images, resize_masks
 from anl.noise import parse_mask_noise
 from anl.results import ResultsStore, load_results, load_summaries
 from anl.segmentation import (
@@ -354,17 +353,7 @@ def test_command_line_run_and_sweep(synthetic, tmp_path, monkeypatch, capsys):
     assert sorted(summaries["loss"]) == ["ce", "dice"] and set(summaries["size"].map(tuple)) == {(64, 48)}
 
 
-# ----------------------------------------------------------------------------- real data
-@pytest.fixture(scope="module")
-def isic():
-    try:
-        return load_segmentation()
-    except DataNotFoundError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"real data missing in CI: {error}")
-        pytest.skip(str(error))
-
-
+# ----------------------------------------------------------------------------- real data (conftest: isic)
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_tiny_real_run_learns_and_round_trips(isic, tmp_path):

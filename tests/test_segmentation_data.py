@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 import os
 import random
-import tarfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,14 +66,6 @@ def copy_members(numbering=None) -> list[tuple[str, bytes]]:
     return members
 
 
-def write_tar(path: Path, members: list[tuple[str, bytes]]) -> None:
-    with tarfile.open(path, "w:gz") as archive:
-        for name, payload in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(payload)
-            archive.addfile(info, io.BytesIO(payload))
-
-
 def check_copy(dataset: SegmentationDataset) -> None:
     assert dataset.size == (WIDTH, HEIGHT)
     for split, count in COUNTS.items():
@@ -89,8 +79,8 @@ def check_copy(dataset: SegmentationDataset) -> None:
             np.testing.assert_array_equal(masks[index].numpy(), expected_mask(index + 1))
 
 
-def test_copy_archive_pairs_images_with_masks_and_thresholds(isolated):
-    write_tar(isolated / "isic2017-256x192.tar.gz", copy_members())
+def test_copy_archive_pairs_images_with_masks_and_thresholds(isolated, write_tar_gz):
+    write_tar_gz(isolated / "isic2017-256x192.tar.gz", copy_members())
     dataset = load_segmentation(root=isolated)
     check_copy(dataset)
     assert "isic2017-256x192.tar.gz" in dataset.source and "256x192" in dataset.source
@@ -150,8 +140,8 @@ def test_original_layout_missing_mask_is_a_value_error(isolated):
         load_segmentation(root=isolated)
 
 
-def test_sizes_are_resized_from_256x192_and_cached_per_size(isolated, monkeypatch):
-    write_tar(isolated / "isic2017-256x192.tar.gz", copy_members())
+def test_sizes_are_resized_from_256x192_and_cached_per_size(isolated, monkeypatch, write_tar_gz):
+    write_tar_gz(isolated / "isic2017-256x192.tar.gz", copy_members())
     native = load_segmentation(root=isolated)
     small = load_segmentation(root=isolated, size=(64, 48))
     assert small.size == (64, 48) and small.train_images.shape == (3, 3, 48, 64)
@@ -192,13 +182,13 @@ def test_resize_functions():
     ("gap", "must hold img{x,y}1..n for the same n"),
     ("stray", "unexpected file"),
 ])
-def test_copy_layout_problems(isolated, problem, message):
+def test_copy_layout_problems(isolated, problem, message, write_tar_gz):
     members = copy_members()
     if problem == "gap":
         members = [m for m in members if m[0] != "isic2017-256x192/testy/imgy2.jpg"]
     else:
         members.append(("isic2017-256x192/trainx/notes.jpg", members[0][1]))
-    write_tar(isolated / "isic2017-256x192.tar.gz", members)
+    write_tar_gz(isolated / "isic2017-256x192.tar.gz", members)
     with pytest.raises(ValueError, match=message.replace("{", r"\{").replace("}", r"\}").replace(".", r"\.")):
         load_segmentation(root=isolated)
 
@@ -239,17 +229,7 @@ def test_dataset_checks_its_tensors():
         SegmentationDataset(**fields).split("val")
 
 
-# ----------------------------------------------------------------------------- real data
-@pytest.fixture(scope="module")
-def isic():
-    try:
-        return load_segmentation()
-    except DataNotFoundError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"real data missing in CI: {error}")
-        pytest.skip(str(error))
-
-
+# ----------------------------------------------------------------------------- real data (conftest: isic)
 # lesion pixels per split at 256x192 after the > 127 threshold (regression values)
 LESION_PIXELS = {"train": 19_058_992, "validation": 1_280_604, "test": 6_961_028}
 
