@@ -307,17 +307,26 @@ def published_table(loss_names: Sequence[str], noises: Sequence[str]) -> pd.Data
     return pd.DataFrame.from_dict(rows, orient="index", columns=[noise_label(noise) for noise in noises])
 
 
+def side_by_side(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Tables of the same kind (rows: losses, columns: noise settings) interleaved column by column:
+    columns (column, label) for every column of any table (in order of first appearance) and every
+    label, rows those of the first table; "–" where a table lacks the row or column."""
+    if not tables:
+        raise ValueError("side_by_side needs at least one table, got none")
+    index = next(iter(tables.values())).index
+    columns = list(dict.fromkeys(column for table in tables.values() for column in table.columns))
+    parts = {(column, label): (table[column].reindex(index) if column in table.columns else pd.Series(index=index, dtype=object))
+             for column in columns for label, table in tables.items()}
+    return pd.DataFrame(parts, index=index).fillna("–")
+
+
 def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
     """``ours`` (from accuracy_table) with columns (noise, "ours") and, beside each, (noise,
     PUBLISHED_LABEL) for CIFAR-10; unchanged for other data sets (nothing comparable was published)."""
     if dataset != PUBLISHED_DATASET:
         return ours
     published = published_table(loss_names, noises).map(lambda value: "–" if np.isnan(value) else f"{value:.2f}")
-    parts = {}
-    for column in ours.columns:
-        parts[(column, "ours")] = ours[column]
-        parts[(column, PUBLISHED_LABEL)] = published.loc[ours.index, column]
-    return pd.DataFrame(parts, index=ours.index)
+    return side_by_side({"ours": ours, PUBLISHED_LABEL: published[list(ours.columns)]})
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

@@ -246,6 +246,20 @@ def test_published_numbers_and_side_by_side():
     assert report.with_published(ours, "mnist", ["anl_ce", "gce"], ["sym:0.8"]) is ours
 
 
+def test_side_by_side_interleaves_and_marks_missing_cells():
+    reduced = pd.DataFrame({"sym 0.8": ["78.50", "22.80"], "asym 0.4": ["65.16", "82.00"]}, index=["ANL-CE", "CE"])
+    full = pd.DataFrame({"sym 0.8": ["91.00"]}, index=["ANL-CE"])
+    merged = report.side_by_side({"reduced": reduced, "paper": full})
+    assert list(merged.columns) == [("sym 0.8", "reduced"), ("sym 0.8", "paper"),
+                                    ("asym 0.4", "reduced"), ("asym 0.4", "paper")]
+    assert list(merged.index) == ["ANL-CE", "CE"]
+    assert list(merged[("sym 0.8", "paper")]) == ["91.00", "–"]
+    assert list(merged[("asym 0.4", "paper")]) == ["–", "–"]
+    assert list(merged[("asym 0.4", "reduced")]) == ["65.16", "82.00"]
+    with pytest.raises(ValueError, match="at least one table"):
+        report.side_by_side({})
+
+
 def test_markdown_table():
     frame = pd.DataFrame({("a", "x"): ["1"], ("a", "y"): ["2"]}, index=["CE"])
     assert report.markdown_table(frame).splitlines() == ["|  | a / x | a / y |", "|---|---|---|", "| CE | 1 | 2 |"]
