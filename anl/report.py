@@ -300,6 +300,24 @@ def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
     return table.fillna("–")
 
 
+RUN_SCORES = {"final_test_acc": "last-epoch test (%)", "best_test_acc": "best-epoch test (%)",
+              "final_noisy_acc_given": "memorisation, last (%)"}
+
+
+def run_scores_table(summaries: pd.DataFrame, by: Sequence[str]) -> str:
+    """Markdown table, one row per distinct ``by`` (in order of appearance), of RUN_SCORES
+    (last-epoch and best-epoch test accuracy, memorisation at the last epoch) as "mean ± std" in %
+    over the runs of the row."""
+    stats = {metric: mean_std(summaries, metric, by) for metric in RUN_SCORES}
+    first = next(iter(stats.values()))
+    lines = ["| " + " | ".join([*by, *RUN_SCORES.values()]) + " |", "|" + "---|" * len(by) + "---:|" * len(RUN_SCORES)]
+    for row in range(len(first)):
+        names = [f"{value:g}" if isinstance(value, float) else str(value) for value in first.loc[row, list(by)]]
+        cells = [format_mean_std(stats[metric].loc[row, "mean"], stats[metric].loc[row, "std"]) for metric in RUN_SCORES]
+        lines.append("| " + " | ".join(names + cells) + " |")
+    return "\n".join(lines)
+
+
 def published_table(loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
     """The published CIFAR-10 numbers (%) for these losses and noise settings; NaN where none."""
     rows = {losses.display_name(loss): [PUBLISHED.get((losses.canonical_name(loss), noise), np.nan)

@@ -260,6 +260,18 @@ def test_side_by_side_interleaves_and_marks_missing_cells():
         report.side_by_side({})
 
 
+def test_run_scores_table_groups_in_order_of_appearance():
+    summaries = pd.DataFrame({"alpha": [2.0, 2.0, 0.5], "beta": [1.0, 1.0, 0.5],
+                              "final_test_acc": [0.9, 0.8, 0.5], "best_test_acc": [0.95, 0.85, 0.6],
+                              "final_noisy_acc_given": [0.01, 0.03, 0.4]})
+    lines = report.run_scores_table(summaries, ["alpha", "beta"]).splitlines()
+    assert lines[0] == "| alpha | beta | last-epoch test (%) | best-epoch test (%) | memorisation, last (%) |"
+    assert lines[1] == "|---|---|---:|---:|---:|"
+    assert lines[2] == "| 2 | 1 | 85.00 ± 7.07 | 90.00 ± 7.07 | 2.00 ± 1.41 |"
+    assert lines[3] == "| 0.5 | 0.5 | 50.00 | 60.00 | 40.00 |"
+    assert len(lines) == 4
+
+
 def test_markdown_table():
     frame = pd.DataFrame({("a", "x"): ["1"], ("a", "y"): ["2"]}, index=["CE"])
     assert report.markdown_table(frame).splitlines() == ["|  | a / x | a / y |", "|---|---|---|", "| CE | 1 | 2 |"]
