@@ -41,7 +41,6 @@ convergence_fraction = 0.95  # converged: first epoch reaching this fraction of 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 from IPython.display import Markdown, display
 
 from anl import losses, report
@@ -59,29 +58,7 @@ display(Markdown(runs.protocol()))
 # %% tags=["hide-input"]
 metrics = {"test_acc": "test accuracy (%)", "clean_acc": "clean fit (%)",
            "noisy_acc_given": "memorisation (%)"}
-colors = report.loss_colors(loss_names)
-fig, axes = plt.subplots(len(metrics), len(noises), figsize=(2.7 * len(noises) + 0.6, 2.4 * len(metrics) + 0.6),
-                         sharex=True, sharey="row", squeeze=False)
-for column, noise in enumerate(noises):
-    for row, (metric, label) in enumerate(metrics.items()):
-        ax = axes[row, column]
-        for loss in loss_names:
-            curve = report.mean_std(runs.epochs[(runs.epochs["loss"] == loss) & (runs.epochs["noise"] == noise)],
-                                    metric, ["epoch"])
-            name = losses.display_name(loss)
-            ax.plot(curve["epoch"], 100 * curve["mean"], color=colors[name], label=name, linewidth=1.8)
-            ax.fill_between(curve["epoch"], 100 * (curve["mean"] - curve["std"].fillna(0)),
-                            100 * (curve["mean"] + curve["std"].fillna(0)), color=colors[name], alpha=0.15,
-                            linewidth=0)
-        if row == 0:
-            ax.set_title(report.noise_label(noise))
-        if column == 0:
-            ax.set_ylabel(label)
-        if row == len(metrics) - 1:
-            ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-handles, labels = axes[0, 0].get_legend_handles_labels()
-fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
+report.plot_curves({"-": runs.epochs}, metrics, noises, loss_names, report.loss_colors(loss_names))
 plt.show()
 
 # %% [markdown]

@@ -297,3 +297,26 @@ def test_ablation_configs_by_section():
     assert [setting for setting, _ in sections["delta"]] == [0, 0, 1e-5, 1e-5]
     er = sections["lambda"][2][1]
     assert (er.loss, er.noise, er.loss_overrides["lam"]) == ("anl_ce_er", "asym:0.4", 2.0)
+
+
+def test_plot_curves_draws_one_line_per_loss_and_style_in_percent():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = pd.DataFrame({"loss": ["ce"] * 4 + ["anl_ce"] * 4, "noise": "sym:0.8", "seed": [1, 1, 2, 2] * 2,
+                           "epoch": [1, 2, 1, 2] * 2, "test_acc": [0.2, 0.4, 0.4, 0.6, 0.5, 0.7, 0.5, 0.7]})
+    reduced = epochs.assign(test_acc=epochs["test_acc"] / 2)
+    colors = report.loss_colors(["ce", "anl_ce"])
+    fig = report.plot_curves({"-": epochs, "--": reduced}, {"test_acc": "test (%)"}, ["sym:0.8"], ["ce", "anl_ce"],
+                             colors)
+    (ax,) = fig.axes
+    lines = ax.get_lines()
+    assert [line.get_linestyle() for line in lines] == ["-", "-", "--", "--"]
+    assert list(lines[0].get_ydata()) == pytest.approx([30.0, 50.0])  # CE, mean over seeds, in %
+    assert list(lines[3].get_ydata()) == pytest.approx([25.0, 35.0])  # ANL-CE, dashed frame
+    assert lines[1].get_color() == colors["ANL-CE"]
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["CE", "ANL-CE"]
+    assert ax.get_title() == "sym 0.8" and ax.get_ylabel() == "test (%)"
+    plt.close(fig)
