@@ -17,7 +17,7 @@ export PYTHONHASHSEED := 0
 # whose runs are not in results/ fails instead of training them.
 NOTEBOOKS      := $(basename $(notdir $(wildcard notebooks/*.py)))
 EXECUTED       := $(NOTEBOOKS:%=book/notebooks/%.ipynb)
-RESULT_GRIDS   := mnist-reduced mnist-ablations
+RESULT_GRIDS   := mnist-reduced mnist-ablations mnist-full
 SEGMENTATION_GRIDS := isic-reduced
 MATHJAX        := book/_static/mathjax/tex-svg.js
 PAPERMILL_ARGS ?=

@@ -377,28 +377,34 @@ def loss_colors(loss_names: Sequence[str]) -> dict[str, Any]:
     return dict(zip(names, sns.color_palette("tab10", n_colors=max(len(names), 1))))
 
 
-def plot_curves(styles: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], noises: Sequence[str],
+LINE_STYLES = ("-", "--", ":")
+
+
+def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], noises: Sequence[str],
                 loss_names: Sequence[str], colors: Mapping[str, Any]) -> Any:
     """Per-epoch curves of runs (rows of RunSet.epochs): one row of panels per ``metrics`` column
     (value: its axis label; plotted in %), one column per noise setting, one line per loss in its
-    colour: the mean over seeds, shaded ± std where there are several. ``styles`` maps a line style
-    ("-", "--") to the epochs frame drawn in it; the legend names the losses of the first style.
-    Returns the figure."""
+    colour: the mean over seeds, shaded ± std where there are several. ``frames`` names up to three
+    sets of runs, drawn solid, dashed and dotted; with more than one, the legend names the styles
+    too. Returns the figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
+    if not 1 <= len(frames) <= len(LINE_STYLES):
+        raise ValueError(f"plot_curves draws 1 to {len(LINE_STYLES)} sets of runs, got {len(frames)}")
     fig, axes = plt.subplots(len(metrics), len(noises), figsize=(2.7 * len(noises) + 0.6, 2.4 * len(metrics) + 0.6),
                              sharex=True, sharey="row", squeeze=False)
     for column, noise_spec in enumerate(noises):
         for row, (metric, label) in enumerate(metrics.items()):
             ax = axes[row, column]
-            for first, (style, frame) in enumerate(styles.items()):
+            for style, frame in zip(LINE_STYLES, frames.values()):
                 for loss in loss_names:
                     curve = mean_std(frame[(frame["loss"] == loss) & (frame["noise"] == noise_spec)], metric, ["epoch"])
                     name = losses.display_name(loss)
                     mean, spread = 100 * curve["mean"], 100 * curve["std"].fillna(0)
                     ax.plot(curve["epoch"], mean, style, color=colors[name], linewidth=1.8,
-                            label=None if first else name)
+                            label=name if style == LINE_STYLES[0] else None)
                     ax.fill_between(curve["epoch"], mean - spread, mean + spread, color=colors[name], alpha=0.15,
                                     linewidth=0)
             ax.set_title(noise_label(noise_spec) if row == 0 else "")
@@ -407,5 +413,8 @@ def plot_curves(styles: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
                 ax.set_xlabel("epoch")
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = axes[0, 0].get_legend_handles_labels()
+    if len(frames) > 1:
+        handles += [Line2D([], [], color="0.3", linestyle=style) for style in LINE_STYLES[:len(frames)]]
+        labels += list(frames)
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
     return fig

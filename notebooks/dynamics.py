@@ -58,7 +58,7 @@ display(Markdown(runs.protocol()))
 # %% tags=["hide-input"]
 metrics = {"test_acc": "test accuracy (%)", "clean_acc": "clean fit (%)",
            "noisy_acc_given": "memorisation (%)"}
-report.plot_curves({"-": runs.epochs}, metrics, noises, loss_names, report.loss_colors(loss_names))
+report.plot_curves({"runs": runs.epochs}, metrics, noises, loss_names, report.loss_colors(loss_names))
 plt.show()
 
 # %% [markdown]

@@ -65,6 +65,9 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
         p = default_parameters(name)
         wanted[name] = report.run_grid(p["dataset"], p["loss_names"], p["noises"], p["seeds"], epochs=p["epochs"],
                                        train_subset=p["train_subset"])
+    p = default_parameters("benchmark")
+    wanted["benchmark"] += report.run_grid(p["dataset"], p["paper_loss_names"], p["paper_noises"], p["paper_seeds"],
+                                           epochs=None, train_subset=None)
     p = default_parameters("ablations")
     sections = report.ablation_configs(p["dataset"], p["seeds"], **{name: p[name] for name in (
         "epochs", "train_subset", "high_noise", "l2_weight_decays", "deltas", "sensitivity_noise", "alphas", "betas",

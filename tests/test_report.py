@@ -299,7 +299,7 @@ def test_ablation_configs_by_section():
     assert (er.loss, er.noise, er.loss_overrides["lam"]) == ("anl_ce_er", "asym:0.4", 2.0)
 
 
-def test_plot_curves_draws_one_line_per_loss_and_style_in_percent():
+def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -309,14 +309,18 @@ def test_plot_curves_draws_one_line_per_loss_and_style_in_percent():
                            "epoch": [1, 2, 1, 2] * 2, "test_acc": [0.2, 0.4, 0.4, 0.6, 0.5, 0.7, 0.5, 0.7]})
     reduced = epochs.assign(test_acc=epochs["test_acc"] / 2)
     colors = report.loss_colors(["ce", "anl_ce"])
-    fig = report.plot_curves({"-": epochs, "--": reduced}, {"test_acc": "test (%)"}, ["sym:0.8"], ["ce", "anl_ce"],
-                             colors)
+    fig = report.plot_curves({"paper": epochs, "reduced": reduced}, {"test_acc": "test (%)"}, ["sym:0.8"],
+                             ["ce", "anl_ce"], colors)
     (ax,) = fig.axes
     lines = ax.get_lines()
     assert [line.get_linestyle() for line in lines] == ["-", "-", "--", "--"]
     assert list(lines[0].get_ydata()) == pytest.approx([30.0, 50.0])  # CE, mean over seeds, in %
-    assert list(lines[3].get_ydata()) == pytest.approx([25.0, 35.0])  # ANL-CE, dashed frame
+    assert list(lines[3].get_ydata()) == pytest.approx([25.0, 35.0])  # ANL-CE, second set of runs
     assert lines[1].get_color() == colors["ANL-CE"]
-    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["CE", "ANL-CE"]
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["CE", "ANL-CE", "paper", "reduced"]
     assert ax.get_title() == "sym 0.8" and ax.get_ylabel() == "test (%)"
-    plt.close(fig)
+    single = report.plot_curves({"runs": epochs}, {"test_acc": "test (%)"}, ["sym:0.8"], ["ce"], colors)
+    assert [text.get_text() for text in single.legends[0].get_texts()] == ["CE"]
+    with pytest.raises(ValueError, match="1 to 3 sets of runs"):
+        report.plot_curves({}, {"test_acc": "test (%)"}, ["sym:0.8"], ["ce"], colors)
+    plt.close("all")
