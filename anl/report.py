@@ -327,15 +327,15 @@ def published_table(loss_names: Sequence[str], noises: Sequence[str]) -> pd.Data
 
 def side_by_side(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Tables of the same kind (rows: losses, columns: noise settings) interleaved column by column:
-    columns (column, label) for every column of any table (in order of first appearance) and every
-    label, rows those of the first table; "–" where a table lacks the row or column."""
+    the rows and columns of the first table, and for each column, (column, label) for every label;
+    "–" where a later table lacks the row or column."""
     if not tables:
         raise ValueError("side_by_side needs at least one table, got none")
-    index = next(iter(tables.values())).index
-    columns = list(dict.fromkeys(column for table in tables.values() for column in table.columns))
-    parts = {(column, label): (table[column].reindex(index) if column in table.columns else pd.Series(index=index, dtype=object))
-             for column in columns for label, table in tables.items()}
-    return pd.DataFrame(parts, index=index).fillna("–")
+    first = next(iter(tables.values()))
+    parts = {(column, label): (table[column].reindex(first.index) if column in table.columns
+                               else pd.Series(index=first.index, dtype=object))
+             for column in first.columns for label, table in tables.items()}
+    return pd.DataFrame(parts, index=first.index).fillna("–")
 
 
 def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
@@ -344,7 +344,7 @@ def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], 
     if dataset != PUBLISHED_DATASET:
         return ours
     published = published_table(loss_names, noises).map(lambda value: "–" if np.isnan(value) else f"{value:.2f}")
-    return side_by_side({"ours": ours, PUBLISHED_LABEL: published[list(ours.columns)]})
+    return side_by_side({"ours": ours, PUBLISHED_LABEL: published})
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

@@ -128,9 +128,8 @@ display(Markdown(paper_runs.protocol() if paper_runs else "*No runs asked for (`
 # NBVAL_CHECK_OUTPUT
 if paper_runs:
     for metric, title in (("final_test_acc", "Last epoch"), ("best_test_acc", "Best epoch")):
-        paper = report.accuracy_table(paper_runs.summaries, metric)
-        reduced = report.accuracy_table(runs.summaries, metric)
-        tables = {"paper protocol": paper, "reduced": reduced[[c for c in reduced.columns if c in paper.columns]]}
+        tables = {"paper protocol": report.accuracy_table(paper_runs.summaries, metric),
+                  "reduced": report.accuracy_table(runs.summaries, metric)}
         display(Markdown(f"**{title}**\n\n" + report.markdown_table(report.side_by_side(tables))))
 
 # %% [markdown]

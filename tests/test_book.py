@@ -61,11 +61,11 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
     trained = {config.key for name in names for config in grids.grid(name)}
     trained |= {config.key for name in segmentation_names for config in segmentation.grid(name)}
     wanted = {}
-    for name in ("benchmark", "dynamics"):
-        p = default_parameters(name)
+    parameters = {name: default_parameters(name) for name in ("benchmark", "dynamics")}
+    for name, p in parameters.items():
         wanted[name] = report.run_grid(p["dataset"], p["loss_names"], p["noises"], p["seeds"], epochs=p["epochs"],
                                        train_subset=p["train_subset"])
-    p = default_parameters("benchmark")
+    p = parameters["benchmark"]
     wanted["benchmark"] += report.run_grid(p["dataset"], p["paper_loss_names"], p["paper_noises"], p["paper_seeds"],
                                            epochs=None, train_subset=None)
     p = default_parameters("ablations")
