@@ -51,7 +51,7 @@
 # :class: warning
 # The runs shown by default follow the **reduced CPU protocol** of `anl.segmentation`: training at
 # 64x48 pixels with a U-Net of base width 8 for 20 epochs (one core of this project's 2-core
-# machine: about 20 s an epoch, 7 to 9 minutes a run), one seed, and part of the five noise
+# machine: about 20 s an epoch, 7 to 9 minutes a run), one seed, and the five noise
 # settings of the `isic-reduced` grid. The paragraph under the parameters lists what the records
 # hold. The full protocol (256x192, width 16, 30 epochs) is defined as the `isic-full` grid, for a
 # GPU.
@@ -59,7 +59,7 @@
 
 # %% tags=["parameters"]
 loss_names = ["ce", "dice", "gce", "nce_rce", "anl_ce"]
-noises = ["clean", "boundary:1:8-16", "shift:1:8-16"]  # anl.noise mask specs, e.g. boundary:0.5:8-16 or coarse:0.5:ellipse
+noises = ["clean", "boundary:0.5:8-16", "boundary:1:8-16", "shift:0.5:8-16", "shift:1:8-16"]  # anl.noise mask specs, e.g. coarse:0.5:ellipse
 seeds = [1]
 protocol = "reduced"  # reduced (64x48, CPU) or full (256x192, GPU), see anl.segmentation.PROTOCOLS
 epochs = None  # None for the protocol's
