@@ -32,7 +32,7 @@ train_subset = 10000  # size of the stratified training subset, None for the ful
 results_dir = None  # results folder, None for results/ of the repository
 train_missing = True  # train runs missing from the store, else stop and list them
 device = "auto"
-paper_loss_names = ["nce_rce", "anl_ce"]  # also trained with the full protocol of the paper, empty list to skip
+paper_loss_names = ["ce", "nce_rce", "anl_ce", "anl_fl"]  # also trained with the full protocol of the paper, empty list to skip
 paper_noises = ["sym:0.8"]
 paper_seeds = [1]
 
