@@ -287,6 +287,18 @@ def format_mean_std(mean: float, std: float, scale: float = 100.0, decimals: int
     return text if np.isnan(std) else f"{text} ± {std * scale:.{decimals}f}"
 
 
+def predicted_share_divergence(confusion: Sequence[Sequence[int]]) -> float:
+    """KL(p ‖ q) = sum_k p_k log(p_k / q_k) between the predicted class shares p (column sums) and
+    the true class shares q (row sums) of a confusion matrix, with 0 log 0 = 0: how far a model's
+    predictions are from the class balance of the data."""
+    confusion = np.asarray(confusion, dtype=float)
+    predicted, true = confusion.sum(0) / confusion.sum(), confusion.sum(1) / confusion.sum()
+    seen = predicted > 0
+    if np.any(true[seen] == 0):
+        raise ValueError("a class is predicted but absent from the true labels: KL(predicted ‖ true) is infinite")
+    return float(np.sum(predicted[seen] * np.log(predicted[seen] / true[seen])))
+
+
 def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
                    noise_names: Callable[[str], str] = noise_label) -> pd.DataFrame:
     """Loss x noise table of "mean ± std" of ``metric`` in %, rows and columns in order of
@@ -300,21 +312,29 @@ def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
     return table.fillna("–")
 
 
-RUN_SCORES = {"final_test_acc": "last-epoch test (%)", "best_test_acc": "best-epoch test (%)",
-              "final_noisy_acc_given": "memorisation, last (%)"}
+RUN_SCORES: dict[str, tuple[str, float, int]] = {
+    "final_test_acc": ("last-epoch test (%)", 100.0, 2), "best_test_acc": ("best-epoch test (%)", 100.0, 2),
+    "final_noisy_acc_given": ("memorisation, last (%)", 100.0, 2)}
 
 
-def run_scores_table(summaries: pd.DataFrame, by: Sequence[str]) -> str:
-    """Markdown table, one row per distinct ``by`` (in order of appearance), of RUN_SCORES
-    (last-epoch and best-epoch test accuracy, memorisation at the last epoch) as "mean ± std" in %
-    over the runs of the row."""
-    stats = {metric: mean_std(summaries, metric, by) for metric in RUN_SCORES}
+def run_scores_table(runs: pd.DataFrame, by: Sequence[str],
+                     columns: Mapping[str, tuple[str, float, int]] = RUN_SCORES,
+                     names: Mapping[str, Callable[[Any], str]] | None = None) -> str:
+    """Markdown table with one row per distinct ``by`` (in order of appearance) and, for every
+    ``columns`` entry metric -> (header, scale, decimals), "mean ± std" of metric * scale over the
+    runs of the row (default: RUN_SCORES, accuracies and memorisation in %). ``names`` maps a ``by``
+    column to the function that names its values; otherwise floats print as "{:g}", the rest as str."""
+    names = names or {}
+    stats = {metric: mean_std(runs, metric, by) for metric in columns}
     first = next(iter(stats.values()))
-    lines = ["| " + " | ".join([*by, *RUN_SCORES.values()]) + " |", "|" + "---|" * len(by) + "---:|" * len(RUN_SCORES)]
+    header = [*by, *(label for label, _, _ in columns.values())]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(by) + "---:|" * len(columns)]
     for row in range(len(first)):
-        names = [f"{value:g}" if isinstance(value, float) else str(value) for value in first.loc[row, list(by)]]
-        cells = [format_mean_std(stats[metric].loc[row, "mean"], stats[metric].loc[row, "std"]) for metric in RUN_SCORES]
-        lines.append("| " + " | ".join(names + cells) + " |")
+        cells = [names[column](value) if column in names else f"{value:g}" if isinstance(value, float) else str(value)
+                 for column, value in zip(by, first.loc[row, list(by)])]
+        cells += [format_mean_std(stats[metric].loc[row, "mean"], stats[metric].loc[row, "std"], scale, decimals)
+                  for metric, (_, scale, decimals) in columns.items()]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -188,16 +188,9 @@ else:
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if sections["lambda"]:
-    lines = ["| λ | last-epoch test (%) | KL(predicted share ‖ true share) |", "|---:|---:|---:|"]
-    for lam, group in er_runs.groupby("lam", sort=False):
-        divergences = []
-        for confusion in group["test_confusion"]:
-            confusion = np.array(confusion)
-            predicted, true = confusion.sum(0) / confusion.sum(), confusion.sum(1) / confusion.sum()
-            seen = predicted > 0  # 0 log 0 = 0
-            divergences.append(float(np.sum(predicted[seen] * np.log(predicted[seen] / true[seen]))))
-        lines.append(f"| {lam:g} | {report.format_mean_std(group['final_test_acc'].mean(), group['final_test_acc'].std())} "
-                     f"| {np.mean(divergences):.4f} |")
-    display(Markdown("\n".join(lines)))
+    columns = {"final_test_acc": ("last-epoch test (%)", 100.0, 2),
+               "divergence": ("KL(predicted share ‖ true share)", 1.0, 4)}
+    er_table = er_runs.assign(divergence=er_runs["test_confusion"].map(report.predicted_share_divergence))
+    display(Markdown(report.run_scores_table(er_table.rename(columns={"lam": "λ"}), ["λ"], columns)))
 else:
     display(Markdown("*No entropy-regulariser runs for these parameters (the parameter list is empty).*"))

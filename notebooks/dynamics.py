@@ -86,14 +86,11 @@ def summarise(run: pd.DataFrame) -> pd.Series:
 
 
 per_run = runs.epochs.groupby(["loss", "noise", "seed"], sort=False).apply(summarise, include_groups=False).reset_index()
-lines = [f"Converged at: first epoch reaching {100 * convergence_fraction:g} % of the run's best test accuracy.\n",
-         "| noise | loss | converged at (epoch) | last-epoch test (%) | memorisation, last (%) | memorisation, peak (%) |",
-         "|---|---|---:|---:|---:|---:|"]
-for noise in noises:
-    for loss in loss_names:
-        rows = per_run[(per_run["loss"] == loss) & (per_run["noise"] == noise)]
-        cells = [report.format_mean_std(rows[column].mean(), rows[column].std())
-                 for column in ("final_test", "final_memorisation", "peak_memorisation")]
-        converged = report.format_mean_std(rows["converged"].mean(), rows["converged"].std(), scale=1.0, decimals=1)
-        lines.append(f"| {report.noise_label(noise)} | {losses.display_name(loss)} | {converged} | " + " | ".join(cells) + " |")
-display(Markdown("\n".join(lines)))
+per_run = per_run.sort_values("noise", key=lambda specs: specs.map(noises.index), kind="stable")  # noise, then loss
+columns = {"converged": ("converged at (epoch)", 1.0, 1), "final_test": ("last-epoch test (%)", 100.0, 2),
+           "final_memorisation": ("memorisation, last (%)", 100.0, 2),
+           "peak_memorisation": ("memorisation, peak (%)", 100.0, 2)}
+table = report.run_scores_table(per_run, ["noise", "loss"], columns,
+                                names={"noise": report.noise_label, "loss": losses.display_name})
+display(Markdown(f"Converged at: first epoch reaching {100 * convergence_fraction:g} % of the run's best test accuracy.\n\n"
+                 + table))

@@ -191,15 +191,13 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 if noisy_settings:
     fit = runs.summaries[runs.summaries["noise"].isin(noisy_settings)]
-    lines = ["| noise | loss | Dice with noisy mask | Dice with clean mask | flipped pixels fitted (%) |",
-             "|---|---|---:|---:|---:|"]
-    for (spec, loss), group in fit.groupby(["noise", "loss"], sort=False):
-        cells = [report.format_mean_std(group[c].mean(), group[c].std(), scale=1, decimals=3)
-                 for c in ("final_noisy_dice_given", "final_noisy_dice_true")]
-        cells.append(report.format_mean_std(group["final_flipped_fit_given"].mean(), group["final_flipped_fit_given"].std()))
-        lines.append(f"| {report.mask_noise_label(spec)} | {names[loss]} | " + " | ".join(cells) + " |")
+    columns = {"final_noisy_dice_given": ("Dice with noisy mask", 1.0, 3),
+               "final_noisy_dice_true": ("Dice with clean mask", 1.0, 3),
+               "final_flipped_fit_given": ("flipped pixels fitted (%)", 100.0, 2)}
+    table = report.run_scores_table(fit, ["noise", "loss"], columns,
+                                    names={"noise": report.mask_noise_label, "loss": names.get})
     display(Markdown("**Fit to the noisy training masks, last epoch** (256 noisy training images at the "
-                     "training size)\n\n" + "\n".join(lines)))
+                     "training size)\n\n" + table))
 
 # %% [markdown]
 # ## Example predictions

@@ -272,6 +272,29 @@ def test_run_scores_table_groups_in_order_of_appearance():
     assert len(lines) == 4
 
 
+def test_run_scores_table_with_own_columns_and_names():
+    runs = pd.DataFrame({"noise": ["sym:0.8", "sym:0.8", "clean"], "loss": ["anl_ce", "anl_ce", "ce"],
+                         "converged": [12.0, 15.0, 3.0], "dice": [0.81234, 0.80011, 0.5]})
+    columns = {"converged": ("converged at (epoch)", 1.0, 1), "dice": ("Dice", 1.0, 3)}
+    table = report.run_scores_table(runs, ["noise", "loss"], columns,
+                                    names={"noise": report.noise_label, "loss": losses.display_name})
+    assert table.splitlines() == ["| noise | loss | converged at (epoch) | Dice |", "|---|---|---:|---:|",
+                                  "| sym 0.8 | ANL-CE | 13.5 ± 2.1 | 0.806 ± 0.009 |", "| clean | CE | 3.0 | 0.500 |"]
+
+
+def test_predicted_share_divergence():
+    balanced = [[5, 0], [0, 5]]
+    assert report.predicted_share_divergence(balanced) == 0.0
+    assert report.predicted_share_divergence([[3, 2], [2, 3]]) == 0.0  # errors, but balanced shares
+    # every image predicted as class 0 of a balanced pair: KL = 1 * log(1 / 0.5) = log 2
+    assert report.predicted_share_divergence([[5, 0], [5, 0]]) == pytest.approx(np.log(2))
+    p, q = np.array([0.7, 0.2, 0.1]), np.array([0.5, 0.3, 0.2])
+    confusion = [[0.5, 0.0, 0.0], [0.1, 0.2, 0.0], [0.1, 0.0, 0.1]]  # column sums p, row sums q
+    assert report.predicted_share_divergence(confusion) == pytest.approx(float(np.sum(p * np.log(p / q))))
+    with pytest.raises(ValueError, match="absent from the true labels"):
+        report.predicted_share_divergence([[1, 1], [0, 0]])
+
+
 def test_markdown_table():
     frame = pd.DataFrame({("a", "x"): ["1"], ("a", "y"): ["2"]}, index=["CE"])
     assert report.markdown_table(frame).splitlines() == ["|  | a / x | a / y |", "|---|---|---|", "| CE | 1 | 2 |"]
