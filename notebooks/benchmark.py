@@ -33,7 +33,7 @@ results_dir = None  # results folder, None for results/ of the repository
 train_missing = True  # train runs missing from the store, else stop and list them
 device = "auto"
 paper_loss_names = ["ce", "nce_rce", "anl_ce", "anl_fl"]  # also trained with the full protocol of the paper, empty list to skip
-paper_noises = ["sym:0.8"]
+paper_noises = ["sym:0.8", "asym:0.4"]
 paper_seeds = [1]
 
 # %% tags=["hide-input", "remove-stderr"]
@@ -143,3 +143,26 @@ if paper_runs:
     colors = report.loss_colors(loss_names + [loss for loss in paper_loss_names if loss not in loss_names])
     report.plot_curves({"paper protocol": paper_runs.epochs, "reduced": runs.epochs}, panels, paper_noises, paper_loss_names, colors)
     plt.show()
+
+# %% [markdown]
+# Do the protocols rank the losses alike? For each noise setting, the losses of
+# `paper_loss_names` that ran under both protocols, ordered by last-epoch test accuracy (mean
+# over seeds) under each.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+if paper_runs:
+    def ranking(summaries, noise: str) -> list[str]:
+        means = summaries[summaries["noise"] == noise].groupby("loss")["final_test_acc"].mean()
+        return list(means.reindex(paper_loss_names).dropna().sort_values(ascending=False).index)
+
+    lines = []
+    for noise in paper_noises:
+        paper_order, reduced_order = ranking(paper_runs.summaries, noise), ranking(runs.summaries, noise)
+        paper_order, reduced_order = ([loss for loss in paper_order if loss in reduced_order],
+                                      [loss for loss in reduced_order if loss in paper_order])
+        verdict = "same order" if paper_order == reduced_order else "**different order**"
+        lines.append(f"- **{report.noise_label(noise)}**: paper protocol "
+                     f"{' > '.join(map(losses.display_name, paper_order))}; reduced "
+                     f"{' > '.join(map(losses.display_name, reduced_order))} ({verdict})")
+    display(Markdown("\n".join(lines) if lines else "*No noise settings asked for.*"))
