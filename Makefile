@@ -15,9 +15,12 @@ export PYTHONHASHSEED := 0
 # execution off, warnings are errors). PAPERMILL_ARGS passes parameters to every notebook, e.g.
 # make notebooks PAPERMILL_ARGS="-p results_dir /tmp/results -p epochs 2". Under CI a notebook
 # whose runs are not in results/ fails instead of training them.
+# A parameter page notebooks/SOURCE-VARIANT.yml (papermill parameters) is notebooks/SOURCE.py
+# executed with those parameters, e.g. the benchmark on Fashion-MNIST.
 NOTEBOOKS      := $(basename $(notdir $(wildcard notebooks/*.py)))
-EXECUTED       := $(NOTEBOOKS:%=book/notebooks/%.ipynb)
-RESULT_GRIDS   := mnist-reduced mnist-ablations mnist-full
+PARAMETER_PAGES := $(basename $(notdir $(wildcard notebooks/*.yml)))
+EXECUTED       := $(NOTEBOOKS:%=book/notebooks/%.ipynb) $(PARAMETER_PAGES:%=book/notebooks/%.ipynb)
+RESULT_GRIDS   := mnist-reduced fashion-mnist-reduced mnist-ablations mnist-full
 SEGMENTATION_GRIDS := isic-reduced
 MATHJAX        := book/_static/mathjax/tex-svg.js
 PAPERMILL_ARGS ?=
@@ -48,6 +51,9 @@ $(MATHJAX):
 notebooks: $(EXECUTED)
 
 book/notebooks/%.ipynb: notebooks/%.py $(wildcard anl/*.py) $(wildcard results/runs/*.json) | $(VENV)/.installed
+	VENV=$(VENV) bash book/execute-notebook.sh $* $(PAPERMILL_ARGS)
+
+book/notebooks/%.ipynb: notebooks/%.yml $(wildcard notebooks/*.py) $(wildcard anl/*.py) $(wildcard results/runs/*.json) | $(VENV)/.installed
 	VENV=$(VENV) bash book/execute-notebook.sh $* $(PAPERMILL_ARGS)
 
 book: install notebooks

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Execute notebooks/NAME.py (jupytext source) with papermill into book/notebooks/NAME.ipynb, the
-# page the book renders and nbval checks. The kernel runs in book/notebooks/. A failed run leaves
-# the previous page untouched.
-# usage: book/execute-notebook.sh NAME [papermill options, e.g. -p epochs 2 -y "seeds: [1, 2]"]
+# Execute a page with papermill into book/notebooks/PAGE.ipynb, the page the book renders and nbval
+# checks. PAGE is a notebook (notebooks/PAGE.py, a jupytext source, with its default parameters) or
+# a parameter page (notebooks/PAGE.yml, a papermill parameter file for notebooks/SOURCE.py, where
+# SOURCE is PAGE up to its first "-": benchmark-fashion-mnist.yml runs benchmark.py). The kernel
+# runs in book/notebooks/. A failed run leaves the previous page untouched.
+# usage: book/execute-notebook.sh PAGE [papermill options, e.g. -p epochs 2 -y "seeds: [1, 2]"]
 set -euo pipefail
-name=$1; shift
+page=$1; shift
 cd "$(dirname "$0")/.."
 bin=${VENV:-.venv}/bin
+source=$page parameters=()
+if [[ ! -f "notebooks/$page.py" ]]; then
+  source=${page%%-*}
+  [[ -f "notebooks/$page.yml" && -f "notebooks/$source.py" ]] || {
+    echo "no page $page: neither notebooks/$page.py nor notebooks/$page.yml with notebooks/$source.py" >&2; exit 2; }
+  parameters=(-f "notebooks/$page.yml")
+fi
 mkdir -p .cache/notebooks book/notebooks
-"$bin/jupytext" --quiet --to ipynb -o ".cache/notebooks/$name.ipynb" "notebooks/$name.py"
-"$bin/papermill" ".cache/notebooks/$name.ipynb" ".cache/notebooks/$name.out.ipynb" --cwd book/notebooks \
-  -k python3 --no-progress-bar "$@"
-mv ".cache/notebooks/$name.out.ipynb" "book/notebooks/$name.ipynb"
+"$bin/jupytext" --quiet --to ipynb -o ".cache/notebooks/$page.ipynb" "notebooks/$source.py"
+"$bin/papermill" ".cache/notebooks/$page.ipynb" ".cache/notebooks/$page.out.ipynb" --cwd book/notebooks \
+  -k python3 --no-progress-bar "${parameters[@]}" "$@"
+mv ".cache/notebooks/$page.out.ipynb" "book/notebooks/$page.ipynb"

@@ -50,8 +50,28 @@ def default_parameters(name: str) -> dict:
     return values
 
 
+def page_parameters(page: str) -> dict:
+    """The parameters book/notebooks/PAGE.ipynb executes with: the defaults of notebooks/PAGE.py, or for
+    a parameter page those of notebooks/SOURCE.py updated by notebooks/PAGE.yml (book/execute-notebook.sh)."""
+    if (REPOSITORY / "notebooks" / f"{page}.py").is_file():
+        return default_parameters(page)
+    return {**default_parameters(page.split("-")[0]),
+            **yaml.safe_load((REPOSITORY / "notebooks" / f"{page}.yml").read_text())}
+
+
+PAGES = [name.removeprefix("book/notebooks/") for name in NOTEBOOK_PAGES]
+
+
+def test_parameter_pages_are_in_the_book_and_set_only_known_parameters():
+    for path in sorted((REPOSITORY / "notebooks").glob("*.yml")):
+        page, source = path.stem, path.stem.split("-")[0]
+        assert page in PAGES, f"{path.name}: page book/notebooks/{page} is not in _toc.yml"
+        unknown = set(yaml.safe_load(path.read_text())) - set(default_parameters(source))
+        assert not unknown, f"{path.name} sets parameters notebooks/{source}.py does not have: {sorted(unknown)}"
+
+
 def test_default_parameters_read_only_runs_that_make_results_trains():
-    """Executing the notebooks with their defaults must never train: every run they name is in a
+    """Executing the pages with their parameters must never train: every run they name is in a
     grid of RESULT_GRIDS (Makefile), which `make results` trains and results/ holds."""
     from anl import grids, report, segmentation
 
@@ -61,25 +81,27 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
     trained = {config.key for name in names for config in grids.grid(name)}
     trained |= {config.key for name in segmentation_names for config in segmentation.grid(name)}
     wanted = {}
-    parameters = {name: default_parameters(name) for name in ("benchmark", "dynamics")}
-    for name, p in parameters.items():
-        wanted[name] = report.run_grid(p["dataset"], p["loss_names"], p["noises"], p["seeds"], epochs=p["epochs"],
-                                       train_subset=p["train_subset"])
-    p = parameters["benchmark"]
-    wanted["benchmark"] += report.run_grid(p["dataset"], p["paper_loss_names"], p["paper_noises"], p["paper_seeds"],
-                                           epochs=None, train_subset=None)
-    p = default_parameters("ablations")
-    sections = report.ablation_configs(p["dataset"], p["seeds"], **{name: p[name] for name in (
-        "epochs", "train_subset", "high_noise", "l2_weight_decays", "deltas", "sensitivity_noise", "alphas", "betas",
-        "er_noise", "lambdas")})
-    wanted["ablations"] = [config for entries in sections.values() for _, config in entries]
-    p = default_parameters("segmentation")
-    settings = {**segmentation.PROTOCOLS[p["protocol"]], **({} if p["epochs"] is None else {"epochs": p["epochs"]})}
-    wanted["segmentation"] = segmentation.product(p["loss_names"], p["noises"], p["seeds"], **settings)
-    for name, configs in wanted.items():
+    for page in PAGES:
+        source, p = page.split("-")[0], page_parameters(page)
+        if source in ("benchmark", "dynamics"):
+            wanted[page] = report.run_grid(p["dataset"], p["loss_names"], p["noises"], p["seeds"], epochs=p["epochs"],
+                                           train_subset=p["train_subset"])
+        if source == "benchmark":
+            wanted[page] += report.run_grid(p["dataset"], p["paper_loss_names"], p["paper_noises"], p["paper_seeds"],
+                                            epochs=None, train_subset=None)
+        if source == "ablations":
+            sections = report.ablation_configs(p["dataset"], p["seeds"], **{name: p[name] for name in (
+                "epochs", "train_subset", "high_noise", "l2_weight_decays", "deltas", "sensitivity_noise", "alphas",
+                "betas", "er_noise", "lambdas")})
+            wanted[page] = [config for entries in sections.values() for _, config in entries]
+        if source == "segmentation":
+            settings = {**segmentation.PROTOCOLS[p["protocol"]], **({} if p["epochs"] is None else {"epochs": p["epochs"]})}
+            wanted[page] = segmentation.product(p["loss_names"], p["noises"], p["seeds"], **settings)
+    assert {"benchmark", "dynamics", "ablations", "segmentation"} <= set(wanted)
+    for page, configs in wanted.items():
         missing = [f"{c.loss} {c.noise} seed {c.seed} {c.loss_overrides}" for c in configs
                    if c.key not in trained]
-        assert not missing, f"{name}'s defaults name runs no grid trains: {missing[:5]}"
+        assert not missing, f"{page}'s parameters name runs no grid trains: {missing[:5]}"
 
 
 def skip_or_fail(message: str) -> None:
