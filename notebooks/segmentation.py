@@ -247,10 +247,11 @@ else:
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-means = runs.summaries.groupby(["noise", "loss"], sort=False)["final_test_dice"].mean().unstack("noise")
 lines = []
-for spec in [s for s in noises if s in means.columns]:
-    ranking = means[spec].dropna().sort_values(ascending=False)
+for spec in noises:
+    ranking = report.loss_ranking(runs.summaries, spec, "final_test_dice")
+    if ranking.empty:
+        continue
     ranked = ", ".join(f"{names[loss]} {100 * value:.1f}" for loss, value in ranking.items())
     line = f"- **{report.mask_noise_label(spec)}**: {ranked}"
     if {"anl_ce", "ce"} <= set(ranking.index):
