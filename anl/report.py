@@ -309,6 +309,87 @@ def loss_ranking(summaries: pd.DataFrame, noise: str, metric: str,
     return means.dropna().sort_values(ascending=False, kind="stable")
 
 
+def section_runs(frame: pd.DataFrame, entries: Sequence[tuple[Any, RunConfig]], label: str) -> pd.DataFrame:
+    """The rows of ``frame`` (summaries or epochs, with a ``key`` column) of the runs of ``entries``
+    ((setting, config) pairs, as :func:`ablation_configs` gives them), with each run's setting in a
+    new column ``label``; a run listed under two settings keeps the first."""
+    settings = pd.DataFrame([(config.key, setting) for setting, config in entries], columns=["key", label])
+    return frame.merge(settings.drop_duplicates("key"), on="key")
+
+
+def run_dynamics(epochs: pd.DataFrame, convergence_fraction: float = 0.95) -> pd.DataFrame:
+    """One row per run of the per-epoch rows ``epochs`` (key, loss, noise, seed, in order of
+    appearance): ``converged``, the first epoch whose test accuracy reaches ``convergence_fraction``
+    of the run's best; ``final_test`` and ``final_memorisation`` (noisy_acc_given) at the last epoch;
+    ``peak_memorisation``, the largest noisy_acc_given of any epoch."""
+    if not 0 < convergence_fraction <= 1:
+        raise ValueError(f"convergence_fraction must be in (0, 1], got {convergence_fraction}")
+
+    def scores(run: pd.DataFrame) -> pd.Series:
+        converged = run.loc[run["test_acc"] >= convergence_fraction * run["test_acc"].max(), "epoch"].min()
+        last = run.loc[run["epoch"].idxmax()]
+        return pd.Series({"converged": float(converged), "final_test": last["test_acc"],
+                          "final_memorisation": last["noisy_acc_given"], "peak_memorisation": run["noisy_acc_given"].max()})
+
+    grouped = epochs.groupby(["key", "loss", "noise", "seed"], sort=False)
+    return grouped.apply(scores, include_groups=False).reset_index()
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """A claim "every candidate beats every baseline" tested on runs: the mean of the metric per
+    candidate and per baseline (over seeds), the margin of the worst candidate over the best
+    baseline (positive: the claim holds, in the metric's units, sign-flipped when lower is better),
+    and in how many of the seeds the claim holds on that seed's runs alone."""
+
+    candidates: pd.Series
+    baselines: pd.Series
+    margin: float
+    seeds_holding: int
+    seeds: int
+
+    @property
+    def holds(self) -> bool:
+        return bool(self.margin > 0)
+
+    def cells(self, names: Callable[[Any], str] = str, scale: float = 100.0, decimals: int = 1,
+              unit: str = "points") -> dict[str, str]:
+        """The check as table cells: candidates and baselines ("name value, ..."), the margin
+        ("+1.2 points"), "k of n" seeds and the verdict ("holds" / "does not hold")."""
+        def listed(means: pd.Series) -> str:
+            return ", ".join(f"{names(group)} {value * scale:.{decimals}f}" for group, value in means.items())
+        return {"candidates": listed(self.candidates), "baselines": listed(self.baselines),
+                "margin": f"{self.margin * scale:+.{decimals}f} {unit}", "seeds": f"{self.seeds_holding} of {self.seeds}",
+                "verdict": "holds" if self.holds else "does not hold"}
+
+
+def claim_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[Any], baselines: Sequence[Any],
+                higher_is_better: bool = True) -> ClaimCheck:
+    """Test "every group of ``candidates`` beats every group of ``baselines``" on ``metric``: the
+    ``group`` column of ``runs`` (one row per run, with a ``seed`` column) says which group a run is
+    in. On the means over seeds the margin is worst candidate - best baseline (negated when lower is
+    better); the same rule is applied to each seed where every group ran."""
+    if not candidates or not baselines:
+        raise ValueError("claim_check needs at least one candidate and one baseline")
+    if set(candidates) & set(baselines):
+        raise ValueError(f"{sorted(map(str, set(candidates) & set(baselines)))} are both candidate and baseline")
+    wanted = [*candidates, *baselines]
+    missing = [name for name in wanted if not (runs[group] == name).any()]
+    if missing:
+        raise ValueError(f"no runs of {', '.join(map(str, missing))} in column {group!r}")
+    sign = 1.0 if higher_is_better else -1.0
+
+    def margin(means: pd.Series) -> float:
+        return float((sign * means[list(candidates)]).min() - (sign * means[list(baselines)]).max())
+
+    rows = runs[runs[group].isin(wanted)]
+    means = rows.groupby(group, sort=False)[metric].mean()
+    per_seed = rows.pivot_table(index="seed", columns=group, values=metric, aggfunc="mean").reindex(columns=wanted)
+    complete = per_seed.dropna()
+    return ClaimCheck(means[list(candidates)], means[list(baselines)], margin(means),
+                      sum(margin(seed_means) > 0 for _, seed_means in complete.iterrows()), len(complete))
+
+
 def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
                    noise_names: Callable[[str], str] = noise_label) -> pd.DataFrame:
     """Loss x noise table of "mean ± std" of ``metric`` in %, rows and columns in order of

@@ -64,13 +64,6 @@ runs = report.load_runs([config for entries in sections.values() for _, config i
                         train=train_missing, device=device)
 display(Markdown(runs.protocol()))
 
-
-def section_frame(name: str, frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    """Rows of ``frame`` (summaries or epochs) for a section's runs, with the varied setting as ``label``."""
-    keys = pd.DataFrame([(config.key, setting) for setting, config in sections[name]], columns=["key", label])
-    return frame.merge(keys.drop_duplicates("key"), on="key")
-
-
 # %% [markdown]
 # ## 1. L1 against L2 at a high noise rate
 #
@@ -79,7 +72,7 @@ def section_frame(name: str, frame: pd.DataFrame, label: str) -> pd.DataFrame:
 # are means over seeds.
 
 # %% tags=["hide-input"]
-curves = section_frame("regulariser", runs.epochs, "regulariser")
+curves = report.section_runs(runs.epochs, sections["regulariser"], "regulariser")
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), sharex=True)
 for ax, (metric, label) in zip(axes, {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}.items()):
     for (name, group), color in zip(curves.groupby("regulariser", sort=False), sns.color_palette("tab10")):
@@ -93,7 +86,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-display(Markdown(report.run_scores_table(section_frame("regulariser", runs.summaries, "regulariser"), ["regulariser"])))
+display(Markdown(report.run_scores_table(report.section_runs(runs.summaries, sections["regulariser"], "regulariser"), ["regulariser"])))
 
 # %% [markdown]
 # The paper's claim is that L2 does not stop the NNLF from overfitting at high noise, while L1 does:
@@ -107,7 +100,7 @@ display(Markdown(report.run_scores_table(section_frame("regulariser", runs.summa
 
 # %% tags=["hide-input"]
 if sections["alpha_beta"]:
-    grid = section_frame("alpha_beta", runs.summaries, "pair")
+    grid = report.section_runs(runs.summaries, sections["alpha_beta"], "pair")
     grid[["alpha", "beta"]] = pd.DataFrame(grid["pair"].tolist(), index=grid.index)
     heat = grid.groupby(["alpha", "beta"])["final_test_acc"].mean().unstack("beta") * 100
     fig, ax = plt.subplots(figsize=(1.2 * len(betas) + 2.6, 1.0 * len(alphas) + 1.6))
@@ -132,7 +125,7 @@ if sections["alpha_beta"]:
 # at `high_noise`; the dotted line marks the preset value.
 
 # %% tags=["hide-input"]
-sweep = section_frame("delta", runs.summaries, "delta_value")
+sweep = report.section_runs(runs.summaries, sections["delta"], "delta_value")
 fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
 for ax, (metric, label) in zip(axes, {"final_test_acc": "last-epoch test accuracy (%)",
                                       "final_noisy_acc_given": "memorisation, last epoch (%)"}.items()):
@@ -160,7 +153,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 if sections["lambda"]:
-    er_runs = section_frame("lambda", runs.summaries, "lam")
+    er_runs = report.section_runs(runs.summaries, sections["lambda"], "lam")
     records = {record["key"]: record for record in runs.records}
     classes = report.class_names(dataset)
     shares = []

@@ -40,7 +40,6 @@ convergence_fraction = 0.95  # converged: first epoch reaching this fraction of 
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import Markdown, display
 
 from anl import losses, report
@@ -77,15 +76,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-def summarise(run: pd.DataFrame) -> pd.Series:
-    best = run["test_acc"].max()
-    converged = run.loc[run["test_acc"] >= convergence_fraction * best, "epoch"].min()
-    last = run.loc[run["epoch"].idxmax()]
-    return pd.Series({"converged": converged, "final_test": last["test_acc"], "final_memorisation": last["noisy_acc_given"],
-                      "peak_memorisation": run["noisy_acc_given"].max()})
-
-
-per_run = runs.epochs.groupby(["loss", "noise", "seed"], sort=False).apply(summarise, include_groups=False).reset_index()
+per_run = report.run_dynamics(runs.epochs, convergence_fraction)
 per_run = per_run.sort_values("noise", key=lambda specs: specs.map(noises.index), kind="stable")  # noise, then loss
 columns = {"converged": ("converged at (epoch)", 1.0, 1), "final_test": ("last-epoch test (%)", 100.0, 2),
            "final_memorisation": ("memorisation, last (%)", 100.0, 2),

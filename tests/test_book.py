@@ -100,10 +100,21 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
                 "epochs", "train_subset", "high_noise", "l2_weight_decays", "deltas", "sensitivity_noise", "alphas",
                 "betas", "er_noise", "lambdas")})
             wanted[page] = [config for entries in sections.values() for _, config in entries]
+        if source == "claims":
+            sections = report.ablation_configs(
+                p["dataset"], p["ablation_seeds"], epochs=p["ablation_epochs"], train_subset=p["ablation_train_subset"],
+                high_noise=p["high_noise"], l2_weight_decays=p["l2_weight_decays"], deltas=[],
+                sensitivity_noise=p["high_noise"], alphas=[], betas=[], er_noise=p["er_noise"], lambdas=[0.0, p["er_lambda"]])
+            wanted[page] = report.run_grid(p["dataset"], p["anl_losses"] + p["baseline_losses"] + p["slow_losses"],
+                                           p["noises"], p["seeds"], epochs=p["epochs"], train_subset=p["train_subset"])
+            wanted[page] += [config for name in ("regulariser", "lambda") for _, config in sections[name]]
+            wanted[page] += segmentation.product(
+                p["segmentation_candidates"] + p["segmentation_baselines"] + p["segmentation_reference"],
+                p["segmentation_noises"], p["segmentation_seeds"], **segmentation.PROTOCOLS[p["segmentation_protocol"]])
         if source == "segmentation":
             settings = {**segmentation.PROTOCOLS[p["protocol"]], **({} if p["epochs"] is None else {"epochs": p["epochs"]})}
             wanted[page] = segmentation.product(p["loss_names"], p["noises"], p["seeds"], **settings)
-    assert {"benchmark", "dynamics", "ablations", "segmentation"} <= set(wanted)
+    assert {"benchmark", "dynamics", "ablations", "segmentation", "claims"} <= set(wanted)
     for page, configs in wanted.items():
         missing = [f"{c.loss} {c.noise} seed {c.seed} {c.loss_overrides}" for c in configs
                    if c.key not in trained]
@@ -142,7 +153,10 @@ def test_every_toc_page_is_built(html):
     assert not missing, f"pages of _toc.yml not built: {missing}"
 
 
-@pytest.mark.parametrize("name", NOTEBOOK_PAGES)
+TABLE_PAGES = {"book/notebooks/claims"}  # notebook pages whose result is a table, not a figure
+
+
+@pytest.mark.parametrize("name", [name for name in NOTEBOOK_PAGES if name not in TABLE_PAGES])
 def test_notebook_pages_show_their_figures(html, name):
     notebook = json.loads((REPOSITORY / f"{name}.ipynb").read_text())
     outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]

@@ -356,3 +356,57 @@ def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
     with pytest.raises(ValueError, match="1 to 3 sets of runs"):
         report.plot_curves({}, {"test_acc": "test (%)"}, ["sym:0.8"], ["ce"], colors)
     plt.close("all")
+
+
+def test_section_runs_labels_each_run_with_its_setting():
+    configs = report.run_grid("mnist", ["ce", "gce"], ["sym:0.8"], [1], epochs=3, train_subset=100)
+    frame = pd.DataFrame({"key": [configs[1].key, configs[0].key, "other"], "final_test_acc": [0.5, 0.6, 0.7]})
+    labelled = report.section_runs(frame, [("first", configs[0]), ("second", configs[1]), ("again", configs[0])], "setting")
+    assert dict(zip(labelled["key"], labelled["setting"])) == {configs[0].key: "first", configs[1].key: "second"}
+    assert len(labelled) == 2
+
+
+def epoch_rows(key: str, loss: str, test: list[float], memorised: list[float], seed: int = 1) -> pd.DataFrame:
+    return pd.DataFrame({"key": key, "loss": loss, "noise": "sym:0.8", "seed": seed, "epoch": range(1, len(test) + 1),
+                         "test_acc": test, "noisy_acc_given": memorised})
+
+
+def test_run_dynamics_convergence_and_memorisation_per_run():
+    epochs = pd.concat([epoch_rows("a", "ce", [0.5, 0.9, 0.8, 0.6], [0.1, 0.3, 0.7, 0.6]),
+                        epoch_rows("b", "nce_mae", [0.2, 0.4, 0.6, 0.8], [0.0, 0.0, 0.1, 0.0])])
+    scores = report.run_dynamics(epochs.sample(frac=1, random_state=0).sort_values("key", kind="stable"), 0.95)
+    a, b = scores.set_index("key").loc["a"], scores.set_index("key").loc["b"]
+    # a: best 0.9 at epoch 2, 0.95 * 0.9 = 0.855 first reached at epoch 2; last epoch 4
+    assert (a["converged"], a["final_test"], a["final_memorisation"], a["peak_memorisation"]) == (2, 0.6, 0.6, 0.7)
+    assert (b["converged"], b["final_test"], b["peak_memorisation"]) == (4, 0.8, 0.1)
+    assert report.run_dynamics(epochs, 0.5).set_index("key").loc["b", "converged"] == 2  # 0.4 reaches 0.5 * 0.8
+    assert report.run_dynamics(epochs, 0.6).set_index("key").loc["b", "converged"] == 3  # 0.6 is the first >= 0.48
+    with pytest.raises(ValueError, match="convergence_fraction"):
+        report.run_dynamics(epochs, 1.5)
+
+
+def test_claim_check_compares_the_worst_candidate_with_the_best_baseline():
+    runs = pd.DataFrame({"loss": ["anl_ce", "anl_fl", "ce", "nce_rce"] * 2, "seed": [1] * 4 + [2] * 4,
+                         "acc": [0.90, 0.80, 0.50, 0.85, 0.90, 0.90, 0.50, 0.70]})
+    check = report.claim_check(runs, "loss", "acc", ["anl_ce", "anl_fl"], ["ce", "nce_rce"])
+    # means: anl_ce 0.90, anl_fl 0.85, ce 0.50, nce_rce 0.775 -> margin 0.85 - 0.775; seed 1: 0.80 < 0.85, seed 2: 0.90 > 0.70
+    assert check.margin == pytest.approx(0.075) and check.holds
+    assert (check.seeds_holding, check.seeds) == (1, 2)
+    assert check.cells(losses.display_name) == {
+        "candidates": "ANL-CE 90.0, ANL-FL 85.0", "baselines": "CE 50.0, NCE+RCE 77.5", "margin": "+7.5 points",
+        "seeds": "1 of 2", "verdict": "holds"}
+    lower = report.claim_check(runs, "loss", "acc", ["ce"], ["nce_rce", "anl_fl"], higher_is_better=False)
+    assert lower.margin == pytest.approx(0.775 - 0.5) and lower.holds and lower.seeds_holding == 2
+    against = report.claim_check(runs, "loss", "acc", ["nce_rce"], ["anl_ce"])
+    assert against.margin == pytest.approx(-0.125) and not against.holds
+    assert against.cells(scale=1.0, decimals=2, unit="epochs")["verdict"] == "does not hold"
+    assert report.claim_check(runs[runs["loss"] != "ce"].assign(seed=[1, 1, 1, 2, 2, 2]), "loss", "acc",
+                              ["anl_ce"], ["nce_rce"]).seeds == 2
+
+
+@pytest.mark.parametrize("candidates, baselines, message", [
+    ([], ["ce"], "at least one"), (["ce"], ["ce"], "both candidate and baseline"), (["anl_ce"], ["gce"], "no runs of gce")])
+def test_claim_check_rejects_bad_groups(candidates, baselines, message):
+    runs = pd.DataFrame({"loss": ["anl_ce", "ce"], "seed": [1, 1], "acc": [0.9, 0.5]})
+    with pytest.raises(ValueError, match=message):
+        report.claim_check(runs, "loss", "acc", candidates, baselines)
