@@ -65,7 +65,7 @@ plt.show()
 # training goes on and loses test accuracy at the same time (CE is the reference case); a robust
 # loss keeps memorisation near zero while its clean fit rises. Slow convergence shows as a test
 # accuracy that is still climbing at the last epoch, the behaviour the paper attributes to
-# NCE+MAE. The numbers are those of the protocol above, not the paper's.
+# NCE+MAE. The numbers are ours, from the protocol stated above, not the paper's published ones.
 
 # %% [markdown]
 # ## Summary
