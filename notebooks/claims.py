@@ -26,8 +26,8 @@
 # %% tags=["parameters"]
 dataset = "mnist"
 anl_losses = ["anl_ce", "anl_fl"]  # the candidates: ANL with CE and with FL as the active loss
-baseline_losses = ["ce", "nce_rce"]  # what the paper compares ANL against
-slow_losses = []  # e.g. ["nce_mae"]: APL with MAE, which the paper says converges slowly; [] to skip
+baseline_losses = ["ce", "nce_mae", "nce_rce"]  # what the paper compares ANL against
+slow_losses = ["nce_mae"]  # APL with MAE, which the paper says converges slowly; [] to skip
 noises = ["sym:0.8", "asym:0.4"]
 seeds = [1]
 epochs = None  # None (with train_subset None): the paper's protocol for the data set
