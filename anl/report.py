@@ -299,6 +299,16 @@ def predicted_share_divergence(confusion: Sequence[Sequence[int]]) -> float:
     return float(np.sum(predicted[seen] * np.log(predicted[seen] / true[seen])))
 
 
+def loss_ranking(summaries: pd.DataFrame, noise: str, metric: str,
+                 loss_names: Sequence[str] | None = None) -> pd.Series:
+    """Mean ``metric`` per loss over the runs at ``noise``, best first (ties in order of appearance);
+    only the losses of ``loss_names`` when given. Losses without such runs are left out."""
+    means = summaries[summaries["noise"] == noise].groupby("loss", sort=False)[metric].mean()
+    if loss_names is not None:
+        means = means.reindex(loss_names)
+    return means.dropna().sort_values(ascending=False, kind="stable")
+
+
 def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
                    noise_names: Callable[[str], str] = noise_label) -> pd.DataFrame:
     """Loss x noise table of "mean ± std" of ``metric`` in %, rows and columns in order of

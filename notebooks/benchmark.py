@@ -152,13 +152,10 @@ if paper_runs:
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if paper_runs:
-    def ranking(summaries, noise: str) -> list[str]:
-        means = summaries[summaries["noise"] == noise].groupby("loss")["final_test_acc"].mean()
-        return list(means.reindex(paper_loss_names).dropna().sort_values(ascending=False).index)
-
     lines = []
     for noise in paper_noises:
-        paper_order, reduced_order = ranking(paper_runs.summaries, noise), ranking(runs.summaries, noise)
+        paper_order, reduced_order = (list(report.loss_ranking(frame, noise, "final_test_acc", paper_loss_names).index)
+                                      for frame in (paper_runs.summaries, runs.summaries))
         paper_order, reduced_order = ([loss for loss in paper_order if loss in reduced_order],
                                       [loss for loss in reduced_order if loss in paper_order])
         verdict = "same order" if paper_order == reduced_order else "**different order**"

@@ -50,12 +50,18 @@ def default_parameters(name: str) -> dict:
     return values
 
 
+def page_source(page: str) -> str:
+    """The notebook a page executes: PAGE itself, or for a parameter page PAGE up to its first "-"
+    (the rule of book/execute-notebook.sh)."""
+    return page if (REPOSITORY / "notebooks" / f"{page}.py").is_file() else page.split("-")[0]
+
+
 def page_parameters(page: str) -> dict:
     """The parameters book/notebooks/PAGE.ipynb executes with: the defaults of notebooks/PAGE.py, or for
     a parameter page those of notebooks/SOURCE.py updated by notebooks/PAGE.yml (book/execute-notebook.sh)."""
-    if (REPOSITORY / "notebooks" / f"{page}.py").is_file():
+    if page_source(page) == page:
         return default_parameters(page)
-    return {**default_parameters(page.split("-")[0]),
+    return {**default_parameters(page_source(page)),
             **yaml.safe_load((REPOSITORY / "notebooks" / f"{page}.yml").read_text())}
 
 
@@ -64,7 +70,7 @@ PAGES = [name.removeprefix("book/notebooks/") for name in NOTEBOOK_PAGES]
 
 def test_parameter_pages_are_in_the_book_and_set_only_known_parameters():
     for path in sorted((REPOSITORY / "notebooks").glob("*.yml")):
-        page, source = path.stem, path.stem.split("-")[0]
+        page, source = path.stem, page_source(path.stem)
         assert page in PAGES, f"{path.name}: page book/notebooks/{page} is not in _toc.yml"
         unknown = set(yaml.safe_load(path.read_text())) - set(default_parameters(source))
         assert not unknown, f"{path.name} sets parameters notebooks/{source}.py does not have: {sorted(unknown)}"
@@ -82,7 +88,7 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
     trained |= {config.key for name in segmentation_names for config in segmentation.grid(name)}
     wanted = {}
     for page in PAGES:
-        source, p = page.split("-")[0], page_parameters(page)
+        source, p = page_source(page), page_parameters(page)
         if source in ("benchmark", "dynamics"):
             wanted[page] = report.run_grid(p["dataset"], p["loss_names"], p["noises"], p["seeds"], epochs=p["epochs"],
                                            train_subset=p["train_subset"])

@@ -295,6 +295,15 @@ def test_predicted_share_divergence():
         report.predicted_share_divergence([[1, 1], [0, 0]])
 
 
+def test_loss_ranking_orders_losses_by_their_mean_at_one_noise():
+    summaries = pd.DataFrame({"noise": ["sym:0.8"] * 4 + ["clean"], "loss": ["ce", "ce", "anl_ce", "gce", "ce"],
+                              "final_test_acc": [0.2, 0.4, 0.9, 0.3, 0.99]})
+    ranking = report.loss_ranking(summaries, "sym:0.8", "final_test_acc")
+    assert list(ranking.index) == ["anl_ce", "ce", "gce"] and ranking["ce"] == pytest.approx(0.3)
+    assert list(report.loss_ranking(summaries, "sym:0.8", "final_test_acc", ["gce", "ce", "sce"]).index) == ["ce", "gce"]
+    assert report.loss_ranking(summaries, "asym:0.4", "final_test_acc").empty
+
+
 def test_markdown_table():
     frame = pd.DataFrame({("a", "x"): ["1"], ("a", "y"): ["2"]}, index=["CE"])
     assert report.markdown_table(frame).splitlines() == ["|  | a / x | a / y |", "|---|---|---|", "| CE | 1 | 2 |"]
