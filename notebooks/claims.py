@@ -106,10 +106,10 @@ for spec in noises:
                                higher_is_better=False), **loss_name, scale=1.0, decimals=0, unit="epochs")
 
 regularisers = report.section_runs(ablation.summaries, sections["regulariser"], "regulariser")
-settings = list(dict.fromkeys(regularisers["regulariser"]))
+l1_setting = sections["regulariser"][0][0]  # ablation_configs lists the L1 (preset) runs first
+l2_settings = list(dict.fromkeys(setting for setting, config in sections["regulariser"] if config.weight_decay))
 add("L1 keeps ANL robust where L2 does not", ablation_protocol, f"ANL-CE, {report.noise_label(high_noise)}", "last-epoch test accuracy (%)",
-    report.claim_check(regularisers, "regulariser", "final_test_acc", settings[:1],
-                       [setting for setting in settings if setting.startswith("L2")]))
+    report.claim_check(regularisers, "regulariser", "final_test_acc", [l1_setting], l2_settings))
 er = report.section_runs(ablation.summaries, sections["lambda"], "lam")
 er = er.assign(divergence=er["test_confusion"].map(report.predicted_share_divergence))
 lam = {"names": lambda value: f"λ = {value:g}"}
@@ -120,9 +120,9 @@ add("the entropy regulariser counters label imbalance", ablation_protocol, repor
     "last-epoch test accuracy (%)",
     report.claim_check(er, "lam", "final_test_acc", [er_lambda], [0.0]), **lam)
 
+mask_protocol = f"segmentation, {segmentation_protocol}"
 for spec in segmentation_noises:
     runs, label = masks.summaries[masks.summaries["noise"] == spec], f"ISIC 2017, {report.mask_noise_label(spec)}"
-    mask_protocol = f"segmentation, {segmentation_protocol}"
     add("robust to noisy masks, per pixel", mask_protocol, label, "last-epoch test Dice (%)",
         report.claim_check(runs, "loss", "final_test_dice", segmentation_candidates, segmentation_baselines), **loss_name)
     if segmentation_reference:
