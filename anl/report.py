@@ -214,6 +214,15 @@ def _provenance_clause(provenance: Sequence[Mapping[str, Any]]) -> str:
     return f"trained on {devices}, code {shas}, {hours:.2f} h of training in total."
 
 
+def protocol_label(epochs: int | None, train_subset: int | None) -> str:
+    """A short name for a run protocol: "paper" (all training images, the data set's epochs), else
+    "reduced: <images>, <epochs> epochs"."""
+    if epochs is None and train_subset is None:
+        return "paper"
+    images = "all images" if train_subset is None else f"{train_subset:,} images"
+    return f"reduced: {images}, {'paper' if epochs is None else epochs} epochs"
+
+
 def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     """One Markdown paragraph stating where a page's numbers come from, drawn from the run records:
     data set (and whether it is the JPEG copy), model, training-set size, test-set size, epochs,

@@ -53,14 +53,12 @@ import seaborn as sns
 from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
-from anl import losses, report
+from anl import losses, pages, report
 
 report.plot_style()
 base = losses.preset("anl_ce", dataset)
-sections = report.ablation_configs(dataset, seeds, epochs=epochs, train_subset=train_subset, high_noise=high_noise,
-                                   l2_weight_decays=l2_weight_decays, deltas=deltas, sensitivity_noise=sensitivity_noise,
-                                   alphas=alphas, betas=betas, er_noise=er_noise, lambdas=lambdas)
-runs = report.load_runs([config for entries in sections.values() for _, config in entries], results_dir,
+sections = pages.page_runs("ablations", globals())  # (varied setting, config) by section
+runs = report.load_runs([config for entries in sections.values() for config in pages.configs(entries)], results_dir,
                         train=train_missing, device=device)
 display(Markdown(runs.protocol()))
 

@@ -40,11 +40,11 @@ paper_seeds = [1]
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from anl import losses, report
+from anl import losses, pages, report
 
 report.plot_style()
-configs = report.run_grid(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset)
-runs = report.load_runs(configs, results_dir, train=train_missing, device=device)
+sections = pages.page_runs("benchmark", globals())  # the configs these parameters name
+runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)
 display(Markdown(runs.protocol()))
 
 # %% [markdown]
@@ -124,8 +124,7 @@ plt.show()
 # protocol rank the losses as the paper's does?
 
 # %% tags=["hide-input", "remove-stderr"]
-paper_configs = report.run_grid(dataset, paper_loss_names, paper_noises, paper_seeds, epochs=None, train_subset=None)
-paper_runs = report.load_runs(paper_configs, results_dir, train=train_missing, device=device) if paper_configs else None
+paper_runs = report.load_runs(sections["paper"], results_dir, train=train_missing, device=device) if sections["paper"] else None
 display(Markdown(paper_runs.protocol() if paper_runs else "*No runs asked for (`paper_loss_names` is empty).*"))
 
 # %% [markdown]

@@ -54,21 +54,13 @@ device = "auto"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from anl import losses, report, segmentation
+from anl import losses, pages, report
 
-paper = report.load_runs(report.run_grid(dataset, [*anl_losses, *baseline_losses, *slow_losses], noises, seeds,
-                                         epochs=epochs, train_subset=train_subset),
-                         results_dir, train=train_missing, device=device)
-sections = report.ablation_configs(dataset, ablation_seeds, epochs=ablation_epochs, train_subset=ablation_train_subset,
-                                   high_noise=high_noise, l2_weight_decays=l2_weight_decays, deltas=[],
-                                   sensitivity_noise=high_noise, alphas=[], betas=[], er_noise=er_noise,
-                                   lambdas=[0.0, er_lambda])
-ablation = report.load_runs([config for name in ("regulariser", "lambda") for _, config in sections[name]],
-                            results_dir, train=train_missing, device=device)
-masks = report.load_runs(segmentation.product([*segmentation_candidates, *segmentation_baselines, *segmentation_reference],
-                                              segmentation_noises, segmentation_seeds,
-                                              **segmentation.PROTOCOLS[segmentation_protocol]),
-                         results_dir, train=train_missing, device=device)
+sections = pages.page_runs("claims", globals())  # the configs these parameters name, by section
+paper = report.load_runs(sections["paper"], results_dir, train=train_missing, device=device)
+ablation = report.load_runs(pages.configs(sections["regulariser"] + sections["lambda"]), results_dir,
+                            train=train_missing, device=device)
+masks = report.load_runs(sections["masks"], results_dir, train=train_missing, device=device)
 
 # %% [markdown]
 # ## Verdicts
@@ -82,16 +74,10 @@ def add(claim: str, protocol: str, setting: str, measure: str, check: report.Cla
     rows.append({"claim": claim, "protocol": protocol, "setting": setting, "measure": measure, **check.cells(**cells)})
 
 
-def protocol_label(epochs: int | None, train_subset: int | None) -> str:
-    if epochs is None and train_subset is None:
-        return "paper"
-    images = "all images" if train_subset is None else f"{train_subset:,} images"
-    return f"reduced: {images}, {'paper' if epochs is None else epochs} epochs"
-
-
 loss_name = {"names": losses.display_name}
 dynamics = report.run_dynamics(paper.epochs, convergence_fraction)
-benchmark_protocol, ablation_protocol = protocol_label(epochs, train_subset), protocol_label(ablation_epochs, ablation_train_subset)
+benchmark_protocol = report.protocol_label(epochs, train_subset)
+ablation_protocol = report.protocol_label(ablation_epochs, ablation_train_subset)
 for spec in noises:
     runs, label = paper.summaries[paper.summaries["noise"] == spec], report.noise_label(spec)
     add("robust at high noise", benchmark_protocol, label, "last-epoch test accuracy (%)",

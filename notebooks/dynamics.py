@@ -42,11 +42,10 @@ convergence_fraction = 0.95  # converged: first epoch reaching this fraction of 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from anl import losses, report
+from anl import losses, pages, report
 
 report.plot_style()
-configs = report.run_grid(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset)
-runs = report.load_runs(configs, results_dir, train=train_missing, device=device)
+runs = report.load_runs(pages.page_runs("dynamics", globals())["runs"], results_dir, train=train_missing, device=device)
 display(Markdown(runs.protocol()))
 
 # %% [markdown]

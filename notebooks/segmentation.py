@@ -75,12 +75,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
-from anl import data, losses, noise, report, segmentation
+from anl import data, losses, noise, pages, report, segmentation
 
 report.plot_style()
-settings = {**segmentation.PROTOCOLS[protocol], **({} if epochs is None else {"epochs": epochs})}
-configs = segmentation.product(loss_names, noises, seeds, **settings)
-runs = report.load_runs(configs, results_dir, train=train_missing, device=device)
+runs = report.load_runs(pages.page_runs("segmentation", globals())["runs"], results_dir, train=train_missing, device=device)
 colors = report.loss_colors(loss_names)
 names = {loss: losses.display_name(loss) for loss in loss_names}
 display(Markdown(runs.protocol()))

@@ -79,42 +79,17 @@ def test_parameter_pages_are_in_the_book_and_set_only_known_parameters():
 def test_default_parameters_read_only_runs_that_make_results_trains():
     """Executing the pages with their parameters must never train: every run they name is in a
     grid of RESULT_GRIDS (Makefile), which `make results` trains and results/ holds."""
-    from anl import grids, report, segmentation
+    from anl import grids, pages, segmentation
 
     makefile = (REPOSITORY / "Makefile").read_text()
     names = re.search(r"^RESULT_GRIDS\s*:=\s*(.+)$", makefile, re.M).group(1).split()
     segmentation_names = re.search(r"^SEGMENTATION_GRIDS\s*:=\s*(.+)$", makefile, re.M).group(1).split()
     trained = {config.key for name in names for config in grids.grid(name)}
     trained |= {config.key for name in segmentation_names for config in segmentation.grid(name)}
-    wanted = {}
-    for page in PAGES:
-        source, p = page_source(page), page_parameters(page)
-        if source in ("benchmark", "dynamics"):
-            wanted[page] = report.run_grid(p["dataset"], p["loss_names"], p["noises"], p["seeds"], epochs=p["epochs"],
-                                           train_subset=p["train_subset"])
-        if source == "benchmark":
-            wanted[page] += report.run_grid(p["dataset"], p["paper_loss_names"], p["paper_noises"], p["paper_seeds"],
-                                            epochs=None, train_subset=None)
-        if source == "ablations":
-            sections = report.ablation_configs(p["dataset"], p["seeds"], **{name: p[name] for name in (
-                "epochs", "train_subset", "high_noise", "l2_weight_decays", "deltas", "sensitivity_noise", "alphas",
-                "betas", "er_noise", "lambdas")})
-            wanted[page] = [config for entries in sections.values() for _, config in entries]
-        if source == "claims":
-            sections = report.ablation_configs(
-                p["dataset"], p["ablation_seeds"], epochs=p["ablation_epochs"], train_subset=p["ablation_train_subset"],
-                high_noise=p["high_noise"], l2_weight_decays=p["l2_weight_decays"], deltas=[],
-                sensitivity_noise=p["high_noise"], alphas=[], betas=[], er_noise=p["er_noise"], lambdas=[0.0, p["er_lambda"]])
-            wanted[page] = report.run_grid(p["dataset"], p["anl_losses"] + p["baseline_losses"] + p["slow_losses"],
-                                           p["noises"], p["seeds"], epochs=p["epochs"], train_subset=p["train_subset"])
-            wanted[page] += [config for name in ("regulariser", "lambda") for _, config in sections[name]]
-            wanted[page] += segmentation.product(
-                p["segmentation_candidates"] + p["segmentation_baselines"] + p["segmentation_reference"],
-                p["segmentation_noises"], p["segmentation_seeds"], **segmentation.PROTOCOLS[p["segmentation_protocol"]])
-        if source == "segmentation":
-            settings = {**segmentation.PROTOCOLS[p["protocol"]], **({} if p["epochs"] is None else {"epochs": p["epochs"]})}
-            wanted[page] = segmentation.product(p["loss_names"], p["noises"], p["seeds"], **settings)
-    assert {"benchmark", "dynamics", "ablations", "segmentation", "claims"} <= set(wanted)
+    wanted = {page: [config for entries in pages.page_runs(page_source(page), page_parameters(page)).values()
+                     for config in pages.configs(entries)]
+              for page in PAGES if page_source(page) in pages.PAGES}
+    assert set(pages.PAGES) <= set(wanted)
     for page, configs in wanted.items():
         missing = [f"{c.loss} {c.noise} seed {c.seed} {c.loss_overrides}" for c in configs
                    if c.key not in trained]

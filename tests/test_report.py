@@ -410,3 +410,10 @@ def test_claim_check_rejects_bad_groups(candidates, baselines, message):
     runs = pd.DataFrame({"loss": ["anl_ce", "ce"], "seed": [1, 1], "acc": [0.9, 0.5]})
     with pytest.raises(ValueError, match=message):
         report.claim_check(runs, "loss", "acc", candidates, baselines)
+
+
+def test_protocol_label():
+    assert report.protocol_label(None, None) == "paper"
+    assert report.protocol_label(30, 10000) == "reduced: 10,000 images, 30 epochs"
+    assert report.protocol_label(None, 10000) == "reduced: 10,000 images, paper epochs"
+    assert report.protocol_label(5, None) == "reduced: all images, 5 epochs"

@@ -1,0 +1,58 @@
+"""anl.pages: the runs each book page reads from its parameters."""
+
+import pytest
+
+from anl import pages, report, segmentation
+
+BENCHMARK = {"dataset": "mnist", "loss_names": ["ce", "anl_ce"], "noises": ["sym:0.8"], "seeds": [1, 2],
+             "epochs": 30, "train_subset": 10000, "paper_loss_names": ["anl_fl"], "paper_noises": ["asym:0.4"],
+             "paper_seeds": [1]}
+
+
+def test_benchmark_sections_are_the_page_protocol_and_the_paper_protocol():
+    sections = pages.page_runs("benchmark", {**BENCHMARK, "device": "cpu", "unrelated": object()})
+    assert [(c.loss, c.seed, c.epochs, c.train_subset) for c in sections["runs"]] == [
+        ("ce", 1, 30, 10000), ("ce", 2, 30, 10000), ("anl_ce", 1, 30, 10000), ("anl_ce", 2, 30, 10000)]
+    assert [(c.loss, c.noise, c.epochs, c.train_subset) for c in sections["paper"]] == [
+        ("anl_fl", "asym:0.4", None, None)]
+
+
+def test_page_runs_rejects_unknown_pages_and_missing_parameters():
+    with pytest.raises(ValueError, match="no notebook 'losses' reads runs; the ones that do: benchmark"):
+        pages.page_runs("losses", BENCHMARK)
+    with pytest.raises(ValueError, match="the benchmark page needs the parameters paper_seeds"):
+        pages.page_runs("benchmark", {k: v for k, v in BENCHMARK.items() if k != "paper_seeds"})
+
+
+def test_claims_sections_match_the_ablation_and_segmentation_configs():
+    parameters = {"dataset": "mnist", "anl_losses": ["anl_ce"], "baseline_losses": ["ce"], "slow_losses": ["nce_mae"],
+                  "noises": ["sym:0.8"], "seeds": [1], "epochs": None, "train_subset": None, "ablation_seeds": [1],
+                  "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
+                  "l2_weight_decays": [1e-3], "er_noise": "asym:0.4", "er_lambda": 2.0,
+                  "segmentation_candidates": ["anl_ce"], "segmentation_baselines": ["ce"],
+                  "segmentation_reference": ["dice"], "segmentation_noises": ["shift:1:8-16"],
+                  "segmentation_seeds": [1], "segmentation_protocol": "reduced"}
+    sections = pages.page_runs("claims", parameters)
+    assert [c.loss for c in sections["paper"]] == ["anl_ce", "ce", "nce_mae"]
+    ablation = report.ablation_configs("mnist", [1], epochs=30, train_subset=10000, high_noise="sym:0.8",
+                                       l2_weight_decays=[1e-3], deltas=[], sensitivity_noise="sym:0.8", alphas=[],
+                                       betas=[], er_noise="asym:0.4", lambdas=[0.0, 2.0])
+    assert sections["regulariser"] == ablation["regulariser"] and sections["lambda"] == ablation["lambda"]
+    assert [s for s, _ in sections["lambda"]] == [0.0, 2.0]
+    assert sections["masks"] == segmentation.product(["anl_ce", "ce", "dice"], ["shift:1:8-16"], [1],
+                                                     **segmentation.PROTOCOLS["reduced"])
+
+
+def test_segmentation_epochs_override_the_protocol():
+    runs = pages.page_runs("segmentation", {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1],
+                                            "protocol": "reduced", "epochs": 3})["runs"]
+    assert [(c.loss, c.epochs) for c in runs] == [("dice", 3)]
+    default = pages.page_runs("segmentation", {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1],
+                                               "protocol": "reduced", "epochs": None})["runs"]
+    assert default[0].epochs == segmentation.PROTOCOLS["reduced"]["epochs"]
+
+
+def test_configs_unwraps_setting_pairs():
+    runs = pages.page_runs("dynamics", {k: BENCHMARK[k] for k in ("dataset", "loss_names", "noises", "seeds", "epochs",
+                                                                  "train_subset")})["runs"]
+    assert pages.configs([("a", runs[0]), runs[1]]) == runs[:2]
