@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from anl import report, segmentation as seg
+from anl import grids, report, segmentation as seg
 from anl.segmentation import SegmentationConfig
 from anl.train import RunConfig
 
@@ -19,12 +19,27 @@ Config = RunConfig | SegmentationConfig
 
 def benchmark(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
               epochs: int | None, train_subset: int | None, paper_loss_names: Sequence[str],
-              paper_noises: Sequence[str], paper_seeds: Sequence[int]) -> dict[str, list[RunConfig]]:
+              paper_noises: Sequence[str], paper_seeds: Sequence[int], er_noises: Sequence[str],
+              er_lambda: float) -> dict[str, list[RunConfig]]:
     """"runs": every loss x noise x seed on the page's protocol; "paper": every paper loss x paper
-    noise x paper seed on the paper's protocol (full training set, the data set's epochs)."""
+    noise x paper seed on the paper's protocol (full training set, the data set's epochs); "er":
+    ANL-CE and ANL-CE-ER (ANL-CE's alpha, beta, delta and lambda ``er_lambda``) x ER noise x seed
+    on the page's protocol."""
     return {"runs": report.run_grid(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset),
             "paper": report.run_grid(dataset, paper_loss_names, paper_noises, paper_seeds, epochs=None,
-                                     train_subset=None)}
+                                     train_subset=None),
+            "er": entropy_regulariser(dataset, er_noises, seeds, er_lambda, epochs=epochs, train_subset=train_subset)}
+
+
+def entropy_regulariser(dataset: str, noises: Sequence[str], seeds: Sequence[int], lam: float, *,
+                        epochs: int | None, train_subset: int | None) -> list[RunConfig]:
+    """ANL-CE, then ANL-CE-ER with ANL-CE's alpha, beta, delta and lambda ``lam``, for every noise
+    and seed: the regulariser added to ANL-CE and nothing else changed."""
+    protocol = {"epochs": epochs, "train_subset": train_subset}
+    overrides = grids.anl_ce_er_overrides(dataset, lam)
+    return [config for noise in noises for seed in seeds for config in (
+        report.run_config(dataset, "anl_ce", noise, seed, **protocol),
+        report.run_config(dataset, "anl_ce_er", noise, seed, **protocol, **overrides))]
 
 
 def dynamics(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
@@ -47,24 +62,26 @@ def ablations(*, dataset: str, seeds: Sequence[int], epochs: int | None, train_s
 def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence[str],
            slow_losses: Sequence[str], noises: Sequence[str], seeds: Sequence[int], epochs: int | None,
            train_subset: int | None, ablation_seeds: Sequence[int], ablation_epochs: int | None,
-           ablation_train_subset: int | None, high_noise: str, l2_weight_decays: Sequence[float], er_noise: str,
-           er_lambda: float, segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str],
+           ablation_train_subset: int | None, high_noise: str, l2_weight_decays: Sequence[float],
+           er_noises: Sequence[str], er_lambda: float, segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str],
            segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
            segmentation_seeds: Sequence[int], segmentation_protocol: str) -> dict[str, list[Any]]:
-    """"paper": the ANL, baseline and slow losses x noise x seed; "regulariser" (L1, L2 at each
-    weight decay, neither, at ``high_noise``) and "lambda" (0 and ``er_lambda`` at ``er_noise``):
-    the ablation sections on the ablation protocol; "masks": the segmentation losses x mask noise x
-    seed on the named segmentation protocol."""
+    """"paper": the ANL, baseline and slow losses x noise x seed; on the ablation protocol,
+    "regulariser" (the ablation section: L1, L2 at each weight decay, neither, at ``high_noise``;
+    empty without weight decays) and "er" (:func:`entropy_regulariser` at ``er_noises``); "masks":
+    the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
+    candidates)."""
+    ablation = {"epochs": ablation_epochs, "train_subset": ablation_train_subset}
     sections = report.ablation_configs(
-        dataset, ablation_seeds, epochs=ablation_epochs, train_subset=ablation_train_subset, high_noise=high_noise,
-        l2_weight_decays=l2_weight_decays, deltas=[], sensitivity_noise=high_noise, alphas=[], betas=[],
-        er_noise=er_noise, lambdas=[0.0, er_lambda])
+        dataset, ablation_seeds, **ablation, high_noise=high_noise, l2_weight_decays=l2_weight_decays, deltas=[],
+        sensitivity_noise=high_noise, alphas=[], betas=[], er_noise=high_noise, lambdas=[])
     mask_losses = [*segmentation_candidates, *segmentation_baselines, *segmentation_reference]
     return {"paper": report.run_grid(dataset, [*anl_losses, *baseline_losses, *slow_losses], noises, seeds,
                                      epochs=epochs, train_subset=train_subset),
-            "regulariser": sections["regulariser"], "lambda": sections["lambda"],
+            "regulariser": sections["regulariser"] if l2_weight_decays else [],
+            "er": entropy_regulariser(dataset, er_noises, ablation_seeds, er_lambda, **ablation),
             "masks": seg.product(mask_losses, segmentation_noises, segmentation_seeds,
-                                 **seg.PROTOCOLS[segmentation_protocol])}
+                                 **seg.PROTOCOLS[segmentation_protocol]) if segmentation_candidates else []}
 
 
 def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int], protocol: str,

@@ -329,15 +329,23 @@ def section_runs(frame: pd.DataFrame, entries: Sequence[tuple[Any, RunConfig]], 
 def run_dynamics(epochs: pd.DataFrame, convergence_fraction: float = 0.95) -> pd.DataFrame:
     """One row per run of the per-epoch rows ``epochs`` (key, loss, noise, seed, in order of
     appearance): ``converged``, the first epoch whose test accuracy reaches ``convergence_fraction``
-    of the run's best; ``final_test`` and ``final_memorisation`` (noisy_acc_given) at the last epoch;
-    ``peak_memorisation``, the largest noisy_acc_given of any epoch."""
+    of the run's best; ``reached_bar``, the first epoch whose test accuracy reaches the ``bar`` of its
+    noise setting, ``convergence_fraction`` of the lowest best test accuracy of the runs of that
+    setting in ``epochs`` (a bar every run clears: runs compared on one accuracy, where a run that
+    stalls early "converges" to its own best at once); ``final_test`` and ``final_memorisation``
+    (noisy_acc_given) at the last epoch; ``peak_memorisation``, the largest noisy_acc_given of any epoch."""
     if not 0 < convergence_fraction <= 1:
         raise ValueError(f"convergence_fraction must be in (0, 1], got {convergence_fraction}")
+    bars = convergence_fraction * epochs.groupby(["noise", "key"])["test_acc"].max().groupby("noise").min()
 
     def scores(run: pd.DataFrame) -> pd.Series:
-        converged = run.loc[run["test_acc"] >= convergence_fraction * run["test_acc"].max(), "epoch"].min()
+        def first_epoch(bar: float) -> float:
+            return float(run.loc[run["test_acc"] >= bar, "epoch"].min())
+
         last = run.loc[run["epoch"].idxmax()]
-        return pd.Series({"converged": float(converged), "final_test": last["test_acc"],
+        return pd.Series({"converged": first_epoch(convergence_fraction * run["test_acc"].max()),
+                          "bar": bars[run.name[2]], "reached_bar": first_epoch(bars[run.name[2]]),
+                          "final_test": last["test_acc"],
                           "final_memorisation": last["noisy_acc_given"], "peak_memorisation": run["noisy_acc_given"].max()})
 
     grouped = epochs.groupby(["key", "loss", "noise", "seed"], sort=False)

@@ -2,11 +2,11 @@
 
 import pytest
 
-from anl import pages, report, segmentation
+from anl import grids, losses, pages, report, segmentation
 
 BENCHMARK = {"dataset": "mnist", "loss_names": ["ce", "anl_ce"], "noises": ["sym:0.8"], "seeds": [1, 2],
              "epochs": 30, "train_subset": 10000, "paper_loss_names": ["anl_fl"], "paper_noises": ["asym:0.4"],
-             "paper_seeds": [1]}
+             "paper_seeds": [1], "er_noises": ["asym:0.2"], "er_lambda": 2.0}
 
 
 def test_benchmark_sections_are_the_page_protocol_and_the_paper_protocol():
@@ -15,6 +15,13 @@ def test_benchmark_sections_are_the_page_protocol_and_the_paper_protocol():
         ("ce", 1, 30, 10000), ("ce", 2, 30, 10000), ("anl_ce", 1, 30, 10000), ("anl_ce", 2, 30, 10000)]
     assert [(c.loss, c.noise, c.epochs, c.train_subset) for c in sections["paper"]] == [
         ("anl_fl", "asym:0.4", None, None)]
+    assert [(c.loss, c.noise, c.seed, c.loss_overrides.get("lam")) for c in sections["er"]] == [
+        ("anl_ce", "asym:0.2", 1, None), ("anl_ce_er", "asym:0.2", 1, 2.0), ("anl_ce", "asym:0.2", 2, None),
+        ("anl_ce_er", "asym:0.2", 2, 2.0)]
+    er = sections["er"][1]
+    assert er.loss_overrides == {**{k: losses.preset("anl_ce", "mnist")[k] for k in ("alpha", "beta", "delta")},
+                                 "lam": 2.0}
+    assert er.key in {c.key for c in grids.grid("mnist-reduced")}
 
 
 def test_page_runs_rejects_unknown_pages_and_missing_parameters():
@@ -28,7 +35,7 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
     parameters = {"dataset": "mnist", "anl_losses": ["anl_ce"], "baseline_losses": ["ce"], "slow_losses": ["nce_mae"],
                   "noises": ["sym:0.8"], "seeds": [1], "epochs": None, "train_subset": None, "ablation_seeds": [1],
                   "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
-                  "l2_weight_decays": [1e-3], "er_noise": "asym:0.4", "er_lambda": 2.0,
+                  "l2_weight_decays": [1e-3], "er_noises": ["asym:0.4"], "er_lambda": 2.0,
                   "segmentation_candidates": ["anl_ce"], "segmentation_baselines": ["ce"],
                   "segmentation_reference": ["dice"], "segmentation_noises": ["shift:1:8-16"],
                   "segmentation_seeds": [1], "segmentation_protocol": "reduced"}
@@ -36,9 +43,10 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
     assert [c.loss for c in sections["paper"]] == ["anl_ce", "ce", "nce_mae"]
     ablation = report.ablation_configs("mnist", [1], epochs=30, train_subset=10000, high_noise="sym:0.8",
                                        l2_weight_decays=[1e-3], deltas=[], sensitivity_noise="sym:0.8", alphas=[],
-                                       betas=[], er_noise="asym:0.4", lambdas=[0.0, 2.0])
-    assert sections["regulariser"] == ablation["regulariser"] and sections["lambda"] == ablation["lambda"]
-    assert [s for s, _ in sections["lambda"]] == [0.0, 2.0]
+                                       betas=[], er_noise="asym:0.4", lambdas=[])
+    assert sections["regulariser"] == ablation["regulariser"]
+    assert sections["er"] == pages.entropy_regulariser("mnist", ["asym:0.4"], [1], 2.0, epochs=30, train_subset=10000)
+    assert [(c.loss, c.epochs) for c in sections["er"]] == [("anl_ce", 30), ("anl_ce_er", 30)]
     assert sections["masks"] == segmentation.product(["anl_ce", "ce", "dice"], ["shift:1:8-16"], [1],
                                                      **segmentation.PROTOCOLS["reduced"])
 

@@ -379,6 +379,15 @@ def test_run_dynamics_convergence_and_memorisation_per_run():
     # a: best 0.9 at epoch 2, 0.95 * 0.9 = 0.855 first reached at epoch 2; last epoch 4
     assert (a["converged"], a["final_test"], a["final_memorisation"], a["peak_memorisation"]) == (2, 0.6, 0.6, 0.7)
     assert (b["converged"], b["final_test"], b["peak_memorisation"]) == (4, 0.8, 0.1)
+    # the bar of the noise setting: 0.95 * min(0.9, 0.8) = 0.76, a reaches it at epoch 2, b at epoch 4
+    assert (a["reached_bar"], b["reached_bar"]) == (2, 4) and a["bar"] == b["bar"] == pytest.approx(0.76)
+    stalled = epoch_rows("c", "anl_ce", [0.3, 0.3, 0.3, 0.3], [0.0] * 4)
+    scores = report.run_dynamics(pd.concat([epochs, stalled]), 0.95).set_index("key")
+    # c "converges" to its own best at once; on the bar 0.95 * 0.3 = 0.285 b (0.2, then 0.4) is at epoch 2
+    assert scores.loc["c", "converged"] == 1 and list(scores["reached_bar"]) == [1, 2, 1]
+    other = epoch_rows("d", "ce", [0.1, 0.2, 0.3, 0.4], [0.0] * 4).assign(noise="asym:0.4")
+    scores = report.run_dynamics(pd.concat([epochs, stalled, other]), 0.95).set_index("key")
+    assert scores.loc["d", "reached_bar"] == 4 and scores.loc["c", "reached_bar"] == 1  # bars per noise setting
     assert report.run_dynamics(epochs, 0.5).set_index("key").loc["b", "converged"] == 2  # 0.4 reaches 0.5 * 0.8
     assert report.run_dynamics(epochs, 0.6).set_index("key").loc["b", "converged"] == 3  # 0.6 is the first >= 0.48
     with pytest.raises(ValueError, match="convergence_fraction"):
