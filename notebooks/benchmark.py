@@ -24,15 +24,15 @@
 
 # %% tags=["parameters"]
 dataset = "mnist"
-loss_names = ["ce", "gce", "nce_mae", "nce_rce", "anl_ce", "anl_fl"]
-noises = ["sym:0.8", "asym:0.4"]
+loss_names = ["ce", "gce", "sce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl"]
+noises = ["clean", "sym:0.4", "sym:0.8", "asym:0.2", "asym:0.4"]
 seeds = [1]
 epochs = 30
 train_subset = 10000  # size of the stratified training subset, None for the full training set
 results_dir = None  # results folder, None for results/ of the repository
 train_missing = True  # train runs missing from the store, else stop and list them
 device = "auto"
-paper_loss_names = ["ce", "nce_rce", "anl_ce", "anl_fl"]  # also trained with the full protocol of the paper, empty list to skip
+paper_loss_names = ["ce", "nce_mae", "nce_rce", "anl_ce", "anl_fl"]  # also trained with the full protocol of the paper, empty list to skip
 paper_noises = ["sym:0.8", "asym:0.4"]
 paper_seeds = [1]
 er_noises = ["asym:0.2", "asym:0.4"]  # where ANL-CE-ER runs beside ANL-CE (page protocol and seeds), empty list to skip
@@ -153,15 +153,17 @@ paper_runs = report.load_runs(sections["paper"], results_dir, train=train_missin
 display(Markdown(paper_runs.protocol() if paper_runs else "*No runs asked for (`paper_loss_names` is empty).*"))
 
 # %% [markdown]
-# Last-epoch and best-epoch test accuracy (%), each under both protocols (mean ± std over seeds;
-# "–": not run).
+# Last-epoch and best-epoch test accuracy (%) of the losses and noise settings of both
+# protocols, each under both (mean ± std over seeds; "–": not run).
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if paper_runs:
+    shared = runs.summaries[runs.summaries["loss"].isin(paper_loss_names) & runs.summaries["noise"].isin(paper_noises)]
     for metric, title in (("final_test_acc", "Last epoch"), ("best_test_acc", "Best epoch")):
-        tables = {"paper protocol": report.accuracy_table(paper_runs.summaries, metric),
-                  "reduced": report.accuracy_table(runs.summaries, metric)}
+        tables = {"paper protocol": report.accuracy_table(paper_runs.summaries, metric)}
+        if len(shared):
+            tables["reduced"] = report.accuracy_table(shared, metric)
         display(Markdown(f"**{title}**\n\n" + report.markdown_table(report.side_by_side(tables))))
 
 # %% [markdown]
