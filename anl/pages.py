@@ -63,8 +63,8 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
            slow_losses: Sequence[str], noises: Sequence[str], seeds: Sequence[int], epochs: int | None,
            train_subset: int | None, ablation_seeds: Sequence[int], ablation_epochs: int | None,
            ablation_train_subset: int | None, high_noise: str, l2_weight_decays: Sequence[float],
-           er_noises: Sequence[str], er_lambda: float, segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str],
-           segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
+           er_noises: Sequence[str], er_lambda: float, segmentation_candidates: Sequence[str],
+           segmentation_baselines: Sequence[str], segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
            segmentation_seeds: Sequence[int], segmentation_protocol: str) -> dict[str, list[Any]]:
     """"paper": the ANL, baseline and slow losses x noise x seed; on the ablation protocol,
     "regulariser" (the ablation section: L1, L2 at each weight decay, neither, at ``high_noise``;
@@ -72,13 +72,12 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
     candidates)."""
     ablation = {"epochs": ablation_epochs, "train_subset": ablation_train_subset}
-    sections = report.ablation_configs(
-        dataset, ablation_seeds, **ablation, high_noise=high_noise, l2_weight_decays=l2_weight_decays, deltas=[],
-        sensitivity_noise=high_noise, alphas=[], betas=[], er_noise=high_noise, lambdas=[])
+    regularisers = report.ablation_configs(dataset, ablation_seeds, **ablation, high_noise=high_noise,
+                                           l2_weight_decays=l2_weight_decays)["regulariser"]
     mask_losses = [*segmentation_candidates, *segmentation_baselines, *segmentation_reference]
     return {"paper": report.run_grid(dataset, [*anl_losses, *baseline_losses, *slow_losses], noises, seeds,
                                      epochs=epochs, train_subset=train_subset),
-            "regulariser": sections["regulariser"] if l2_weight_decays else [],
+            "regulariser": regularisers if l2_weight_decays else [],
             "er": entropy_regulariser(dataset, er_noises, ablation_seeds, er_lambda, **ablation),
             "masks": seg.product(mask_losses, segmentation_noises, segmentation_seeds,
                                  **seg.PROTOCOLS[segmentation_protocol]) if segmentation_candidates else []}

@@ -105,9 +105,10 @@ def run_grid(dataset: str, loss_names: Sequence[str], noises: Sequence[str], see
 
 
 def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, train_subset: int | None,
-                     high_noise: str, l2_weight_decays: Sequence[float], deltas: Sequence[float],
-                     sensitivity_noise: str, alphas: Sequence[float], betas: Sequence[float], er_noise: str,
-                     lambdas: Sequence[float]) -> dict[str, list[tuple[Any, RunConfig]]]:
+                     high_noise: str, l2_weight_decays: Sequence[float], deltas: Sequence[float] = (),
+                     sensitivity_noise: str | None = None, alphas: Sequence[float] = (), betas: Sequence[float] = (),
+                     er_noise: str | None = None,
+                     lambdas: Sequence[float] = ()) -> dict[str, list[tuple[Any, RunConfig]]]:
     """The ANL-CE ablations by section, as (varied setting, config) for every setting and seed,
     around the data set's ANL-CE preset (alpha, beta, delta):
 
@@ -116,7 +117,13 @@ def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, 
     - "alpha_beta" at ``sensitivity_noise``: every (alpha, beta) pair;
     - "delta" at ``high_noise``: every delta;
     - "lambda" at ``er_noise``: ANL-CE-ER with the ANL-CE preset and every lambda.
+
+    A section whose values are left empty is empty; its noise setting is needed only with values.
     """
+    if alphas and betas and sensitivity_noise is None:
+        raise ValueError("the alpha/beta grid needs sensitivity_noise")
+    if lambdas and er_noise is None:
+        raise ValueError("the lambda sweep needs er_noise")
     base = {name: value for name, value in losses.preset("anl_ce", dataset).items() if name in ("alpha", "beta", "delta")}
 
     def anl_ce(setting: Any, noise: str, loss: str = "anl_ce", weight_decay: float = 0.0,

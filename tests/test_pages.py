@@ -42,8 +42,7 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
     sections = pages.page_runs("claims", parameters)
     assert [c.loss for c in sections["paper"]] == ["anl_ce", "ce", "nce_mae"]
     ablation = report.ablation_configs("mnist", [1], epochs=30, train_subset=10000, high_noise="sym:0.8",
-                                       l2_weight_decays=[1e-3], deltas=[], sensitivity_noise="sym:0.8", alphas=[],
-                                       betas=[], er_noise="asym:0.4", lambdas=[])
+                                       l2_weight_decays=[1e-3])
     assert sections["regulariser"] == ablation["regulariser"]
     assert sections["er"] == pages.entropy_regulariser("mnist", ["asym:0.4"], [1], 2.0, epochs=30, train_subset=10000)
     assert [(c.loss, c.epochs) for c in sections["er"]] == [("anl_ce", 30), ("anl_ce_er", 30)]

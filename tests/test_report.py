@@ -331,6 +331,18 @@ def test_ablation_configs_by_section():
     assert (er.loss, er.noise, er.loss_overrides["lam"]) == ("anl_ce_er", "asym:0.4", 2.0)
 
 
+def test_ablation_configs_sections_left_empty():
+    only = report.ablation_configs("mnist", [1], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[1e-3])
+    assert [setting for setting, _ in only["regulariser"]] == ["L1, delta 1e-06", "L2, weight decay 0.001", "neither"]
+    assert only["alpha_beta"] == only["delta"] == only["lambda"] == []
+    with pytest.raises(ValueError, match="the lambda sweep needs er_noise"):
+        report.ablation_configs("mnist", [1], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[],
+                                lambdas=[2.0])
+    with pytest.raises(ValueError, match="the alpha/beta grid needs sensitivity_noise"):
+        report.ablation_configs("mnist", [1], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[],
+                                alphas=[1.0], betas=[1.0])
+
+
 def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
     import matplotlib
 
