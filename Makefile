@@ -20,7 +20,7 @@ export PYTHONHASHSEED := 0
 NOTEBOOKS      := $(basename $(notdir $(wildcard notebooks/*.py)))
 PARAMETER_PAGES := $(basename $(notdir $(wildcard notebooks/*.yml)))
 EXECUTED       := $(NOTEBOOKS:%=book/notebooks/%.ipynb) $(PARAMETER_PAGES:%=book/notebooks/%.ipynb)
-RESULT_GRIDS   := mnist-reduced fashion-mnist-reduced mnist-ablations mnist-full
+RESULT_GRIDS   := mnist-reduced fashion-mnist-reduced mnist-ablations mnist-full mnist-protocols
 SEGMENTATION_GRIDS := isic-reduced
 MATHJAX        := book/_static/mathjax/tex-svg.js
 PAPERMILL_ARGS ?=
