@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from anl.losses import preset
-from anl.report import ablation_configs
+from anl.report import ablation_configs, anl_ce_hparams
 from anl.train import RunConfig
 
 REDUCED = {"train_subset": 10_000, "epochs": 30}  # issue 5's reduced protocol, stated on every page using it
@@ -18,12 +17,6 @@ DYNAMICS_LOSSES = ("ce", "gce", "nce_mae", "nce_rce", "anl_ce", "anl_fl")
 BENCHMARK_NOISE = ("clean", "sym:0.4", "sym:0.8", "asym:0.2", "asym:0.4")
 MNIST_PROTOCOL_CORNERS = ((None, 5), (10_000, 150))  # (train_subset, epochs) beside REDUCED and the paper's
 ER_LAMBDA_FOR_MNIST = 2.0  # no published MNIST preset: CIFAR-10's lambda, stated where shown
-
-
-def anl_ce_er_overrides(dataset: str, lam: float) -> dict[str, float]:
-    """ANL-CE-ER has no published (Fashion-)MNIST preset: ANL-CE's alpha, beta, delta there + lambda."""
-    anl_ce = preset("anl_ce", dataset)
-    return {"alpha": anl_ce["alpha"], "beta": anl_ce["beta"], "delta": anl_ce["delta"], "lam": lam}
 
 
 def product(dataset: str, losses: Iterable[str], noises: Iterable[str], seeds: Iterable[int],
@@ -41,7 +34,7 @@ def reduced_benchmark(dataset: str) -> list[RunConfig]:
     runs += product(dataset, ("sce", "nce_agce"), noises, (1,), **REDUCED)
     runs += product(dataset, BENCHMARK_LOSSES, noises, (2,), **REDUCED)
     runs += product(dataset, ("anl_ce_er",), ("asym:0.2", "asym:0.4"), (1, 2), **REDUCED,
-                    loss_overrides=anl_ce_er_overrides(dataset, ER_LAMBDA_FOR_MNIST))
+                    loss_overrides={**anl_ce_hparams(dataset), "lam": ER_LAMBDA_FOR_MNIST})
     return runs
 
 

@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from anl import grids, report, segmentation as seg
+from anl import report, segmentation as seg
 from anl.segmentation import SegmentationConfig
 from anl.train import RunConfig
 
@@ -20,15 +20,20 @@ Config = RunConfig | SegmentationConfig
 def benchmark(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
               epochs: int | None, train_subset: int | None, paper_loss_names: Sequence[str],
               paper_noises: Sequence[str], paper_seeds: Sequence[int], er_noises: Sequence[str],
-              er_lambda: float) -> dict[str, list[RunConfig]]:
+              er_lambda: float, protocol_losses: Sequence[str], protocol_noises: Sequence[str],
+              protocols: Sequence[Sequence[int | None]], protocol_seeds: Sequence[int]) -> dict[str, list[RunConfig]]:
     """"runs": every loss x noise x seed on the page's protocol; "paper": every paper loss x paper
     noise x paper seed on the paper's protocol (full training set, the data set's epochs); "er":
     ANL-CE and ANL-CE-ER (ANL-CE's alpha, beta, delta and lambda ``er_lambda``) x ER noise x seed
-    on the page's protocol."""
+    on the page's protocol; "protocols": every protocol loss x protocol noise x (training subset or
+    None for all images, epochs) of ``protocols`` x protocol seed, in that nesting order."""
     return {"runs": report.run_grid(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset),
             "paper": report.run_grid(dataset, paper_loss_names, paper_noises, paper_seeds, epochs=None,
                                      train_subset=None),
-            "er": entropy_regulariser(dataset, er_noises, seeds, er_lambda, epochs=epochs, train_subset=train_subset)}
+            "er": entropy_regulariser(dataset, er_noises, seeds, er_lambda, epochs=epochs, train_subset=train_subset),
+            "protocols": [report.run_config(dataset, loss, noise, seed, epochs=length, train_subset=subset)
+                          for loss in protocol_losses for noise in protocol_noises
+                          for subset, length in protocols for seed in protocol_seeds]}
 
 
 def entropy_regulariser(dataset: str, noises: Sequence[str], seeds: Sequence[int], lam: float, *,
@@ -36,10 +41,9 @@ def entropy_regulariser(dataset: str, noises: Sequence[str], seeds: Sequence[int
     """ANL-CE, then ANL-CE-ER with ANL-CE's alpha, beta, delta and lambda ``lam``, for every noise
     and seed: the regulariser added to ANL-CE and nothing else changed."""
     protocol = {"epochs": epochs, "train_subset": train_subset}
-    overrides = grids.anl_ce_er_overrides(dataset, lam)
     return [config for noise in noises for seed in seeds for config in (
         report.run_config(dataset, "anl_ce", noise, seed, **protocol),
-        report.run_config(dataset, "anl_ce_er", noise, seed, **protocol, **overrides))]
+        report.run_config(dataset, "anl_ce_er", noise, seed, **protocol, **report.anl_ce_hparams(dataset), lam=lam))]
 
 
 def dynamics(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],

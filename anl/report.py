@@ -104,6 +104,12 @@ def run_grid(dataset: str, loss_names: Sequence[str], noises: Sequence[str], see
             for loss in loss_names for noise in noises for seed in seeds]
 
 
+def anl_ce_hparams(dataset: str) -> dict[str, float]:
+    """ANL-CE's published alpha, beta, delta on ``dataset``: the point the ablations vary, and
+    ANL-CE-ER's, with a lambda of one's choice, where no ANL-CE-ER preset is published ((Fashion-)MNIST)."""
+    return {name: value for name, value in losses.preset("anl_ce", dataset).items() if name in ("alpha", "beta", "delta")}
+
+
 def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, train_subset: int | None,
                      high_noise: str, l2_weight_decays: Sequence[float], deltas: Sequence[float] = (),
                      sensitivity_noise: str | None = None, alphas: Sequence[float] = (), betas: Sequence[float] = (),
@@ -124,7 +130,7 @@ def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, 
         raise ValueError("the alpha/beta grid needs sensitivity_noise")
     if lambdas and er_noise is None:
         raise ValueError("the lambda sweep needs er_noise")
-    base = {name: value for name, value in losses.preset("anl_ce", dataset).items() if name in ("alpha", "beta", "delta")}
+    base = anl_ce_hparams(dataset)
 
     def anl_ce(setting: Any, noise: str, loss: str = "anl_ce", weight_decay: float = 0.0,
                **changes: float) -> list[tuple[Any, RunConfig]]:
@@ -240,7 +246,9 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     provenance = [record["provenance"] for record in records]
     datasets = _values(dataset_label(c["dataset"], p.get("data_source", "")) for c, p in zip(configs, provenance))
     train_sizes = _values(f"{record['noise']['train_size']:,}" for record in records)
-    subset = "stratified training subset of " if any(c["train_subset"] for c in configs) else "full training set, "
+    subsets = [bool(c["train_subset"]) for c in configs]
+    subset = ("stratified training subset of " if all(subsets) else "full training set, " if not any(subsets)
+              else "full training set or a stratified subset of it, ")
     test_sizes = _values(f"{int(np.sum(r['summary']['test_confusion'])):,}" for r in records)
     return (
         f"**Protocol, read from the {len(records)} run records:** {datasets}; model {_values(c['model'] for c in configs)}; "
@@ -331,6 +339,40 @@ def section_runs(frame: pd.DataFrame, entries: Sequence[tuple[Any, RunConfig]], 
     new column ``label``; a run listed under two settings keeps the first."""
     settings = pd.DataFrame([(config.key, setting) for setting, config in entries], columns=["key", label])
     return frame.merge(settings.drop_duplicates("key"), on="key")
+
+
+def optimiser_steps(frame: pd.DataFrame, epochs: str = "epoch") -> pd.Series:
+    """Optimiser steps taken in ``frame[epochs]`` epochs: epochs x ceil(train_size / batch_size)
+    (the last, smaller batch of an epoch is a step too). ``epochs="epochs"`` gives a run's total."""
+    return frame[epochs] * np.ceil(frame["train_size"] / frame["batch_size"]).astype(int)
+
+
+def protocol_table(summaries: pd.DataFrame,
+                   metrics: Sequence[str] = ("final_test_acc", "best_test_acc", "final_noisy_acc_given")) -> pd.DataFrame:
+    """One row per loss x noise x protocol (training images, epochs), in order of appearance, indexed
+    by loss name: the optimiser steps; the images and steps as multiples of the first protocol of that
+    loss and noise; each of ``metrics`` (headers of RUN_SCORES) as "mean ± std" in %, the first one
+    followed by the change of its mean from that first protocol in percentage points ("–" there)."""
+    by = ["loss", "noise", "train_size", "epochs", "steps"]
+    frame = summaries.assign(steps=optimiser_steps(summaries, "epochs"))
+    stats = {metric: mean_std(frame, metric, by) for metric in metrics}
+    rows = stats[metrics[0]]
+    groups = rows.groupby(["loss", "noise"], sort=False)
+    first = groups[["train_size", "steps", "mean"]].transform("first")
+    change = ["–" if first_row else f"{100 * delta:+.1f}"
+              for first_row, delta in zip(groups.cumcount() == 0, rows["mean"] - first["mean"])]
+    columns = {"noise": rows["noise"].map(noise_label), "training images": rows["train_size"].map("{:,}".format),
+               "epochs": rows["epochs"], "optimiser steps": rows["steps"].map("{:,}".format),
+               "× images": (rows["train_size"] / first["train_size"]).map("{:.1f}".format),
+               "× steps": (rows["steps"] / first["steps"]).map("{:.1f}".format)}
+    for index, metric in enumerate(metrics):
+        columns[RUN_SCORES[metric][0]] = [format_mean_std(m, s, decimals=1)
+                                          for m, s in zip(stats[metric]["mean"], stats[metric]["std"])]
+        if index == 0:
+            columns["change (points)"] = change
+    table = pd.DataFrame(columns)
+    table.index = pd.Index([losses.display_name(loss) for loss in rows["loss"]], name="loss")
+    return table
 
 
 def run_dynamics(epochs: pd.DataFrame, convergence_fraction: float = 0.95) -> pd.DataFrame:
@@ -512,15 +554,16 @@ def loss_colors(loss_names: Sequence[str]) -> dict[str, Any]:
     return dict(zip(names, sns.color_palette("tab10", n_colors=max(len(names), 1))))
 
 
-LINE_STYLES = ("-", "--", ":")
+LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], noises: Sequence[str],
-                loss_names: Sequence[str], colors: Mapping[str, Any]) -> Any:
-    """Per-epoch curves of runs (rows of RunSet.epochs): one row of panels per ``metrics`` column
-    (value: its axis label; plotted in %), one column per noise setting, one line per loss in its
-    colour: the mean over seeds, shaded ± std where there are several. ``frames`` names up to three
-    sets of runs, drawn solid, dashed and dotted; with more than one, the legend names the styles
+                loss_names: Sequence[str], colors: Mapping[str, Any], x: str = "epoch") -> Any:
+    """Per-epoch curves of runs (rows of RunSet.epochs) against column ``x`` (the epoch, or e.g. a
+    "step" column of :func:`optimiser_steps`): one row of panels per ``metrics`` column (value: its
+    axis label; plotted in %), one column per noise setting, one line per loss in its colour: the
+    mean over seeds, shaded ± std where there are several. ``frames`` names up to four sets of runs,
+    drawn solid, dashed, dotted and dash-dotted; with more than one, the legend names the styles
     too. Returns the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -535,17 +578,17 @@ def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
             ax = axes[row, column]
             for style, frame in zip(LINE_STYLES, frames.values()):
                 for loss in loss_names:
-                    curve = mean_std(frame[(frame["loss"] == loss) & (frame["noise"] == noise_spec)], metric, ["epoch"])
+                    curve = mean_std(frame[(frame["loss"] == loss) & (frame["noise"] == noise_spec)], metric, [x])
                     name = losses.display_name(loss)
                     mean, spread = 100 * curve["mean"], 100 * curve["std"].fillna(0)
-                    ax.plot(curve["epoch"], mean, style, color=colors[name], linewidth=1.8,
+                    ax.plot(curve[x], mean, style, color=colors[name], linewidth=1.8,
                             label=name if style == LINE_STYLES[0] else None)
-                    ax.fill_between(curve["epoch"], mean - spread, mean + spread, color=colors[name], alpha=0.15,
+                    ax.fill_between(curve[x], mean - spread, mean + spread, color=colors[name], alpha=0.15,
                                     linewidth=0)
             ax.set_title(noise_label(noise_spec) if row == 0 else "")
             ax.set_ylabel(label if column == 0 else "")
             if row == len(metrics) - 1:
-                ax.set_xlabel("epoch")
+                ax.set_xlabel({"epoch": "epoch", "step": "optimiser step"}.get(x, x))
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if len(frames) > 1:

@@ -109,12 +109,14 @@ class ResultsStore:
 
 def flat_config(record: Mapping[str, Any]) -> dict[str, Any]:
     """Config fields as columns; the loss's resolved hyperparameters as ``loss_<name>`` columns
-    (loss_alpha, loss_beta, loss_delta, loss_lambda, ...)."""
+    (loss_alpha, loss_beta, loss_delta, loss_lambda, ...); the realised noise rate and number of
+    training images (``noise_rate``, ``train_size``)."""
     config = dict(record["config"])
     del config["loss_overrides"]
     for name, value in record["loss_hparams"].items():
         config[f"loss_{name}"] = value
     config["noise_rate"] = record["noise"]["rate"]
+    config["train_size"] = record["noise"]["train_size"]
     config["key"] = record["key"]
     config["device"] = record["provenance"]["device"]
     return config

@@ -23,7 +23,7 @@ from anl import batched
 from anl.batched import BatchedRuns, GroupedModel, per_run, plan_batches, train_batched, train_sweep_batched
 from anl.cli import main
 from anl.data import ImageDataset
-from anl.grids import anl_ce_er_overrides
+from anl.report import anl_ce_hparams
 from anl.models import build_model
 from anl.results import ResultsStore
 from anl.train import RunConfig, augment_batch, normalise, train_run
@@ -100,7 +100,7 @@ def test_only_sequential_cnns_can_be_grouped() -> None:
 # --- per-run objective, clipping and SGD ----------------------------------------------------------
 
 def test_objective_values_are_each_runs_objective_with_its_own_l1_and_er() -> None:
-    er = anl_ce_er_overrides("mnist", 2.0)
+    er = {**anl_ce_hparams("mnist"), "lam": 2.0}
     configs = [RunConfig("mnist", "nce_rce", seed=1), RunConfig("mnist", "anl_ce", seed=2, loss_overrides={"delta": 1e-3}),
                RunConfig("mnist", "anl_ce_er", seed=3, loss_overrides=er), RunConfig("mnist", "nce_rce", seed=4),
                RunConfig("mnist", "ce", seed=5)]

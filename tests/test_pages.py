@@ -6,7 +6,9 @@ from anl import grids, losses, pages, report, segmentation
 
 BENCHMARK = {"dataset": "mnist", "loss_names": ["ce", "anl_ce"], "noises": ["sym:0.8"], "seeds": [1, 2],
              "epochs": 30, "train_subset": 10000, "paper_loss_names": ["anl_fl"], "paper_noises": ["asym:0.4"],
-             "paper_seeds": [1], "er_noises": ["asym:0.2"], "er_lambda": 2.0}
+             "paper_seeds": [1], "er_noises": ["asym:0.2"], "er_lambda": 2.0, "protocol_losses": ["anl_ce"],
+             "protocol_noises": ["asym:0.4"], "protocols": [[10000, 30], [None, 5], [10000, 150], [None, 50]],
+             "protocol_seeds": [1]}
 
 
 def test_benchmark_sections_are_the_page_protocol_and_the_paper_protocol():
@@ -22,6 +24,13 @@ def test_benchmark_sections_are_the_page_protocol_and_the_paper_protocol():
     assert er.loss_overrides == {**{k: losses.preset("anl_ce", "mnist")[k] for k in ("alpha", "beta", "delta")},
                                  "lam": 2.0}
     assert er.key in {c.key for c in grids.grid("mnist-reduced")}
+    corners = sections["protocols"]
+    assert [(c.loss, c.noise, c.train_subset, c.epochs) for c in corners] == [
+        ("anl_ce", "asym:0.4", 10000, 30), ("anl_ce", "asym:0.4", None, 5), ("anl_ce", "asym:0.4", 10000, 150),
+        ("anl_ce", "asym:0.4", None, 50)]
+    # the four corners are the reduced grid's run, the two of mnist-protocols and the paper protocol's run
+    assert [any(c.key == g.key for g in grids.grid(name)) for c, name in
+            zip(corners, ("mnist-reduced", "mnist-protocols", "mnist-protocols", "mnist-full"))] == [True] * 4
 
 
 def test_page_runs_rejects_unknown_pages_and_missing_parameters():

@@ -100,6 +100,7 @@ def test_load_runs_selects_exactly_the_requested_runs_in_order(store):
     runs = report.load_runs(list(reversed(wanted)), store.root, train=False)
     assert list(runs.summaries["key"]) == [c.key for c in reversed(wanted)]
     assert other.key not in set(runs.epochs["key"])
+    assert (runs.summaries["train_size"] == 10_000).all() and (runs.epochs["train_size"] == 10_000).all()
     assert len(runs.epochs) == 3 * len(wanted)
     assert [r["key"] for r in runs.records] == [c.key for c in reversed(wanted)]
     assert runs.epochs.groupby("key")["epoch"].apply(list).map(lambda e: e == [1, 2, 3]).all()
@@ -138,6 +139,11 @@ def test_protocol_sentence_is_drawn_from_the_records():
     jpeg = fake_record(RunConfig(dataset="cifar10", loss="ce", epochs=1), 0.5,
                        source="/d/cifar10-jpeg.tar.gz (JPEG q75 copy of CIFAR-10)")
     assert "CIFAR-10 (JPEG q75 copy)" in report.protocol_sentence([jpeg])
+    assert "; full training set, 10,000 images;" in report.protocol_sentence([jpeg])  # the fake record's size
+    mixed = fake_record(RunConfig(dataset="mnist", loss="ce", epochs=5), 0.9)
+    mixed["noise"]["train_size"] = 60_000
+    assert "full training set or a stratified subset of it, 10,000, 60,000 images" in report.protocol_sentence(
+        [records[0], mixed])
     with pytest.raises(ValueError, match="at least one run record"):
         report.protocol_sentence([])
 
@@ -365,9 +371,37 @@ def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
     assert ax.get_title() == "sym 0.8" and ax.get_ylabel() == "test (%)"
     single = report.plot_curves({"runs": epochs}, {"test_acc": "test (%)"}, ["sym:0.8"], ["ce"], colors)
     assert [text.get_text() for text in single.legends[0].get_texts()] == ["CE"]
-    with pytest.raises(ValueError, match="1 to 3 sets of runs"):
+    steps = report.plot_curves({"runs": epochs.assign(step=epochs["epoch"] * 79)}, {"test_acc": "test (%)"},
+                               ["sym:0.8"], ["ce"], colors, x="step")
+    assert list(steps.axes[0].get_lines()[0].get_xdata()) == [79, 158]
+    assert steps.axes[0].get_xlabel() == "optimiser step"
+    with pytest.raises(ValueError, match="1 to 4 sets of runs"):
         report.plot_curves({}, {"test_acc": "test (%)"}, ["sym:0.8"], ["ce"], colors)
     plt.close("all")
+
+
+def test_protocol_table_compares_each_protocol_with_the_first_of_its_loss_and_noise():
+    summaries = pd.DataFrame({
+        "loss": ["anl_ce"] * 4 + ["ce"] * 2, "noise": ["asym:0.4"] * 4 + ["sym:0.8"] * 2,
+        "seed": [1, 2, 1, 1, 1, 1], "train_size": [10_000, 10_000, 60_000, 10_000, 10_000, 60_000],
+        "epochs": [30, 30, 5, 150, 30, 50], "batch_size": 128, "final_test_acc": [0.6, 0.7, 0.9, 0.8, 0.5, 0.25]})
+    table = report.protocol_table(summaries.assign(best_test_acc=summaries["final_test_acc"] + 0.1),
+                                  ["final_test_acc", "best_test_acc"])
+    assert list(table.index) == ["ANL-CE"] * 3 + ["CE"] * 2
+    assert list(table["optimiser steps"]) == ["2,370", "2,345", "11,850", "2,370", "23,450"]
+    assert list(table["× images"]) == ["1.0", "6.0", "1.0", "1.0", "6.0"]
+    assert list(table["× steps"]) == ["1.0", "1.0", "5.0", "1.0", "9.9"]
+    assert list(table["last-epoch test (%)"]) == ["65.0 ± 7.1", "90.0", "80.0", "50.0", "25.0"]
+    assert list(table["change (points)"]) == ["–", "+25.0", "+15.0", "–", "-25.0"]
+    assert list(table["best-epoch test (%)"]) == ["75.0 ± 7.1", "100.0", "90.0", "60.0", "35.0"]
+    assert list(table.columns[-3:]) == ["last-epoch test (%)", "change (points)", "best-epoch test (%)"]
+
+
+def test_optimiser_steps_count_the_last_smaller_batch():
+    frame = pd.DataFrame({"epoch": [1, 30, 5], "epochs": [30, 30, 5], "train_size": [10_000, 10_000, 60_000],
+                          "batch_size": [128, 128, 128]})
+    assert list(report.optimiser_steps(frame)) == [79, 2370, 2345]  # 10,000 = 78 x 128 + 16
+    assert list(report.optimiser_steps(frame, "epochs")) == [2370, 2370, 2345]
 
 
 def test_section_runs_labels_each_run_with_its_setting():
