@@ -67,12 +67,12 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
            slow_losses: Sequence[str], noises: Sequence[str], seeds: Sequence[int], epochs: int | None,
            train_subset: int | None, ablation_seeds: Sequence[int], ablation_epochs: int | None,
            ablation_train_subset: int | None, high_noise: str, l2_weight_decays: Sequence[float],
-           er_noises: Sequence[str], er_lambda: float, segmentation_candidates: Sequence[str],
-           segmentation_baselines: Sequence[str], segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
+           er_noises: Sequence[str], er_seeds: Sequence[int], er_lambda: float,
+           segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str], segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
            segmentation_seeds: Sequence[int], segmentation_protocol: str) -> dict[str, list[Any]]:
     """"paper": the ANL, baseline and slow losses x noise x seed; on the ablation protocol,
     "regulariser" (the ablation section: L1, L2 at each weight decay, neither, at ``high_noise``;
-    empty without weight decays) and "er" (:func:`entropy_regulariser` at ``er_noises``); "masks":
+    empty without weight decays) and "er" (:func:`entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
     candidates)."""
     ablation = {"epochs": ablation_epochs, "train_subset": ablation_train_subset}
@@ -82,7 +82,7 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
     return {"paper": report.run_grid(dataset, [*anl_losses, *baseline_losses, *slow_losses], noises, seeds,
                                      epochs=epochs, train_subset=train_subset),
             "regulariser": regularisers if l2_weight_decays else [],
-            "er": entropy_regulariser(dataset, er_noises, ablation_seeds, er_lambda, **ablation),
+            "er": entropy_regulariser(dataset, er_noises, er_seeds, er_lambda, **ablation),
             "masks": seg.product(mask_losses, segmentation_noises, segmentation_seeds,
                                  **seg.PROTOCOLS[segmentation_protocol]) if segmentation_candidates else []}
 

@@ -44,7 +44,7 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
     parameters = {"dataset": "mnist", "anl_losses": ["anl_ce"], "baseline_losses": ["ce"], "slow_losses": ["nce_mae"],
                   "noises": ["sym:0.8"], "seeds": [1], "epochs": None, "train_subset": None, "ablation_seeds": [1],
                   "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
-                  "l2_weight_decays": [1e-3], "er_noises": ["asym:0.4"], "er_lambda": 2.0,
+                  "l2_weight_decays": [1e-3], "er_noises": ["asym:0.4"], "er_seeds": [1, 2], "er_lambda": 2.0,
                   "segmentation_candidates": ["anl_ce"], "segmentation_baselines": ["ce"],
                   "segmentation_reference": ["dice"], "segmentation_noises": ["shift:1:8-16"],
                   "segmentation_seeds": [1], "segmentation_protocol": "reduced"}
@@ -53,8 +53,10 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
     ablation = report.ablation_configs("mnist", [1], epochs=30, train_subset=10000, high_noise="sym:0.8",
                                        l2_weight_decays=[1e-3])
     assert sections["regulariser"] == ablation["regulariser"]
-    assert sections["er"] == pages.entropy_regulariser("mnist", ["asym:0.4"], [1], 2.0, epochs=30, train_subset=10000)
-    assert [(c.loss, c.epochs) for c in sections["er"]] == [("anl_ce", 30), ("anl_ce_er", 30)]
+    assert sections["er"] == pages.entropy_regulariser("mnist", ["asym:0.4"], [1, 2], 2.0, epochs=30,
+                                                                train_subset=10000)
+    assert [(c.loss, c.seed, c.epochs) for c in sections["er"]] == [
+        ("anl_ce", 1, 30), ("anl_ce_er", 1, 30), ("anl_ce", 2, 30), ("anl_ce_er", 2, 30)]
     assert sections["masks"] == segmentation.product(["anl_ce", "ce", "dice"], ["shift:1:8-16"], [1],
                                                      **segmentation.PROTOCOLS["reduced"])
 
