@@ -27,7 +27,7 @@
 dataset = "mnist"
 loss_names = ["ce", "gce", "sce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl"]
 noises = ["clean", "sym:0.4", "sym:0.8", "asym:0.2", "asym:0.4"]
-seeds = [1]
+seeds = [1, 2]
 epochs = 30
 train_subset = 10000  # size of the stratified training subset, None for the full training set
 results_dir = None  # results folder, None for results/ of the repository
