@@ -68,7 +68,8 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
            train_subset: int | None, ablation_seeds: Sequence[int], ablation_epochs: int | None,
            ablation_train_subset: int | None, high_noise: str, l2_weight_decays: Sequence[float],
            er_noises: Sequence[str], er_seeds: Sequence[int], er_lambda: float,
-           segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str], segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
+           segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str],
+           segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
            segmentation_seeds: Sequence[int], segmentation_protocol: str) -> dict[str, list[Any]]:
     """"paper": the ANL, baseline and slow losses x noise x seed; on the ablation protocol,
     "regulariser" (the ablation section: L1, L2 at each weight decay, neither, at ``high_noise``;
