@@ -21,7 +21,7 @@ NOTEBOOKS      := $(basename $(notdir $(wildcard notebooks/*.py)))
 PARAMETER_PAGES := $(basename $(notdir $(wildcard notebooks/*.yml)))
 EXECUTED       := $(NOTEBOOKS:%=book/notebooks/%.ipynb) $(PARAMETER_PAGES:%=book/notebooks/%.ipynb)
 RESULT_GRIDS   := mnist-reduced fashion-mnist-reduced mnist-ablations mnist-full mnist-protocols
-SEGMENTATION_GRIDS := isic-reduced
+SEGMENTATION_GRIDS := isic-reduced isic-half
 MATHJAX        := book/_static/mathjax/tex-svg.js
 PAPERMILL_ARGS ?=
 BUILD_BOOK     = $(VENV)/bin/jupyter-book build . -W -n --keep-going && echo "open $(CURDIR)/_build/html/index.html"

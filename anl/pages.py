@@ -85,14 +85,20 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
             "regulariser": regularisers if l2_weight_decays else [],
             "er": entropy_regulariser(dataset, er_noises, er_seeds, er_lambda, **ablation),
             "masks": seg.product(mask_losses, segmentation_noises, segmentation_seeds,
-                                 **seg.PROTOCOLS[segmentation_protocol]) if segmentation_candidates else []}
+                                 **seg.protocol_settings(segmentation_protocol)) if segmentation_candidates else []}
 
 
 def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int], protocol: str,
-                 epochs: int | None) -> dict[str, list[SegmentationConfig]]:
-    """"runs": every loss x mask noise x seed on the named protocol (its epochs unless ``epochs``)."""
-    settings = {**seg.PROTOCOLS[protocol], **({} if epochs is None else {"epochs": epochs})}
-    return {"runs": seg.product(loss_names, noises, seeds, **settings)}
+                 epochs: int | None, resolution_protocol: str | None, resolution_losses: Sequence[str],
+                 resolution_noises: Sequence[str],
+                 resolution_seeds: Sequence[int]) -> dict[str, list[SegmentationConfig]]:
+    """"runs": every loss x mask noise x seed on the named protocol (its epochs unless ``epochs``);
+    "resolution": every resolution loss x noise x seed on the protocol ``resolution_protocol``
+    (empty for None), to set beside the same runs of "runs"."""
+    settings = {**seg.protocol_settings(protocol), **({} if epochs is None else {"epochs": epochs})}
+    return {"runs": seg.product(loss_names, noises, seeds, **settings),
+            "resolution": seg.product(resolution_losses, resolution_noises, resolution_seeds,
+                                      **seg.protocol_settings(resolution_protocol)) if resolution_protocol else []}
 
 
 PAGES: dict[str, Callable[..., dict[str, list[Any]]]] = {

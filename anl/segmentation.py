@@ -67,7 +67,17 @@ GRID_LOSSES = ("ce", "dice", "gce", "nce_rce", "anl_ce")
 GRID_NOISE = ("boundary:1:8-16", "clean", "shift:1:8-16", "boundary:0.5:8-16", "shift:0.5:8-16")
 FULL = {"size": ISIC2017_SIZE, "base_width": 16, "epochs": 30}  # the GPU protocol
 REDUCED = {"size": (64, 48), "base_width": 8, "epochs": 20}  # the CPU protocol, stated on the book page
-PROTOCOLS = {"full": FULL, "reduced": REDUCED}
+HALF = {**REDUCED, "size": (128, 96)}  # the CPU protocol at twice its resolution: does the resolution matter?
+PROTOCOLS = {"full": FULL, "half": HALF, "reduced": REDUCED}
+RESOLUTION_LOSSES = ("ce", "dice", "anl_ce")  # the half-resolution check: two baselines and ANL-CE
+RESOLUTION_NOISE = ("clean", "boundary:1:8-16", "shift:1:8-16")  # clean and the two heaviest settings
+
+
+def protocol_settings(name: str) -> dict[str, Any]:
+    """The size, base width and epochs of a named protocol of PROTOCOLS."""
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown segmentation protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
+    return dict(PROTOCOLS[name])
 
 
 # ----------------------------------------------------------------------------- model
@@ -434,11 +444,13 @@ def product(loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[in
 GRIDS: dict[str, Callable[[], list[SegmentationConfig]]] = {
     "isic-reduced": lambda: product(GRID_LOSSES, GRID_NOISE, (1, 2), **REDUCED),
     "isic-full": lambda: product(GRID_LOSSES, GRID_NOISE, (1, 2), **FULL),
+    "isic-half": lambda: product(RESOLUTION_LOSSES, RESOLUTION_NOISE, (1,), **HALF),
 }
 
 
 def grid(name: str) -> list[SegmentationConfig]:
-    """The runs of a named grid: isic-reduced (CPU, 64x48) or isic-full (GPU, 256x192)."""
+    """The runs of a named grid: isic-reduced (CPU, 64x48), isic-full (GPU, 256x192) or isic-half
+    (CPU, 128x96: three losses at three noise settings, one seed, to compare with isic-reduced)."""
     if name not in GRIDS:
         raise ValueError(f"unknown segmentation grid {name!r}; choose one of {', '.join(GRIDS)}")
     return GRIDS[name]()

@@ -54,7 +54,8 @@
 # machine: about 20 s an epoch, 7 to 9 minutes a run), two seeds, and the five noise
 # settings of the `isic-reduced` grid. The paragraph under the parameters lists what the records
 # hold. The full protocol (256x192, width 16, 30 epochs) is defined as the `isic-full` grid, for a
-# GPU.
+# GPU; the last section sets a few runs at twice the training resolution (128x96, the `isic-half`
+# grid, CPU) beside their reduced-protocol counterparts.
 # ```
 
 # %% tags=["parameters"]
@@ -64,6 +65,10 @@ seeds = [1, 2]
 protocol = "reduced"  # reduced (64x48, CPU) or full (256x192, GPU), see anl.segmentation.PROTOCOLS
 epochs = None  # None for the protocol's
 example_noise = "boundary:1:8-16"  # the noise setting whose predictions the example figure shows
+resolution_protocol = "half"  # a second protocol set beside `protocol` in the last section, None for none
+resolution_losses = ["ce", "anl_ce"]
+resolution_noises = ["boundary:1:8-16", "shift:1:8-16"]
+resolution_seeds = [1]
 results_dir = None  # results folder, None for results/ of the repository
 train_missing = True  # train runs missing from the store, else stop and list them
 device = "auto"
@@ -78,7 +83,8 @@ from matplotlib.ticker import MaxNLocator
 from anl import data, losses, noise, pages, report, segmentation
 
 report.plot_style()
-runs = report.load_runs(pages.page_runs("segmentation", globals())["runs"], results_dir, train=train_missing, device=device)
+sections = pages.page_runs("segmentation", globals())
+runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)
 colors = report.loss_colors(loss_names)
 names = {loss: losses.display_name(loss) for loss in loss_names}
 display(Markdown(runs.protocol()))
@@ -258,3 +264,58 @@ for spec in noises:
         line += f" (ANL-CE − CE: {100 * (ranking['anl_ce'] - ranking['ce']):+.1f} points; {gaps})"
     lines.append(line)
 display(Markdown("\n".join(lines)))
+
+# %% [markdown]
+# ## Does the training resolution change the verdict?
+#
+# The reduced protocol trains at a quarter of the images' side. Until the full-resolution grid
+# (`isic-full`, for a GPU) is recorded, this section checks on CPU whether doubling the training
+# resolution changes the picture: the protocol `resolution_protocol` (by default `half`: 128x96,
+# everything else as the reduced protocol) for the losses of `resolution_losses` at the noise
+# settings of `resolution_noises`, seeds `resolution_seeds`, beside the same losses, noise settings
+# and seeds of the runs above. Both are evaluated at 256x192 on the clean test masks.
+
+# %% tags=["hide-input", "remove-stderr"]
+resolution_runs = (report.load_runs(sections["resolution"], results_dir, train=train_missing, device=device)
+                   if sections["resolution"] else None)
+display(Markdown(resolution_runs.protocol() if resolution_runs else "*No resolution check asked for "
+                 "(`resolution_protocol` is None or `resolution_losses` is empty).*"))
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+if resolution_runs:
+    def size_label(frame: pd.DataFrame) -> str:
+        return ", ".join(dict.fromkeys(f"{width}x{height}" for width, height in frame["size"]))
+
+    summaries = runs.summaries
+    shared = summaries[summaries["loss"].isin(resolution_losses) & summaries["noise"].isin(resolution_noises)
+                       & summaries["seed"].isin(resolution_seeds)]
+    compared = {size_label(frame): frame for frame in (shared, resolution_runs.summaries) if len(frame)}
+    for metric, title in [("final_test_dice", "Test Dice (%), last epoch"),
+                          ("final_test_thresholded_jaccard", "Test thresholded Jaccard (%), last epoch")]:
+        tables = {label: report.accuracy_table(frame, metric, noise_names=report.mask_noise_label)
+                  for label, frame in compared.items()}
+        display(Markdown(f"**{title}**\n\n" + report.markdown_table(report.side_by_side(tables))))
+    lines = []
+    for spec in resolution_noises:
+        for label, frame in compared.items():
+            ranking = report.loss_ranking(frame, spec, "final_test_dice", resolution_losses)
+            if ranking.empty:
+                continue
+            ranked = ", ".join(f"{losses.display_name(loss)} {100 * value:.1f}" for loss, value in ranking.items())
+            gap = (f" (ANL-CE − CE: {100 * (ranking['anl_ce'] - ranking['ce']):+.1f} points)"
+                   if {"anl_ce", "ce"} <= set(ranking.index) else "")
+            lines.append(f"- **{report.mask_noise_label(spec)}, {label}**: {ranked}{gap}")
+    display(Markdown("Losses by last-epoch test Dice (mean over the seeds above) at each training size:\n\n"
+                     + "\n".join(lines)))
+    both = pd.concat([frame.assign(**{"training size": label}) for label, frame in compared.items()])
+    def first_seen(column: pd.Series) -> pd.Series:
+        return column.map({value: index for index, value in enumerate(dict.fromkeys(column))})
+
+    fit = both[both["noise"] != "clean"].sort_values(["noise", "loss"], key=first_seen, kind="stable")
+    if len(fit):
+        columns = {"final_noisy_dice_true": ("Dice with clean mask", 1.0, 3),
+                   "final_flipped_fit_given": ("flipped pixels fitted (%)", 100.0, 2)}
+        table = report.run_scores_table(fit, ["noise", "loss", "training size"], columns,
+                                        names={"noise": report.mask_noise_label, "loss": losses.display_name})
+        display(Markdown("**Fit to the noisy training masks, last epoch**, at each training size\n\n" + table))

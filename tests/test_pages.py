@@ -61,13 +61,25 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
                                                      **segmentation.PROTOCOLS["reduced"])
 
 
+SEGMENTATION = {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1], "protocol": "reduced", "epochs": None,
+                "resolution_protocol": "half", "resolution_losses": ["ce", "anl_ce"],
+                "resolution_noises": ["shift:1:8-16"], "resolution_seeds": [1, 2]}
+
+
 def test_segmentation_epochs_override_the_protocol():
-    runs = pages.page_runs("segmentation", {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1],
-                                            "protocol": "reduced", "epochs": 3})["runs"]
+    runs = pages.page_runs("segmentation", {**SEGMENTATION, "epochs": 3})["runs"]
     assert [(c.loss, c.epochs) for c in runs] == [("dice", 3)]
-    default = pages.page_runs("segmentation", {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1],
-                                               "protocol": "reduced", "epochs": None})["runs"]
+    default = pages.page_runs("segmentation", SEGMENTATION)["runs"]
     assert default[0].epochs == segmentation.PROTOCOLS["reduced"]["epochs"]
+
+
+def test_segmentation_resolution_section_is_the_resolution_protocol_or_nothing():
+    sections = pages.page_runs("segmentation", {**SEGMENTATION, "epochs": 3})
+    assert [(c.loss, c.seed, tuple(c.size), c.epochs) for c in sections["resolution"]] == [
+        ("ce", 1, (128, 96), 20), ("anl_ce", 1, (128, 96), 20), ("ce", 2, (128, 96), 20), ("anl_ce", 2, (128, 96), 20)]
+    assert pages.page_runs("segmentation", {**SEGMENTATION, "resolution_protocol": None})["resolution"] == []
+    with pytest.raises(ValueError, match="unknown segmentation protocol 'double'; choose one of full, half, reduced"):
+        pages.page_runs("segmentation", {**SEGMENTATION, "resolution_protocol": "double"})
 
 
 def test_configs_unwraps_setting_pairs():

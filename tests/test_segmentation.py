@@ -5,6 +5,7 @@ bit-identical resume, the command line, and a tiny real ISIC run that learns."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -17,7 +18,7 @@ from anl.noise import parse_mask_noise
 from anl.results import ResultsStore, load_results, load_summaries
 from anl.segmentation import (
     SegmentationConfig, UNet, example_predictions, flip_batch, grid, mask_scores, memorisation_scores, main,
-    train_segmentation,
+    protocol_settings, train_segmentation,
 )
 
 TIMING_FIELDS = ("train_time_s", "eval_time_s")
@@ -208,8 +209,26 @@ def test_grids():
     assert kinds == {"clean", "boundary", "shift"}
     assert [config.seed for config in reduced[:25]] == [1] * 25
     assert len({config.key for config in reduced + full}) == 100
-    with pytest.raises(ValueError, match="unknown segmentation grid 'isic'; choose one of isic-reduced, isic-full"):
+    half = grid("isic-half")
+    assert [(c.loss, c.noise) for c in half[:3]] == [("ce", "clean"), ("dice", "clean"), ("anl_ce", "clean")]
+    assert len(half) == 9 and {c.seed for c in half} == {1}
+    assert {(tuple(c.size), c.base_width, c.epochs) for c in half} == {((128, 96), 8, 20)}
+    reduced_twins = {(c.loss, c.noise, c.seed): c for c in reduced}
+    for config in half:  # the same run as isic-reduced's but for the training size
+        twin = reduced_twins[(config.loss, config.noise, config.seed)]
+        assert dataclasses.replace(twin, size=(128, 96)) == config
+    with pytest.raises(ValueError, match="unknown segmentation grid 'isic'; choose one of isic-reduced, isic-full, "
+                                         "isic-half"):
         grid("isic")
+
+
+def test_protocol_settings():
+    assert protocol_settings("half") == {"size": (128, 96), "base_width": 8, "epochs": 20}
+    settings = protocol_settings("reduced")
+    settings["epochs"] = 1  # a copy: the protocol itself is not changed
+    assert protocol_settings("reduced")["epochs"] == 20
+    with pytest.raises(ValueError, match="unknown segmentation protocol 'tiny'; choose one of full, half, reduced"):
+        protocol_settings("tiny")
 
 
 # ----------------------------------------------------------------------------- training (synthetic)
@@ -317,7 +336,7 @@ def test_datasets_must_match_the_run(synthetic):
     (["run", "--loss", "ce", "--size", "100x96"], "invalid size=(100, 96)"),
     (["run", "--loss", "ce", "--set", "delta"], "is not NAME=NUMBER"),
     (["run", "--loss", "ce", "--threads", "0"], "--threads must be >= 1"),
-    (["sweep"], "give --grid (one of isic-reduced, isic-full) or --losses"),
+    (["sweep"], "give --grid (one of isic-reduced, isic-full, isic-half) or --losses"),
     (["sweep", "--grid", "nope"], "unknown segmentation grid 'nope'"),
     (["noise", "--noise", "coarse:1:circle"], "one of polygon, ellipse"),
 ])
