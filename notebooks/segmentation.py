@@ -66,7 +66,7 @@ protocol = "reduced"  # reduced (64x48, CPU) or full (256x192, GPU), see anl.seg
 epochs = None  # None for the protocol's
 example_noise = "boundary:1:8-16"  # the noise setting whose predictions the example figure shows
 resolution_protocol = "half"  # a second protocol set beside `protocol` in the last section, None for none
-resolution_losses = ["ce", "anl_ce"]
+resolution_losses = ["ce", "dice", "anl_ce"]
 resolution_noises = ["boundary:1:8-16", "shift:1:8-16"]
 resolution_seeds = [1]
 results_dir = None  # results folder, None for results/ of the repository
@@ -273,7 +273,9 @@ display(Markdown("\n".join(lines)))
 # resolution changes the picture: the protocol `resolution_protocol` (by default `half`: 128x96,
 # everything else as the reduced protocol) for the losses of `resolution_losses` at the noise
 # settings of `resolution_noises`, seeds `resolution_seeds`, beside the same losses, noise settings
-# and seeds of the runs above. Both are evaluated at 256x192 on the clean test masks.
+# and seeds of the runs above. Both are evaluated at 256x192 on the clean test masks. With one
+# seed, weigh a change between the sizes against how far the second seed moves the gaps listed in
+# the previous section.
 
 # %% tags=["hide-input", "remove-stderr"]
 resolution_runs = (report.load_runs(sections["resolution"], results_dir, train=train_missing, device=device)
