@@ -251,19 +251,26 @@ else:
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-lines = []
-for spec in noises:
-    ranking = report.loss_ranking(runs.summaries, spec, "final_test_dice")
+def ranking_line(summaries: pd.DataFrame, spec: str, label: str, seed_gaps: bool) -> str | None:
+    """"- **label**: the losses by mean last-epoch test Dice at ``spec``, best first (ANL-CE − CE:
+    gap points[; the gap of each seed])", or None without runs at ``spec``."""
+    ranking = report.loss_ranking(summaries, spec, "final_test_dice")
     if ranking.empty:
-        continue
-    ranked = ", ".join(f"{names[loss]} {100 * value:.1f}" for loss, value in ranking.items())
-    line = f"- **{report.mask_noise_label(spec)}**: {ranked}"
+        return None
+    ranked = ", ".join(f"{losses.display_name(loss)} {100 * value:.1f}" for loss, value in ranking.items())
+    line = f"- **{label}**: {ranked}"
     if {"anl_ce", "ce"} <= set(ranking.index):
-        per_seed = runs.summaries[runs.summaries["noise"] == spec].pivot(index="seed", columns="loss", values="final_test_dice")
-        gaps = ", ".join(f"seed {seed} {100 * gap:+.1f}" for seed, gap in (per_seed["anl_ce"] - per_seed["ce"]).items())
-        line += f" (ANL-CE − CE: {100 * (ranking['anl_ce'] - ranking['ce']):+.1f} points; {gaps})"
-    lines.append(line)
-display(Markdown("\n".join(lines)))
+        gap = f"ANL-CE − CE: {100 * (ranking['anl_ce'] - ranking['ce']):+.1f} points"
+        if seed_gaps:
+            per_seed = summaries[summaries["noise"] == spec].pivot(index="seed", columns="loss", values="final_test_dice")
+            gap += "; " + ", ".join(f"seed {seed} {100 * seed_gap:+.1f}"
+                                    for seed, seed_gap in (per_seed["anl_ce"] - per_seed["ce"]).items())
+        line += f" ({gap})"
+    return line
+
+
+lines = [ranking_line(runs.summaries, spec, report.mask_noise_label(spec), seed_gaps=True) for spec in noises]
+display(Markdown("\n".join(line for line in lines if line)))
 
 # %% [markdown]
 # ## Does the training resolution change the verdict?
@@ -298,19 +305,12 @@ if resolution_runs:
         tables = {label: report.accuracy_table(frame, metric, noise_names=report.mask_noise_label)
                   for label, frame in compared.items()}
         display(Markdown(f"**{title}**\n\n" + report.markdown_table(report.side_by_side(tables))))
-    lines = []
-    for spec in resolution_noises:
-        for label, frame in compared.items():
-            ranking = report.loss_ranking(frame, spec, "final_test_dice", resolution_losses)
-            if ranking.empty:
-                continue
-            ranked = ", ".join(f"{losses.display_name(loss)} {100 * value:.1f}" for loss, value in ranking.items())
-            gap = (f" (ANL-CE − CE: {100 * (ranking['anl_ce'] - ranking['ce']):+.1f} points)"
-                   if {"anl_ce", "ce"} <= set(ranking.index) else "")
-            lines.append(f"- **{report.mask_noise_label(spec)}, {label}**: {ranked}{gap}")
+    lines = [ranking_line(frame, spec, f"{report.mask_noise_label(spec)}, {label}", seed_gaps=False)
+             for spec in resolution_noises for label, frame in compared.items()]
     display(Markdown("Losses by last-epoch test Dice (mean over the seeds above) at each training size:\n\n"
-                     + "\n".join(lines)))
+                     + "\n".join(line for line in lines if line)))
     both = pd.concat([frame.assign(**{"training size": label}) for label, frame in compared.items()])
+
     def first_seen(column: pd.Series) -> pd.Series:
         return column.map({value: index for index, value in enumerate(dict.fromkeys(column))})
 
