@@ -12,7 +12,7 @@ seed, copied in), training order and augmentation draws from its own seeded gene
 labels, objective (loss, hyperparameters, L1 delta, ER lambda), weight decay, gradient-norm clip
 (the norm over that run's slices of all parameters), SGD with momentum 0.9 and its cosine learning
 rate. Shared within a batch (``SHARED_FIELDS``): data set, model, epochs, batch size, training
-subset, augmentation and the scored training sample. A record differs from ``train_run``'s only by
+subset, augmentation, the scored training sample and the precision. A record differs from ``train_run``'s only by
 float summation order, ``provenance.batched_runs`` = R, and its wall and epoch times, which are the
 batch's (per-run cost = time / R).
 """
@@ -34,11 +34,12 @@ from anl.data import ImageDataset, load_dataset
 from anl.models import build_model
 from anl.results import ResultsStore, config_key
 from anl.train import (RunConfig, apply_augmentation, checkpoint_path, cosine_lr, device_name, draw_augmentation,
-                       epoch_metrics, make_record, normalise, predict, prepare_data, progress_bar, resolve_device, save_checkpoint,
-                       scores, seed_everything)
+                       epoch_metrics, make_record, normalise, predict, prepare_data, progress_bar, resolve_device, run_precision,
+                       save_checkpoint, scores, seed_everything)
 
 BATCHED_MODELS = ("cnn4", "cnn8")  # plain nn.Sequential stacks of the layers _grouped_layer knows
-SHARED_FIELDS = ("dataset", "model", "epochs", "batch_size", "train_subset", "augment", "train_eval_size")
+SHARED_FIELDS = ("dataset", "model", "epochs", "batch_size", "train_subset", "augment", "train_eval_size",
+                 "precision")
 MOMENTUM = 0.9
 CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), at most 1
 ESTIMATE_MARGIN = 1.1  # a batch starts only if 1.1 x its estimated time fits in the time budget
@@ -174,6 +175,11 @@ class _EveryRun(nn.Module):
 
 
 # ----------------------------------------------------------------------------- training
+def shared_value(config: dict[str, Any], name: str) -> Any:
+    """A field of SHARED_FIELDS in a resolved config (precision: "fp32" where the config names none)."""
+    return run_precision(config) if name == "precision" else config[name]
+
+
 def check_batchable(configs: Sequence[dict[str, Any]]) -> None:
     """ValueError unless the resolved configs share SHARED_FIELDS and a batched model."""
     first = configs[0]
@@ -181,7 +187,7 @@ def check_batchable(configs: Sequence[dict[str, Any]]) -> None:
         raise ValueError(f"model {first['model']!r} cannot be batched; batched models: {', '.join(BATCHED_MODELS)} "
                          f"(train it with sweep without --batched)")
     for config in configs[1:]:
-        differing = [name for name in SHARED_FIELDS if config[name] != first[name]]
+        differing = [name for name in SHARED_FIELDS if shared_value(config, name) != shared_value(first, name)]
         if differing:
             raise ValueError(f"runs of one batch must share {', '.join(SHARED_FIELDS)}; "
                              f"they differ in {', '.join(differing)}")
@@ -210,7 +216,7 @@ class BatchedRuns:
         self.objectives = [objectives[i] for i in order]
         self.runs = runs = len(self.configs)
         self.device = device
-        self.amp = device.type == "cuda"
+        self.amp = run_precision(self.configs[0]) == "bf16"
         first = prepare_data(self.configs[0], dataset, device)
         self.data = [first] + [prepare_data(config, dataset, device, images_from=first) for config in self.configs[1:]]
         models = []
@@ -444,7 +450,7 @@ def plan_batches(configs: Sequence[RunConfig], runs_per_batch: int) -> list[list
     for position, config in enumerate(configs):
         resolved = config.resolved()
         check_batchable([resolved])
-        groups.setdefault(tuple(resolved[name] for name in SHARED_FIELDS), []).append((position, config))
+        groups.setdefault(tuple(shared_value(resolved, name) for name in SHARED_FIELDS), []).append((position, config))
     batches = []
     for members in groups.values():
         count = math.ceil(len(members) / runs_per_batch)

@@ -1,10 +1,12 @@
-"""``python -m anl bench``: training and evaluation throughput on real data, printed as numbers.
+"""``python -m anl bench``: training and evaluation throughput on real data, printed as numbers,
+for each model in each precision (fp32, and bf16 autocast; channels_last throughout).
 
 - steps: images/s of bare training steps (forward, float32 objective, backward, clip, SGD) on
   batches already normalised on the device; warm-up excluded; median of ``repeats`` timings.
 - eval: images/s of no-grad forward passes at batch 1000.
 - epoch: one full training epoch through the trainer's data path (uint8 on the device, shuffled,
-  augmented, normalised per batch) against the same number of bare steps: the data-path overhead.
+  augmented, normalised per batch): its seconds, its images/s, and its time over the same number
+  of bare steps (the data-path overhead).
 - baseline: the authors' style pipeline for the same model and batch: per-image PIL transforms in a
   torch DataLoader feeding the same training step.
 - batched (``--runs 1,4,16``): aggregate training images/s of R runs trained in lockstep
@@ -25,8 +27,8 @@ import torch
 from anl import losses
 from anl.data import ImageDataset, load_dataset
 from anl.models import build_model
-from anl.train import (PROTOCOLS, RunConfig, normalise, predict, prepare_data,
-                       resolve_device, train_epoch, train_step)
+from anl.train import (PRECISIONS, PROTOCOLS, RunConfig, native_bf16, normalise, predict, prepare_data,
+                       resolve_device, run_precision, train_epoch, train_step)
 
 MODEL_DATASETS = {"cnn4": "mnist", "cnn8": "cifar10", "resnet34": "cifar100"}
 
@@ -50,10 +52,11 @@ def median_rate(work: Callable[[], int], device: torch.device, repeats: int, war
     return statistics.median(rates)
 
 
-def setup(model_name: str, dataset: ImageDataset, device: torch.device):
+def setup(model_name: str, dataset: ImageDataset, device: torch.device, precision: str):
     """Model, objective (CE), optimizer and the run config for the benchmark."""
     protocol = PROTOCOLS[dataset.name]
-    config = RunConfig(dataset=dataset.name, loss="ce", model=model_name, train_eval_size=1).resolved()
+    config = RunConfig(dataset=dataset.name, loss="ce", model=model_name, train_eval_size=1,
+                       precision=precision).resolved()
     torch.manual_seed(0)
     model = build_model(model_name, dataset.num_classes, dataset.image_shape[0])
     model = model.to(device=device, memory_format=torch.channels_last)
@@ -62,11 +65,11 @@ def setup(model_name: str, dataset: ImageDataset, device: torch.device):
     return model, losses.build("ce"), optimizer, config
 
 
-def bench_model(model_name: str, device: torch.device, repeats: int, epoch: bool, baseline: bool) -> dict[str, float]:
-    """The numbers for one model on its protocol's real data set."""
-    dataset = load_dataset(MODEL_DATASETS[model_name])
-    model, objective, optimizer, config = setup(model_name, dataset, device)
-    amp = device.type == "cuda"
+def bench_model(model_name: str, dataset: ImageDataset, device: torch.device, precision: str, repeats: int,
+                epoch: bool, baseline: bool) -> dict[str, float]:
+    """The numbers for one model in one precision on its protocol's real data set."""
+    model, objective, optimizer, config = setup(model_name, dataset, device, precision)
+    amp = run_precision(config) == "bf16"
     data = prepare_data(config, dataset, device)
     batch = config["batch_size"]
     steps = 30 if device.type == "cpu" else 200
@@ -89,15 +92,16 @@ def bench_model(model_name: str, device: torch.device, repeats: int, epoch: bool
         synchronise(device)
         epoch_time = time.perf_counter() - tick
         results["epoch_s"] = epoch_time
+        results["epoch_img_s"] = len(data.labels) / epoch_time
         results["epoch_over_bare_steps"] = epoch_time / (len(data.labels) / results["train_img_s"])
     if baseline:
-        results["baseline_img_s"] = bench_baseline(model, objective, optimizer, dataset, config, device, repeats)
+        results["baseline_img_s"] = bench_baseline(model, objective, optimizer, dataset, config, device, repeats, amp)
         results["speedup_over_baseline"] = results["train_img_s"] / results["baseline_img_s"]
     return results
 
 
 def bench_baseline(model: torch.nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
-                   dataset: ImageDataset, config: dict, device: torch.device, repeats: int) -> float:
+                   dataset: ImageDataset, config: dict, device: torch.device, repeats: int, amp: bool) -> float:
     """Images/s of the same training step fed by PIL transforms in a DataLoader (the authors' style)."""
     from PIL import Image
 
@@ -123,7 +127,6 @@ def bench_baseline(model: torch.nn.Module, objective: losses.Objective, optimize
                                          num_workers=workers, pin_memory=device.type == "cuda", drop_last=True,
                                          persistent_workers=workers > 0)
     steps = 20 if device.type == "cpu" else 150
-    amp = device.type == "cuda"
 
     def loader_steps() -> int:
         count = 0
@@ -138,19 +141,20 @@ def bench_baseline(model: torch.nn.Module, objective: losses.Objective, optimize
     return median_rate(loader_steps, device, repeats)
 
 
-def bench_batched(model_name: str, device: torch.device, runs_per_batch: list[int], repeats: int) -> dict[int, float]:
+def bench_batched(model_name: str, dataset: ImageDataset, device: torch.device, precision: str,
+                  runs_per_batch: list[int], repeats: int) -> dict[int, float]:
     """Aggregate training images/s of ``R`` runs in lockstep, for each R in ``runs_per_batch``."""
     from anl.batched import BatchedRuns
     from anl.grids import BENCHMARK_LOSSES
 
-    dataset = load_dataset(MODEL_DATASETS[model_name])
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     steps = 2 if device.type == "cpu" else 50
     rates = {}
     for runs_count in runs_per_batch:
         configs = [RunConfig(dataset.name, BENCHMARK_LOSSES[run % len(BENCHMARK_LOSSES)], noise="sym:0.4",
-                             seed=run + 1, model=model_name, train_eval_size=1) for run in range(runs_count)]
+                             seed=run + 1, model=model_name, train_eval_size=1, precision=precision)
+                   for run in range(runs_count)]
         runs = BatchedRuns(configs, dataset, device)
         runs.set_epoch_lr(0)
         runs.model.train()
@@ -168,22 +172,32 @@ def bench_batched(model_name: str, device: torch.device, runs_per_batch: list[in
 
 
 def run_benchmarks(models: list[str], device: str | None, repeats: int, baseline: bool, epoch: bool,
-                   runs: list[int] | None = None) -> None:
-    """Print one line of numbers per model, and with ``runs`` one line of batched rates."""
+                   runs: list[int] | None = None, precisions: list[str] | None = None) -> None:
+    """Print one line of numbers per model and precision (default: fp32 then bf16), and with
+    ``runs`` one line of batched rates."""
     if runs and min(runs) < 1:
         raise ValueError(f"runs per batch must be >= 1, got {', '.join(map(str, runs))}")
-    device = resolve_device(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
-    print(f"device: {name}; batch 128; median of {repeats} repeats, warm-up excluded")
+    precisions = list(PRECISIONS) if precisions is None else precisions
+    for precision in precisions:
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     for model_name in models:
         if model_name not in MODEL_DATASETS:
             raise ValueError(f"no benchmark data set for model {model_name!r}; choose from {', '.join(MODEL_DATASETS)}")
-        results = bench_model(model_name, device, repeats, epoch, baseline)
-        print(f"{model_name} ({MODEL_DATASETS[model_name]}): " + ", ".join(
-            f"{key} {value:,.2f}" if value < 100 else f"{key} {value:,.0f}" for key, value in results.items()),
-            flush=True)
-        if runs:
-            rates = bench_batched(model_name, device, runs, repeats)
-            label = "baseline_img_s" if baseline else "train_img_s"
-            print(f"{model_name} batched, aggregate train img/s (x {label}): " + ", ".join(
-                f"R={count} {rate:,.0f} (x{rate / results[label]:.1f})" for count, rate in rates.items()), flush=True)
+    device = resolve_device(device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    print(f"device: {name}; batch 128; channels_last; median of {repeats} repeats, warm-up excluded; "
+          f"native bf16: {native_bf16(device)}")
+    for model_name in models:
+        dataset = load_dataset(MODEL_DATASETS[model_name])
+        for precision in precisions:
+            results = bench_model(model_name, dataset, device, precision, repeats, epoch, baseline)
+            print(f"{model_name} ({MODEL_DATASETS[model_name]}) {precision}: " + ", ".join(
+                f"{key} {value:,.2f}" if value < 100 else f"{key} {value:,.0f}" for key, value in results.items()),
+                flush=True)
+            if runs:
+                rates = bench_batched(model_name, dataset, device, precision, runs, repeats)
+                label = "baseline_img_s" if baseline else "train_img_s"
+                print(f"{model_name} {precision} batched, aggregate train img/s (x {label}): " + ", ".join(
+                    f"R={count} {rate:,.0f} (x{rate / results[label]:.1f})" for count, rate in rates.items()),
+                    flush=True)

@@ -12,7 +12,7 @@ from anl.data import DataNotFoundError
 from anl.grids import GRIDS, grid
 from anl.models import MODELS
 from anl.results import ResultsStore
-from anl.train import AUGMENTATIONS, PROTOCOLS, RunConfig, train_run, train_sweep
+from anl.train import AUGMENTATIONS, PRECISIONS, PROTOCOLS, RunConfig, resolve_precision, train_run, train_sweep
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, float]:
@@ -48,6 +48,9 @@ def add_run_options(parser: argparse.ArgumentParser, dataset_required: bool = Tr
     parser.add_argument("--train-eval-size", type=int, default=10_000,
                         help="training images scored per epoch (0 = all)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
+    parser.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
+                        help="of the model's forward/backward (the loss stays float32); auto (default): bf16 on "
+                             "CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX), else fp32; part of the run's key")
     parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -56,7 +59,8 @@ def make_config(args: argparse.Namespace, loss: str, noise: str, seed: int) -> R
     return RunConfig(dataset=args.dataset, loss=loss, noise=noise, seed=seed, epochs=args.epochs,
                      train_subset=args.train_subset, model=args.model, batch_size=args.batch_size, lr=args.lr,
                      weight_decay=args.weight_decay, augment=args.augment,
-                     loss_overrides=parse_overrides(args.overrides), train_eval_size=args.train_eval_size)
+                     loss_overrides=parse_overrides(args.overrides), train_eval_size=args.train_eval_size,
+                     precision=resolve_precision(args.precision, args.device))
 
 
 def command_run(args: argparse.Namespace) -> None:
@@ -98,7 +102,8 @@ def command_bench(args: argparse.Namespace) -> None:
 
     runs = [int(count) for count in comma_list(args.runs)] if args.runs else []
     run_benchmarks(models=comma_list(args.models), device=args.device, repeats=args.repeats,
-                   baseline=args.baseline, epoch=not args.no_epoch, runs=runs)
+                   baseline=args.baseline, epoch=not args.no_epoch, runs=runs,
+                   precisions=comma_list(args.precisions))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=command_run)
     sweep = commands.add_parser("sweep", help="train a named grid, or losses x noise settings x seeds, "
                                               "skipping recorded runs")
-    sweep.add_argument("--grid", help=f"a named grid: {', '.join(GRIDS)} (other run options are then ignored)")
+    sweep.add_argument("--grid", help=f"a named grid: {', '.join(GRIDS)} (its runs name their precision; other run "
+                                      "options are then ignored)")
     add_run_options(sweep, dataset_required=False)
     sweep.add_argument("--losses", help="comma-separated loss names")
     sweep.add_argument("--noise", default="clean", help="comma-separated noise settings")
@@ -128,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
     bench.add_argument("--models", default="cnn4,cnn8")
     bench.add_argument("--device", default="auto")
+    bench.add_argument("--precisions", default=",".join(PRECISIONS), help="comma-separated, side by side")
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--baseline", action="store_true", help="also time a PIL + DataLoader pipeline")
     bench.add_argument("--no-epoch", action="store_true", help="skip the full real-data epoch timing")

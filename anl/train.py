@@ -5,7 +5,7 @@ resume, and a record in the results store.
 Protocol (anl-method.md section 3): SGD with momentum 0.9, cosine schedule per epoch, gradient
 norm clipped to 5, batch 128; L2 weight decay for baselines, and for the ANL family weight decay 0
 with the L1 term (delta) inside the objective. The model runs in channels_last (faster on CPU
-too), under bf16 autocast on CUDA; the loss is always computed in float32.
+too), under bf16 autocast when the run's precision is "bf16"; the loss is always computed in float32.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from anl.models import MODELS, build_model
 from anl.results import REPOSITORY, ResultsStore, atomic_write_bytes, code_version, config_key, package_versions
 
 AUGMENTATIONS = ("none", "crop_flip", "crop_flip_rotate")
+PRECISIONS = ("fp32", "bf16")  # of the model's forward and backward; objective and weights stay float32
 TRAIN_EVAL_SEED = 0  # the fixed sample of training images scored every epoch, same for every run
 SUBSET_SEED = 0  # the stratified training subset, same for every run
 
@@ -75,9 +76,12 @@ class RunConfig:
     augment: str | None = None
     loss_overrides: dict[str, float] = field(default_factory=dict)
     train_eval_size: int = 10_000
+    precision: str = "fp32"
 
     def resolved(self) -> dict[str, Any]:
-        """Every field filled in and checked; the dict that is hashed into the run's key."""
+        """Every field filled in and checked; the dict that is hashed into the run's key.
+        ``precision`` is in it only when not "fp32", so an fp32 run keeps the key it had before
+        precision was a field (every record made before then is fp32)."""
         if self.dataset not in PROTOCOLS:
             raise ValueError(f"unknown dataset {self.dataset!r} for training; choose one of {', '.join(PROTOCOLS)}")
         protocol = PROTOCOLS[self.dataset]
@@ -105,9 +109,12 @@ class RunConfig:
             "train_subset": (config["train_subset"] is None or config["train_subset"] >= 1, "must be >= 1"),
             "train_eval_size": (config["train_eval_size"] >= 0, "must be >= 0 (0 scores every image)"),
         }
+        checks["precision"] = (config["precision"] in PRECISIONS, f"choose one of {', '.join(PRECISIONS)}")
         for name, (ok, rule) in checks.items():
             if not ok:
                 raise ValueError(f"invalid {name}={config[name]!r}: {rule}")
+        if config["precision"] == "fp32":
+            del config["precision"]
         return config
 
     @property
@@ -255,6 +262,37 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but torch sees no CUDA device; use --device cpu")
     return device
+
+
+def run_precision(config: dict[str, Any]) -> str:
+    """The precision of a resolved config (or a record's config): "fp32" where it names none."""
+    return config.get("precision", "fp32")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bf16 natively: a CUDA GPU that supports it, or a CPU whose
+    flags in /proc/cpuinfo include avx512_bf16 or amx_bf16 (elsewhere, e.g. macOS, False: oneDNN
+    would emulate bf16, which is no faster than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        flags = {flag for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
+                 for flag in line.partition(":")[2].split()}
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str, device: str | torch.device | None) -> str:
+    """'auto': "bf16" where :func:`native_bf16` says so for the resolved device, else "fp32";
+    "fp32" and "bf16" as given."""
+    if precision == "auto":
+        return "bf16" if native_bf16(resolve_device(device)) else "fp32"
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of auto, {', '.join(PRECISIONS)}")
+    return precision
 
 
 def seed_everything(seed: int) -> None:
@@ -426,7 +464,7 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     if store is not None and store.has(key):
         return store.read(key)
     device = resolve_device(device)
-    amp = device.type == "cuda"
+    amp = run_precision(resolved) == "bf16"
     dataset = dataset if dataset is not None else load_dataset(resolved["dataset"])
     if dataset.name != resolved["dataset"]:
         raise ValueError(f"dataset {dataset.name!r} given for a {resolved['dataset']!r} run")
@@ -500,7 +538,7 @@ def make_record(key: str, config: dict[str, Any], data: TrainData, objective: lo
                     "test_confusion": confusion.tolist()},
         "provenance": {**code_version(), "packages": package_versions(), "device": device.type,
                        "device_name": device_name(device),
-                       "threads": torch.get_num_threads(), "amp_bf16": device.type == "cuda",
+                       "threads": torch.get_num_threads(), "amp_bf16": run_precision(config) == "bf16",
                        "data_source": data.source, "wall_time_s": wall_time,
                        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
     }

@@ -282,6 +282,10 @@ def test_batches_group_compatible_runs_evenly_in_grid_order() -> None:
         plan_batches(configs, 0)
     with pytest.raises(ValueError, match="differ in epochs"):
         batched.check_batchable([configs[0].resolved(), configs[2].resolved()])
+    bf16 = RunConfig("mnist", "ce", seed=9, epochs=3, precision="bf16")
+    assert [len(batch) for batch in plan_batches([configs[0], bf16, configs[1]], 3)] == [2, 1]
+    with pytest.raises(ValueError, match="differ in precision"):
+        batched.check_batchable([configs[0].resolved(), bf16.resolved()])
 
 
 def test_sweep_with_a_time_budget_stops_and_the_next_call_finishes(tmp_path, monkeypatch) -> None:
@@ -307,6 +311,7 @@ def test_sweep_with_a_time_budget_stops_and_the_next_call_finishes(tmp_path, mon
     (["sweep", "--dataset", "mnist", "--losses", "ce", "--batched", "0"], "runs per batch must be >= 1"),
     (["sweep", "--dataset", "cifar100", "--losses", "ce", "--batched", "4"], "cannot be batched"),
     (["bench", "--runs", "0", "--no-epoch"], "runs per batch must be >= 1"),
+    (["bench", "--precisions", "fp32,fp16", "--no-epoch"], "unknown precision 'fp16'; choose from fp32, bf16"),
 ])
 def test_cli_rejects_bad_batched_options_in_one_line(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:

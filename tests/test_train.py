@@ -50,7 +50,38 @@ def test_run_key_is_stable_and_tracks_every_field() -> None:
     assert len({base.key, *(config.key for config in others)}) == 5
 
 
+def test_every_committed_record_keeps_its_key_and_precision() -> None:
+    """A record's config, read back as a RunConfig, resolves to the record's key: fields added to
+    RunConfig later (precision) must not move an old record's key or change its meaning."""
+    records = list(ResultsStore().records())
+    assert records, "no committed records"
+    for record in records:
+        if record["config"]["dataset"] not in train.PROTOCOLS:
+            continue  # segmentation records have their own config
+        config = RunConfig(**record["config"])
+        assert config.key == record["key"], record["key"]
+        assert record["provenance"]["amp_bf16"] == (config.precision == "bf16"), record["key"]
+
+
+def test_bf16_is_its_own_run_and_fp32_keeps_the_old_key() -> None:
+    fp32 = RunConfig("cifar10", "anl_ce", noise="sym:0.8")
+    bf16 = RunConfig("cifar10", "anl_ce", noise="sym:0.8", precision="bf16")
+    assert "precision" not in fp32.resolved() and bf16.resolved()["precision"] == "bf16"
+    assert RunConfig("cifar10", "anl_ce", noise="sym:0.8", precision="fp32").key == fp32.key != bf16.key
+    assert train.run_precision(fp32.resolved()) == "fp32" and train.run_precision(bf16.resolved()) == "bf16"
+
+
+def test_auto_precision_is_bf16_only_where_the_hardware_has_it(monkeypatch) -> None:
+    assert train.resolve_precision("fp32", "cpu") == "fp32" and train.resolve_precision("bf16", "cpu") == "bf16"
+    for native, expected in ((True, "bf16"), (False, "fp32")):
+        monkeypatch.setattr(train, "native_bf16", lambda device, native=native: native)
+        assert train.resolve_precision("auto", "cpu") == expected
+    with pytest.raises(ValueError, match="'fp16'.*auto, fp32, bf16"):
+        train.resolve_precision("fp16", "cpu")
+
+
 @pytest.mark.parametrize("config,message", [
+    (RunConfig("mnist", "ce", precision="fp16"), "precision='fp16'.*fp32, bf16"),
     (RunConfig("imagenet", "ce"), "unknown dataset 'imagenet'.*mnist"),
     (RunConfig("mnist", "cross_entropy"), "cross_entropy"),
     (RunConfig("mnist", "ce", noise="sym:1.5"), "1.5"),
@@ -203,6 +234,15 @@ def test_cli_errors_are_one_line(argv: list[str], message: str, capsys) -> None:
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert message in error and "Traceback" not in error
+
+
+@pytest.mark.slow
+def test_bf16_run_learns_and_says_so_in_its_record(real_dataset, tmp_path) -> None:
+    config = RunConfig("mnist", "ce", seed=1, epochs=2, train_subset=3000, precision="bf16")
+    record = train_run(config, ResultsStore(tmp_path), dataset=real_dataset("mnist"), device="cpu", progress=False)
+    assert record["summary"]["final_test_acc"] > 0.85
+    assert record["config"]["precision"] == "bf16" and record["provenance"]["amp_bf16"] is True
+    assert isinstance(record["epochs"][-1]["test_loss"], float)  # the objective stayed float32
 
 
 @pytest.mark.slow
