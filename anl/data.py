@@ -13,6 +13,15 @@ in ``$ANL_CACHE``, else ``~/.cache/anl``. Formats read (nothing is extracted to 
 
 ``download=True`` lets torchvision fetch a missing set (online only); the files it writes are then
 read by the readers here.
+
+Checksums: a file read here that has the size of a known canonical file must have its checksum, else
+DataChecksumError (which names the file, both checksums and how to get the right one). Checked: the
+MNIST and Fashion-MNIST IDX files (sha256 of the decompressed bytes, so any gzip encoding of them
+and torchvision's extracted files pass), the official CIFAR-10 python batches (md5 as torchvision
+lists them), the CIFAR-10 JPEG copy and the ISIC 2017 copy as archives (sha256), and CIFAR-10N's
+label file (verify_cifar10n_labels). Not checked: CIFAR-100, extracted folders, the original ISIC
+files. A file of another size is other data (a subset, a test fixture) and is read unchecked. A
+file that passed is remembered in the cache by path, size and mtime and not hashed again.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from PIL import Image
+
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
 MNIST_CLASSES = tuple(str(digit) for digit in range(10))
@@ -63,6 +73,11 @@ _WEBVISION_FILELISTS = {"train": "info/train_filelist_google.txt", "val": "info/
 
 class DataNotFoundError(FileNotFoundError):
     """A data set is in none of the places searched; the message lists them and how to get it."""
+
+
+class DataChecksumError(ValueError):
+    """A data file has the size of a canonical file but not its checksum; the message names the file,
+    the expected and the actual checksum, and how to get the right file."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,6 +153,7 @@ class _Layout:
     present: Callable[[Path], bool]
     read: Callable[[Path], _Arrays | dict[str, torch.Tensor]]  # the dict for segmentation sets
     format: str  # for ImageDataset.source
+    canonical: _Canonical | None = None  # the path is this one file, verified before every read
 
 
 @dataclass(frozen=True)
@@ -158,6 +174,55 @@ def _split_tensors(images: np.ndarray, labels: np.ndarray, where: str) -> tuple[
     return image_tensor, torch.from_numpy(np.asarray(labels, dtype=np.int64).copy())
 
 
+# --- checksums ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Canonical:
+    """A canonical data file: ``size`` bytes whose ``algorithm`` digest is ``digest``."""
+
+    size: int
+    digest: str
+    algorithm: str  # a hashlib name
+    how_to_get: str  # for the mismatch message
+
+
+def _canonical_files(algorithm: str, how_to_get: str, files: dict[str, tuple[int, str]]) -> dict[str, _Canonical]:
+    """{name: (size, digest)} as _Canonical entries sharing ``algorithm`` and ``how_to_get``."""
+    return {name: _Canonical(size, digest, algorithm, how_to_get) for name, (size, digest) in files.items()}
+
+
+def _digest(path: Path, algorithm: str, content: bytes | None = None) -> str:
+    """Hex digest of ``content`` if given, else of the file at ``path``."""
+    if content is not None:
+        return hashlib.new(algorithm, content).hexdigest()
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, algorithm).hexdigest()
+
+
+def _verify(path: Path, canonical: _Canonical | None, content: bytes | None = None) -> None:
+    """Raise DataChecksumError if the bytes of ``path`` (``content`` where given: an IDX file's
+    decompressed bytes) have ``canonical``'s size but not its digest.
+
+    A pass is recorded in cache_dir()/verified, keyed by path, size and mtime, and not hashed again.
+    Nothing is checked without ``canonical`` or when the size differs (other data, not a copy of it).
+    """
+    if canonical is None or (path.stat().st_size if content is None else len(content)) != canonical.size:
+        return
+    marker = cache_dir() / "verified" / f"{path.name}-{_fingerprint(path)}-{canonical.digest[:16]}"
+    if marker.is_file():
+        return
+    actual = _digest(path, canonical.algorithm, content)
+    if actual != canonical.digest:
+        what = f"{path} (decompressed)" if content is not None and path.suffix == ".gz" else str(path)
+        raise DataChecksumError(f"checksum mismatch for {what}: expected {canonical.algorithm} {canonical.digest}, "
+                                f"got {actual}. The file is corrupt or altered; replace it: {canonical.how_to_get}.")
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError as error:
+        warnings.warn(f"could not record the verified checksum of {path} at {marker}: {error}", stacklevel=2)
+
+
 # --- IDX (MNIST, Fashion-MNIST) ---------------------------------------------------------------
 
 def _idx_path(folder: Path, stem: str) -> Path | None:
@@ -169,14 +234,16 @@ def _has_idx_files(folder: Path) -> bool:
     return all(_idx_path(folder, stem) is not None for stems in _IDX_STEMS.values() for stem in stems)
 
 
-def _read_idx(path: Path, ndim: int) -> np.ndarray:
-    """Array of an IDX file of unsigned bytes: magic 0x00 0x00 0x08 <ndim>, ndim big-endian int32 sizes, data."""
+def _read_idx(path: Path, ndim: int, canonical: _Canonical) -> np.ndarray:
+    """Array of an IDX file of unsigned bytes: magic 0x00 0x00 0x08 <ndim>, ndim big-endian int32 sizes,
+    data. Its decompressed bytes are verified against ``canonical`` first."""
     raw = path.read_bytes()
     if path.suffix == ".gz":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as error:
             raise ValueError(f"{path}: corrupt gzip file ({error})") from None
+    _verify(path, canonical, raw)
     header_size = 4 + 4 * ndim
     if len(raw) < header_size or raw[:3] != b"\x00\x00\x08" or raw[3] != ndim:
         raise ValueError(f"{path}: not an IDX file of unsigned bytes with {ndim} dimension(s) "
@@ -188,17 +255,18 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
     return payload.reshape(shape)
 
 
-def _read_idx_folder(folder: Path, classes: tuple[str, ...]) -> _Arrays:
+def _read_idx_folder(folder: Path, classes: tuple[str, ...], canonical: dict[str, _Canonical]) -> _Arrays:
     splits = []
     for images_stem, labels_stem in _IDX_STEMS.values():
         images_path, labels_path = _idx_path(folder, images_stem), _idx_path(folder, labels_stem)
-        images = _read_idx(images_path, 3)[:, None]
-        splits += _split_tensors(images, _read_idx(labels_path, 1), f"{images_path} and {labels_path}")
+        images = _read_idx(images_path, 3, canonical[images_stem])[:, None]
+        labels = _read_idx(labels_path, 1, canonical[labels_stem])
+        splits += _split_tensors(images, labels, f"{images_path} and {labels_path}")
     return _Arrays(*splits, classes=classes)
 
 
-def _idx_layouts(folders: list[Path], classes: tuple[str, ...]) -> list[_Layout]:
-    read = partial(_read_idx_folder, classes=classes)
+def _idx_layouts(folders: list[Path], classes: tuple[str, ...], canonical: dict[str, _Canonical]) -> list[_Layout]:
+    read = partial(_read_idx_folder, classes=classes, canonical=canonical)
     return [_Layout(folder, _IDX_EXPECTS, _has_idx_files, read, "IDX") for folder in folders]
 
 
@@ -235,6 +303,8 @@ def _cifar_pickle_split(paths: list[Path], label_key: str) -> tuple[torch.Tensor
 
 
 def _read_cifar10_batches(folder: Path) -> _Arrays:
+    for name, canonical in _CIFAR10_BATCH_FILES.items():
+        _verify(folder / name, canonical)
     train = _cifar_pickle_split([folder / name for name in _CIFAR10_BATCHES], "labels")
     test = _cifar_pickle_split([folder / "test_batch"], "labels")
     return _Arrays(*train, *test, classes=CIFAR10_CLASSES)
@@ -361,7 +431,7 @@ def _cifar10_layouts(root: Path) -> list[_Layout]:
                 "official CIFAR-10 python batches"),
         _Layout(root / "cifar10-jpeg", _JPEG_EXPECTS, Path.is_dir, _read_cifar10_jpeg, _JPEG_COPY),
         _Layout(root / "cifar10-jpeg.tar.gz", f"cifar10-jpeg/{_JPEG_EXPECTS}", Path.is_file, _read_cifar10_jpeg,
-                _JPEG_COPY),
+                _JPEG_COPY, _CIFAR10_JPEG_ARCHIVE),
     ]
 
 
@@ -376,14 +446,14 @@ _SPECS = {
         "MNIST", (0.1307,), (0.3081,), "MNIST",
         "load_dataset('mnist', download=True) when online (torchvision fetches the IDX files), "
         "or put the four IDX files from Yann LeCun's MNIST page in <data root>/mnist",
-        lambda root: _idx_layouts([root / "mnist", root / "MNIST" / "raw", root], MNIST_CLASSES)),
+        lambda root: _idx_layouts([root / "mnist", root / "MNIST" / "raw", root], MNIST_CLASSES, _MNIST_IDX)),
     "fashion_mnist": _Spec(
         "Fashion-MNIST", (0.2860,), (0.3530,), "FashionMNIST",
         "`apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or load_dataset('fashion_mnist', "
         "download=True) when online, or put the four IDX files from Zalando Research's fashion-mnist "
         "GitHub repository in <data root>/fashion_mnist",
         lambda root: _idx_layouts([root / "fashion_mnist", root / "fashion-mnist", root / "FashionMNIST" / "raw",
-                                   DEBIAN_FASHION_MNIST], FASHION_MNIST_CLASSES)),
+                                   DEBIAN_FASHION_MNIST], FASHION_MNIST_CLASSES, _FASHION_MNIST_IDX)),
     "cifar10": _Spec(
         "CIFAR-10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "CIFAR10",
         f"load_dataset('cifar10', download=True) when online, or extract cifar-10-python.tar.gz from "
@@ -395,6 +465,40 @@ _SPECS = {
         f"{_TORONTO} into <data root>",
         _cifar100_layouts),
 }
+
+# The IDX files' decompressed bytes, computed from the canonical files: ../shared/data/mnist (whose
+# README lists the sha256 of the .gz files) and Debian's dataset-fashion-mnist.
+_MNIST_IDX = _canonical_files("sha256", _SPECS["mnist"].how_to_get, {
+    "train-images-idx3-ubyte": (47040016, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    "train-labels-idx1-ubyte": (60008, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    "t10k-images-idx3-ubyte": (7840016, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    "t10k-labels-idx1-ubyte": (10008, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+})
+_FASHION_MNIST_IDX = _canonical_files("sha256", _SPECS["fashion_mnist"].how_to_get, {
+    "train-images-idx3-ubyte": (47040016, "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    "train-labels-idx1-ubyte": (60008, "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    "t10k-images-idx3-ubyte": (7840016, "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    "t10k-labels-idx1-ubyte": (10008, "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+})
+# md5 as torchvision.datasets.CIFAR10 lists them; sizes as published listings of the extracted
+# archive give them (a wrong size would only leave a file unchecked, never reject a good one).
+_CIFAR10_BATCH_FILES = _canonical_files("md5", _SPECS["cifar10"].how_to_get, {
+    "data_batch_1": (31035704, "c99cafc152244af753f735de768cd75f"),
+    "data_batch_2": (31035320, "d4bba439e000b95fd0a9bffe97cbabec"),
+    "data_batch_3": (31035999, "54ebc095f3ab1f0389bbae665268c751"),
+    "data_batch_4": (31035696, "634d18415352ddfa80567beed471001a"),
+    "data_batch_5": (31035623, "482c414d41f54cd18b22e5b47cb7c3cb"),
+    "test_batch": (31035526, "40351d587109b95175f43aff81a1287e"),
+})
+# sha256 as ../shared/data/README.md lists it.
+_CIFAR10_JPEG_ARCHIVE = _Canonical(
+    19434847, "04573a13a3e489ab931f4158073892b52438bc10cae51e746f630b0b6487340f", "sha256",
+    "copy cifar10-jpeg.tar.gz again from the project's shared data (its README lists the sha256 of every "
+    f"file), or use the official batches instead: {_SPECS['cifar10'].how_to_get}")
+CIFAR10N_SOURCE = "UCSC-REAL/cifar-10-100n (file CIFAR-10_human.pt)"
+_CIFAR10N_LABELS = _Canonical(
+    2401007, "873e69c39cb9b5e97fb6bae2d60bb59b38a5cbc31d2b868f7903dcb2b9dd2310", "sha256",
+    f"get CIFAR-10_human.pt again from {CIFAR10N_SOURCE}")
 
 
 def _root_origin(root: str | os.PathLike | None) -> str:
@@ -424,7 +528,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
 
     Raises DataNotFoundError (listing every place searched and how to get the data) when it is
     nowhere and ``download`` is false or torchvision could not fetch it; ValueError for an unknown
-    name or a corrupt file.
+    name or a corrupt file, DataChecksumError (a ValueError) for a file failing its checksum.
     """
     if name not in _SPECS:
         raise ValueError(f"unknown data set {name!r}; valid names: {', '.join(DATASETS)}")
@@ -436,10 +540,17 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
         found = next((layout for layout in layouts if layout.present(layout.path)), None)
     if found is None:
         raise DataNotFoundError(_not_found_message(spec, folder, root, layouts))
+    _verify(found.path, found.canonical)
     arrays = found.read(found.path)
     return ImageDataset(name=name, train_images=arrays.train_images, train_labels=arrays.train_labels,
                         test_images=arrays.test_images, test_labels=arrays.test_labels, classes=arrays.classes,
                         mean=spec.mean, std=spec.std, source=f"{found.path} ({found.format})")
+
+
+def verify_cifar10n_labels(path: str | os.PathLike) -> None:
+    """Raise DataChecksumError if ``path`` has the size of CIFAR-10N's CIFAR-10_human.pt but not its
+    sha256 (see the module docstring: checked once per path, size and mtime)."""
+    _verify(Path(path), _CIFAR10N_LABELS)
 
 
 def stratified_subset(labels: torch.Tensor, size: int, seed: int = 0) -> torch.Tensor:
@@ -680,7 +791,8 @@ def _decode_isic_original(folder: Path) -> dict[str, torch.Tensor]:
 def _isic_layouts(root: Path) -> list[_Layout]:
     copy = f"{_ISIC_COPY}/{_ISIC_COPY_EXPECTS}"
     return [
-        _Layout(root / f"{_ISIC_COPY}.tar.gz", copy, Path.is_file, _decode_isic_copy, "resized copy, JPEG masks"),
+        _Layout(root / f"{_ISIC_COPY}.tar.gz", copy, Path.is_file, _decode_isic_copy, "resized copy, JPEG masks",
+                _ISIC_COPY_ARCHIVE),
         _Layout(root / _ISIC_COPY, _ISIC_COPY_EXPECTS, Path.is_dir, _decode_isic_copy, "resized copy, JPEG masks"),
         _Layout(root / "ISIC-2017", _ISIC_ORIGINAL_EXPECTS, _has_isic_original, _decode_isic_original,
                 "original ISIC 2017 Part 1 files, resized to 256x192"),
@@ -699,6 +811,11 @@ _ISIC2017 = _Spec(
     "extract the six folders into <data root>/ISIC-2017, or put the 256x192 copy "
     "isic2017-256x192.tar.gz (from github.com/manideep2510/melanoma_segmentation) in <data root>",
     _isic_layouts)
+# sha256 as ../shared/data/README.md lists it.
+_ISIC_COPY_ARCHIVE = _Canonical(
+    17122232, "a7ccaaa051a4c0146968f59d43f88f4485da6adb80ef37e9650a90e23ff099a9", "sha256",
+    f"copy {_ISIC_COPY}.tar.gz again from the project's shared data (its README lists the sha256 of every "
+    f"file), or {_ISIC2017.how_to_get}")
 
 
 def _resized_segmentation(layout: _Layout, size: tuple[int, int]) -> dict[str, torch.Tensor]:
@@ -726,7 +843,8 @@ def load_segmentation(name: str = "isic2017", root: str | os.PathLike | None = N
     nearest, from the 256x192 tensors). Decoded once per size and cached in cache_dir().
 
     Raises DataNotFoundError (listing every place searched and how to get the data) when it is
-    nowhere; ValueError for an unknown name, a bad size or a malformed layout.
+    nowhere; ValueError for an unknown name, a bad size or a malformed layout, DataChecksumError
+    (a ValueError) for an archive failing its checksum.
     """
     if name not in SEGMENTATION_DATASETS:
         raise ValueError(f"unknown segmentation data set {name!r}; valid names: {', '.join(SEGMENTATION_DATASETS)}")
@@ -736,6 +854,7 @@ def load_segmentation(name: str = "isic2017", root: str | os.PathLike | None = N
     found = next((layout for layout in layouts if layout.present(layout.path)), None)
     if found is None:
         raise DataNotFoundError(_not_found_message(_ISIC2017, folder, root, layouts))
+    _verify(found.path, found.canonical)
     tensors = _read_segmentation(found, size)
     return SegmentationDataset(name=name, **tensors, mean=_ISIC2017.mean, std=_ISIC2017.std,
                                source=f"{found.path} ({found.format}) at {size[0]}x{size[1]}")

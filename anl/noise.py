@@ -15,7 +15,21 @@ from typing import Sequence
 
 import numpy as np
 
+from anl.data import CIFAR10N_SOURCE, verify_cifar10n_labels
+
 NOISE_KINDS = ("clean", "sym", "asym", "pairflip", "idn", "cifar10n")
+#: Each kind's spec form and meaning, as parse_noise reads it (R: the nominal rate).
+NOISE_GRAMMAR: dict[str, tuple[str, str]] = {
+    "clean": ("clean", "the given labels"),
+    "sym": ("sym:R", "a fraction R of each class moved, in equal counts, to every other class (R < 1)"),
+    "asym": ("asym:R", "a fraction R of each class of the data set's class map moved to its image "
+                       "(MNIST 7→1, 2→7, 5↔6, 3→8; CIFAR-10 truck→car, bird→plane, cat↔dog, deer→horse)"),
+    "pairflip": ("pairflip:R", "a fraction R of class c moved to class c + 1 (mod K)"),
+    "idn": ("idn:R", "instance-dependent (Xia et al. 2020): per-image flip rates drawn around R, "
+                     "labels drawn from a random projection of the image"),
+    "cifar10n": ("cifar10n:NAME", "CIFAR-10N human labels, NAME one of aggre, random1, random2, random3, "
+                                  "worst (CIFAR-10 only)"),
+}
 ASYMMETRIC_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
 CIFAR10N_COLUMNS = {
     "aggre": "aggre_label",
@@ -24,7 +38,6 @@ CIFAR10N_COLUMNS = {
     "random3": "random_label3",
     "worst": "worse_label",
 }
-CIFAR10N_SOURCE = "UCSC-REAL/cifar-10-100n (file CIFAR-10_human.pt)"
 
 # Asymmetric maps {true class: noisy class}; CIFAR-100 is built in asymmetric_matrix.
 _ASYMMETRIC_MAPS = {
@@ -302,6 +315,7 @@ def cifar10n_noise(labels, which: str, path) -> NoisyLabels:
         )
     import torch
 
+    verify_cifar10n_labels(path)
     table = torch.load(path, weights_only=False)
     missing = {"clean_label", CIFAR10N_COLUMNS[which]} - set(table)
     if missing:
@@ -561,7 +575,7 @@ def _check_radius(radius: int) -> int:
 
 
 def mask_dice(a, b) -> np.ndarray:
-    """Dice 2 |a & b| / (|a| + |b|) per mask of (..., H, W) boolean masks; 1 where both are empty."""
+    """Dice ``2 |a & b| / (|a| + |b|)`` per mask of (..., H, W) boolean masks; 1 where both are empty."""
     a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
     if a.shape != b.shape or a.ndim < 2:
         raise ValueError(f"masks must have equal shapes (..., H, W), got {a.shape} and {b.shape}")

@@ -10,8 +10,8 @@ import os
 import pickle
 import random
 import re
+import shutil
 import struct
-import time
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +26,7 @@ from anl import data
 from anl.data import (
     CIFAR10_CLASSES,
     DATASETS,
+    DataChecksumError,
     DataNotFoundError,
     ImageDataset,
     cache_dir,
@@ -33,6 +34,7 @@ from anl.data import (
     load_dataset,
     read_webvision_filelist,
     stratified_subset,
+    verify_cifar10n_labels,
 )
 
 @pytest.fixture(autouse=True)
@@ -307,6 +309,83 @@ def test_jpeg_copy_layout_problems_are_value_errors(tmp_path, problem, write_tar
         load_dataset("cifar10", root=tmp_path)
 
 
+# --- checksums -------------------------------------------------------------------------------
+
+def count_digests(monkeypatch) -> list[Path]:
+    """Count data._digest calls: the returned list gets the path of every file hashed."""
+    hashed, real_digest = [], data._digest
+    monkeypatch.setattr(data, "_digest", lambda path, *args: hashed.append(path) or real_digest(path, *args))
+    return hashed
+
+
+def flip_byte(payload: bytes, offset: int) -> bytes:
+    """``payload`` with the byte at ``offset`` inverted: same size, other content."""
+    return payload[:offset] + bytes([payload[offset] ^ 0xFF]) + payload[offset + 1:]
+
+
+def make_canonical(monkeypatch, arrays: dict[str, np.ndarray]) -> None:
+    """Take the IDX files written from ``arrays`` as MNIST's canonical files (their sha256 and size)."""
+    for stem, array in arrays.items():
+        raw = idx_bytes(array)
+        canonical = data._Canonical(len(raw), hashlib.sha256(raw).hexdigest(), "sha256", "HOW TO GET MNIST")
+        monkeypatch.setitem(data._MNIST_IDX, stem, canonical)
+
+
+def test_checksum_mismatch_names_file_both_checksums_and_remedy(tmp_path, monkeypatch):
+    arrays = write_idx_set(tmp_path / "mnist", seed=1, gz=True)
+    make_canonical(monkeypatch, arrays)
+    load_dataset("mnist", root=tmp_path)  # the canonical files pass
+    tampered = flip_byte(idx_bytes(arrays["train-labels-idx1-ubyte"]), 8)  # the first label
+    target = tmp_path / "mnist" / "train-labels-idx1-ubyte.gz"
+    target.write_bytes(gzip.compress(tampered))
+    with pytest.raises(DataChecksumError) as caught:
+        load_dataset("mnist", root=tmp_path)
+    message = str(caught.value)
+    assert isinstance(caught.value, ValueError)
+    assert f"{target} (decompressed)" in message and "HOW TO GET MNIST" in message
+    expected = data._MNIST_IDX["train-labels-idx1-ubyte"].digest
+    assert f"expected sha256 {expected}, got {hashlib.sha256(tampered).hexdigest()}" in message
+
+
+def test_verified_file_is_not_hashed_again_until_it_changes(tmp_path, monkeypatch):
+    folder = tmp_path / "mnist"
+    make_canonical(monkeypatch, write_idx_set(folder, seed=1, gz=False))
+    hashed = count_digests(monkeypatch)
+    load_dataset("mnist", root=tmp_path)
+    assert sorted(path.name for path in hashed) == sorted(data._MNIST_IDX)
+    assert len(list((tmp_path / "cache" / "verified").iterdir())) == 4
+    load_dataset("mnist", root=tmp_path)
+    assert len(hashed) == 4  # remembered by path, size and mtime
+    changed = folder / "t10k-labels-idx1-ubyte"
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    load_dataset("mnist", root=tmp_path)
+    assert hashed[4:] == [changed]
+
+
+def test_file_of_another_size_is_read_unchecked(tmp_path, monkeypatch):
+    write_idx_set(tmp_path / "mnist", seed=1, gz=True)  # fixtures, not the size of the canonical files
+    hashed = count_digests(monkeypatch)
+    assert load_dataset("mnist", root=tmp_path).train_images.shape == (7, 1, 5, 5)
+    assert hashed == [] and not (tmp_path / "cache" / "verified").exists()
+
+
+def test_cifar10_batches_checked_by_md5(tmp_path, monkeypatch):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in data._CIFAR10_BATCH_FILES:
+        payload = py2_pickle({"labels": [1], "data": np.zeros((1, 3072), np.uint8)})
+        (folder / name).write_bytes(payload)
+        monkeypatch.setitem(data._CIFAR10_BATCH_FILES, name, data._Canonical(
+            len(payload), hashlib.md5(payload).hexdigest(), "md5", "HOW TO GET CIFAR-10"))
+    load_dataset("cifar10", root=tmp_path)
+    tampered = (folder / "test_batch").read_bytes().replace(b"labels", b"labelz")  # same size
+    (folder / "test_batch").write_bytes(tampered)
+    expected = data._CIFAR10_BATCH_FILES["test_batch"].digest
+    message = f"{folder / 'test_batch'}: expected md5 {expected}, got {hashlib.md5(tampered).hexdigest()}"
+    with pytest.raises(DataChecksumError, match=re.escape(message)):
+        load_dataset("cifar10", root=tmp_path)
+
+
 # --- search paths, errors, settings ----------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "expected_paths"), [
@@ -517,8 +596,81 @@ def test_real_cifar10_jpeg_copy_is_labelled_and_rgb(real_dataset):
 
 
 @pytest.mark.realdata
-def test_real_mnist_loads_fast(real_dataset):
-    real_dataset("mnist")  # skips when missing
-    start = time.perf_counter()
-    load_dataset("mnist")
-    assert time.perf_counter() - start < 2.0
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_real_repeat_load_neither_hashes_nor_decodes(real_dataset, monkeypatch, name):
+    """A repeat load does no slow work: checksums are remembered, decoded JPEGs come from the cache."""
+    first = real_dataset(name)  # skips when missing; verifies and caches
+
+    def refuse(*args):
+        raise AssertionError("a repeat load hashed or decoded again")
+
+    monkeypatch.setattr(data, "_digest", refuse)
+    monkeypatch.setattr(data, "_decode_jpeg", refuse)
+    again = load_dataset(name)
+    assert torch.equal(again.train_images, first.train_images) and torch.equal(again.test_labels, first.test_labels)
+
+
+def real_file(relative: str) -> Path:
+    """``relative`` under the data root; where it is missing, skip (fail under CI) as real_dataset does."""
+    path = data_root() / relative
+    if not path.is_file():
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"real data missing: {path}")
+    return path
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
+def test_real_idx_files_pass_their_checksums(real_dataset, tmp_path, monkeypatch, name):
+    real_dataset(name)  # skips when missing
+    monkeypatch.setenv("ANL_CACHE", str(tmp_path / "cache"))
+    hashed = count_digests(monkeypatch)
+    load_dataset(name)
+    assert len(hashed) == 4
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(("relative", "verify"), [
+    ("cifar10-jpeg.tar.gz", lambda path: data._verify(path, data._CIFAR10_JPEG_ARCHIVE)),
+    ("isic2017-256x192.tar.gz", lambda path: data._verify(path, data._ISIC_COPY_ARCHIVE)),
+    ("cifar-n/CIFAR-10_human.pt", verify_cifar10n_labels),
+])
+def test_real_single_files_pass_their_checksums(tmp_path, monkeypatch, relative, verify):
+    path = real_file(relative)
+    monkeypatch.setenv("ANL_CACHE", str(tmp_path / "cache"))
+    hashed = count_digests(monkeypatch)
+    verify(path)
+    assert hashed == [path]
+
+
+@pytest.mark.realdata
+def test_tampered_copy_of_real_archive_raises_mismatch(tmp_path, monkeypatch):
+    source = real_file("cifar10-jpeg.tar.gz")
+    monkeypatch.setenv("ANL_CACHE", str(tmp_path / "cache"))
+    payload = source.read_bytes()
+    payload = flip_byte(payload, len(payload) // 2)
+    target = tmp_path / "fake-root" / source.name
+    target.parent.mkdir()
+    target.write_bytes(payload)
+    with pytest.raises(DataChecksumError) as caught:
+        load_dataset("cifar10", root=tmp_path / "fake-root")
+    message = str(caught.value)
+    assert f"checksum mismatch for {target}: expected sha256 {data._CIFAR10_JPEG_ARCHIVE.digest}" in message
+    assert f"got {hashlib.sha256(payload).hexdigest()}" in message and "shared data" in message
+
+
+@pytest.mark.realdata
+def test_tampered_copy_of_real_mnist_labels_raises_mismatch(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANL_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "fake-root" / "mnist"
+    folder.mkdir(parents=True)
+    for stem in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        shutil.copy(real_file(f"mnist/{stem}.gz"), folder)
+    payload = flip_byte(gzip.decompress(real_file("mnist/train-labels-idx1-ubyte.gz").read_bytes()), 8)
+    target = folder / "train-labels-idx1-ubyte"  # uncompressed: its bytes are the ones checked
+    target.write_bytes(payload)
+    with pytest.raises(DataChecksumError) as caught:
+        load_dataset("mnist", root=tmp_path / "fake-root")
+    message = str(caught.value)
+    expected = data._MNIST_IDX["train-labels-idx1-ubyte"].digest
+    assert f"checksum mismatch for {target}: expected sha256 {expected}, got {hashlib.sha256(payload).hexdigest()}" \
+        in message and "download=True" in message

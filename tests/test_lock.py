@@ -1,0 +1,63 @@
+"""requirements.lock, which make install installs: up to date with pyproject.toml, CPU torch, no CUDA packages."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+LOCK = REPOSITORY / "requirements.lock"
+SCRIPT = REPOSITORY / "scripts" / "lock.py"
+
+
+def lock_script(action: str, lock: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), action, str(lock)], capture_output=True, text=True,
+                          timeout=60)
+
+
+def locked_versions() -> dict[str, str]:
+    """Package name -> pinned version, from the ``name==version`` lines of the lock."""
+    pins = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", LOCK.read_text(), re.MULTILINE)
+    return {name.lower(): version for name, version in pins}
+
+
+def test_lock_is_up_to_date_with_pyproject():
+    done = lock_script("check", LOCK)
+    assert done.returncode == 0, done.stderr
+
+
+def test_check_fails_when_a_dependency_changes_until_restamped(tmp_path):
+    shutil.copy(LOCK, tmp_path / LOCK.name)
+    pyproject = tmp_path / "pyproject.toml"
+    text = (REPOSITORY / "pyproject.toml").read_text()
+    pyproject.write_text(text.replace('"pytest>=8"', '"pytest>=8", "hypothesis"'))
+    done = lock_script("check", tmp_path / LOCK.name)
+    assert done.returncode == 1 and "out of date" in done.stderr and "make lock" in done.stderr
+    pyproject.write_text(text.replace("    ", "  ") + "\n# formatting and comments do not count\n")
+    assert lock_script("check", tmp_path / LOCK.name).returncode == 0
+    pyproject.write_text(text.replace('"numpy>=1.26"', '"numpy>=2"'))
+    assert lock_script("check", tmp_path / LOCK.name).returncode == 1
+    assert lock_script("stamp", tmp_path / LOCK.name).returncode == 0
+    assert lock_script("check", tmp_path / LOCK.name).returncode == 0
+    assert (tmp_path / LOCK.name).read_text().count("# pyproject inputs sha256: ") == 1
+
+
+def test_lock_pins_cpu_torch_and_no_cuda_packages():
+    versions = locked_versions()
+    assert versions["torch"] == "2.13.0+cpu" and versions["torchvision"] == "0.28.0"
+    cuda = [name for name in versions if name.startswith(("nvidia-", "triton", "cuda"))]
+    assert cuda == []
+
+
+def test_locked_setuptools_can_build_the_package():
+    """make install builds the editable package without build isolation, with the lock's setuptools."""
+    versions = locked_versions()
+    build_requires = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["build-system"]["requires"]
+    for requirement in map(Requirement, build_requires):
+        assert versions[requirement.name.lower()] in requirement.specifier, requirement
