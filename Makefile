@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+LOCK   := requirements.lock
 
 # The real data sets: ANL_DATA if set, else ../shared/data when it sits beside the checkout.
 ifneq ($(wildcard ../shared/data),)
@@ -29,17 +30,33 @@ ifdef CI
 PAPERMILL_ARGS += -p train_missing False
 endif
 
-.PHONY: install test clean book html notebooks results
+.PHONY: install lock test clean book html notebooks results
 install: $(VENV)/.installed $(MATHJAX)
 
-$(VENV)/.installed: pyproject.toml
+# The environment is requirements.lock: every package at its exact version, hash-checked, resolved
+# by uv from pyproject.toml with all its extras for CPython 3.11 on Linux x86_64. torch is locked as
+# the CPU build 2.13.0+cpu, so no CUDA package is in it (pip finds that wheel through this machine's
+# pip config, find-links /opt/wheels; elsewhere set PIP_FIND_LINKS to PyTorch's CPU wheels). The
+# package itself is then installed editable without resolving again, built by the locked setuptools.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	@bash .ci/apt-packages
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# torch first, pinned, so that nothing pulls a CUDA build on a CPU machine
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[book,test]"
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# After changing a dependency in pyproject.toml (tests/test_lock.py fails until then): re-resolve
+# with uv (pins still allowed are kept; delete the lock first to move every pin to the newest) and
+# stamp the lock with the digest of the inputs. TORCH_WHEELS: a folder or find-links page holding
+# the torch 2.13.0+cpu wheel.
+UV_VERSION   := 0.13.8
+TORCH_WHEELS ?= /opt/wheels
+lock:
+	$(PYTHON) -m venv .cache/uv && .cache/uv/bin/pip install -q uv==$(UV_VERSION)
+	.cache/uv/bin/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 \
+	  --find-links $(TORCH_WHEELS) --custom-compile-command "make lock" --quiet -o $(LOCK)
+	$(PYTHON) scripts/lock.py stamp $(LOCK)
 
 # MathJax 3 from the npm registry, served by the book itself (no CDN at reading time).
 $(MATHJAX):
@@ -56,11 +73,15 @@ book/notebooks/%.ipynb: notebooks/%.py $(wildcard anl/*.py) $(wildcard results/r
 book/notebooks/%.ipynb: notebooks/%.yml $(wildcard notebooks/*.py) $(wildcard anl/*.py) $(wildcard results/runs/*.json) | $(VENV)/.installed
 	VENV=$(VENV) bash book/execute-notebook.sh $* $(PAPERMILL_ARGS)
 
-book: install notebooks
+# The records are checked before the notebooks read them: a damaged one stops the build, named.
+book: install
+	$(PY) -m anl check-results
+	$(MAKE) notebooks
 	$(BUILD_BOOK)
 
 # Render the executed notebooks as they are (after re-running one by hand with other parameters).
 html: install
+	$(PY) -m anl check-results
 	$(BUILD_BOOK)
 
 # Train the runs the book's default parameters read (named grids of anl.grids and

@@ -1,14 +1,18 @@
-"""anl.results: the code version in a record is the one the process imported, with the
-ANL_GIT_SHA fallback for copies without git; records are written atomically."""
+"""anl.results: the code version in a record is the one the process imported, read from git, else
+ANL_GIT_SHA, else the package version; records are written atomically; a damaged record is refused
+with an error naming its file and the problem, and ``check-results`` lists every damaged one."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
 
+import anl
 from anl import results
+from anl.cli import main
 
 
 def test_code_version_is_read_from_git_once_per_process(monkeypatch):
@@ -18,17 +22,22 @@ def test_code_version_is_read_from_git_once_per_process(monkeypatch):
         pytest.skip("not a git checkout")
     monkeypatch.setattr(results.subprocess, "run", lambda *_, **__: pytest.fail("git called again"))
     assert results.code_version()["git_sha"] == expected
+    assert results.code_version()["code_version_source"] == "git"
 
 
-def test_code_version_falls_back_to_ANL_GIT_SHA_without_git(monkeypatch):
+def test_code_version_without_git_is_ANL_GIT_SHA_else_the_package_version(monkeypatch):
     def no_git(*_, **__):
         raise FileNotFoundError("git")
 
     monkeypatch.setattr(results.subprocess, "run", no_git)
-    monkeypatch.delenv("ANL_GIT_SHA", raising=False)
-    assert results.read_code_version() == {"git_sha": "unknown", "git_dirty": None}
     monkeypatch.setenv("ANL_GIT_SHA", "0123abc")
-    assert results.read_code_version() == {"git_sha": "0123abc", "git_dirty": None}
+    assert results.read_code_version() == {"git_sha": "0123abc", "git_dirty": None,
+                                           "code_version_source": "ANL_GIT_SHA"}
+    package = {"git_sha": anl.__version__, "git_dirty": None, "code_version_source": "package"}
+    monkeypatch.setenv("ANL_GIT_SHA", "")
+    assert results.read_code_version() == package
+    monkeypatch.delenv("ANL_GIT_SHA")
+    assert results.read_code_version() == package
 
 
 def test_a_write_interrupted_before_the_rename_leaves_the_previous_record(tmp_path, monkeypatch):
@@ -43,3 +52,109 @@ def test_a_write_interrupted_before_the_rename_leaves_the_previous_record(tmp_pa
         store.write({"key": "k", "value": 2})
     assert json.loads((tmp_path / "runs" / "k.json").read_text())["value"] == 1
     assert [path.name for path in (tmp_path / "runs").iterdir()] == ["k.json"]  # no temporary left
+
+
+def make_record(seed: int) -> dict:
+    config = {"dataset": "mnist", "loss": "ce", "noise": "sym:0.4", "seed": seed, "loss_overrides": {}}
+    return {"key": results.config_key(config), "config": config, "loss_hparams": {},
+            "noise": {"spec": "sym:0.4", "rate": 0.4, "train_size": 100},
+            "epochs": [{"epoch": 1, "test_acc": 0.5}],
+            "summary": {"final_test_acc": 0.5, "best_test_acc": 0.5, "best_epoch": 1},
+            "provenance": {"git_sha": "0123abc", "git_dirty": None, "device": "cpu", "wall_time_s": 1.0}}
+
+
+def truncated(store, record):
+    path = store.write(record)
+    path.write_bytes(path.read_bytes()[:40])
+    return path
+
+
+def tampered_config(store, record):
+    record["config"]["seed"] += 100
+    return store.write(record)
+
+
+def without_summary(store, record):
+    del record["summary"]
+    return store.write(record)
+
+
+def epochs_not_a_list(store, record):
+    record["epochs"] = {"1": record["epochs"][0]}
+    return store.write(record)
+
+
+def misnamed(store, record):
+    path = store.write(record)
+    return path.rename(path.with_name("0000000000000000.json"))
+
+
+DAMAGE = {truncated: "invalid JSON", tampered_config: "does not match its config",
+          without_summary: "missing required field.*'summary'", epochs_not_a_list: "field 'epochs' is an object, not an array",
+          misnamed: "file name '0000000000000000.json' is not its key"}
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=lambda damage: damage.__name__)
+def test_every_reader_names_the_damaged_file_and_the_problem(tmp_path, damage):
+    store = results.ResultsStore(tmp_path)
+    path = damage(store, make_record(1))
+    message = rf"{re.escape(str(path))}: .*{DAMAGE[damage]}"
+    for read in (lambda: store.read(path.stem), lambda: list(store.records()),
+                 lambda: results.load_summaries(tmp_path), lambda: results.load_results(tmp_path)):
+        with pytest.raises(results.DamagedRecordError, match=message) as caught:
+            read()
+        assert caught.value.path == path
+
+
+def damaged_store(tmp_path):
+    """Two good records and one of each kind of damage; {damaged file: its problem}, sorted by file."""
+    store = results.ResultsStore(tmp_path)
+    for seed in (1, 2):
+        store.write(make_record(seed))
+    damaged = {damage(store, make_record(10 + index)): DAMAGE[damage] for index, damage in enumerate(DAMAGE)}
+    return store, dict(sorted(damaged.items()))
+
+
+def test_check_records_finds_exactly_the_damaged_files_and_leaves_every_file_as_it_was(tmp_path):
+    store, damaged = damaged_store(tmp_path)
+    before = {path: path.read_bytes() for path in store.paths()}
+    assert len(before) == 2 + len(DAMAGE)
+    problems = results.check_records(tmp_path)
+    assert [problem.path for problem in problems] == list(damaged)
+    assert {path: path.read_bytes() for path in store.paths()} == before
+
+
+def test_check_results_lists_the_damaged_records_and_exits_1(tmp_path, capsys):
+    store, damaged = damaged_store(tmp_path)
+    with pytest.raises(SystemExit) as caught:
+        main(["check-results", "--results", str(tmp_path)])
+    assert caught.value.code == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert len(lines) == len(damaged)
+    for line, (path, problem) in zip(lines, damaged.items()):
+        assert re.fullmatch(rf"{re.escape(str(path))}: .*{problem}.*", line)
+    assert err == f"check-results: {len(damaged)} damaged record(s) in {store.runs}\n"
+
+
+def test_check_results_of_a_sound_store_prints_one_ok_line_and_exits_0(tmp_path, capsys):
+    store = results.ResultsStore(tmp_path)
+    for seed in (1, 2, 3):
+        store.write(make_record(seed))
+    assert main(["check-results", "--results", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"check-results: OK, 3 records in {store.runs}\n"
+
+
+def test_check_results_without_a_runs_folder_is_a_one_line_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["check-results", "--results", str(tmp_path / "missing")])
+    assert caught.value.code == 2
+    assert f"no runs/ folder in {tmp_path / 'missing'}" in capsys.readouterr().err
+
+
+def test_every_record_in_the_repository_is_sound():
+    """Classification and segmentation records alike: the key is config_key of the config."""
+    store = results.ResultsStore()
+    datasets = {json.loads(path.read_bytes())["config"]["dataset"] for path in store.paths()}
+    assert {"mnist", "isic2017"} <= datasets
+    assert results.check_records() == []
