@@ -11,7 +11,7 @@ from anl import losses
 from anl.data import DataNotFoundError
 from anl.grids import GRIDS, grid
 from anl.models import MODELS
-from anl.results import ResultsStore
+from anl.results import ResultsStore, check_records
 from anl.train import AUGMENTATIONS, PRECISIONS, PROTOCOLS, RunConfig, resolve_precision, train_run, train_sweep
 
 
@@ -72,6 +72,52 @@ def command_run(args: argparse.Namespace) -> None:
                       "record": str(store.path(record["key"]))}))
 
 
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Options of a sweep that runs as a submitit job array (anl.cluster)."""
+    parser.add_argument("--executor", default="inprocess", choices=("inprocess", "local", "slurm"),
+                        help="inprocess (default): train here, now; slurm: submit the missing runs as a SLURM job "
+                             "array through submitit; local: the same array as processes on this machine, waited for")
+    parser.add_argument("--runs-per-job", type=int, default=1, help="runs trained one after another by each job")
+    parser.add_argument("--partition", help="SLURM partition")
+    parser.add_argument("--gpus-per-job", type=int, help="default: 1 with slurm, 0 with local")
+    parser.add_argument("--cpus-per-job", type=int, default=1, help="CPU cores per job (its torch threads)")
+    parser.add_argument("--timeout-min", type=int, default=240,
+                        help="a job's time limit; a job stopped at it (or preempted) is requeued and resumes")
+    parser.add_argument("--jobs-folder", help="submitit logs and job files (default: jobs/ in the repository)")
+
+
+def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict] | None:
+    """Train ``configs`` with ``train`` (a sweep function) in this process, or submit them as a job
+    array when --executor is local or slurm; local waits for the jobs and returns the records."""
+    store = ResultsStore(args.results)
+    if args.executor == "inprocess":
+        return train(configs, store, device=args.device, progress=not args.no_progress)
+    from anl.cluster import submit_sweep
+
+    gpus = args.gpus_per_job if args.gpus_per_job is not None else int(args.executor == "slurm")
+    jobs = submit_sweep(train, configs, store, executor=args.executor, runs_per_job=args.runs_per_job,
+                        folder=args.jobs_folder, timeout_min=args.timeout_min, cpus_per_job=args.cpus_per_job,
+                        gpus_per_job=gpus, partition=args.partition, device=args.device)
+    if not jobs:
+        print("every run is recorded: nothing to submit")
+        return [store.read(config.key) for config in configs]
+    folder = jobs[0].paths.folder
+    print(f"submitted {len(jobs)} jobs ({args.executor}), array {jobs[0].job_id.split('_')[0]}; logs in {folder}; "
+          f"claims and progress: {claims_log()}", flush=True)
+    if args.executor == "slurm":
+        return None
+    for job in jobs:
+        job.result()  # raises with the job's error and log path if it failed
+    return [store.read(config.key) for config in configs if store.has(config.key)]
+
+
+def claims_log() -> str:
+    from anl.claims import LOG_NAME
+    from anl.train import checkpoint_dir
+
+    return str(checkpoint_dir() / LOG_NAME)
+
+
 def command_sweep(args: argparse.Namespace) -> None:
     if args.grid:
         configs = grid(args.grid)
@@ -81,6 +127,8 @@ def command_sweep(args: argparse.Namespace) -> None:
     else:
         raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --dataset with --losses")
     store = ResultsStore(args.results)
+    if args.executor != "inprocess" and args.batched is not None:
+        raise ValueError(f"--batched trains in this process; it cannot be combined with --executor {args.executor}")
     if args.batched is not None:
         from anl.batched import train_sweep_batched
 
@@ -89,7 +137,9 @@ def command_sweep(args: argparse.Namespace) -> None:
     elif args.time_budget is not None:
         raise ValueError("--time-budget needs --batched R (batched sweeps stop cleanly between epochs)")
     else:
-        records = train_sweep(configs, store, device=args.device, progress=not args.no_progress)
+        records = submit_or_train(args, configs, train_sweep)
+        if records is None:
+            return
     for record in records:
         config = record["config"]
         print(f"{config['dataset']} {config['loss']:>10} {config['noise']:>12} seed {config['seed']}: "
@@ -104,6 +154,18 @@ def command_bench(args: argparse.Namespace) -> None:
     run_benchmarks(models=comma_list(args.models), device=args.device, repeats=args.repeats,
                    baseline=args.baseline, epoch=not args.no_epoch, runs=runs,
                    precisions=comma_list(args.precisions))
+
+
+def command_check_results(args: argparse.Namespace) -> None:
+    """Print each damaged record (file: problem) and exit 1, else print one OK line."""
+    damaged = check_records(args.results)
+    store = ResultsStore(args.results)
+    for error in damaged:
+        print(error)
+    if damaged:
+        print(f"check-results: {len(damaged)} damaged record(s) in {store.runs}", file=sys.stderr)
+        sys.exit(1)
+    print(f"check-results: OK, {len(store.paths())} records in {store.runs}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--time-budget", type=float, metavar="SECONDS",
                        help="with --batched: start no batch and no epoch that would end after this many "
                             "seconds; a rerun resumes")
+    add_executor_options(sweep)
     sweep.set_defaults(handler=command_sweep)
     commands.add_parser("segment", add_help=False,
                         help="ISIC 2017 lesion segmentation with noisy masks (see: python -m anl segment --help)")
@@ -140,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-epoch", action="store_true", help="skip the full real-data epoch timing")
     bench.add_argument("--runs", help="also time batched training at these runs per batch, e.g. 1,4,16")
     bench.set_defaults(handler=command_bench)
+    check = commands.add_parser("check-results", help="list the damaged run records (exit 1 if any), "
+                                                      "touching none")
+    check.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    check.set_defaults(handler=command_check_results)
     return parser
 
 

@@ -52,10 +52,12 @@ from anl.data import (
 )
 from anl.models import conv_bn_relu
 from anl.results import ResultsStore, code_version, config_key, package_versions
-from anl.train import checkpoint_path, normalise, resolve_device, run_epochs, seed_everything, train_shuffled_epoch
+from anl.train import (checkpoint_path, normalise, resolve_device, run_epochs, seed_everything, sweep,
+                       train_shuffled_epoch)
 
 NUM_CLASSES = 2  # background, lesion
-LOSS_PRESET = "cifar10"  # the presets of anl.losses used for segmentation (none are published for ISIC)
+#: The data set whose presets of anl.losses segmentation uses (none are published for ISIC).
+LOSS_PRESET = "cifar10"
 BASELINE_WEIGHT_DECAY = 1e-4  # L2 for non-ANL losses (CIFAR-10's); the ANL family uses its L1 term
 THRESHOLD_JACCARD = 0.65  # ISIC 2018 thresholded Jaccard: per-image Jaccard below this counts 0
 SUBSET_SEED = 0  # the training subset, same for every run
@@ -119,8 +121,8 @@ class UNet(nn.Module):
 
 # ----------------------------------------------------------------------------- metrics
 def mask_scores(predictions: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-image scores of boolean (N, H, W) predictions against targets: dice = 2|P & T| / (|P| + |T|),
-    jaccard = |P & T| / |P | T| (both 1 when P and T are empty), thresholded_jaccard = jaccard if
+    """Per-image scores of boolean (N, H, W) predictions against targets: ``dice = 2|P & T| / (|P| + |T|)``,
+    ``jaccard = |P & T| / |P | T|`` (both 1 when P and T are empty), thresholded_jaccard = jaccard if
     jaccard >= 0.65 else 0. float64 tensors of shape (N,)."""
     if predictions.shape != targets.shape or predictions.dim() != 3:
         raise ValueError(f"predictions and targets must both be (N, H, W), got {tuple(predictions.shape)} "
@@ -458,16 +460,20 @@ def grid(name: str) -> list[SegmentationConfig]:
 
 def train_segmentation_sweep(configs: Sequence[SegmentationConfig], store: ResultsStore, *,
                              device: str | torch.device | None = None, progress: bool = True) -> list[dict[str, Any]]:
-    """Train every config not yet in ``store`` (data loaded once per size); all records in order."""
+    """Train every config not yet in ``store`` that no other worker is training (anl.train.sweep;
+    data loaded once per size); the records in ``store`` at the end, in order."""
     keys = [config.key for config in configs]  # validates every config before any training
     loaded: dict[tuple[int, int], tuple[SegmentationDataset, SegmentationDataset]] = {}
-    for config in configs:
-        if not store.has(config.key):
-            size = tuple(config.size)
-            if size not in loaded:
-                loaded[size] = load_run_data(size)
-            train_segmentation(config, store, datasets=loaded[size], device=device, progress=progress)
-    return [store.read(key) for key in keys]
+
+    def train_one(index: int) -> None:
+        config = configs[index]
+        size = tuple(config.size)
+        if size not in loaded:
+            loaded[size] = load_run_data(size)
+        train_segmentation(config, store, datasets=loaded[size], device=device, progress=progress)
+
+    sweep(keys, store, train_one, label="segmentation sweep", progress=progress)
+    return [store.read(key) for key in keys if store.has(key)]
 
 
 # ----------------------------------------------------------------------------- command line
@@ -535,7 +541,7 @@ def _command_run(args: argparse.Namespace) -> None:
 
 
 def _command_sweep(args: argparse.Namespace) -> None:
-    from anl.cli import comma_list
+    from anl.cli import comma_list, submit_or_train
 
     if args.grid:
         configs = grid(args.grid)
@@ -545,8 +551,7 @@ def _command_sweep(args: argparse.Namespace) -> None:
     else:
         raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --losses")
     _set_threads(args)
-    for record in train_segmentation_sweep(configs, ResultsStore(args.results), device=args.device,
-                                           progress=not args.no_progress):
+    for record in submit_or_train(args, configs, train_segmentation_sweep) or []:
         _print_record(record)
 
 
@@ -573,6 +578,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--losses", help="comma-separated loss names")
     sweep.add_argument("--noise", default="clean", help="comma-separated mask-noise specs")
     sweep.add_argument("--seeds", default="1", help="comma-separated seeds")
+    from anl.cli import add_executor_options
+
+    add_executor_options(sweep)
     sweep.set_defaults(handler=_command_sweep)
     show = commands.add_parser("noise", help="realised amounts of a mask-noise spec on the training masks")
     show.add_argument("--noise", required=True)

@@ -15,7 +15,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from anl import losses, noise
+from anl import claims, losses, noise
 from anl.data import ImageDataset, load_dataset, stratified_subset
 from anl.models import MODELS, build_model
 from anl.results import REPOSITORY, ResultsStore, atomic_write_bytes, code_version, config_key, package_versions
@@ -49,6 +49,7 @@ class Protocol:
     augment: str
 
 
+#: The training protocol of each data set (anl-method.md section 3).
 PROTOCOLS: dict[str, Protocol] = {
     "mnist": Protocol("cnn4", 50, 128, 0.01, 1e-3, 5.0, "none"),
     "fashion_mnist": Protocol("cnn4", 50, 128, 0.01, 1e-3, 5.0, "none"),
@@ -348,9 +349,13 @@ def scores(test_logits: torch.Tensor, train_logits: torch.Tensor, data: TrainDat
             "noisy_acc_given": noisy_acc_given, "noisy_acc_true": noisy_acc_true, "noisy_loss": noisy_loss}
 
 
+def checkpoint_dir() -> Path:
+    """Checkpoints (and the claims on runs) live in $ANL_CHECKPOINTS or <repository>/checkpoints."""
+    return Path(os.environ.get("ANL_CHECKPOINTS", REPOSITORY / "checkpoints"))
+
+
 def checkpoint_path(key: str) -> Path:
-    """Checkpoints live outside results/, in $ANL_CHECKPOINTS or <repository>/checkpoints."""
-    return Path(os.environ.get("ANL_CHECKPOINTS", REPOSITORY / "checkpoints")) / f"{key}.pt"
+    return checkpoint_dir() / f"{key}.pt"
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -544,21 +549,42 @@ def make_record(key: str, config: dict[str, Any], data: TrainData, objective: lo
     }
 
 
+def sweep(keys: Sequence[str], store: ResultsStore, train_one: Callable[[int], None], *,
+          label: str = "sweep", progress: bool = True) -> list[str]:
+    """Call ``train_one(index)`` for each run of ``keys``, in order, that is not in ``store``,
+    holding this worker's claim on it (anl.claims) meanwhile; a run another worker holds is left
+    to it. Returns the keys still unrecorded at the end (left to other workers). Workers sharing ``store`` and the checkpoint
+    folder can run this on the same list at once: each run is trained by one of them."""
+    pending = [index for index, key in enumerate(keys) if not store.has(key)]
+    bar = progress_bar(f"{label} ({len(keys) - len(pending)} of {len(keys)} done)", len(pending), 0,
+                       progress and bool(pending), unit="run")
+    for index in pending:
+        key = keys[index]
+        with claims.claimed(checkpoint_dir(), key, needed=lambda key=key: not store.has(key)) as mine:
+            if mine:
+                train_one(index)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return [key for key in keys if not store.has(key)]
+
+
 def train_sweep(configs: list[RunConfig], store: ResultsStore, *, device: str | torch.device | None = None,
                 progress: bool = True) -> list[dict[str, Any]]:
-    """Train every config whose record is not yet in ``store`` (data sets loaded once); returns
-    all records, stored or new, in the order given."""
+    """Train every config whose record is not yet in ``store`` and that no other worker is training
+    (:func:`sweep`; data sets loaded once); returns the records in ``store`` at the end, in the
+    order given (a run left to another worker is missing if that worker has not finished it)."""
     keys = [config.key for config in configs]  # validates every config before any training
-    pending = [config for config, key in zip(configs, keys) if not store.has(key)]
     datasets: dict[str, ImageDataset] = {}
-    outer = progress_bar(f"sweep ({len(configs) - len(pending)} of {len(configs)} done)", len(pending), 0,
-                         progress and bool(pending), unit="run")
-    for config in pending:
+
+    def train_one(index: int) -> None:
+        config = configs[index]
         if config.dataset not in datasets:
             datasets[config.dataset] = load_dataset(config.dataset)
         train_run(config, store, dataset=datasets[config.dataset], device=device, progress=progress)
-        if outer is not None:
-            outer.update(1)
-    if outer is not None:
-        outer.close()
-    return [store.read(key) for key in keys]
+
+    left = sweep(keys, store, train_one, progress=progress)
+    if left:
+        print(f"{len(left)} runs are being trained by other workers (claims in {checkpoint_dir()})", flush=True)
+    return [store.read(key) for key in keys if store.has(key)]

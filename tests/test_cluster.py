@@ -1,0 +1,164 @@
+"""Workers sharing one results folder: claims on runs (atomic, stale after a silent heartbeat or a
+dead process, taken over once), four concurrent workers on one grid, a worker killed mid-run and
+resumed, and the submitit job-array path on its local executor."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from anl import claims
+from anl.cli import main
+from anl.results import REPOSITORY, ResultsStore
+from anl.train import RunConfig, train_sweep
+
+TINY = ["--dataset", "mnist", "--train-subset", "256", "--train-eval-size", "256", "--device", "cpu",
+        "--precision", "fp32", "--no-progress"]
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """A results folder and a checkpoint folder in tmp, the latter named in ANL_CHECKPOINTS."""
+    checkpoints = tmp_path / "checkpoints"
+    monkeypatch.setenv("ANL_CHECKPOINTS", str(checkpoints))
+    return tmp_path / "results", checkpoints
+
+
+def log_events(checkpoints: Path) -> list[tuple[str, str]]:
+    """(event, key) of every line of claims.log."""
+    lines = (checkpoints / claims.LOG_NAME).read_text().splitlines()
+    return [(line.split()[1], line.split()[-2]) for line in lines]
+
+
+def sweep_process(results: Path, checkpoints: Path, *arguments: str) -> subprocess.Popen:
+    env = {**os.environ, "ANL_CHECKPOINTS": str(checkpoints), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(REPOSITORY)}
+    return subprocess.Popen([sys.executable, "-m", "anl", "sweep", *TINY, "--results", str(results), *arguments],
+                            env=env, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+# --- claims --------------------------------------------------------------------------------------
+
+def test_a_claim_is_held_once_and_released(tmp_path) -> None:
+    assert claims.acquire(tmp_path, "k1")
+    assert not claims.acquire(tmp_path, "k1")  # held, heartbeat fresh, holder alive: not stale
+    owner = json.loads(claims.claim_path(tmp_path, "k1").read_text())
+    assert owner["pid"] == os.getpid() and owner["host"] == socket.gethostname()
+    claims.release(tmp_path, "k1")
+    assert not claims.claim_path(tmp_path, "k1").exists()
+    with claims.claimed(tmp_path, "k2") as mine:
+        assert mine and claims.claim_path(tmp_path, "k2").exists()
+    assert not claims.claim_path(tmp_path, "k2").exists()
+    assert log_events(tmp_path) == [("claimed", "k1"), ("claimed", "k2")]
+
+
+def test_a_silent_claim_is_taken_over_and_its_old_holder_does_not_remove_the_new_one(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ANL_CLAIM_STALE_S", "60")
+    path = claims.claim_path(tmp_path, "k")
+    path.write_text(json.dumps({"host": "another-host", "pid": 1, "token": "x"}))
+    assert not claims.acquire(tmp_path, "k")  # fresh heartbeat on another host: not stale
+    os.utime(path, (time.time() - 61, time.time() - 61))
+    assert claims.acquire(tmp_path, "k")
+    assert json.loads(path.read_text())["pid"] == os.getpid()
+    assert log_events(tmp_path) == [("took-over-from", "k")]
+    path.write_text(json.dumps({"host": "another-host", "pid": 1, "token": "y"}))  # taken over from us
+    claims.release(tmp_path, "k")
+    assert json.loads(path.read_text())["token"] == "y"
+
+
+def test_the_claim_of_an_exited_process_on_this_host_is_stale_at_once(tmp_path) -> None:
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    path = claims.claim_path(tmp_path, "k")
+    path.write_text(json.dumps({"host": socket.gethostname(), "pid": exited.pid, "token": "x"}))
+    assert claims.acquire(tmp_path, "k")
+    claims.release(tmp_path, "k")
+
+
+def test_a_bad_stale_time_is_named(monkeypatch) -> None:
+    monkeypatch.setenv("ANL_CLAIM_STALE_S", "soon")
+    with pytest.raises(ValueError, match="ANL_CLAIM_STALE_S='soon'"):
+        claims.stale_after()
+
+
+# --- workers ---------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_four_workers_on_one_grid_train_each_run_exactly_once(real_dataset, folders) -> None:
+    real_dataset("mnist")
+    results, checkpoints = folders
+    grid = ["--losses", "ce,gce,sce", "--seeds", "1,2", "--epochs", "2"]
+    workers = [sweep_process(results, checkpoints, *grid) for _ in range(4)]
+    outputs = [worker.communicate(timeout=600)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 4, outputs
+    records = list(ResultsStore(results).records())
+    events = log_events(checkpoints)
+    trained = collections.Counter(key for event, key in events if event == "claimed")
+    print(f"runs 6, workers 4, records {len(records)}, claims {len(events)}, "
+          f"duplicates {sum(count - 1 for count in trained.values())}")
+    assert len(records) == 6 and len({record["key"] for record in records}) == 6
+    assert sorted(trained) == sorted(record["key"] for record in records)
+    assert set(trained.values()) == {1} and len(events) == 6  # no run claimed twice, none taken over
+    assert list(checkpoints.glob("*.claim")) == [] and list(checkpoints.glob("*.pt")) == []
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_is_resumed_by_the_next_sweep(real_dataset, folders) -> None:
+    mnist = real_dataset("mnist")
+    results, checkpoints = folders
+    config = RunConfig("mnist", "ce", seed=1, epochs=6, train_subset=2000, train_eval_size=256)
+    checkpoint = checkpoints / f"{config.key}.pt"
+    worker = sweep_process(results, checkpoints, "--losses", "ce", "--epochs", "6", "--train-subset", "2000")
+    deadline = time.time() + 300
+    while not checkpoint.exists() and worker.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.communicate()
+    assert checkpoint.exists(), "the worker ended before its first checkpoint"
+    saved = torch.load(checkpoint, weights_only=False)["epochs"]
+    assert 1 <= len(saved) < 6
+    assert claims.claim_path(checkpoints, config.key).exists()  # the dead worker's claim is left behind
+    [record] = train_sweep([config], ResultsStore(results), device="cpu", progress=False)
+    assert [epoch["epoch"] for epoch in record["epochs"]] == [1, 2, 3, 4, 5, 6]
+    assert record["epochs"][:len(saved)] == saved  # the epochs before the kill came from the checkpoint
+    assert [event for event, _ in log_events(checkpoints)] == ["claimed", "took-over-from"]
+    assert not checkpoint.exists() and not claims.claim_path(checkpoints, config.key).exists()
+    del mnist
+
+
+@pytest.mark.slow
+def test_local_executor_sweeps_through_a_submitit_job_array(real_dataset, folders, tmp_path, capsys) -> None:
+    real_dataset("mnist")
+    results, checkpoints = folders
+    argv = ["sweep", *TINY, "--losses", "ce,nce_rce", "--epochs", "1", "--results", str(results),
+            "--executor", "local", "--runs-per-job", "1", "--jobs-folder", str(tmp_path / "jobs")]
+    assert main(argv) == 0
+    output = capsys.readouterr().out
+    assert "submitted 2 jobs (local)" in output and "2 of 2 runs recorded" in output
+    assert {record["config"]["loss"] for record in ResultsStore(results).records()} == {"ce", "nce_rce"}
+    assert len(list((tmp_path / "jobs").glob("*_log.out"))) == 2
+    assert main(argv) == 0 and "nothing to submit" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["sweep", "--dataset", "mnist", "--losses", "ce", "--executor", "local", "--runs-per-job", "0"],
+     "runs per job must be >= 1, got 0"),
+    (["sweep", "--dataset", "mnist", "--losses", "ce", "--executor", "local", "--batched", "2"],
+     "cannot be combined with --executor local"),
+    (["sweep", "--dataset", "mnist", "--losses", "ce", "--executor", "pbs"], "invalid choice: 'pbs'"),
+])
+def test_bad_executor_options_are_one_line(argv, message, tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--results", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
