@@ -2,15 +2,24 @@
 called by the notebook itself and by the tests that check every page's runs are trained by a grid,
 so the two cannot disagree. Each returns the page's sections of runs by name; an entry is a config,
 or a (varied setting, config) pair in the ablation sections of :func:`anl.report.ablation_configs`.
+:func:`check_parameters` is what every notebook calls first: it stops a page at a bad parameter
+with one line naming it and its valid choices, before anything reads data or trains.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+import math
+import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from anl import report, segmentation as seg
+import torch
+
+from anl import losses, report, segmentation as seg, train
+from anl.noise import NOISE_KINDS, parse_mask_noise, parse_noise
 from anl.segmentation import SegmentationConfig
 from anl.train import RunConfig
 
@@ -113,12 +122,292 @@ def page_runs(notebook: str, parameters: Mapping[str, Any]) -> dict[str, list[An
         raise ValueError(f"no notebook {notebook!r} reads runs; the ones that do: {', '.join(PAGES)}")
     function = PAGES[notebook]
     names = list(inspect.signature(function).parameters)
+    _require(notebook, names, parameters)
+    return function(**{name: parameters[name] for name in names})
+
+
+def _require(notebook: str, names: Sequence[str], parameters: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the ``names`` the notebook's ``parameters`` lack."""
     missing = [name for name in names if name not in parameters]
     if missing:
         raise ValueError(f"the {notebook} page needs the parameters {', '.join(missing)}")
-    return function(**{name: parameters[name] for name in names})
 
 
 def configs(entries: Sequence[Any]) -> list[Config]:
     """The configs of a section's entries, in order: (setting, config) pairs give their config."""
     return [entry[1] if isinstance(entry, tuple) else entry for entry in entries]
+
+
+# ----------------------------------------------------------------------------- parameters
+@dataclass(frozen=True)
+class Kind:
+    """What a notebook parameter may hold: ``check(value, parameters)`` raises ValueError with one
+    line saying why ``value`` is not ``describe`` ("a positive integer"; ``plural`` names the items
+    of a list of them). ``parameters`` are the page's others, for kinds that depend on them (the
+    losses trainable on the page's ``dataset``)."""
+
+    describe: str
+    plural: str
+    check: Callable[[Any, Mapping[str, Any]], None]
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _accepting(describe: str, plural: str, accepts: Callable[[Any], bool]) -> Kind:
+    """The kind of the values ``accepts`` is true for."""
+    def check(value: Any, parameters: Mapping[str, Any]) -> None:
+        if not accepts(value):
+            raise ValueError(f"{value!r} is not {describe}")
+    return Kind(describe, plural, check)
+
+
+def integer(low: int = 1) -> Kind:
+    """An integer >= ``low`` (bools are not integers here)."""
+    describe, plural = ("a positive integer", "positive integers") if low == 1 else (
+        f"an integer >= {low}", f"integers >= {low}")
+    return _accepting(describe, plural, lambda value: _is_integer(value) and value >= low)
+
+
+def number(low: float, high: float = math.inf, *, low_open: bool = False, high_open: bool = False) -> Kind:
+    """A finite real number in the interval from ``low`` to ``high``, ends open or closed."""
+    if high == math.inf:
+        bounds = f"{'>' if low_open else '>='} {low:g}"
+    else:
+        bounds = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    return _accepting(f"a number {bounds}", f"numbers {bounds}", lambda value: _is_number(value) and (
+        low < value if low_open else low <= value) and (value < high if high_open else value <= high))
+
+
+def optional(kind: Kind) -> Kind:
+    """``kind`` or None."""
+    def check(value: Any, parameters: Mapping[str, Any]) -> None:
+        if value is not None:
+            try:
+                kind.check(value, parameters)
+            except ValueError as error:
+                raise ValueError(f"{error} (or None)") from None
+    return Kind(f"{kind.describe} or None", f"{kind.plural} or None", check)
+
+
+def listed(item: Kind, *, required: bool | str = True) -> Kind:
+    """A list (or tuple) of ``item``: not empty when ``required`` is True, or when it names a
+    parameter whose value is not empty or None (the runs that one asks for need these)."""
+    def check(value: Any, parameters: Mapping[str, Any]) -> None:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{value!r} is not a list of {item.plural}")
+        if not value and required is True:
+            raise ValueError(f"the list is empty; give one or more {item.plural}")
+        if not value and isinstance(required, str) and parameters[required]:
+            raise ValueError(f"empty while {required} = {parameters[required]!r}; give one or more {item.plural}")
+        for element in value:
+            item.check(element, parameters)
+    return Kind(f"a list of {item.plural}", f"lists of {item.plural}", check)
+
+
+@functools.cache
+def _losses_with_presets(dataset: str, pixel: bool) -> tuple[str, ...]:
+    """The registry's losses that build with ``dataset``'s presets, the per-pixel ones if ``pixel``."""
+    def builds(name: str) -> bool:
+        try:
+            losses.build(name, dataset)
+        except ValueError:
+            return False
+        return True
+
+    return tuple(name for name in losses.LOSSES + (losses.PIXEL_LOSSES if pixel else ()) if builds(name))
+
+
+def loss_name(*, segmentation: bool = False) -> Kind:
+    """The registry key of a loss the page can train: a classification loss with a published
+    preset for the page's ``dataset``, or for segmentation any loss with a preset of
+    :data:`anl.segmentation.LOSS_PRESET`. Other spellings of a key are refused: pages compare the
+    names with the runs' records."""
+    def check(value: Any, parameters: Mapping[str, Any]) -> None:
+        dataset = seg.LOSS_PRESET if segmentation else parameters["dataset"]
+        choices = _losses_with_presets(dataset, segmentation)
+        try:
+            key = losses.canonical_name(value)
+        except ValueError:
+            raise ValueError(f"unknown loss {value!r}; choose from {', '.join(choices)}") from None
+        if key in choices and key != value:
+            raise ValueError(f"loss {value!r} is spelled {key!r} here; choose from {', '.join(choices)}")
+        if key not in choices:
+            reason = ("is a segmentation loss" if key in losses.PIXEL_LOSSES
+                      else f"has no published preset for {dataset}")
+            raise ValueError(f"loss {key!r} {reason}; choose from {', '.join(choices)}")
+    return Kind("a loss name", "loss names", check)
+
+
+def _noise_spec(value: Any, parameters: Mapping[str, Any]) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a noise spec; kinds: {', '.join(NOISE_KINDS)} "
+                         f"(e.g. clean, sym:0.4, cifar10n:worst)")
+    parse_noise(value)
+
+
+def mask_noise(*, canonical: bool = True) -> Kind:
+    """A mask-noise spec of :func:`anl.noise.parse_mask_noise`; in its canonical spelling where
+    ``canonical``, for pages that compare it with the runs' records."""
+    def check(value: Any, parameters: Mapping[str, Any]) -> None:
+        spelling = parse_mask_noise(value).spec
+        if canonical and spelling != value:
+            raise ValueError(f"mask noise {value!r} is spelled {spelling!r} here (as in the runs' records)")
+    return Kind("a mask-noise spec", "mask-noise specs", check)
+
+
+def noise_rate(*kinds: str) -> Kind:
+    """A rate that makes a valid noise spec KIND:RATE for each of ``kinds``, as the page spells it."""
+    def check(value: Any, parameters: Mapping[str, Any]) -> None:
+        if not _is_number(value):
+            raise ValueError(f"{value!r} is not a noise rate (a number)")
+        for kind in kinds:
+            parse_noise(f"{kind}:{value:g}")
+    return Kind("a noise rate", "noise rates", check)
+
+
+def _cifar10n_set(value: Any, parameters: Mapping[str, Any]) -> None:
+    parse_noise(f"cifar10n:{value}")
+
+
+def dataset(*, class_names_for: str | None = None) -> Kind:
+    """A data set the trainer has a protocol for (:data:`anl.train.PROTOCOLS`); one with class
+    names (:func:`anl.report.class_names`) where the list parameter ``class_names_for`` is not
+    empty, for the page's figure that labels classes."""
+    def check(value: Any, parameters: Mapping[str, Any]) -> None:
+        if not (isinstance(value, str) and value in train.PROTOCOLS):
+            raise ValueError(f"unknown data set {value!r}; choose from {', '.join(train.PROTOCOLS)}")
+        if class_names_for and parameters[class_names_for]:
+            try:
+                report.class_names(value)
+            except ValueError as error:
+                raise ValueError(f"{error} (needed while {class_names_for} is not empty)") from None
+    return Kind("a data set", "data sets", check)
+
+
+def _preset_dataset(value: Any, parameters: Mapping[str, Any]) -> None:
+    choices = [name for name in losses.DATASETS if _losses_with_presets(name, False) == losses.LOSSES]
+    if not (isinstance(value, str) and _losses_with_presets(value, False) == losses.LOSSES):
+        raise ValueError(f"{value!r} is not a data set with a preset for every loss; choose from {', '.join(choices)}")
+
+
+def hyperparameter(loss: str, name: str) -> Kind:
+    """A value of the hyperparameter ``name`` that the registry accepts for ``loss`` set at ANL-CE's
+    preset on the page's ``dataset`` (the point :func:`anl.report.ablation_configs` varies)."""
+    def check(value: Any, parameters: Mapping[str, Any]) -> None:
+        if not _is_number(value):
+            raise ValueError(f"{value!r} is not a number")
+        dataset = parameters["dataset"]
+        losses.build(loss, dataset, **{**report.anl_ce_hparams(dataset), name: value})
+    return Kind(f"a value of {name}", f"values of {name}", check)
+
+
+def _segmentation_protocol(value: Any, parameters: Mapping[str, Any]) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a segmentation protocol; choose one of {', '.join(seg.PROTOCOLS)}")
+    seg.protocol_settings(value)
+
+
+def _device(value: Any) -> bool:
+    if value == "auto":
+        return True
+    try:
+        return isinstance(value, str) and torch.device(value).type in ("cpu", "cuda")
+    except (RuntimeError, ValueError):
+        return False
+
+
+NOISE = Kind("a noise spec", "noise specs", _noise_spec)
+CIFAR10N_SET = Kind("a CIFAR-10N label set", "CIFAR-10N label sets", _cifar10n_set)
+SEGMENTATION_PROTOCOL = Kind("a segmentation protocol", "segmentation protocols", _segmentation_protocol)
+PRESET_DATASET = Kind("a data set with a preset for every loss", "data sets", _preset_dataset)
+SEED = integer(1)
+EPOCHS = optional(integer(1))  # None: the protocol's
+TRAIN_SUBSET = optional(integer(1))  # None: the full training set
+FRACTION = number(0.0, 1.0, low_open=True)
+FLAG = _accepting("True or False", "flags", lambda value: isinstance(value, bool))
+FOLDER = _accepting("a folder path or None", "folder paths",
+                    lambda value: value is None or isinstance(value, (str, os.PathLike)))
+DEVICE = _accepting("a device: auto, cpu, cuda or cuda:N", "devices", _device)
+SUBSET_AND_EPOCHS = _accepting(
+    "[training subset, epochs], each a positive integer or None", "[training subset, epochs] pairs",
+    lambda value: isinstance(value, (list, tuple)) and len(value) == 2
+    and all(part is None or (_is_integer(part) and part >= 1) for part in value))
+RUNS = {"results_dir": FOLDER, "train_missing": FLAG, "device": DEVICE}  # where a page's runs come from
+
+#: The parameters of each notebook of notebooks/, in the order of its parameters cell, with their kinds.
+PARAMETERS: dict[str, dict[str, Kind]] = {
+    "benchmark": {
+        "dataset": dataset(), "loss_names": listed(loss_name()), "noises": listed(NOISE), "seeds": listed(SEED),
+        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, **RUNS,
+        "paper_loss_names": listed(loss_name(), required=False),
+        "paper_noises": listed(NOISE, required="paper_loss_names"),
+        "paper_seeds": listed(SEED, required="paper_loss_names"), "er_noises": listed(NOISE, required=False),
+        "er_lambda": hyperparameter("anl_ce_er", "lam"), "protocol_losses": listed(loss_name(), required=False),
+        "protocol_noises": listed(NOISE, required="protocol_losses"),
+        "protocols": listed(SUBSET_AND_EPOCHS, required="protocol_losses"),
+        "protocol_seeds": listed(SEED, required="protocol_losses")},
+    "dynamics": {
+        "dataset": dataset(), "loss_names": listed(loss_name()), "noises": listed(NOISE), "seeds": listed(SEED),
+        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, **RUNS, "convergence_fraction": FRACTION},
+    "ablations": {
+        "dataset": dataset(class_names_for="lambdas"), "seeds": listed(SEED), "epochs": EPOCHS,
+        "train_subset": TRAIN_SUBSET, **RUNS, "high_noise": NOISE,
+        "l2_weight_decays": listed(number(0.0, low_open=True), required=False),
+        "deltas": listed(hyperparameter("anl_ce", "delta"), required=False), "sensitivity_noise": NOISE,
+        "alphas": listed(hyperparameter("anl_ce", "alpha"), required=False),
+        "betas": listed(hyperparameter("anl_ce", "beta"), required=False), "er_noise": NOISE,
+        "lambdas": listed(hyperparameter("anl_ce_er", "lam"), required=False)},
+    "claims": {
+        "dataset": dataset(), "anl_losses": listed(loss_name()), "baseline_losses": listed(loss_name()),
+        "slow_losses": listed(loss_name(), required=False), "noises": listed(NOISE), "seeds": listed(SEED),
+        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, "convergence_fraction": FRACTION,
+        "ablation_seeds": listed(SEED, required="l2_weight_decays"), "ablation_epochs": EPOCHS,
+        "ablation_train_subset": TRAIN_SUBSET, "high_noise": NOISE,
+        "l2_weight_decays": listed(number(0.0, low_open=True), required=False),
+        "er_noises": listed(NOISE, required=False), "er_seeds": listed(SEED, required="er_noises"),
+        "er_lambda": hyperparameter("anl_ce_er", "lam"),
+        "segmentation_candidates": listed(loss_name(segmentation=True), required=False),
+        "segmentation_baselines": listed(loss_name(segmentation=True), required="segmentation_candidates"),
+        "segmentation_reference": listed(loss_name(segmentation=True), required=False),
+        "segmentation_noises": listed(mask_noise(), required="segmentation_candidates"),
+        "segmentation_seeds": listed(SEED, required="segmentation_candidates"),
+        "segmentation_protocol": SEGMENTATION_PROTOCOL, **RUNS},
+    "segmentation": {
+        "loss_names": listed(loss_name(segmentation=True)), "noises": listed(mask_noise()), "seeds": listed(SEED),
+        "protocol": SEGMENTATION_PROTOCOL, "epochs": EPOCHS, "example_noise": mask_noise(canonical=False),
+        "resolution_protocol": optional(SEGMENTATION_PROTOCOL),
+        "resolution_losses": listed(loss_name(segmentation=True), required=False),
+        "resolution_noises": listed(mask_noise(), required=False), "resolution_seeds": listed(SEED, required=False),
+        **RUNS},
+    "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),
+              "epochs": integer(1), "seed": SEED},
+    "losses": {"num_classes": integer(2), "num_inputs": integer(1), "logit_scale": number(0.0, low_open=True),
+               "seed": integer(0), "preset_dataset": PRESET_DATASET},
+    "noise": {"seed": SEED, "heatmap_rate": noise_rate("sym", "asym", "idn"),
+              "cifar10n_heatmaps": listed(CIFAR10N_SET, required=False),
+              "sym_rates": listed(noise_rate("sym"), required=False),
+              "asym_rates": listed(noise_rate("asym"), required=False),
+              "idn_rates": listed(noise_rate("idn"), required=False),
+              "cifar10n_sets": listed(CIFAR10N_SET, required=False)},
+}
+
+
+def check_parameters(notebook: str, parameters: Mapping[str, Any]) -> None:
+    """Raise ValueError with one line, "parameter NAME: what is wrong; the valid choices", for the
+    first parameter of notebooks/NOTEBOOK.py whose value in ``parameters`` is not of its kind in
+    :data:`PARAMETERS`; names the page does not take are ignored, so a notebook passes its ``globals()``."""
+    if notebook not in PARAMETERS:
+        raise ValueError(f"no parameters known for notebook {notebook!r}; notebooks: {', '.join(PARAMETERS)}")
+    kinds = PARAMETERS[notebook]
+    _require(notebook, list(kinds), parameters)
+    for name, kind in kinds.items():
+        try:
+            kind.check(parameters[name], parameters)
+        except ValueError as error:
+            raise ValueError(f"parameter {name}: {error}") from None

@@ -55,6 +55,7 @@ from matplotlib.ticker import MaxNLocator
 
 from anl import losses, pages, report
 
+pages.check_parameters("ablations", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()
 base = losses.preset("anl_ce", dataset)
 sections = pages.page_runs("ablations", globals())  # (varied setting, config) by section

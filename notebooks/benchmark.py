@@ -49,6 +49,7 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
+pages.check_parameters("benchmark", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()
 sections = pages.page_runs("benchmark", globals())  # the configs these parameters name
 runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)

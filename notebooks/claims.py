@@ -57,6 +57,7 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
+pages.check_parameters("claims", globals())  # a bad parameter stops the page here, in one line
 sections = pages.page_runs("claims", globals())  # the configs these parameters name, by section
 
 

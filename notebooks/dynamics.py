@@ -44,6 +44,7 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
+pages.check_parameters("dynamics", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()
 runs = report.load_runs(pages.page_runs("dynamics", globals())["runs"], results_dir, train=train_missing, device=device)
 display(Markdown(runs.protocol()))

@@ -55,8 +55,9 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from anl import losses, report
+from anl import losses, pages, report
 
+pages.check_parameters("losses", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()
 
 

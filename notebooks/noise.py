@@ -38,9 +38,10 @@ import numpy as np
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from anl import noise, report
+from anl import noise, pages, report
 from anl.data import load_dataset
 
+pages.check_parameters("noise", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()
 datasets = {name: load_dataset(name) for name in ("mnist", "cifar10")}
 display(Markdown(report.data_protocol(datasets.values(), seed)))

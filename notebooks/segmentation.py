@@ -82,6 +82,7 @@ from matplotlib.ticker import MaxNLocator
 
 from anl import data, losses, noise, pages, report, segmentation
 
+pages.check_parameters("segmentation", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()
 sections = pages.page_runs("segmentation", globals())
 runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)
