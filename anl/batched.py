@@ -277,7 +277,7 @@ class BatchedRuns:
         return self.stack_runs(images.view(runs, size, *images.shape[1:])), self.labels.gather(1, index)
 
     def objective_values(self, logits: Tensor, labels: Tensor) -> Tensor:
-        """Every run's objective (R,): mean data term + lambda ER(batch) + delta sum |theta_r|
+        """Every run's objective (R,): ``mean data term + lambda ER(batch) + delta sum |theta_r|``
         (anl.losses.Objective, with the L1 sum over run r's slices)."""
         runs, size, classes = logits.shape
         parts = [objective.data_term(logits[start:stop].reshape(-1, classes), labels[start:stop].reshape(-1))
@@ -293,8 +293,8 @@ class BatchedRuns:
 
     @torch.no_grad()
     def clip_and_update(self) -> None:
-        """Per run: clip the gradient to norm grad_clip (clip_grad_norm_), then torch.optim.SGD's
-        update: d = g + wd p; buf = d at the first step, else 0.9 buf + d; p -= lr buf."""
+        """Per run: clip the gradient to norm grad_clip (``clip_grad_norm_``), then torch.optim.SGD's
+        update: ``d = g + wd p``; ``buf = d`` at the first step, else ``0.9 buf + d``; ``p -= lr buf``."""
         runs = self.runs
         grads = [p.grad for p in self.parameters]
         norms = torch.stack([torch.linalg.vector_norm(per_run(g, runs), dim=tuple(range(1, g.dim() + 1)))

@@ -1,10 +1,10 @@
 """The losses of Active Negative Loss and its baselines (section 2 of anl-method.md), their
-per-data-set presets (section 3) and the training objective
+per-data-set presets (section 3) and the training objective::
 
     Objective = mean_i L(f(x_i), y_i) + lambda * ER(batch) + delta * sum_theta |theta|.
 
 p = softmax(z), K classes, p_min = 1e-7. Every :class:`Loss` returns per-sample values, works on
-(N, K) logits with (N,) labels or per pixel on (N, K, *spatial) with (N, *spatial), and computes
+(N, K) logits with (N,) labels or per pixel on ``(N, K, *spatial)`` with ``(N, *spatial)``, and computes
 in float32 under bf16/fp16 autocast (float64 stays float64). Label values are range-checked only
 for CPU tensors, so that a GPU training step needs no device synchronisation.
 The Dice loss (PIXEL_LOSSES) takes per-pixel input only and returns one value per image.
@@ -105,7 +105,7 @@ def _focal(log_probs: Tensor, gamma: float) -> Tensor:
 
 
 class Loss(nn.Module):
-    """Per-sample data term: (N, K[, *spatial]) logits, (N[, *spatial]) labels -> (N[, *spatial])."""
+    """Per-sample data term: ``(N, K[, *spatial])`` logits, ``(N[, *spatial])`` labels -> ``(N[, *spatial])``."""
 
     name = "loss"
     hparam_names: tuple[str, ...] = ()
@@ -358,7 +358,7 @@ class WeightedSum(Loss):
 def entropy_regulariser(logits: Tensor, p_min: float = P_MIN) -> Tensor:
     """ER = log K + sum_c pbar_c log pbar_c = KL(pbar || uniform), a scalar for the whole batch:
     pbar_c = sum_i p_ic / sum_i sum_c p_ic, with p and pbar clamped to [p_min, 1 - p_min].
-    Per-pixel logits (N, K, *spatial) count every pixel as a sample."""
+    Per-pixel logits ``(N, K, *spatial)`` count every pixel as a sample."""
     p_min = _p_min(p_min)
     rows = _class_last(logits)
     with _full_precision(logits):
@@ -368,13 +368,13 @@ def entropy_regulariser(logits: Tensor, p_min: float = P_MIN) -> Tensor:
 
 
 def l1_norm(parameters: Iterable[Tensor]) -> Tensor:
-    """sum over all given tensors of sum |theta| (half types summed in float32); 0 for none."""
+    """``sum |theta|`` over all given tensors (half types summed in float32); 0 for none."""
     norms = [tensor.abs().sum(dtype=_compute_dtype(tensor)) for tensor in parameters]
     return sum(norms[1:], norms[0]) if norms else torch.zeros(())
 
 
 class Objective(nn.Module):
-    """What training minimises: mean(data_term) + entropy * ER(batch) + l1 * sum_theta |theta|.
+    """What training minimises: ``mean(data_term) + entropy * ER(batch) + l1 * sum_theta |theta|``.
 
     The L1 sum covers exactly the ``parameters`` passed to :meth:`forward` (pass
     ``model.parameters()``: biases and BatchNorm affine included, as in the paper); they are

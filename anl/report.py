@@ -19,7 +19,7 @@ from anl.segmentation import SegmentationConfig, train_segmentation_sweep
 from anl.train import RunConfig, train_sweep
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
-                 "cifar100": "CIFAR-100"}
+                 "cifar100": "CIFAR-100", "webvision": "WebVision"}
 SHORT_CLASS_NAMES = {"airplane": "plane", "automobile": "car", "T-shirt/top": "T-shirt", "Ankle boot": "boot"}
 NOISE_KINDS = {"clean": "clean", "sym": "symmetric", "asym": "asymmetric", "pairflip": "pair-flip",
                "idn": "instance-dependent", "cifar10n": "CIFAR-10N human"}
@@ -303,12 +303,16 @@ def mean_std(frame: pd.DataFrame, metric: str, by: Sequence[str]) -> pd.DataFram
     return grouped.agg(mean="mean", std="std", n="count").reset_index()
 
 
+PLUS_MINUS = "\u00a0±\u00a0"
+
+
 def format_mean_std(mean: float, std: float, scale: float = 100.0, decimals: int = 2) -> str:
-    """"87.16 ± 0.35" (scaled); the mean alone when std is NaN (one run); "–" when mean is NaN."""
+    """"87.16 ± 0.35" (scaled), with no-break spaces around ± so that a table cell never wraps
+    inside it; the mean alone when std is NaN (one run); "–" when mean is NaN."""
     if np.isnan(mean):
         return "–"
     text = f"{mean * scale:.{decimals}f}"
-    return text if np.isnan(std) else f"{text} ± {std * scale:.{decimals}f}"
+    return text if np.isnan(std) else f"{text}{PLUS_MINUS}{std * scale:.{decimals}f}"
 
 
 def predicted_share_divergence(confusion: Sequence[Sequence[int]]) -> float:
@@ -524,6 +528,47 @@ def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], 
     return side_by_side({"ours": ours, PUBLISHED_LABEL: published})
 
 
+HPARAM_SYMBOLS = {"alpha": "α", "beta": "β", "delta": "δ", "lam": "λ", "gamma": "γ"}
+
+
+def preset_table() -> pd.DataFrame:
+    """Rows: the losses of the registry with hyperparameters; columns: its data sets; cells: the
+    preset ``losses.build(loss, dataset)`` takes ("α 5, β 5, δ 5e-05"; p_min and a zero delta or
+    lambda left out), "-" where the loss has no preset for the data set."""
+    def cell(loss: str, dataset: str) -> str:
+        try:
+            values = losses.preset(loss, dataset)
+        except ValueError:
+            return "-"
+        shown = {name: value for name, value in values.items()
+                 if name != "p_min" and not (name in ("delta", "lam") and value == 0)}
+        return ", ".join(f"{HPARAM_SYMBOLS.get(name, name)} {value:g}" for name, value in shown.items())
+
+    rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in losses.DATASETS] for loss in losses.LOSSES}
+    frame = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=[DATASET_NAMES.get(dataset, dataset) for dataset in losses.DATASETS])
+    frame.index.name = "loss"
+    return frame[~frame.isin(["", "-"]).all(axis=1)]
+
+
+def noise_spec_table(dataset: data.ImageDataset, seed: int) -> pd.DataFrame:
+    """One row per noise kind of anl.noise: its spec form, meaning, an example and the example's
+    realised rate on ``dataset``'s training labels with ``seed`` ("-" where the kind does not apply)."""
+    labels = dataset.train_labels.numpy()
+    rows = []
+    for kind, (form, meaning) in noise.NOISE_GRAMMAR.items():
+        example = "clean" if kind == "clean" else ("cifar10n:worst" if kind == "cifar10n" else f"{kind}:0.4")
+        if kind == "cifar10n" and dataset.name != "cifar10":
+            rate = "-"
+        else:
+            realised = noise.apply_noise(example, labels, dataset=dataset.name, num_classes=dataset.num_classes,
+                                         seed=seed, images=dataset.train_images).rate
+            rate = f"{100 * realised:.2f} %"
+        rows.append({"spec": f"`{form}`", "meaning": meaning, "example": f"`{example}`",
+                     f"realised on {DATASET_NAMES.get(dataset.name, dataset.name)}": rate})
+    return pd.DataFrame(rows).set_index("spec")
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     """A DataFrame as a GitHub-style Markdown table (index as the first column)."""
     header = [frame.index.name or ""] + [" / ".join(c) if isinstance(c, tuple) else str(c) for c in frame.columns]
@@ -546,12 +591,21 @@ def plot_style() -> None:
     set_matplotlib_formats("retina")
 
 
-def loss_colors(loss_names: Sequence[str]) -> dict[str, Any]:
-    """A fixed colour per loss (by the paper's name), the same on every figure of a page."""
-    import seaborn as sns
+#: One colour per loss of the registry, the same on every figure of the book: the paper's losses
+#: and the main baselines in tab10's saturated colours, the components and the other APL pairs in
+#: tab20's light ones.
+LOSS_COLORS: dict[str, str] = {
+    "anl_ce": "#d62728", "anl_fl": "#ff7f0e", "anl_ce_er": "#8c1c13", "nce_rce": "#1f77b4", "nce_mae": "#17becf",
+    "nce_agce": "#9467bd", "ce": "#7f7f7f", "gce": "#2ca02c", "sce": "#8c564b", "fl": "#e377c2", "mae": "#bcbd22",
+    "dice": "#000000", "nce": "#aec7e8", "nfl": "#ffbb78", "nnce": "#ff9896", "nnfl": "#c49c94", "rce": "#98df8a",
+    "agce": "#c5b0d5", "aul": "#f7b6d2", "ael": "#dbdb8d", "nfl_rce": "#9edae5", "nce_aul": "#5254a3",
+    "nce_ael": "#6b6ecf",
+}
 
-    names = [losses.display_name(loss) for loss in loss_names]
-    return dict(zip(names, sns.color_palette("tab10", n_colors=max(len(names), 1))))
+
+def loss_colors(loss_names: Sequence[str]) -> dict[str, str]:
+    """The colours of LOSS_COLORS for these losses, keyed by the paper's names ("ANL-CE")."""
+    return {losses.display_name(loss): LOSS_COLORS[losses.canonical_name(loss)] for loss in loss_names}
 
 
 LINE_STYLES = ("-", "--", ":", "-.")

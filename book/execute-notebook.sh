@@ -3,7 +3,9 @@
 # checks. PAGE is a notebook (notebooks/PAGE.py, a jupytext source, with its default parameters) or
 # a parameter page (notebooks/PAGE.yml, a papermill parameter file for notebooks/SOURCE.py, where
 # SOURCE is PAGE up to its first "-": benchmark-fashion-mnist.yml runs benchmark.py). The kernel
-# runs in book/notebooks/. A failed run leaves the previous page untouched.
+# runs in book/notebooks/. A failed run leaves the previous page untouched. The page's H1 (and so its
+# <title>) becomes its title in _toc.yml where it has one, so that two pages of one source (the
+# benchmark on MNIST and on Fashion-MNIST) say which they are.
 # usage: book/execute-notebook.sh PAGE [papermill options, e.g. -p epochs 2 -y "seeds: [1, 2]"]
 set -euo pipefail
 page=$1; shift
@@ -20,4 +22,5 @@ mkdir -p .cache/notebooks book/notebooks
 "$bin/jupytext" --quiet --to ipynb -o ".cache/notebooks/$page.ipynb" "notebooks/$source.py"
 "$bin/papermill" ".cache/notebooks/$page.ipynb" ".cache/notebooks/$page.out.ipynb" --cwd book/notebooks \
   -k python3 --no-progress-bar "${parameters[@]}" "$@"
+"$bin/python" book/page_title.py "book/notebooks/$page" ".cache/notebooks/$page.out.ipynb"
 mv ".cache/notebooks/$page.out.ipynb" "book/notebooks/$page.ipynb"

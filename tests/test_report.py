@@ -226,16 +226,16 @@ def test_accuracy_table_mean_and_sample_std_in_percent():
     for (loss, noise), vs in values.items():
         expected = f"{100 * np.mean(vs):.2f}"
         if len(vs) > 1:
-            expected += f" ± {100 * np.std(vs, ddof=1):.2f}"
+            expected += f"\u00a0±\u00a0{100 * np.std(vs, ddof=1):.2f}"
         row = {"ce": "CE", "anl_ce": "ANL-CE"}[loss]
         assert table.loc[row, report.noise_label(noise)] == expected
-    assert table.loc["CE", "sym 0.4"] == "60.00 ± 10.00"
+    assert table.loc["CE", "sym 0.4"] == "60.00\u00a0±\u00a010.00"
 
 
 def test_format_mean_std():
     assert report.format_mean_std(0.87156, np.nan) == "87.16"
-    assert report.format_mean_std(0.5, 0.0123) == "50.00 ± 1.23"
-    assert report.format_mean_std(12.0, 1.5, scale=1.0) == "12.00 ± 1.50"
+    assert report.format_mean_std(0.5, 0.0123) == "50.00\u00a0±\u00a01.23"
+    assert report.format_mean_std(12.0, 1.5, scale=1.0) == "12.00\u00a0±\u00a01.50"
     assert report.format_mean_std(np.nan, np.nan) == "–"
     assert report.format_mean_std(12.5, np.nan, scale=1.0, decimals=1) == "12.5"
 
@@ -273,7 +273,7 @@ def test_run_scores_table_groups_in_order_of_appearance():
     lines = report.run_scores_table(summaries, ["alpha", "beta"]).splitlines()
     assert lines[0] == "| alpha | beta | last-epoch test (%) | best-epoch test (%) | memorisation, last (%) |"
     assert lines[1] == "|---|---|---:|---:|---:|"
-    assert lines[2] == "| 2 | 1 | 85.00 ± 7.07 | 90.00 ± 7.07 | 2.00 ± 1.41 |"
+    assert lines[2] == "| 2 | 1 | 85.00\u00a0±\u00a07.07 | 90.00\u00a0±\u00a07.07 | 2.00\u00a0±\u00a01.41 |"
     assert lines[3] == "| 0.5 | 0.5 | 50.00 | 60.00 | 40.00 |"
     assert len(lines) == 4
 
@@ -285,7 +285,7 @@ def test_run_scores_table_with_own_columns_and_names():
     table = report.run_scores_table(runs, ["noise", "loss"], columns,
                                     names={"noise": report.noise_label, "loss": losses.display_name})
     assert table.splitlines() == ["| noise | loss | converged at (epoch) | Dice |", "|---|---|---:|---:|",
-                                  "| sym 0.8 | ANL-CE | 13.5 ± 2.1 | 0.806 ± 0.009 |", "| clean | CE | 3.0 | 0.500 |"]
+                                  "| sym 0.8 | ANL-CE | 13.5\u00a0±\u00a02.1 | 0.806\u00a0±\u00a00.009 |", "| clean | CE | 3.0 | 0.500 |"]
 
 
 def test_predicted_share_divergence():
@@ -349,6 +349,15 @@ def test_ablation_configs_sections_left_empty():
                                 alphas=[1.0], betas=[1.0])
 
 
+def test_every_loss_has_its_own_colour_whatever_the_page_asks_for():
+    import matplotlib.colors
+
+    assert set(report.LOSS_COLORS) == set(losses.LOSSES + losses.PIXEL_LOSSES)
+    rgb = [matplotlib.colors.to_rgb(colour) for colour in report.LOSS_COLORS.values()]
+    assert len(set(rgb)) == len(rgb)
+    assert report.loss_colors(["anl_ce", "ce"])["ANL-CE"] == report.loss_colors(["ce", "gce", "ANL-CE"])["ANL-CE"]
+
+
 def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
     import matplotlib
 
@@ -391,9 +400,9 @@ def test_protocol_table_compares_each_protocol_with_the_first_of_its_loss_and_no
     assert list(table["optimiser steps"]) == ["2,370", "2,345", "11,850", "2,370", "23,450"]
     assert list(table["× images"]) == ["1.0", "6.0", "1.0", "1.0", "6.0"]
     assert list(table["× steps"]) == ["1.0", "1.0", "5.0", "1.0", "9.9"]
-    assert list(table["last-epoch test (%)"]) == ["65.0 ± 7.1", "90.0", "80.0", "50.0", "25.0"]
+    assert list(table["last-epoch test (%)"]) == ["65.0\u00a0±\u00a07.1", "90.0", "80.0", "50.0", "25.0"]
     assert list(table["change (points)"]) == ["–", "+25.0", "+15.0", "–", "-25.0"]
-    assert list(table["best-epoch test (%)"]) == ["75.0 ± 7.1", "100.0", "90.0", "60.0", "35.0"]
+    assert list(table["best-epoch test (%)"]) == ["75.0\u00a0±\u00a07.1", "100.0", "90.0", "60.0", "35.0"]
     assert list(table.columns[-3:]) == ["last-epoch test (%)", "change (points)", "best-epoch test (%)"]
 
 

@@ -1,0 +1,168 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Using anl
+#
+# `anl` is a Python package: the losses of the paper and its baselines with the published
+# hyperparameters per data set, the label-noise models with exact counts, the data readers, the
+# paper's networks and one trainer. This page shows each piece as you would call it in your own
+# training code; it is executed with the book, so every output below is what the package returns.
+# The numbers here are a usage example on a few thousand images, not a result: the results are
+# the other pages, read from the run records in `results/`. The {doc}`API reference <../api>`
+# lists every function.
+#
+# On a fresh machine, from a checkout of the repository: `make test` (install from the lock file,
+# unit tests, the notebooks, the book) and `make book` (the book in `_build/html`).
+
+# %% tags=["parameters"]
+dataset = "mnist"
+loss_name = "anl_ce"  # a registry key of anl.losses
+noise_spec = "sym:0.6"
+train_subset = 3000  # training images of the example loop
+epochs = 3
+seed = 1
+
+# %% tags=["hide-input"]
+import torch
+from IPython.display import Markdown, display
+
+from anl import losses, noise, pages, report
+
+pages.check_parameters("using", globals())  # a bad parameter stops the page here, in one line
+
+# %% [markdown]
+# ## A training loop with an ANL loss
+#
+# `losses.build(name, dataset)` returns the training objective with the paper's preset for that
+# data set; `objective(logits, labels, parameters)` is the batch mean of the loss, plus
+# $\delta \sum_\theta |\theta|$ over the `parameters` passed (the L1 term of ANL; pass
+# `model.parameters()`, biases and BatchNorm included, as the paper does), plus $\lambda$ times the
+# entropy regulariser for ANL-CE-ER. The ANL family is regularised by that L1 term **instead of**
+# weight decay: give its optimiser `weight_decay=0`, and the baselines the protocol's L2 weight
+# decay. The loop below is the paper's MNIST protocol (SGD with momentum 0.9, batch 128, gradient
+# norm clipped to 5, cosine learning rate) cut to a few epochs on a subset.
+
+# %%
+from anl.data import load_dataset, stratified_subset
+from anl.models import build_model
+
+data = load_dataset(dataset)
+index = stratified_subset(data.train_labels, train_subset, seed=0)
+noisy = noise.apply_noise(noise_spec, data.train_labels.numpy(), dataset=dataset,
+                          num_classes=data.num_classes, seed=seed).subset(index.numpy())
+mean, std = torch.tensor(data.mean).view(1, -1, 1, 1), torch.tensor(data.std).view(1, -1, 1, 1)
+images = (data.train_images[index].float() / 255 - mean) / std
+labels = torch.from_numpy(noisy.noisy)  # the noisy labels; noisy.clean keeps the true ones
+
+torch.manual_seed(seed)
+model = build_model("cnn4", data.num_classes, in_channels=data.image_shape[0])
+objective = losses.build(loss_name, dataset=dataset)
+weight_decay = 0.0 if objective.l1 else 1e-3  # ANL: the L1 term in the objective instead
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=weight_decay)
+scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+for epoch in range(epochs):
+    model.train()
+    for batch in torch.randperm(len(labels)).split(128):
+        loss = objective(model(images[batch]), labels[batch], model.parameters())
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+    scheduler.step()
+
+# %% tags=["hide-input"]
+model.eval()
+with torch.no_grad():
+    test_images = (data.test_images.float() / 255 - mean) / std
+    test_accuracy = (model(test_images).argmax(1) == data.test_labels).float().mean().item()
+    data_term = objective.data_term(model(images), labels).mean().item()
+l1_term = objective.l1 * losses.l1_norm(model.parameters()).item()
+display(Markdown(
+    f"{losses.display_name(loss_name)} on {noisy.rate:.1%} wrong labels ({noise_spec}), {train_subset:,} "
+    f"images, {epochs} epochs: test accuracy {test_accuracy:.1%} (an example, not a result). "
+    f"At the end the mean data term is {data_term:.3f} and the L1 term "
+    f"$\\delta \\sum_\\theta |\\theta|$ = {objective.l1:g} x {l1_term / objective.l1 if objective.l1 else 0:,.0f} "
+    f"= {l1_term:.4f}, {l1_term / data_term:.1%} of it: the published delta keeps the L1 pull on the "
+    f"weights small beside the loss, and it grows with the number of parameters."))
+
+# %% [markdown]
+# For the whole protocol with clean/mislabelled tracking, checkpoints and a run record, use the
+# trainer: `anl.train.train_run(RunConfig("mnist", "anl_ce", noise="sym:0.6"), ResultsStore())`,
+# or from a shell `python -m anl run --dataset mnist --loss anl_ce --noise sym:0.6`.
+#
+# ## Presets per loss and data set
+#
+# `losses.build(name, dataset)` takes these values (from the authors' configurations;
+# anl-method.md section 3); any of them can be overridden by keyword, e.g.
+# `losses.build("anl_ce", "cifar10", delta=0)`. Fashion-MNIST is not in the paper: it uses the
+# MNIST presets. "-" marks a loss without a preset for that data set; losses without
+# hyperparameters (CE, MAE, RCE, NCE, ...) are left out.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+display(Markdown(report.markdown_table(report.preset_table())))
+
+# %% [markdown]
+# ## Noise specs
+#
+# A run's label noise is one string, parsed by `anl.noise.parse_noise` and applied by
+# `anl.noise.apply_noise` to the training labels only, with exact counts per class (so realised
+# rates sit just under nominal). The realised rates below are those of the MNIST training labels,
+# seed 1.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+display(Markdown(report.markdown_table(report.noise_spec_table(data, seed))))
+
+# %% [markdown]
+# Segmentation masks take their own specs (`anl.noise.parse_mask_noise`), pixel sizes at 256x192:
+# `clean`; `boundary:F:A-B` (a fraction F of the masks, each eroded or dilated by a radius drawn
+# from A to B pixels); `shift:F:A-B` (the mask moved by A to B pixels); `coarse:F:polygon` or
+# `coarse:F:ellipse` (the mask replaced by a coarse outline). For example:
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+display(Markdown(", ".join(f"`{spec}`: {report.mask_noise_label(spec)}"
+                           for spec in ("boundary:1:8-16", "shift:0.5:8", "coarse:1:ellipse")) + "."))
+
+# %% [markdown]
+# ## Re-running a page with other parameters
+#
+# Every page of this book is a notebook in `notebooks/` (jupytext py:percent) with one cell tagged
+# `parameters`, executed by papermill. To re-run one with other values, e.g. the benchmark on
+# Fashion-MNIST with three seeds:
+#
+# ```bash
+# book/execute-notebook.sh benchmark -p dataset fashion_mnist -y "seeds: [1, 2, 3]"
+# make html   # render the pages as they are
+# ```
+#
+# (`-p name value` for numbers and strings, `-y "name: [a, b]"` for lists.) Runs the new
+# parameters name that are not in `results/` are trained first, through the package, with a
+# progress bar; every page states the protocol it read from the run records. A bad parameter
+# stops the page in its first code cell with one line naming it and its valid choices.
+#
+# ## Running the grids on a cluster
+#
+# ```bash
+# python -m anl sweep --grid cifar10-paper --executor slurm --partition gpu --gpus-per-job 1 \
+#     --runs-per-job 2 --timeout-min 240
+# ```
+#
+# submits the grid's runs that are not yet recorded as one SLURM job array through submitit; every
+# job writes its records into the same `results/runs/`. A worker claims each run before training
+# it (a claim file with a heartbeat beside the run's checkpoint), so two workers never train the
+# same run, and a job that is preempted or reaches its time limit is requeued and resumes from its
+# last epoch. Progress: `checkpoints/claims.log` (one line per run started), the job logs in
+# `jobs/`, and `ls results/runs | wc -l`. `--executor local` runs the same array on this machine.
