@@ -322,7 +322,16 @@ def _device(value: Any) -> bool:
         return False
 
 
+def _grid(value: Any, parameters: Mapping[str, Any]) -> None:
+    from anl import scorecard
+
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a grid name")
+    scorecard.grid_configs(value)
+
+
 NOISE = Kind("a noise spec", "noise specs", _noise_spec)
+GRID = Kind("a named grid of anl.grids or anl.segmentation", "grid names", _grid)
 CIFAR10N_SET = Kind("a CIFAR-10N label set", "CIFAR-10N label sets", _cifar10n_set)
 SEGMENTATION_PROTOCOL = Kind("a segmentation protocol", "segmentation protocols", _segmentation_protocol)
 PRESET_DATASET = Kind("a data set with a preset for every loss", "data sets", _preset_dataset)
@@ -385,6 +394,7 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "resolution_losses": listed(loss_name(segmentation=True), required=False),
         "resolution_noises": listed(mask_noise(), required=False), "resolution_seeds": listed(SEED, required=False),
         **RUNS},
+    "scorecard": {"published_grids": listed(GRID), "results_dir": FOLDER},
     "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),
               "epochs": integer(1), "seed": SEED},
     "losses": {"num_classes": integer(2), "num_inputs": integer(1), "logit_scale": number(0.0, low_open=True),

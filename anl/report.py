@@ -327,6 +327,18 @@ def predicted_share_divergence(confusion: Sequence[Sequence[int]]) -> float:
     return float(np.sum(predicted[seen] * np.log(predicted[seen] / true[seen])))
 
 
+def ranked_finding(runs: pd.DataFrame, setting: str, name: Callable[[Any], str]) -> str:
+    """One sentence on the runs' last epoch by ``setting`` (in order of appearance, means over
+    seeds): "X ends highest (a % test accuracy, m % of the wrong labels fitted); Y b % (n %); ...",
+    the settings named by ``name``; the first of equal bests counts as the highest."""
+    means = runs.groupby(setting, sort=False)[["final_test_acc", "final_noisy_acc_given"]].mean() * 100
+    best = means["final_test_acc"].idxmax()
+    rest = "; ".join(f"{name(value)} {row['final_test_acc']:.1f}\u00a0% ({row['final_noisy_acc_given']:.1f}\u00a0%)"
+                     for value, row in means.drop(best).iterrows())
+    return (f"{name(best)} ends highest ({means.loc[best, 'final_test_acc']:.1f}\u00a0% test accuracy, "
+            f"{means.loc[best, 'final_noisy_acc_given']:.1f}\u00a0% of the wrong labels fitted)" + (f"; {rest}." if rest else "."))
+
+
 def loss_ranking(summaries: pd.DataFrame, noise: str, metric: str,
                  loss_names: Sequence[str] | None = None) -> pd.Series:
     """Mean ``metric`` per loss over the runs at ``noise``, best first (ties in order of appearance);
@@ -354,8 +366,8 @@ def optimiser_steps(frame: pd.DataFrame, epochs: str = "epoch") -> pd.Series:
 def protocol_table(summaries: pd.DataFrame,
                    metrics: Sequence[str] = ("final_test_acc", "best_test_acc", "final_noisy_acc_given")) -> pd.DataFrame:
     """One row per loss x noise x protocol (training images, epochs), in order of appearance, indexed
-    by loss name: the optimiser steps; the images and steps as multiples of the first protocol of that
-    loss and noise; each of ``metrics`` (headers of RUN_SCORES) as "mean ± std" in %, the first one
+    by loss name: the images as a multiple of the first protocol of that loss and noise, the
+    optimiser steps and their multiple of the first protocol's; each of ``metrics`` (headers of RUN_SCORES) as "mean ± std" in %, the first one
     followed by the change of its mean from that first protocol in percentage points ("–" there)."""
     by = ["loss", "noise", "train_size", "epochs", "steps"]
     frame = summaries.assign(steps=optimiser_steps(summaries, "epochs"))
@@ -365,10 +377,11 @@ def protocol_table(summaries: pd.DataFrame,
     first = groups[["train_size", "steps", "mean"]].transform("first")
     change = ["–" if first_row else f"{100 * delta:+.1f}"
               for first_row, delta in zip(groups.cumcount() == 0, rows["mean"] - first["mean"])]
-    columns = {"noise": rows["noise"].map(noise_label), "training images": rows["train_size"].map("{:,}".format),
-               "epochs": rows["epochs"], "optimiser steps": rows["steps"].map("{:,}".format),
+    columns = {"noise": rows["noise"].map(noise_label),
+               "images × epochs": [f"{size:,}\u00a0×\u00a0{length}" for size, length in zip(rows["train_size"], rows["epochs"])],
                "× images": (rows["train_size"] / first["train_size"]).map("{:.1f}".format),
-               "× steps": (rows["steps"] / first["steps"]).map("{:.1f}".format)}
+               "optimiser steps (× first)": [f"{steps:,}\u00a0(×{steps / base:.1f})"
+                                             for steps, base in zip(rows["steps"], first["steps"])]}
     for index, metric in enumerate(metrics):
         columns[RUN_SCORES[metric][0]] = [format_mean_std(m, s, decimals=1)
                                           for m, s in zip(stats[metric]["mean"], stats[metric]["std"])]
@@ -542,7 +555,7 @@ def preset_table() -> pd.DataFrame:
             return "-"
         shown = {name: value for name, value in values.items()
                  if name != "p_min" and not (name in ("delta", "lam") and value == 0)}
-        return ", ".join(f"{HPARAM_SYMBOLS.get(name, name)} {value:g}" for name, value in shown.items())
+        return ", ".join(f"{HPARAM_SYMBOLS.get(name, name)}\u00a0{value:g}" for name, value in shown.items())  # wraps between pairs only
 
     rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in losses.DATASETS] for loss in losses.LOSSES}
     frame = pd.DataFrame.from_dict(rows, orient="index",
@@ -551,21 +564,21 @@ def preset_table() -> pd.DataFrame:
     return frame[~frame.isin(["", "-"]).all(axis=1)]
 
 
-def noise_spec_table(dataset: data.ImageDataset, seed: int) -> pd.DataFrame:
-    """One row per noise kind of anl.noise: its spec form, meaning, an example and the example's
-    realised rate on ``dataset``'s training labels with ``seed`` ("-" where the kind does not apply)."""
+def noise_spec_table(dataset: data.ImageDataset, seed: int, rate: float = 0.4) -> pd.DataFrame:
+    """One row per noise kind of anl.noise: its spec form, its meaning, and the realised noise rate
+    on ``dataset``'s training labels of the kind at nominal ``rate`` with ``seed`` ("-" where the
+    kind does not apply to the data set or takes no rate)."""
     labels = dataset.train_labels.numpy()
+    header = f"realised on {DATASET_NAMES.get(dataset.name, dataset.name)}, R = {rate:g}"
     rows = []
     for kind, (form, meaning) in noise.NOISE_GRAMMAR.items():
-        example = "clean" if kind == "clean" else ("cifar10n:worst" if kind == "cifar10n" else f"{kind}:0.4")
-        if kind == "cifar10n" and dataset.name != "cifar10":
-            rate = "-"
+        if kind in ("clean", "cifar10n"):
+            realised = "-"
         else:
-            realised = noise.apply_noise(example, labels, dataset=dataset.name, num_classes=dataset.num_classes,
-                                         seed=seed, images=dataset.train_images).rate
-            rate = f"{100 * realised:.2f} %"
-        rows.append({"spec": f"`{form}`", "meaning": meaning, "example": f"`{example}`",
-                     f"realised on {DATASET_NAMES.get(dataset.name, dataset.name)}": rate})
+            realised = noise.apply_noise(f"{kind}:{rate:g}", labels, dataset=dataset.name,
+                                         num_classes=dataset.num_classes, seed=seed, images=dataset.train_images).rate
+            realised = f"{100 * realised:.2f} %"
+        rows.append({"spec": f"`{form}`", "meaning": meaning, header: realised})
     return pd.DataFrame(rows).set_index("spec")
 
 
@@ -611,6 +624,41 @@ def loss_colors(loss_names: Sequence[str]) -> dict[str, str]:
 LINE_STYLES = ("-", "--", ":", "-.")
 
 
+def draw_loss_curves(ax: Any, frame: pd.DataFrame, metric: str, loss_names: Sequence[str], colors: Mapping[str, Any],
+                     x: str = "epoch", style: str = "-", labelled: bool = True) -> None:
+    """On ``ax``, one line per loss of ``frame[metric]`` in % against ``frame[x]``: the mean over
+    seeds, shaded ± std where there are several, in the loss's colour, labelled with its name."""
+    for loss in loss_names:
+        curve = mean_std(frame[frame["loss"] == loss], metric, [x])
+        name = losses.display_name(loss)
+        mean, spread = 100 * curve["mean"], 100 * curve["std"].fillna(0)
+        ax.plot(curve[x], mean, style, color=colors[name], linewidth=1.8, label=name if labelled else None)
+        ax.fill_between(curve[x], mean - spread, mean + spread, color=colors[name], alpha=0.15, linewidth=0)
+
+
+def plot_curves_by_protocol(frames: Mapping[str, pd.DataFrame], metric: str, label: str, noises: Sequence[str],
+                            loss_names: Sequence[str], colors: Mapping[str, Any], x: str = "step") -> Any:
+    """``metric`` (in %, axis ``label``) against ``x`` for several sets of runs: one column of
+    panels per set (``frames``, titled by its name), one row per noise setting, one line per loss;
+    the x axis (log scale) shared by every panel, so that equal steps line up. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(noises), len(frames), figsize=(1.9 * len(frames) + 0.8, 2.1 * len(noises) + 0.7),
+                             sharex=True, sharey="row", squeeze=False)
+    for column, (name, frame) in enumerate(frames.items()):
+        for row, noise_spec in enumerate(noises):
+            ax = axes[row, column]
+            draw_loss_curves(ax, frame[frame["noise"] == noise_spec], metric, loss_names, colors, x)
+            ax.set_xscale("log")
+            ax.set_title(name if row == 0 else "", fontsize="small")
+            ax.set_ylabel(f"{noise_label(noise_spec)}\n{label}" if column == 0 else "")
+            if row == len(noises) - 1:
+                ax.set_xlabel({"epoch": "epoch", "step": "optimiser step"}.get(x, x))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
+    return fig
+
+
 def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], noises: Sequence[str],
                 loss_names: Sequence[str], colors: Mapping[str, Any], x: str = "epoch") -> Any:
     """Per-epoch curves of runs (rows of RunSet.epochs) against column ``x`` (the epoch, or e.g. a
@@ -631,14 +679,8 @@ def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
         for row, (metric, label) in enumerate(metrics.items()):
             ax = axes[row, column]
             for style, frame in zip(LINE_STYLES, frames.values()):
-                for loss in loss_names:
-                    curve = mean_std(frame[(frame["loss"] == loss) & (frame["noise"] == noise_spec)], metric, [x])
-                    name = losses.display_name(loss)
-                    mean, spread = 100 * curve["mean"], 100 * curve["std"].fillna(0)
-                    ax.plot(curve[x], mean, style, color=colors[name], linewidth=1.8,
-                            label=name if style == LINE_STYLES[0] else None)
-                    ax.fill_between(curve[x], mean - spread, mean + spread, color=colors[name], alpha=0.15,
-                                    linewidth=0)
+                draw_loss_curves(ax, frame[frame["noise"] == noise_spec], metric, loss_names, colors, x, style,
+                                 labelled=style == LINE_STYLES[0])
             ax.set_title(noise_label(noise_spec) if row == 0 else "")
             ax.set_ylabel(label if column == 0 else "")
             if row == len(metrics) - 1:

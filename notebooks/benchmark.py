@@ -159,13 +159,12 @@ else:
 paper_runs = report.load_runs(sections["paper"], results_dir, train=train_missing, device=device) if sections["paper"] else None
 display(Markdown(paper_runs.protocol() if paper_runs else "*No runs asked for (`paper_loss_names` is empty).*"))
 
-# %% [markdown]
-# Last-epoch and best-epoch test accuracy (%) of the losses and noise settings of both
-# protocols, each under both (mean ± std over seeds; "–": not run).
-
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if paper_runs:
+    display(Markdown(
+        "Last-epoch and best-epoch test accuracy (%) of the losses and noise settings of both "
+        "protocols, each under both (mean ± std over seeds; \"–\": not run)."))
     shared = runs.summaries[runs.summaries["loss"].isin(paper_loss_names) & runs.summaries["noise"].isin(paper_noises)]
     for metric, title in (("final_test_acc", "Last epoch"), ("best_test_acc", "Best epoch")):
         tables = {"paper protocol": report.accuracy_table(paper_runs.summaries, metric)}
@@ -173,26 +172,24 @@ if paper_runs:
             tables["reduced"] = report.accuracy_table(shared, metric)
         display(Markdown(f"**{title}**\n\n" + report.markdown_table(report.side_by_side(tables))))
 
-# %% [markdown]
-# Test accuracy and memorisation (accuracy on the mislabelled training images against their
-# wrong labels) over training: paper protocol solid, reduced protocol dashed; one column per
-# noise setting, means over seeds.
-
 # %% tags=["hide-input"]
 if paper_runs:
+    display(Markdown(
+        "Test accuracy and memorisation (accuracy on the mislabelled training images against their "
+        "wrong labels) over training: paper protocol solid, reduced protocol dashed; one column per "
+        "noise setting, means over seeds."))
     panels = {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}
-    colors = report.loss_colors(loss_names + [loss for loss in paper_loss_names if loss not in loss_names])
+    colors = report.loss_colors(paper_loss_names)
     report.plot_curves({"paper protocol": paper_runs.epochs, "reduced": runs.epochs}, panels, paper_noises, paper_loss_names, colors)
     plt.show()
-
-# %% [markdown]
-# Do the protocols rank the losses alike? For each noise setting, the losses of
-# `paper_loss_names` that ran under both protocols, ordered by last-epoch test accuracy (mean
-# over seeds) under each.
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if paper_runs:
+    display(Markdown(
+        "Do the protocols rank the losses alike? For each noise setting, the losses of "
+        "`paper_loss_names` that ran under both protocols, ordered by last-epoch test accuracy (mean "
+        "over seeds) under each."))
     lines = []
     for noise in paper_noises:
         paper_order, reduced_order = (list(report.loss_ranking(frame, noise, "final_test_acc", paper_loss_names).index)
@@ -223,28 +220,30 @@ protocol_runs = (report.load_runs(sections["protocols"], results_dir, train=trai
                  if sections["protocols"] else None)
 display(Markdown(protocol_runs.protocol() if protocol_runs else "*No runs asked for (`protocol_losses` is empty).*"))
 
-# %% [markdown]
-# Test accuracy (%) at the last and the best epoch under each protocol, and memorisation at the
-# last epoch; "× images" and "× steps" are multiples of the first protocol of `protocols`, and
-# "change" is the last-epoch accuracy's difference from it in percentage points.
-
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if protocol_runs:
-    display(Markdown(report.markdown_table(report.protocol_table(protocol_runs.summaries))))
-
-# %% [markdown]
-# Test accuracy and memorisation against optimiser steps (log scale), one line style per
-# protocol: curves of equal steps end at the same place on the axis.
+    table = report.protocol_table(protocol_runs.summaries)
+    steps = ["images × epochs", "× images", "optimiser steps (× first)"]
+    display(Markdown("The protocols, their images and optimiser steps as multiples of the first of "
+                     "`protocols`:\n\n" + report.markdown_table(table[steps].drop_duplicates().set_index(steps[0]))))
+    display(Markdown(
+        "Test accuracy (%) at the last and the best epoch under each protocol, and memorisation at "
+        "the last epoch; \"change\" is the last-epoch accuracy's difference from the first protocol "
+        "in percentage points. One table per noise setting:"))
+    for noise, rows in table.groupby("noise", sort=False):
+        display(Markdown(f"**{noise}**\n\n" + report.markdown_table(rows.drop(columns=["noise", *steps[1:]]))))
 
 # %% tags=["hide-input"]
 if protocol_runs:
+    display(Markdown(
+        "Test accuracy, then memorisation, against optimiser steps: one column per protocol, one row "
+        "per noise setting, the step axis (log scale) shared, so that curves of equal steps end at "
+        "the same place."))
     curves = protocol_runs.epochs.assign(step=report.optimiser_steps(protocol_runs.epochs))
-    frames = {f"{images:,} images, {length} epochs": frame
+    frames = {f"{images:,} images\n{length} epochs": frame
               for (images, length), frame in curves.groupby(["train_size", "epochs"], sort=False)}
-    panels = {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}
-    colors = report.loss_colors(loss_names + [loss for loss in protocol_losses if loss not in loss_names])
-    figure = report.plot_curves(frames, panels, protocol_noises, protocol_losses, colors, x="step")
-    for ax in figure.axes:
-        ax.set_xscale("log")
-    plt.show()
+    colors = report.loss_colors(protocol_losses)
+    for metric, label in (("test_acc", "test accuracy (%)"), ("noisy_acc_given", "memorisation (%)")):
+        report.plot_curves_by_protocol(frames, metric, label, protocol_noises, protocol_losses, colors)
+        plt.show()

@@ -59,27 +59,32 @@ from anl.models import build_model
 
 data = load_dataset(dataset)
 index = stratified_subset(data.train_labels, train_subset, seed=0)
-noisy = noise.apply_noise(noise_spec, data.train_labels.numpy(), dataset=dataset,
-                          num_classes=data.num_classes, seed=seed).subset(index.numpy())
-mean, std = torch.tensor(data.mean).view(1, -1, 1, 1), torch.tensor(data.std).view(1, -1, 1, 1)
+noisy = noise.apply_noise(noise_spec, data.train_labels.numpy(),
+                          dataset=dataset, num_classes=data.num_classes,
+                          seed=seed).subset(index.numpy())
+mean = torch.tensor(data.mean).view(1, -1, 1, 1)
+std = torch.tensor(data.std).view(1, -1, 1, 1)
 images = (data.train_images[index].float() / 255 - mean) / std
-labels = torch.from_numpy(noisy.noisy)  # the noisy labels; noisy.clean keeps the true ones
+labels = torch.from_numpy(noisy.noisy)  # noisy.clean: the true labels
 
 torch.manual_seed(seed)
-model = build_model("cnn4", data.num_classes, in_channels=data.image_shape[0])
+model = build_model("cnn4", data.num_classes, data.image_shape[0])
 objective = losses.build(loss_name, dataset=dataset)
-weight_decay = 0.0 if objective.l1 else 1e-3  # ANL: the L1 term in the objective instead
-optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=weight_decay)
-scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+# ANL: the L1 term in the objective instead of weight decay
+weight_decay = 0.0 if objective.l1 else 1e-3
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+                            weight_decay=weight_decay)
+schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
 for epoch in range(epochs):
     model.train()
     for batch in torch.randperm(len(labels)).split(128):
-        loss = objective(model(images[batch]), labels[batch], model.parameters())
+        logits = model(images[batch])
+        loss = objective(logits, labels[batch], model.parameters())
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
-    scheduler.step()
+    schedule.step()
 
 # %% tags=["hide-input"]
 model.eval()

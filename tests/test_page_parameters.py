@@ -174,7 +174,8 @@ def test_a_missing_parameter_or_an_unknown_notebook_is_named():
 EXECUTED = {"benchmark": {"loss_names": ["ce", "anl_xx"]}, "dynamics": {"epochs": 0},
             "ablations": {"high_noise": "sym:1.5"}, "claims": {"segmentation_protocol": "tiny"},
             "segmentation": {"noises": ["clean", "blur:1:4"]}, "losses": {"preset_dataset": "mnist"},
-            "noise": {"cifar10n_sets": ["aggre", "best"]}, "using": {"noise_spec": "sym:2"}}
+            "noise": {"cifar10n_sets": ["aggre", "best"]}, "using": {"noise_spec": "sym:2"},
+            "scorecard": {"published_grids": ["cifar10-tiny"]}}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)

@@ -349,6 +349,15 @@ def test_ablation_configs_sections_left_empty():
                                 alphas=[1.0], betas=[1.0])
 
 
+def test_ranked_finding_names_the_best_setting_first_with_its_scores():
+    runs = pd.DataFrame({"wd": [0.1, 0.1, 0.0], "final_test_acc": [0.5, 0.7, 0.9],
+                         "final_noisy_acc_given": [0.2, 0.4, 0.05]})
+    assert report.ranked_finding(runs, "wd", lambda value: f"wd {value:g}") == (
+        "wd 0 ends highest (90.0\u00a0% test accuracy, 5.0\u00a0% of the wrong labels fitted); "
+        "wd 0.1 60.0\u00a0% (30.0\u00a0%).")
+    assert report.ranked_finding(runs[runs["wd"] == 0.0], "wd", str).endswith("fitted).")
+
+
 def test_every_loss_has_its_own_colour_whatever_the_page_asks_for():
     import matplotlib.colors
 
@@ -356,6 +365,25 @@ def test_every_loss_has_its_own_colour_whatever_the_page_asks_for():
     rgb = [matplotlib.colors.to_rgb(colour) for colour in report.LOSS_COLORS.values()]
     assert len(set(rgb)) == len(rgb)
     assert report.loss_colors(["anl_ce", "ce"])["ANL-CE"] == report.loss_colors(["ce", "gce", "ANL-CE"])["ANL-CE"]
+
+
+def test_plot_curves_by_protocol_gives_each_protocol_its_column_on_one_log_step_axis():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    frame = pd.DataFrame({"loss": ["ce", "ce", "anl_ce", "anl_ce"] * 2, "noise": ["sym:0.8"] * 4 + ["asym:0.4"] * 4,
+                          "seed": 1, "step": [10, 20] * 4, "test_acc": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]})
+    longer = frame.assign(step=frame["step"] * 5)
+    colors = report.loss_colors(["ce", "anl_ce"])
+    fig = report.plot_curves_by_protocol({"short": frame, "long": longer}, "test_acc", "test (%)",
+                                         ["sym:0.8", "asym:0.4"], ["ce", "anl_ce"], colors)
+    axes = fig.axes
+    assert len(axes) == 4 and [ax.get_title() for ax in axes[:2]] == ["short", "long"]
+    assert all(ax.get_xscale() == "log" for ax in axes) and axes[0].get_xlim() == axes[1].get_xlim()
+    assert list(axes[1].get_lines()[1].get_xdata()) == [50, 100]  # ANL-CE under the long protocol
+    assert list(axes[2].get_lines()[0].get_ydata()) == pytest.approx([50.0, 60.0])  # CE at asym 0.4, in %
+    assert axes[2].get_ylabel() == "asym 0.4\ntest (%)"
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["CE", "ANL-CE"]
 
 
 def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
@@ -397,9 +425,11 @@ def test_protocol_table_compares_each_protocol_with_the_first_of_its_loss_and_no
     table = report.protocol_table(summaries.assign(best_test_acc=summaries["final_test_acc"] + 0.1),
                                   ["final_test_acc", "best_test_acc"])
     assert list(table.index) == ["ANL-CE"] * 3 + ["CE"] * 2
-    assert list(table["optimiser steps"]) == ["2,370", "2,345", "11,850", "2,370", "23,450"]
+    assert list(table["images × epochs"]) == [f"{size}\u00a0×\u00a0{epochs}" for size, epochs in (
+        ("10,000", 30), ("60,000", 5), ("10,000", 150), ("10,000", 30), ("60,000", 50))]
     assert list(table["× images"]) == ["1.0", "6.0", "1.0", "1.0", "6.0"]
-    assert list(table["× steps"]) == ["1.0", "1.0", "5.0", "1.0", "9.9"]
+    assert list(table["optimiser steps (× first)"]) == [f"{steps}\u00a0(×{times})" for steps, times in (
+        ("2,370", "1.0"), ("2,345", "1.0"), ("11,850", "5.0"), ("2,370", "1.0"), ("23,450", "9.9"))]
     assert list(table["last-epoch test (%)"]) == ["65.0\u00a0±\u00a07.1", "90.0", "80.0", "50.0", "25.0"]
     assert list(table["change (points)"]) == ["–", "+25.0", "+15.0", "–", "-25.0"]
     assert list(table["best-epoch test (%)"]) == ["75.0\u00a0±\u00a07.1", "100.0", "90.0", "60.0", "35.0"]
