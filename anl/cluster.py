@@ -41,6 +41,7 @@ class SweepJob(submitit.helpers.Checkpointable):
         return [record["key"] for record in records]
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
+        """Release this job's claims, then requeue the same job (submitit calls this on a stop signal)."""
         claims.release_all()
         return super().checkpoint(*args, **kwargs)
 

@@ -111,6 +111,7 @@ class Loss(nn.Module):
     hparam_names: tuple[str, ...] = ()
 
     def forward(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Per-sample values (per pixel for per-pixel input), computed in at least float32."""
         rows = _class_last(logits)
         flat_labels = _flat_labels(labels, logits)
         with _full_precision(logits):
@@ -390,6 +391,7 @@ class Objective(nn.Module):
         self.name = name or data_term.name
 
     def forward(self, logits: Tensor, labels: Tensor, parameters: Iterable[Tensor] = ()) -> Tensor:
+        """The scalar objective of a batch: mean data term, plus the ER and L1 terms where set."""
         value = self.data_term(logits, labels).mean()
         if self.entropy:
             value = value + self.entropy * entropy_regulariser(logits, self.p_min)

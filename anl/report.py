@@ -555,7 +555,9 @@ def preset_table() -> pd.DataFrame:
             return "-"
         shown = {name: value for name, value in values.items()
                  if name != "p_min" and not (name in ("delta", "lam") and value == 0)}
-        return ", ".join(f"{HPARAM_SYMBOLS.get(name, name)}\u00a0{value:g}" for name, value in shown.items())  # wraps between pairs only
+        # no-break space and hyphen: a cell wraps between pairs only, never inside "δ 1e-06"
+        return ", ".join(f"{HPARAM_SYMBOLS.get(name, name)}\u00a0{value:g}".replace("-", "\u2011")
+                         for name, value in shown.items())
 
     rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in losses.DATASETS] for loss in losses.LOSSES}
     frame = pd.DataFrame.from_dict(rows, orient="index",

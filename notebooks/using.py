@@ -131,10 +131,11 @@ display(Markdown(report.markdown_table(report.preset_table())))
 display(Markdown(report.markdown_table(report.noise_spec_table(data, seed))))
 
 # %% [markdown]
-# Segmentation masks take their own specs (`anl.noise.parse_mask_noise`), pixel sizes at 256x192:
-# `clean`; `boundary:F:A-B` (a fraction F of the masks, each eroded or dilated by a radius drawn
-# from A to B pixels); `shift:F:A-B` (the mask moved by A to B pixels); `coarse:F:polygon` or
-# `coarse:F:ellipse` (the mask replaced by a coarse outline). For example:
+# Segmentation masks take their own specs (`anl.noise.parse_mask_noise`); F is the fraction of
+# masks made noisy, and R a pixel range `B` (1 to B) or `A-B`: `clean`; `boundary:F:R` (each picked
+# mask dilated or eroded by a disc of radius drawn from R); `shift:F:R` (translated by a vector of
+# length in R); `coarse:F:polygon` (replaced by its convex hull) or `coarse:F:ellipse` (by the
+# ellipse of its centroid and second moments). For example:
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
