@@ -430,6 +430,7 @@ class ClaimCheck:
     margin: float
     seeds_holding: int
     seeds: int
+    bar: float | None = None  # an absolute bar in place of the baselines (bar_check)
 
     @property
     def holds(self) -> bool:
@@ -441,9 +442,22 @@ class ClaimCheck:
         ("+1.2 points"), "k of n" seeds and the verdict ("holds" / "does not hold")."""
         def listed(means: pd.Series) -> str:
             return ", ".join(f"{names(group)} {value * scale:.{decimals}f}" for group, value in means.items())
-        return {"candidates": listed(self.candidates), "baselines": listed(self.baselines),
+        baselines = listed(self.baselines) if self.bar is None else f"bar {self.bar * scale:.{decimals}f}"
+        return {"candidates": listed(self.candidates), "baselines": baselines,
                 "margin": f"{self.margin * scale:+.{decimals}f} {unit}", "seeds": f"{self.seeds_holding} of {self.seeds}",
                 "verdict": "holds" if self.holds else "does not hold"}
+
+
+def _group_means(runs: pd.DataFrame, group: str, metric: str, wanted: Sequence[Any]) -> tuple[pd.Series, pd.DataFrame]:
+    """The mean of ``metric`` per group of ``wanted`` over seeds, and per seed (the seeds where every
+    group ran); ValueError naming the groups without runs."""
+    missing = [name for name in wanted if not (runs[group] == name).any()]
+    if missing:
+        raise ValueError(f"no runs of {', '.join(map(str, missing))} in column {group!r}")
+    rows = runs[runs[group].isin(wanted)]
+    means = rows.groupby(group, sort=False)[metric].mean()
+    per_seed = rows.pivot_table(index="seed", columns=group, values=metric, aggfunc="mean").reindex(columns=wanted)
+    return means, per_seed.dropna()
 
 
 def claim_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[Any], baselines: Sequence[Any],
@@ -456,21 +470,32 @@ def claim_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequenc
         raise ValueError("claim_check needs at least one candidate and one baseline")
     if set(candidates) & set(baselines):
         raise ValueError(f"{sorted(map(str, set(candidates) & set(baselines)))} are both candidate and baseline")
-    wanted = [*candidates, *baselines]
-    missing = [name for name in wanted if not (runs[group] == name).any()]
-    if missing:
-        raise ValueError(f"no runs of {', '.join(map(str, missing))} in column {group!r}")
     sign = 1.0 if higher_is_better else -1.0
 
     def margin(means: pd.Series) -> float:
         return float((sign * means[list(candidates)]).min() - (sign * means[list(baselines)]).max())
 
-    rows = runs[runs[group].isin(wanted)]
-    means = rows.groupby(group, sort=False)[metric].mean()
-    per_seed = rows.pivot_table(index="seed", columns=group, values=metric, aggfunc="mean").reindex(columns=wanted)
-    complete = per_seed.dropna()
+    means, complete = _group_means(runs, group, metric, [*candidates, *baselines])
     return ClaimCheck(means[list(candidates)], means[list(baselines)], margin(means),
                       sum(margin(seed_means) > 0 for _, seed_means in complete.iterrows()), len(complete))
+
+
+def bar_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[Any], bar: float,
+              higher_is_better: bool = True) -> ClaimCheck:
+    """Test "every group of ``candidates`` clears ``bar``" on ``metric``, an absolute bar (e.g. fewer
+    than 10 % of the wrong labels fitted): the margin is the worst candidate's mean over seeds minus
+    the bar (negated when lower is better); the same rule is applied to each seed where every
+    candidate ran."""
+    if not candidates:
+        raise ValueError("bar_check needs at least one candidate")
+    sign = 1.0 if higher_is_better else -1.0
+
+    def margin(means: pd.Series) -> float:
+        return float((sign * means[list(candidates)]).min() - sign * bar)
+
+    means, complete = _group_means(runs, group, metric, list(candidates))
+    return ClaimCheck(means[list(candidates)], pd.Series(dtype=float), margin(means),
+                      sum(margin(seed_means) > 0 for _, seed_means in complete.iterrows()), len(complete), bar=bar)
 
 
 def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",

@@ -14,10 +14,12 @@
 # %% [markdown]
 # # The paper's claims against our runs
 #
-# Each row of the table below is one claim of the ANL papers, tested on the committed run records
-# by a rule stated in advance: **every candidate beats every baseline** on the named measure, on
-# the mean over seeds (the *margin* is the worst candidate's value minus the best baseline's,
-# signed so that a positive margin means the claim holds). The *seeds* column applies the same rule
+# Each row of the tables below is one claim of the ANL papers, tested on the committed run records
+# by a rule stated in advance: **every candidate beats every baseline** on the named measure, or
+# for memorisation also **every candidate clears an absolute bar** (parameter `memorisation_bar`:
+# beating CE is not enough if ANL still fits many wrong labels), on the mean over seeds (the
+# *margin* is the worst candidate's value minus the best baseline's, or minus the bar, signed so
+# that a positive margin means the claim holds). The *seeds* column applies the same rule
 # to each seed on its own; with one seed a verdict is a single observation, and a small margin
 # whose seeds disagree should be read as no difference. Nothing here is written by hand: change the
 # parameters and the verdicts are recomputed. The pages behind each row show the curves and the
@@ -33,6 +35,7 @@ seeds = [1]
 epochs = None  # None (with train_subset None): the paper's protocol for the data set
 train_subset = None  # size of the stratified training subset, None for the full training set
 convergence_fraction = 0.95  # converged: first epoch reaching this fraction of the lowest best test accuracy of the ANL and slow losses
+memorisation_bar = 0.10  # the absolute bar: ANL fits fewer than this share of the wrong labels at the last epoch
 ablation_seeds = [1]  # of the L1 against L2 runs
 ablation_epochs = 30  # the ablations ran on the reduced protocol
 ablation_train_subset = 10000
@@ -92,6 +95,10 @@ for spec in noises:
         report.claim_check(runs, "loss", "final_test_acc", anl_losses, baseline_losses), **loss_name)
     add("does not memorise wrong labels", benchmark_protocol, label, "wrong labels fitted, last epoch (%)",
         report.claim_check(runs, "loss", "final_noisy_acc_given", anl_losses, baseline_losses, higher_is_better=False),
+        **loss_name)
+    add(f"fits under {100 * memorisation_bar:g} % of the wrong labels", benchmark_protocol, label,
+        "wrong labels fitted, last epoch (%)",
+        report.bar_check(runs, "loss", "final_noisy_acc_given", anl_losses, memorisation_bar, higher_is_better=False),
         **loss_name)
     if slow_losses:
         add("converges faster than APL with MAE", benchmark_protocol, label,

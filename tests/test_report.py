@@ -498,6 +498,15 @@ def test_claim_check_compares_the_worst_candidate_with_the_best_baseline():
                               ["anl_ce"], ["nce_rce"]).seeds == 2
 
 
+def test_bar_check_holds_only_when_every_candidate_clears_the_absolute_bar():
+    runs = pd.DataFrame({"loss": ["anl_ce", "anl_fl"] * 2, "seed": [1, 1, 2, 2], "fit": [0.02, 0.08, 0.04, 0.14]})
+    check = report.bar_check(runs, "loss", "fit", ["anl_ce", "anl_fl"], 0.10, higher_is_better=False)
+    # means: anl_ce 0.03, anl_fl 0.11 -> margin 0.10 - 0.11 < 0; seed 1 clears (0.08), seed 2 does not (0.14)
+    assert check.margin == pytest.approx(-0.01) and not check.holds and (check.seeds_holding, check.seeds) == (1, 2)
+    assert check.cells(losses.display_name)["baselines"] == "bar 10.0"
+    assert report.bar_check(runs, "loss", "fit", ["anl_ce"], 0.10, higher_is_better=False).holds
+
+
 @pytest.mark.parametrize("candidates, baselines, message", [
     ([], ["ce"], "at least one"), (["ce"], ["ce"], "both candidate and baseline"), (["anl_ce"], ["gce"], "no runs of gce")])
 def test_claim_check_rejects_bad_groups(candidates, baselines, message):
