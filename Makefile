@@ -21,8 +21,6 @@ export PYTHONHASHSEED := 0
 NOTEBOOKS      := $(basename $(notdir $(wildcard notebooks/*.py)))
 PARAMETER_PAGES := $(basename $(notdir $(wildcard notebooks/*.yml)))
 EXECUTED       := $(NOTEBOOKS:%=book/notebooks/%.ipynb) $(PARAMETER_PAGES:%=book/notebooks/%.ipynb)
-RESULT_GRIDS   := mnist-reduced fashion-mnist-reduced mnist-ablations mnist-full mnist-protocols
-SEGMENTATION_GRIDS := isic-reduced isic-half
 MATHJAX        := book/_static/mathjax/tex-svg.js
 PAPERMILL_ARGS ?=
 BUILD_BOOK     = $(VENV)/bin/jupyter-book build . -W -n --keep-going && echo "open $(CURDIR)/_build/html/index.html"
@@ -84,12 +82,11 @@ html: install
 	$(PY) -m anl check-results
 	$(BUILD_BOOK)
 
-# Train the runs the book's default parameters read (named grids of anl.grids and
-# anl.segmentation; recorded runs are skipped, an interrupted run resumes), then `make book`
-# refreshes the pages.
+# Train the runs the book's default parameters read (the grids `python -m anl grids --book` lists,
+# anl.experiments.BOOK_GRIDS; recorded runs are skipped, an interrupted run resumes), then
+# `make book` refreshes the pages.
 results: install
-	for grid in $(RESULT_GRIDS); do $(PY) -m anl sweep --grid $$grid || exit 1; done
-	for grid in $(SEGMENTATION_GRIDS); do $(PY) -m anl segment sweep --grid $$grid || exit 1; done
+	for grid in $$($(PY) -m anl grids --book); do $(PY) -m anl sweep --grid $$grid || exit 1; done
 
 # Unit tests (tests/, including the book build check of tests/test_book.py), then nbval on the
 # executed notebooks: every cell must run, cells marked NBVAL_CHECK_OUTPUT must reproduce.

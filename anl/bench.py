@@ -145,7 +145,7 @@ def bench_batched(model_name: str, dataset: ImageDataset, device: torch.device, 
                   runs_per_batch: list[int], repeats: int) -> dict[int, float]:
     """Aggregate training images/s of ``R`` runs in lockstep, for each R in ``runs_per_batch``."""
     from anl.batched import BatchedRuns
-    from anl.grids import BENCHMARK_LOSSES
+    from anl.experiments import BENCHMARK_LOSSES
 
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

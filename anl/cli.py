@@ -1,4 +1,5 @@
-"""Command line: ``python -m anl run | sweep | bench | segment``. Bad arguments give a one-line error."""
+"""Command line: ``python -m anl run | sweep | grids | bench | check-results | segment``. Bad arguments
+give a one-line error. The top of the package: imported by ``anl.__main__`` only."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import json
 import sys
 from collections.abc import Sequence
 
-from anl import losses
-from anl.data import DataNotFoundError
-from anl.grids import GRIDS, grid
+from typing import Any
+
+import torch
+
+from anl import losses, noise, segmentation
+from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
+from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid
 from anl.models import MODELS
 from anl.results import ResultsStore, check_records
 from anl.train import AUGMENTATIONS, PRECISIONS, PROTOCOLS, RunConfig, resolve_precision, train_run, train_sweep
@@ -86,6 +91,14 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs-folder", help="submitit logs and job files (default: jobs/ in the repository)")
 
 
+def sweep_function(configs: Sequence[Any]):
+    """The sweep that trains ``configs``: segmentation's for SegmentationConfigs, else train_sweep."""
+    kinds = {isinstance(config, segmentation.SegmentationConfig) for config in configs}
+    if len(kinds) > 1:
+        raise ValueError("a sweep takes classification or segmentation runs, not both at once")
+    return segmentation.train_segmentation_sweep if kinds == {True} else train_sweep
+
+
 def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict] | None:
     """Train ``configs`` with ``train`` (a sweep function) in this process, or submit them as a job
     array when --executor is local or slurm; local waits for the jobs and returns the records."""
@@ -137,10 +150,13 @@ def command_sweep(args: argparse.Namespace) -> None:
     elif args.time_budget is not None:
         raise ValueError("--time-budget needs --batched R (batched sweeps stop cleanly between epochs)")
     else:
-        records = submit_or_train(args, configs, train_sweep)
+        records = submit_or_train(args, configs, sweep_function(configs))
         if records is None:
             return
     for record in records:
+        if record["config"]["dataset"] in SEGMENTATION_DATASETS:
+            print_segment_record(record)
+            continue
         config = record["config"]
         print(f"{config['dataset']} {config['loss']:>10} {config['noise']:>12} seed {config['seed']}: "
               f"final {record['summary']['final_test_acc']:.4f} best {record['summary']['best_test_acc']:.4f}")
@@ -166,6 +182,121 @@ def command_check_results(args: argparse.Namespace) -> None:
         print(f"check-results: {len(damaged)} damaged record(s) in {store.runs}", file=sys.stderr)
         sys.exit(1)
     print(f"check-results: OK, {len(store.paths())} records in {store.runs}")
+
+
+def mask_size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit()):
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 128x96, got {text!r}")
+    return int(width), int(height)
+
+
+def add_segment_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", choices=sorted(SEGMENTATION_PROTOCOLS), default="reduced",
+                        help="size, base width and epochs: " + "; ".join(
+                            f"{name} {p['size'][0]}x{p['size'][1]}, {p['base_width']}, {p['epochs']}"
+                            for name, p in SEGMENTATION_PROTOCOLS.items()) + " (--size, --base-width, --epochs override)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--size", type=mask_size, help="training size WIDTHxHEIGHT, e.g. 128x96")
+    parser.add_argument("--base-width", type=int)
+    parser.add_argument("--levels", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, help="default: 1e-4 for baselines, 0 for ANL")
+    parser.add_argument("--train-subset", type=int)
+    parser.add_argument("--train-eval-size", type=int, default=256, help="noisy training images scored (0 = all)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="loss hyperparameter override, e.g. --set delta=0")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, help="torch intra-op CPU threads (1 is fastest on a busy machine)")
+    parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def set_threads(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+
+
+def segment_config(args: argparse.Namespace, loss: str, spec: str, seed: int) -> segmentation.SegmentationConfig:
+    chosen = {name: getattr(args, name) for name in ("size", "base_width", "epochs")}
+    protocol = {**SEGMENTATION_PROTOCOLS[args.protocol], **{name: value for name, value in chosen.items() if value is not None}}
+    return segmentation.SegmentationConfig(
+        loss, noise=spec, seed=seed, **protocol, levels=args.levels, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, train_subset=args.train_subset, train_eval_size=args.train_eval_size,
+        loss_overrides=parse_overrides(args.overrides))
+
+
+def print_segment_record(record: dict[str, Any]) -> None:
+    config, summary = record["config"], record["summary"]
+    print(f"isic2017 {config['loss']:>8} {config['noise']:>18} seed {config['seed']}: test Dice "
+          f"{summary['final_test_dice']:.4f} Jaccard {summary['final_test_jaccard']:.4f} thresholded "
+          f"{summary['final_test_thresholded_jaccard']:.4f} (best-val epoch {summary['best_val_epoch']}: Dice "
+          f"{summary['best_val_test_dice']:.4f})")
+
+
+def command_segment_run(args: argparse.Namespace) -> None:
+    set_threads(args)
+    store = ResultsStore(args.results)
+    record = segmentation.train_segmentation(segment_config(args, args.loss, args.noise, args.seed), store, device=args.device,
+                                progress=not args.no_progress)
+    print_segment_record(record)
+
+
+def command_segment_sweep(args: argparse.Namespace) -> None:
+    if args.grid:
+        configs = grid(args.grid)
+    elif args.losses:
+        configs = [segment_config(args, loss, spec, int(seed)) for seed in comma_list(args.seeds)
+                   for spec in comma_list(args.noise) for loss in comma_list(args.losses)]
+    else:
+        raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --losses")
+    set_threads(args)
+    if sweep_function(configs) is not segmentation.train_segmentation_sweep:
+        raise ValueError(f"grid {args.grid!r} is a classification grid; train it with python -m anl sweep")
+    for record in submit_or_train(args, configs, segmentation.train_segmentation_sweep) or []:
+
+        print_segment_record(record)
+
+
+def command_segment_noise(args: argparse.Namespace) -> None:
+    noise.parse_mask_noise(args.noise)
+    masks = load_segmentation().train_masks.numpy()
+    noisy = noise.apply_mask_noise(args.noise, masks, seed=args.seed)
+    print(json.dumps(noisy.summary()))
+
+
+def build_segment_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m anl segment", description="ISIC 2017 lesion segmentation "
+                                     "with noisy masks (anl.segmentation)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train one run and record it")
+    add_segment_options(run)
+    run.add_argument("--loss", required=True, help=f"one of {', '.join(losses.LOSSES + losses.PIXEL_LOSSES)}")
+    run.add_argument("--noise", default="clean", help="clean, boundary:F:R, coarse:F:polygon|ellipse, shift:F:R")
+    run.add_argument("--seed", type=int, default=1)
+    run.set_defaults(handler=command_segment_run)
+    sweep = commands.add_parser("sweep", help="train a named grid, or losses x noise x seeds, skipping recorded runs")
+    sweep.add_argument("--grid", help=f"a named grid: {', '.join(GRIDS)} (other run options are then ignored)")
+    add_segment_options(sweep)
+    sweep.add_argument("--losses", help="comma-separated loss names")
+    sweep.add_argument("--noise", default="clean", help="comma-separated mask-noise specs")
+    sweep.add_argument("--seeds", default="1", help="comma-separated seeds")
+    add_executor_options(sweep)
+    sweep.set_defaults(handler=command_segment_sweep)
+    show = commands.add_parser("noise", help="realised amounts of a mask-noise spec on the training masks")
+    show.add_argument("--noise", required=True)
+    show.add_argument("--seed", type=int, default=1)
+    show.set_defaults(handler=command_segment_noise)
+    return parser
+
+
+def command_grids(args: argparse.Namespace) -> None:
+    """Print the named grids (with --book, those the book's pages read), one name a line."""
+    for name in BOOK_GRIDS if args.book else GRIDS:
+        print(name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(handler=command_sweep)
     commands.add_parser("segment", add_help=False,
                         help="ISIC 2017 lesion segmentation with noisy masks (see: python -m anl segment --help)")
+    grids = commands.add_parser("grids", help="list the named grids, one a line")
+    grids.add_argument("--book", action="store_true", help="only the grids the book's pages read (make results)")
+    grids.set_defaults(handler=command_grids)
     bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
     bench.add_argument("--models", default="cnn4,cnn8")
     bench.add_argument("--device", default="auto")
@@ -226,11 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m anl run | sweep | bench``, and ``segment ...`` (anl.segmentation)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["segment"]:
-        from anl import segmentation
-
-        return segmentation.main(argv[1:])
+        return run_cli(build_segment_parser(), argv[1:])
     return run_cli(build_parser(), argv)
 
 
-if __name__ == "__main__":
-    sys.exit(main())

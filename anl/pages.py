@@ -1,7 +1,7 @@
 """The runs each book page reads, from its parameters: one function per notebook of notebooks/,
 called by the notebook itself and by the tests that check every page's runs are trained by a grid,
 so the two cannot disagree. Each returns the page's sections of runs by name; an entry is a config,
-or a (varied setting, config) pair in the ablation sections of :func:`anl.report.ablation_configs`.
+or a (varied setting, config) pair in the ablation sections of :func:`anl.experiments.ablation_configs`.
 :func:`check_parameters` is what every notebook calls first: it stops a page at a bad parameter
 with one line naming it and its valid choices, before anything reads data or trains.
 """
@@ -18,12 +18,11 @@ from typing import Any
 
 import torch
 
-from anl import losses, report, segmentation as seg, train
+from anl import experiments, losses, report, train
+from anl.experiments import Config, ablation_configs, anl_ce_hparams, entropy_regulariser, product, run_config
 from anl.noise import NOISE_KINDS, parse_mask_noise, parse_noise
-from anl.segmentation import SegmentationConfig
+from anl.segmentation import LOSS_PRESET as SEGMENTATION_LOSS_PRESET, SegmentationConfig
 from anl.train import RunConfig
-
-Config = RunConfig | SegmentationConfig
 
 
 def benchmark(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
@@ -36,37 +35,26 @@ def benchmark(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str],
     ANL-CE and ANL-CE-ER (ANL-CE's alpha, beta, delta and lambda ``er_lambda``) x ER noise x seed
     on the page's protocol; "protocols": every protocol loss x protocol noise x (training subset or
     None for all images, epochs) of ``protocols`` x protocol seed, in that nesting order."""
-    return {"runs": report.run_grid(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset),
-            "paper": report.run_grid(dataset, paper_loss_names, paper_noises, paper_seeds, epochs=None,
-                                     train_subset=None),
+    return {"runs": product(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset),
+            "paper": product(dataset, paper_loss_names, paper_noises, paper_seeds),
             "er": entropy_regulariser(dataset, er_noises, seeds, er_lambda, epochs=epochs, train_subset=train_subset),
-            "protocols": [report.run_config(dataset, loss, noise, seed, epochs=length, train_subset=subset)
+            "protocols": [run_config(dataset, loss, noise, seed, epochs=length, train_subset=subset)
                           for loss in protocol_losses for noise in protocol_noises
                           for subset, length in protocols for seed in protocol_seeds]}
-
-
-def entropy_regulariser(dataset: str, noises: Sequence[str], seeds: Sequence[int], lam: float, *,
-                        epochs: int | None, train_subset: int | None) -> list[RunConfig]:
-    """ANL-CE, then ANL-CE-ER with ANL-CE's alpha, beta, delta and lambda ``lam``, for every noise
-    and seed: the regulariser added to ANL-CE and nothing else changed."""
-    protocol = {"epochs": epochs, "train_subset": train_subset}
-    return [config for noise in noises for seed in seeds for config in (
-        report.run_config(dataset, "anl_ce", noise, seed, **protocol),
-        report.run_config(dataset, "anl_ce_er", noise, seed, **protocol, **report.anl_ce_hparams(dataset), lam=lam))]
 
 
 def dynamics(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
              epochs: int | None, train_subset: int | None) -> dict[str, list[RunConfig]]:
     """"runs": every loss x noise x seed on the page's protocol."""
-    return {"runs": report.run_grid(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset)}
+    return {"runs": product(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset)}
 
 
 def ablations(*, dataset: str, seeds: Sequence[int], epochs: int | None, train_subset: int | None,
               high_noise: str, l2_weight_decays: Sequence[float], deltas: Sequence[float], sensitivity_noise: str,
               alphas: Sequence[float], betas: Sequence[float], er_noise: str,
               lambdas: Sequence[float]) -> dict[str, list[tuple[Any, RunConfig]]]:
-    """The sections of :func:`anl.report.ablation_configs`: "regulariser", "alpha_beta", "delta", "lambda"."""
-    return report.ablation_configs(dataset, seeds, epochs=epochs, train_subset=train_subset, high_noise=high_noise,
+    """The sections of :func:`anl.experiments.ablation_configs`: "regulariser", "alpha_beta", "delta", "lambda"."""
+    return ablation_configs(dataset, seeds, epochs=epochs, train_subset=train_subset, high_noise=high_noise,
                                    l2_weight_decays=l2_weight_decays, deltas=deltas,
                                    sensitivity_noise=sensitivity_noise, alphas=alphas, betas=betas,
                                    er_noise=er_noise, lambdas=lambdas)
@@ -86,15 +74,15 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
     candidates)."""
     ablation = {"epochs": ablation_epochs, "train_subset": ablation_train_subset}
-    regularisers = report.ablation_configs(dataset, ablation_seeds, **ablation, high_noise=high_noise,
+    regularisers = ablation_configs(dataset, ablation_seeds, **ablation, high_noise=high_noise,
                                            l2_weight_decays=l2_weight_decays)["regulariser"]
     mask_losses = [*segmentation_candidates, *segmentation_baselines, *segmentation_reference]
-    return {"paper": report.run_grid(dataset, [*anl_losses, *baseline_losses, *slow_losses], noises, seeds,
-                                     epochs=epochs, train_subset=train_subset),
+    return {"paper": product(dataset, [*anl_losses, *baseline_losses, *slow_losses], noises, seeds,
+                             epochs=epochs, train_subset=train_subset),
             "regulariser": regularisers if l2_weight_decays else [],
             "er": entropy_regulariser(dataset, er_noises, er_seeds, er_lambda, **ablation),
-            "masks": seg.product(mask_losses, segmentation_noises, segmentation_seeds,
-                                 **seg.protocol_settings(segmentation_protocol)) if segmentation_candidates else []}
+            "masks": product("isic2017", mask_losses, segmentation_noises, segmentation_seeds,
+                             **experiments.segmentation_protocol(segmentation_protocol)) if segmentation_candidates else []}
 
 
 def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int], protocol: str,
@@ -104,10 +92,10 @@ def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Seq
     """"runs": every loss x mask noise x seed on the named protocol (its epochs unless ``epochs``);
     "resolution": every resolution loss x noise x seed on the protocol ``resolution_protocol``
     (empty for None), to set beside the same runs of "runs"."""
-    settings = {**seg.protocol_settings(protocol), **({} if epochs is None else {"epochs": epochs})}
-    return {"runs": seg.product(loss_names, noises, seeds, **settings),
-            "resolution": seg.product(resolution_losses, resolution_noises, resolution_seeds,
-                                      **seg.protocol_settings(resolution_protocol)) if resolution_protocol else []}
+    settings = {**experiments.segmentation_protocol(protocol), **({} if epochs is None else {"epochs": epochs})}
+    return {"runs": product("isic2017", loss_names, noises, seeds, **settings),
+            "resolution": product("isic2017", resolution_losses, resolution_noises, resolution_seeds,
+                                  **experiments.segmentation_protocol(resolution_protocol)) if resolution_protocol else []}
 
 
 PAGES: dict[str, Callable[..., dict[str, list[Any]]]] = {
@@ -229,7 +217,7 @@ def loss_name(*, segmentation: bool = False) -> Kind:
     :data:`anl.segmentation.LOSS_PRESET`. Other spellings of a key are refused: pages compare the
     names with the runs' records."""
     def check(value: Any, parameters: Mapping[str, Any]) -> None:
-        dataset = seg.LOSS_PRESET if segmentation else parameters["dataset"]
+        dataset = SEGMENTATION_LOSS_PRESET if segmentation else parameters["dataset"]
         choices = _losses_with_presets(dataset, segmentation)
         try:
             key = losses.canonical_name(value)
@@ -298,19 +286,20 @@ def _preset_dataset(value: Any, parameters: Mapping[str, Any]) -> None:
 
 def hyperparameter(loss: str, name: str) -> Kind:
     """A value of the hyperparameter ``name`` that the registry accepts for ``loss`` set at ANL-CE's
-    preset on the page's ``dataset`` (the point :func:`anl.report.ablation_configs` varies)."""
+    preset on the page's ``dataset`` (the point :func:`anl.experiments.ablation_configs` varies)."""
     def check(value: Any, parameters: Mapping[str, Any]) -> None:
         if not _is_number(value):
             raise ValueError(f"{value!r} is not a number")
         dataset = parameters["dataset"]
-        losses.build(loss, dataset, **{**report.anl_ce_hparams(dataset), name: value})
+        losses.build(loss, dataset, **{**anl_ce_hparams(dataset), name: value})
     return Kind(f"a value of {name}", f"values of {name}", check)
 
 
 def _segmentation_protocol(value: Any, parameters: Mapping[str, Any]) -> None:
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a segmentation protocol; choose one of {', '.join(seg.PROTOCOLS)}")
-    seg.protocol_settings(value)
+        raise ValueError(f"{value!r} is not a segmentation protocol; choose one of "
+                         f"{', '.join(experiments.SEGMENTATION_PROTOCOLS)}")
+    experiments.segmentation_protocol(value)
 
 
 def _device(value: Any) -> bool:
@@ -323,15 +312,13 @@ def _device(value: Any) -> bool:
 
 
 def _grid(value: Any, parameters: Mapping[str, Any]) -> None:
-    from anl import scorecard
-
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a grid name")
-    scorecard.grid_configs(value)
+    experiments.grid(value)
 
 
 NOISE = Kind("a noise spec", "noise specs", _noise_spec)
-GRID = Kind("a named grid of anl.grids or anl.segmentation", "grid names", _grid)
+GRID = Kind("a named grid of anl.experiments", "grid names", _grid)
 CIFAR10N_SET = Kind("a CIFAR-10N label set", "CIFAR-10N label sets", _cifar10n_set)
 SEGMENTATION_PROTOCOL = Kind("a segmentation protocol", "segmentation protocols", _segmentation_protocol)
 PRESET_DATASET = Kind("a data set with a preset for every loss", "data sets", _preset_dataset)

@@ -89,67 +89,6 @@ def mask_noise_label(spec: str) -> str:
 
 
 # ----------------------------------------------------------------------------- runs
-def run_config(dataset: str, loss: str, noise: str, seed: int, *, epochs: int | None, train_subset: int | None,
-               weight_decay: float | None = None, **hparams: float) -> RunConfig:
-    """A RunConfig with ``hparams`` as float loss overrides ("lambda" spelled "lam")."""
-    overrides = {("lam" if name == "lambda" else name): float(value) for name, value in hparams.items()}
-    return RunConfig(dataset=dataset, loss=losses.canonical_name(loss), noise=noise, seed=int(seed), epochs=epochs,
-                     train_subset=train_subset, weight_decay=weight_decay, loss_overrides=overrides)
-
-
-def run_grid(dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int], *,
-             epochs: int | None, train_subset: int | None) -> list[RunConfig]:
-    """Every loss x noise x seed at the data set's presets, in that nesting order."""
-    return [run_config(dataset, loss, noise, seed, epochs=epochs, train_subset=train_subset)
-            for loss in loss_names for noise in noises for seed in seeds]
-
-
-def anl_ce_hparams(dataset: str) -> dict[str, float]:
-    """ANL-CE's published alpha, beta, delta on ``dataset``: the point the ablations vary, and
-    ANL-CE-ER's, with a lambda of one's choice, where no ANL-CE-ER preset is published ((Fashion-)MNIST)."""
-    return {name: value for name, value in losses.preset("anl_ce", dataset).items() if name in ("alpha", "beta", "delta")}
-
-
-def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, train_subset: int | None,
-                     high_noise: str, l2_weight_decays: Sequence[float], deltas: Sequence[float] = (),
-                     sensitivity_noise: str | None = None, alphas: Sequence[float] = (), betas: Sequence[float] = (),
-                     er_noise: str | None = None,
-                     lambdas: Sequence[float] = ()) -> dict[str, list[tuple[Any, RunConfig]]]:
-    """The ANL-CE ablations by section, as (varied setting, config) for every setting and seed,
-    around the data set's ANL-CE preset (alpha, beta, delta):
-
-    - "regulariser" at ``high_noise``: "L1" (preset delta, no weight decay), "L2 <wd>" (delta 0,
-      each weight decay), "neither" (delta 0, no weight decay);
-    - "alpha_beta" at ``sensitivity_noise``: every (alpha, beta) pair;
-    - "delta" at ``high_noise``: every delta;
-    - "lambda" at ``er_noise``: ANL-CE-ER with the ANL-CE preset and every lambda.
-
-    A section whose values are left empty is empty; its noise setting is needed only with values.
-    """
-    if alphas and betas and sensitivity_noise is None:
-        raise ValueError("the alpha/beta grid needs sensitivity_noise")
-    if lambdas and er_noise is None:
-        raise ValueError("the lambda sweep needs er_noise")
-    base = anl_ce_hparams(dataset)
-
-    def anl_ce(setting: Any, noise: str, loss: str = "anl_ce", weight_decay: float = 0.0,
-               **changes: float) -> list[tuple[Any, RunConfig]]:
-        return [(setting, run_config(dataset, loss, noise, seed, epochs=epochs, train_subset=train_subset,
-                                     weight_decay=weight_decay, **{**base, **changes})) for seed in seeds]
-
-    regularisers = [*anl_ce(f"L1, delta {base['delta']:g}", high_noise)]
-    for decay in l2_weight_decays:
-        regularisers += anl_ce(f"L2, weight decay {decay:g}", high_noise, weight_decay=decay, delta=0.0)
-    regularisers += anl_ce("neither", high_noise, delta=0.0)
-    return {
-        "regulariser": regularisers,
-        "alpha_beta": [entry for alpha in alphas for beta in betas
-                       for entry in anl_ce((alpha, beta), sensitivity_noise, alpha=alpha, beta=beta)],
-        "delta": [entry for delta in deltas for entry in anl_ce(delta, high_noise, delta=delta)],
-        "lambda": [entry for lam in lambdas for entry in anl_ce(lam, er_noise, "anl_ce_er", lam=lam)],
-    }
-
-
 @dataclass(frozen=True)
 class RunSet:
     """Exactly the runs a notebook asked for: one summary row per run (in the order asked), one

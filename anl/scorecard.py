@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from anl import grids, losses, segmentation
+from anl import losses
+from anl.experiments import grid
 from anl.report import PUBLISHED, noise_label
 from anl.results import ResultsStore
 
@@ -68,14 +69,9 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 )
 
 
-def grid_configs(name: str) -> list:
-    """The runs of a named grid of anl.grids or anl.segmentation."""
-    return segmentation.grid(name) if name in segmentation.GRIDS else grids.grid(name)
-
-
 def coverage(names: Sequence[str], store: ResultsStore, only_losses: Sequence[str] = ()) -> tuple[int, int]:
     """(recorded, total) runs of the named grids (of ``only_losses`` if given), each counted once."""
-    keys = {config.key for name in names for config in grid_configs(name)
+    keys = {config.key for name in names for config in grid(name)
             if not only_losses or config.loss in only_losses}
     return sum(store.has(key) for key in keys), len(keys)
 
@@ -115,7 +111,7 @@ def published_beside_ours(store: ResultsStore, grid_names: Sequence[str]) -> pd.
     and noise (mean over seeds, "–" when none is recorded yet), the seeds, and ours minus published."""
     recorded: dict[tuple[str, str], list[float]] = {}
     for name in grid_names:
-        for config in grid_configs(name):
+        for config in grid(name):
             if store.has(config.key):
                 record = store.read(config.key)
                 recorded.setdefault((record["config"]["loss"], record["config"]["noise"]), []).append(

@@ -1,5 +1,6 @@
 """Robust losses for lesion segmentation with noisy masks (ISIC 2017 Part 1): a small U-Net, the
-trainer, the metrics, run records in the shared results store, the named grids and ``main(argv)``.
+trainer, the metrics and run records in the shared results store (its named protocols and grids are
+in anl.experiments, its command line ``python -m anl segment`` in anl.cli).
 
 Protocol (what a run does; every number below is in its config and hence in its key):
 
@@ -23,19 +24,15 @@ Protocol (what a run does; every number below is in its config and hence in its 
   (given) mask and with the clean mask, and over the pixels where the two differ the fraction
   predicted as in the noisy mask. Records give last-epoch test scores, and the test scores at the
   epoch of best validation Dice.
-- Named protocols: full = 256x192, base width 16, 30 epochs (GPU); reduced = 64x48, base width 8,
-  20 epochs (CPU: about 20 s an epoch on one core, 7 min a run; 128x96 took 70 s an epoch, 23 min a
-  run, too slow for a grid). Grids: CE, Dice, GCE, NCE+RCE, ANL-CE x {boundary and shift noise on
-  all and on half of the training masks, radii / lengths 8-16 px at 256x192, clean} x seeds 1, 2,
-  strongest noise first.
+- Named protocols (anl.experiments.SEGMENTATION_PROTOCOLS): full = 256x192, base width 16, 30
+  epochs (GPU; the config's defaults); reduced = 64x48, base width 8, 20 epochs (CPU: about 20 s an
+  epoch on one core, 7 min a run); half = 128x96, otherwise as reduced (70 s an epoch).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -65,21 +62,6 @@ TRAIN_EVAL_SEED = 0  # the sample of noisy training images scored every epoch, s
 EXAMPLE_COUNT = 4  # test images whose final predictions the record keeps, for the book
 EXAMPLE_SIZE = (128, 96)  # (width, height) of the stored example predictions
 SEGMENTATION_LOSSES = ("ce", "dice", "gce", "sce", "nce_rce", "anl_ce", "anl_fl")
-GRID_LOSSES = ("ce", "dice", "gce", "nce_rce", "anl_ce")
-GRID_NOISE = ("boundary:1:8-16", "clean", "shift:1:8-16", "boundary:0.5:8-16", "shift:0.5:8-16")
-FULL = {"size": ISIC2017_SIZE, "base_width": 16, "epochs": 30}  # the GPU protocol
-REDUCED = {"size": (64, 48), "base_width": 8, "epochs": 20}  # the CPU protocol, stated on the book page
-HALF = {**REDUCED, "size": (128, 96)}  # the CPU protocol at twice its resolution: does the resolution matter?
-PROTOCOLS = {"full": FULL, "half": HALF, "reduced": REDUCED}
-RESOLUTION_LOSSES = ("ce", "dice", "anl_ce")  # the half-resolution check: two baselines and ANL-CE
-RESOLUTION_NOISE = ("clean", "boundary:1:8-16", "shift:1:8-16")  # clean and the two heaviest settings
-
-
-def protocol_settings(name: str) -> dict[str, Any]:
-    """The size, base width and epochs of a named protocol of PROTOCOLS."""
-    if name not in PROTOCOLS:
-        raise ValueError(f"unknown segmentation protocol {name!r}; choose one of {', '.join(PROTOCOLS)}")
-    return dict(PROTOCOLS[name])
 
 
 # ----------------------------------------------------------------------------- model
@@ -168,9 +150,9 @@ class SegmentationConfig:
     loss: str
     noise: str = "clean"
     seed: int = 1
-    epochs: int = FULL["epochs"]
-    size: tuple[int, int] = FULL["size"]
-    base_width: int = FULL["base_width"]
+    epochs: int = 30  # the defaults are the full protocol (anl.experiments.SEGMENTATION_PROTOCOLS)
+    size: tuple[int, int] = ISIC2017_SIZE
+    base_width: int = 16
     levels: int = 4
     batch_size: int = 16
     lr: float = 1e-3
@@ -435,29 +417,7 @@ def make_record(key: str, config: dict[str, Any], data: SegmentationData, object
     }
 
 
-# ----------------------------------------------------------------------------- grids and sweeps
-def product(loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
-            **fields: Any) -> list[SegmentationConfig]:
-    """Seeds outermost, then noise, then loss: one complete seed before the next."""
-    return [SegmentationConfig(loss, noise=spec, seed=seed, **fields)
-            for seed in seeds for spec in noises for loss in loss_names]
-
-
-GRIDS: dict[str, Callable[[], list[SegmentationConfig]]] = {
-    "isic-reduced": lambda: product(GRID_LOSSES, GRID_NOISE, (1, 2), **REDUCED),
-    "isic-full": lambda: product(GRID_LOSSES, GRID_NOISE, (1, 2), **FULL),
-    "isic-half": lambda: product(RESOLUTION_LOSSES, RESOLUTION_NOISE, (1,), **HALF),
-}
-
-
-def grid(name: str) -> list[SegmentationConfig]:
-    """The runs of a named grid: isic-reduced (CPU, 64x48), isic-full (GPU, 256x192) or isic-half
-    (CPU, 128x96: three losses at three noise settings, one seed, to compare with isic-reduced)."""
-    if name not in GRIDS:
-        raise ValueError(f"unknown segmentation grid {name!r}; choose one of {', '.join(GRIDS)}")
-    return GRIDS[name]()
-
-
+# ----------------------------------------------------------------------------- sweeps
 def train_segmentation_sweep(configs: Sequence[SegmentationConfig], store: ResultsStore, *,
                              device: str | torch.device | None = None, progress: bool = True) -> list[dict[str, Any]]:
     """Train every config not yet in ``store`` that no other worker is training (anl.train.sweep;
@@ -474,123 +434,3 @@ def train_segmentation_sweep(configs: Sequence[SegmentationConfig], store: Resul
 
     sweep(keys, store, train_one, label="segmentation sweep", progress=progress)
     return [store.read(key) for key in keys if store.has(key)]
-
-
-# ----------------------------------------------------------------------------- command line
-def _size(text: str) -> tuple[int, int]:
-    width, sep, height = text.lower().partition("x")
-    if not (sep and width.isdigit() and height.isdigit()):
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 128x96, got {text!r}")
-    return int(width), int(height)
-
-
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="reduced",
-                        help="size, base width and epochs: " + "; ".join(
-                            f"{name} {p['size'][0]}x{p['size'][1]}, {p['base_width']}, {p['epochs']}"
-                            for name, p in PROTOCOLS.items()) + " (--size, --base-width, --epochs override)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--size", type=_size, help="training size WIDTHxHEIGHT, e.g. 128x96")
-    parser.add_argument("--base-width", type=int)
-    parser.add_argument("--levels", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--weight-decay", type=float, help="default: 1e-4 for baselines, 0 for ANL")
-    parser.add_argument("--train-subset", type=int)
-    parser.add_argument("--train-eval-size", type=int, default=256, help="noisy training images scored (0 = all)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                        help="loss hyperparameter override, e.g. --set delta=0")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--threads", type=int, help="torch intra-op CPU threads (1 is fastest on a busy machine)")
-    parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def _set_threads(args: argparse.Namespace) -> None:
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
-
-
-def _config(args: argparse.Namespace, loss: str, spec: str, seed: int) -> SegmentationConfig:
-    from anl.cli import parse_overrides
-
-    chosen = {name: getattr(args, name) for name in ("size", "base_width", "epochs")}
-    protocol = {**PROTOCOLS[args.protocol], **{name: value for name, value in chosen.items() if value is not None}}
-    return SegmentationConfig(
-        loss, noise=spec, seed=seed, **protocol, levels=args.levels, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, train_subset=args.train_subset, train_eval_size=args.train_eval_size,
-        loss_overrides=parse_overrides(args.overrides))
-
-
-def _print_record(record: dict[str, Any]) -> None:
-    config, summary = record["config"], record["summary"]
-    print(f"isic2017 {config['loss']:>8} {config['noise']:>18} seed {config['seed']}: test Dice "
-          f"{summary['final_test_dice']:.4f} Jaccard {summary['final_test_jaccard']:.4f} thresholded "
-          f"{summary['final_test_thresholded_jaccard']:.4f} (best-val epoch {summary['best_val_epoch']}: Dice "
-          f"{summary['best_val_test_dice']:.4f})")
-
-
-def _command_run(args: argparse.Namespace) -> None:
-    _set_threads(args)
-    store = ResultsStore(args.results)
-    record = train_segmentation(_config(args, args.loss, args.noise, args.seed), store, device=args.device,
-                                progress=not args.no_progress)
-    _print_record(record)
-
-
-def _command_sweep(args: argparse.Namespace) -> None:
-    from anl.cli import comma_list, submit_or_train
-
-    if args.grid:
-        configs = grid(args.grid)
-    elif args.losses:
-        configs = [_config(args, loss, spec, int(seed)) for seed in comma_list(args.seeds)
-                   for spec in comma_list(args.noise) for loss in comma_list(args.losses)]
-    else:
-        raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --losses")
-    _set_threads(args)
-    for record in submit_or_train(args, configs, train_segmentation_sweep) or []:
-        _print_record(record)
-
-
-def _command_noise(args: argparse.Namespace) -> None:
-    noise.parse_mask_noise(args.noise)
-    masks = load_segmentation().train_masks.numpy()
-    noisy = noise.apply_mask_noise(args.noise, masks, seed=args.seed)
-    print(json.dumps(noisy.summary()))
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m anl segment", description="ISIC 2017 lesion segmentation "
-                                     "with noisy masks (anl.segmentation)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="train one run and record it")
-    _add_run_options(run)
-    run.add_argument("--loss", required=True, help=f"one of {', '.join(losses.LOSSES + losses.PIXEL_LOSSES)}")
-    run.add_argument("--noise", default="clean", help="clean, boundary:F:R, coarse:F:polygon|ellipse, shift:F:R")
-    run.add_argument("--seed", type=int, default=1)
-    run.set_defaults(handler=_command_run)
-    sweep = commands.add_parser("sweep", help="train a named grid, or losses x noise x seeds, skipping recorded runs")
-    sweep.add_argument("--grid", help=f"a named grid: {', '.join(GRIDS)} (other run options are then ignored)")
-    _add_run_options(sweep)
-    sweep.add_argument("--losses", help="comma-separated loss names")
-    sweep.add_argument("--noise", default="clean", help="comma-separated mask-noise specs")
-    sweep.add_argument("--seeds", default="1", help="comma-separated seeds")
-    from anl.cli import add_executor_options
-
-    add_executor_options(sweep)
-    sweep.set_defaults(handler=_command_sweep)
-    show = commands.add_parser("noise", help="realised amounts of a mask-noise spec on the training masks")
-    show.add_argument("--noise", required=True)
-    show.add_argument("--seed", type=int, default=1)
-    show.set_defaults(handler=_command_noise)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m anl segment run | sweep | noise``; bad arguments give a one-line error (exit 2)."""
-    from anl.cli import run_cli
-
-    return run_cli(build_parser(), argv)

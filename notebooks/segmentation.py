@@ -62,7 +62,7 @@
 loss_names = ["ce", "dice", "gce", "nce_rce", "anl_ce"]
 noises = ["clean", "boundary:0.5:8-16", "boundary:1:8-16", "shift:0.5:8-16", "shift:1:8-16"]  # anl.noise mask specs, e.g. coarse:0.5:ellipse
 seeds = [1, 2]
-protocol = "reduced"  # reduced (64x48, CPU) or full (256x192, GPU), see anl.segmentation.PROTOCOLS
+protocol = "reduced"  # reduced (64x48, CPU) or full (256x192, GPU), see anl.experiments.SEGMENTATION_PROTOCOLS
 epochs = None  # None for the protocol's
 example_noise = "boundary:1:8-16"  # the noise setting whose predictions the example figure shows
 resolution_protocol = "half"  # a second protocol set beside `protocol` in the last section, None for none

@@ -37,7 +37,7 @@ needed_data() {  # grid or data set names -> the data this needs: mnist fashion_
     "$PY" - "$@" <<'EOF'
 import sys
 from anl.data import DATASETS
-from anl.grids import GRIDS, grid
+from anl.experiments import GRIDS, grid
 needs = set()
 for name in sys.argv[1:]:
     if name in GRIDS:

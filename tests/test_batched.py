@@ -23,7 +23,7 @@ from anl import batched
 from anl.batched import BatchedRuns, GroupedModel, per_run, plan_batches, train_batched, train_sweep_batched
 from anl.cli import main
 from anl.data import ImageDataset
-from anl.report import anl_ce_hparams
+from anl.experiments import anl_ce_hparams
 from anl.models import build_model
 from anl.results import ResultsStore
 from anl.train import RunConfig, augment_batch, normalise, train_run

@@ -78,14 +78,10 @@ def test_parameter_pages_are_in_the_book_and_set_only_known_parameters():
 
 def test_default_parameters_read_only_runs_that_make_results_trains():
     """Executing the pages with their parameters must never train: every run they name is in a
-    grid of RESULT_GRIDS (Makefile), which `make results` trains and results/ holds."""
-    from anl import grids, pages, segmentation
+    grid of anl.experiments.BOOK_GRIDS, which `make results` trains and results/ holds."""
+    from anl import experiments, pages
 
-    makefile = (REPOSITORY / "Makefile").read_text()
-    names = re.search(r"^RESULT_GRIDS\s*:=\s*(.+)$", makefile, re.M).group(1).split()
-    segmentation_names = re.search(r"^SEGMENTATION_GRIDS\s*:=\s*(.+)$", makefile, re.M).group(1).split()
-    trained = {config.key for name in names for config in grids.grid(name)}
-    trained |= {config.key for name in segmentation_names for config in segmentation.grid(name)}
+    trained = {config.key for name in experiments.BOOK_GRIDS for config in experiments.grid(name)}
     wanted = {page: [config for entries in pages.page_runs(page_source(page), page_parameters(page)).values()
                      for config in pages.configs(entries)]
               for page in PAGES if page_source(page) in pages.PAGES}

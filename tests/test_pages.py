@@ -2,7 +2,7 @@
 
 import pytest
 
-from anl import grids, losses, pages, report, segmentation
+from anl import experiments, losses, pages
 
 BENCHMARK = {"dataset": "mnist", "loss_names": ["ce", "anl_ce"], "noises": ["sym:0.8"], "seeds": [1, 2],
              "epochs": 30, "train_subset": 10000, "paper_loss_names": ["anl_fl"], "paper_noises": ["asym:0.4"],
@@ -13,8 +13,8 @@ BENCHMARK = {"dataset": "mnist", "loss_names": ["ce", "anl_ce"], "noises": ["sym
 
 def test_benchmark_sections_are_the_page_protocol_and_the_paper_protocol():
     sections = pages.page_runs("benchmark", {**BENCHMARK, "device": "cpu", "unrelated": object()})
-    assert [(c.loss, c.seed, c.epochs, c.train_subset) for c in sections["runs"]] == [
-        ("ce", 1, 30, 10000), ("ce", 2, 30, 10000), ("anl_ce", 1, 30, 10000), ("anl_ce", 2, 30, 10000)]
+    assert sorted((c.loss, c.seed, c.epochs, c.train_subset) for c in sections["runs"]) == [
+        ("anl_ce", 1, 30, 10000), ("anl_ce", 2, 30, 10000), ("ce", 1, 30, 10000), ("ce", 2, 30, 10000)]
     assert [(c.loss, c.noise, c.epochs, c.train_subset) for c in sections["paper"]] == [
         ("anl_fl", "asym:0.4", None, None)]
     assert [(c.loss, c.noise, c.seed, c.loss_overrides.get("lam")) for c in sections["er"]] == [
@@ -23,13 +23,13 @@ def test_benchmark_sections_are_the_page_protocol_and_the_paper_protocol():
     er = sections["er"][1]
     assert er.loss_overrides == {**{k: losses.preset("anl_ce", "mnist")[k] for k in ("alpha", "beta", "delta")},
                                  "lam": 2.0}
-    assert er.key in {c.key for c in grids.grid("mnist-reduced")}
+    assert er.key in {c.key for c in experiments.grid("mnist-reduced")}
     corners = sections["protocols"]
     assert [(c.loss, c.noise, c.train_subset, c.epochs) for c in corners] == [
         ("anl_ce", "asym:0.4", 10000, 30), ("anl_ce", "asym:0.4", None, 5), ("anl_ce", "asym:0.4", 10000, 150),
         ("anl_ce", "asym:0.4", None, 50)]
     # the four corners are the reduced grid's run, the two of mnist-protocols and the paper protocol's run
-    assert [any(c.key == g.key for g in grids.grid(name)) for c, name in
+    assert [any(c.key == g.key for g in experiments.grid(name)) for c, name in
             zip(corners, ("mnist-reduced", "mnist-protocols", "mnist-protocols", "mnist-full"))] == [True] * 4
 
 
@@ -50,15 +50,18 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
                   "segmentation_seeds": [1], "segmentation_protocol": "reduced"}
     sections = pages.page_runs("claims", parameters)
     assert [c.loss for c in sections["paper"]] == ["anl_ce", "ce", "nce_mae"]
-    ablation = report.ablation_configs("mnist", [1], epochs=30, train_subset=10000, high_noise="sym:0.8",
-                                       l2_weight_decays=[1e-3])
-    assert sections["regulariser"] == ablation["regulariser"]
-    assert sections["er"] == pages.entropy_regulariser("mnist", ["asym:0.4"], [1, 2], 2.0, epochs=30,
-                                                                train_subset=10000)
-    assert [(c.loss, c.seed, c.epochs) for c in sections["er"]] == [
-        ("anl_ce", 1, 30), ("anl_ce_er", 1, 30), ("anl_ce", 2, 30), ("anl_ce_er", 2, 30)]
-    assert sections["masks"] == segmentation.product(["anl_ce", "ce", "dice"], ["shift:1:8-16"], [1],
-                                                     **segmentation.PROTOCOLS["reduced"])
+    regularisers = [(setting, config.resolved()) for setting, config in sections["regulariser"]]
+    assert [(setting, c["noise"], c["weight_decay"], c["loss_overrides"].get("delta"), c["epochs"], c["train_subset"])
+            for setting, c in regularisers] == [
+        ("L1, delta 1e-06", "sym:0.8", 0.0, None, 30, 10000), ("L2, weight decay 0.001", "sym:0.8", 1e-3, 0.0, 30, 10000),
+        ("neither", "sym:0.8", 0.0, 0.0, 30, 10000)]
+    assert [(c.loss, c.noise, c.seed, c.epochs, c.loss_overrides.get("lam")) for c in sections["er"]] == [
+        ("anl_ce", "asym:0.4", 1, 30, None), ("anl_ce_er", "asym:0.4", 1, 30, 2.0), ("anl_ce", "asym:0.4", 2, 30, None),
+        ("anl_ce_er", "asym:0.4", 2, 30, 2.0)]
+    # every run of the page's defaults at these settings is one of the named grids'
+    assert {c.key for c in sections["er"]} <= {c.key for c in experiments.grid("mnist-reduced")}
+    assert sorted((c.loss, c.noise, tuple(c.size), c.base_width, c.epochs) for c in sections["masks"]) == [
+        (loss, "shift:1:8-16", (64, 48), 8, 20) for loss in ("anl_ce", "ce", "dice")]
 
 
 SEGMENTATION = {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1], "protocol": "reduced", "epochs": None,
@@ -70,7 +73,7 @@ def test_segmentation_epochs_override_the_protocol():
     runs = pages.page_runs("segmentation", {**SEGMENTATION, "epochs": 3})["runs"]
     assert [(c.loss, c.epochs) for c in runs] == [("dice", 3)]
     default = pages.page_runs("segmentation", SEGMENTATION)["runs"]
-    assert default[0].epochs == segmentation.PROTOCOLS["reduced"]["epochs"]
+    assert (default[0].epochs, tuple(default[0].size)) == (20, (64, 48))
 
 
 def test_segmentation_resolution_section_is_the_resolution_protocol_or_nothing():

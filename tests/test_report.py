@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anl import losses, report
+from anl import experiments, losses, report
 from anl.segmentation import SegmentationConfig
 from anl.results import ResultsStore
 from anl.train import RunConfig
@@ -42,34 +42,6 @@ def test_class_names():
 
 
 # ----------------------------------------------------------------------------- run configs
-def test_run_config_overrides_as_floats_and_lambda_alias():
-    er = report.run_config("mnist", "ANL-CE-ER", "asym:0.4", 1, epochs=2, train_subset=None,
-                           alpha=1, beta=1, delta=1e-6, **{"lambda": 2})
-    assert er.loss == "anl_ce_er"
-    assert er.loss_overrides == {"alpha": 1.0, "beta": 1.0, "delta": 1e-6, "lam": 2.0}
-    assert all(type(value) is float for value in er.loss_overrides.values())
-    assert er.resolved()["loss_overrides"]["lam"] == 2.0
-
-
-def test_run_key_ignores_how_overrides_are_spelled():
-    plain = RunConfig(dataset="mnist", loss="anl_ce", noise="sym:0.8", epochs=2, train_subset=100)
-    restated = RunConfig(dataset="mnist", loss="anl_ce", noise="sym:0.8", epochs=2, train_subset=100,
-                         loss_overrides={"alpha": 1, "delta": 1e-6}, weight_decay=0)
-    assert restated.key == plain.key  # the same experiment: one record
-    base = {"dataset": "mnist", "loss": "anl_ce", "noise": "sym:0.8", "epochs": 2, "train_subset": 100}
-    changed = [RunConfig(**{**base, **change})
-               for change in ({"loss_overrides": {"beta": 2}}, {"weight_decay": 1e-3}, {"seed": 2}, {"epochs": 3})]
-    keys = {config.key for config in [plain, *changed]}
-    assert len(keys) == 5
-
-
-def test_run_grid_order():
-    grid = report.run_grid("mnist", ["ce", "anl_ce"], ["clean", "sym:0.4"], [1, 2], epochs=3, train_subset=50)
-    assert [(c.loss, c.noise, c.seed) for c in grid[:3]] == [("ce", "clean", 1), ("ce", "clean", 2),
-                                                              ("ce", "sym:0.4", 1)]
-    assert len(grid) == 8 and len({c.key for c in grid}) == 8
-
-
 # ----------------------------------------------------------------------------- records
 def fake_record(config: RunConfig, final: float, *, sha: str = "0123456789abcdef", source: str = "/d/mnist (IDX)",
                 wall: float = 1800.0) -> dict:
@@ -93,7 +65,7 @@ def store(tmp_path):
 
 
 def test_load_runs_selects_exactly_the_requested_runs_in_order(store):
-    wanted = report.run_grid("mnist", ["ce", "anl_ce"], ["sym:0.4"], [1, 2], epochs=3, train_subset=10_000)
+    wanted = experiments.product("mnist", ["ce", "anl_ce"], ["sym:0.4"], [1, 2], epochs=3, train_subset=10_000)
     other = RunConfig(dataset="mnist", loss="ce", noise="sym:0.4", seed=1, epochs=4, train_subset=10_000)
     for index, config in enumerate([*wanted, other]):
         store.write(fake_record(config, 0.5 + index / 100))
@@ -110,13 +82,13 @@ def test_load_runs_finds_a_run_recorded_under_other_spelled_overrides(store):
     restated = RunConfig(dataset="mnist", loss="anl_ce", noise="sym:0.8", epochs=3, train_subset=100,
                          loss_overrides={"delta": 1e-6})
     store.write(fake_record(restated, 0.7))
-    plain = report.run_grid("mnist", ["anl_ce"], ["sym:0.8"], [1], epochs=3, train_subset=100)
+    plain = experiments.product("mnist", ["anl_ce"], ["sym:0.8"], [1], epochs=3, train_subset=100)
     runs = report.load_runs(plain + plain, store.root, train=False)
     assert list(runs.summaries["key"]) == [restated.key]
 
 
 def test_load_runs_without_training_names_the_missing_runs(store):
-    configs = report.run_grid("mnist", ["ce"], ["clean", "sym:0.4"], [1], epochs=3, train_subset=100)
+    configs = experiments.product("mnist", ["ce"], ["clean", "sym:0.4"], [1], epochs=3, train_subset=100)
     store.write(fake_record(configs[0], 0.9))
     with pytest.raises(ValueError, match=r"1 of 2 runs are not in .*ce sym:0.4 seed 1"):
         report.load_runs(configs, store.root, train=False)
@@ -125,9 +97,9 @@ def test_load_runs_without_training_names_the_missing_runs(store):
 
 
 def test_protocol_sentence_is_drawn_from_the_records():
-    configs = report.run_grid("mnist", ["ce"], ["clean", "sym:0.4"], [1, 2], epochs=3, train_subset=10_000)
+    configs = experiments.product("mnist", ["ce"], ["clean", "sym:0.4"], [1, 2], epochs=3, train_subset=10_000)
     records = [fake_record(c, 0.9) for c in configs]
-    anl = fake_record(report.run_config("mnist", "anl_ce", "sym:0.4", 1, epochs=3, train_subset=10_000), 0.9)
+    anl = fake_record(experiments.run_config("mnist", "anl_ce", "sym:0.4", 1, epochs=3, train_subset=10_000), 0.9)
     assert "L2 weight decay 0.001 (baselines), 0 (ANL family)" in report.protocol_sentence(records + [anl])
     records[-1]["provenance"]["git_sha"] = "fedcba9876543210"
     text = report.protocol_sentence(records)
@@ -174,7 +146,7 @@ def test_segmentation_runs_load_and_describe_themselves(store):
                for loss in ("ce", "anl_ce") for spec in ("clean", "boundary:1:8-16")]
     for index, config in enumerate(configs):
         store.write(fake_segmentation_record(config, 0.7 + index / 100))
-    store.write(fake_record(report.run_config("mnist", "ce", "clean", 1, epochs=3, train_subset=100), 0.9))
+    store.write(fake_record(experiments.run_config("mnist", "ce", "clean", 1, epochs=3, train_subset=100), 0.9))
     runs = report.load_runs(configs[::-1], store.root, train=False)
     assert list(runs.summaries["final_test_dice"]) == pytest.approx([0.73, 0.72, 0.71, 0.70])
     text = runs.protocol()
@@ -203,7 +175,7 @@ def test_load_runs_trains_missing_segmentation_runs_with_the_segmentation_sweep(
     runs = report.load_runs([config], store.root, train=True)
     assert trained == [config] and list(runs.summaries["key"]) == [config.key]
     mixed = [SegmentationConfig("dice", seed=2, epochs=1, size=(64, 48), base_width=4),
-             report.run_config("mnist", "ce", "clean", 1, epochs=1, train_subset=100)]
+             experiments.run_config("mnist", "ce", "clean", 1, epochs=1, train_subset=100)]
     with pytest.raises(ValueError, match="classification or segmentation runs, not both"):
         report.load_runs(mixed, store.root, train=True)
 
@@ -315,40 +287,6 @@ def test_markdown_table():
     assert report.markdown_table(frame).splitlines() == ["|  | a / x | a / y |", "|---|---|---|", "| CE | 1 | 2 |"]
 
 
-def test_ablation_configs_by_section():
-    sections = report.ablation_configs(
-        "mnist", [1, 2], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[1e-3], deltas=[0, 1e-5],
-        sensitivity_noise="sym:0.6", alphas=[1, 2], betas=[0.5], er_noise="asym:0.4", lambdas=[0, 2])
-    regulariser = sections["regulariser"]
-    assert [setting for setting, _ in regulariser] == ["L1, delta 1e-06"] * 2 + ["L2, weight decay 0.001"] * 2 + \
-        ["neither"] * 2
-    assert [config.seed for _, config in regulariser] == [1, 2] * 3
-    plain = report.run_grid("mnist", ["anl_ce"], ["sym:0.8"], [1], epochs=3, train_subset=100)[0]
-    assert regulariser[0][1].key == plain.key
-    l2 = regulariser[2][1].resolved()
-    assert (l2["weight_decay"], l2["loss_overrides"]["delta"], l2["noise"]) == (1e-3, 0.0, "sym:0.8")
-    assert regulariser[4][1].resolved()["weight_decay"] == 0.0
-    pairs = sections["alpha_beta"]
-    assert [setting for setting, _ in pairs] == [(1, 0.5), (1, 0.5), (2, 0.5), (2, 0.5)]
-    assert {config.noise for _, config in pairs} == {"sym:0.6"}
-    assert pairs[2][1].loss_overrides == {"alpha": 2.0, "beta": 0.5, "delta": 1e-6}
-    assert [setting for setting, _ in sections["delta"]] == [0, 0, 1e-5, 1e-5]
-    er = sections["lambda"][2][1]
-    assert (er.loss, er.noise, er.loss_overrides["lam"]) == ("anl_ce_er", "asym:0.4", 2.0)
-
-
-def test_ablation_configs_sections_left_empty():
-    only = report.ablation_configs("mnist", [1], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[1e-3])
-    assert [setting for setting, _ in only["regulariser"]] == ["L1, delta 1e-06", "L2, weight decay 0.001", "neither"]
-    assert only["alpha_beta"] == only["delta"] == only["lambda"] == []
-    with pytest.raises(ValueError, match="the lambda sweep needs er_noise"):
-        report.ablation_configs("mnist", [1], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[],
-                                lambdas=[2.0])
-    with pytest.raises(ValueError, match="the alpha/beta grid needs sensitivity_noise"):
-        report.ablation_configs("mnist", [1], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[],
-                                alphas=[1.0], betas=[1.0])
-
-
 def test_ranked_finding_names_the_best_setting_first_with_its_scores():
     runs = pd.DataFrame({"wd": [0.1, 0.1, 0.0], "final_test_acc": [0.5, 0.7, 0.9],
                          "final_noisy_acc_given": [0.2, 0.4, 0.05]})
@@ -444,7 +382,7 @@ def test_optimiser_steps_count_the_last_smaller_batch():
 
 
 def test_section_runs_labels_each_run_with_its_setting():
-    configs = report.run_grid("mnist", ["ce", "gce"], ["sym:0.8"], [1], epochs=3, train_subset=100)
+    configs = experiments.product("mnist", ["ce", "gce"], ["sym:0.8"], [1], epochs=3, train_subset=100)
     frame = pd.DataFrame({"key": [configs[1].key, configs[0].key, "other"], "final_test_acc": [0.5, 0.6, 0.7]})
     labelled = report.section_runs(frame, [("first", configs[0]), ("second", configs[1]), ("again", configs[0])], "setting")
     assert dict(zip(labelled["key"], labelled["setting"])) == {configs[0].key: "first", configs[1].key: "second"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from anl import scorecard
+from anl import experiments, scorecard
 from anl.results import ResultsStore
 from anl.train import RunConfig
 
@@ -22,7 +22,7 @@ def record(config: RunConfig, accuracy: float = 0.5) -> dict:
 @pytest.fixture
 def store(tmp_path, monkeypatch) -> ResultsStore:
     grids = {"paper": PAPER, "reduced": REDUCED}
-    monkeypatch.setattr(scorecard, "grid_configs", lambda name: grids[name])
+    monkeypatch.setattr(scorecard, "grid", lambda name: grids[name])
     return ResultsStore(tmp_path)
 
 
@@ -59,4 +59,4 @@ def test_every_experiment_names_grids_that_exist_or_a_reason() -> None:
         grids = experiment.paper_grids + experiment.other_grids
         assert bool(grids) != bool(experiment.reason or experiment.numerical), experiment.name
         for name in grids:
-            assert scorecard.grid_configs(name), name
+            assert experiments.grid(name), name

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from anl import losses, segmentation
+from anl import cli, losses, segmentation
+from anl.experiments import grid, segmentation_protocol
 from anl.data import SegmentationDataset, resize_images, resize_masks
 from anl.noise import parse_mask_noise
 from anl.results import ResultsStore, load_results, load_summaries
 from anl.segmentation import (
-    SegmentationConfig, UNet, example_predictions, flip_batch, grid, mask_scores, memorisation_scores, main,
-    protocol_settings, train_segmentation,
+    SegmentationConfig, UNet, example_predictions, flip_batch, mask_scores, memorisation_scores, train_segmentation,
 )
 
 TIMING_FIELDS = ("train_time_s", "eval_time_s")
@@ -217,18 +217,17 @@ def test_grids():
     for config in half:  # the same run as isic-reduced's but for the training size
         twin = reduced_twins[(config.loss, config.noise, config.seed)]
         assert dataclasses.replace(twin, size=(128, 96)) == config
-    with pytest.raises(ValueError, match="unknown segmentation grid 'isic'; choose one of isic-reduced, isic-full, "
-                                         "isic-half"):
+    with pytest.raises(ValueError, match="unknown grid 'isic'; choose one of mnist-reduced, "):
         grid("isic")
 
 
-def test_protocol_settings():
-    assert protocol_settings("half") == {"size": (128, 96), "base_width": 8, "epochs": 20}
-    settings = protocol_settings("reduced")
+def test_segmentation_protocol():
+    assert segmentation_protocol("half") == {"size": (128, 96), "base_width": 8, "epochs": 20}
+    settings = segmentation_protocol("reduced")
     settings["epochs"] = 1  # a copy: the protocol itself is not changed
-    assert protocol_settings("reduced")["epochs"] == 20
+    assert segmentation_protocol("reduced")["epochs"] == 20
     with pytest.raises(ValueError, match="unknown segmentation protocol 'tiny'; choose one of full, half, reduced"):
-        protocol_settings("tiny")
+        segmentation_protocol("tiny")
 
 
 # ----------------------------------------------------------------------------- training (synthetic)
@@ -330,14 +329,20 @@ def test_datasets_must_match_the_run(synthetic):
 
 
 # ----------------------------------------------------------------------------- command line
+def main(argv: list[str]) -> int:
+    """``python -m anl segment ARGV``."""
+    return cli.main(["segment", *argv])
+
+
 @pytest.mark.parametrize("argv, message", [
     (["run", "--loss", "nope"], "unknown loss 'nope'"),
     (["run", "--loss", "ce", "--noise", "boundary:2:3"], "must lie in [0, 1]"),
     (["run", "--loss", "ce", "--size", "100x96"], "invalid size=(100, 96)"),
     (["run", "--loss", "ce", "--set", "delta"], "is not NAME=NUMBER"),
     (["run", "--loss", "ce", "--threads", "0"], "--threads must be >= 1"),
-    (["sweep"], "give --grid (one of isic-reduced, isic-full, isic-half) or --losses"),
-    (["sweep", "--grid", "nope"], "unknown segmentation grid 'nope'"),
+    (["sweep"], "give --grid (one of mnist-reduced, "),
+    (["sweep", "--grid", "nope"], "unknown grid 'nope'"),
+    (["sweep", "--grid", "mnist-reduced"], "grid 'mnist-reduced' is a classification grid; train it with python -m anl sweep"),
     (["noise", "--noise", "coarse:1:circle"], "one of polygon, ellipse"),
 ])
 def test_command_line_errors_are_one_line(argv, message, capsys):
