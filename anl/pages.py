@@ -265,7 +265,7 @@ def _cifar10n_set(value: Any, parameters: Mapping[str, Any]) -> None:
 
 def dataset(*, class_names_for: str | None = None) -> Kind:
     """A data set the trainer has a protocol for (:data:`anl.train.PROTOCOLS`); one with class
-    names (:func:`anl.report.class_names`) where the list parameter ``class_names_for`` is not
+    names (:func:`anl.report.labels.class_names`) where the list parameter ``class_names_for`` is not
     empty, for the page's figure that labels classes."""
     def check(value: Any, parameters: Mapping[str, Any]) -> None:
         if not (isinstance(value, str) and value in train.PROTOCOLS):

@@ -20,7 +20,8 @@ import pandas as pd
 
 from anl import losses
 from anl.experiments import grid
-from anl.report import PUBLISHED, noise_label
+from anl.report.labels import noise_label
+from anl.report.published import PUBLISHED
 from anl.results import ResultsStore
 
 
@@ -106,7 +107,7 @@ def scorecard(store: ResultsStore, page_link: Callable[[str], str] = str) -> pd.
 
 
 def published_beside_ours(store: ResultsStore, grid_names: Sequence[str]) -> pd.DataFrame:
-    """One row per published number (anl.report.PUBLISHED): the loss and noise, the published
+    """One row per published number (anl.report.published.PUBLISHED): the loss and noise, the published
     last-epoch test accuracy (%), ours from the recorded runs of ``grid_names`` with the same loss
     and noise (mean over seeds, "–" when none is recorded yet), the seeds, and ours minus published."""
     recorded: dict[tuple[str, str], list[float]] = {}

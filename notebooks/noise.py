@@ -34,8 +34,6 @@ cifar10n_sets = ["aggre", "random1", "random2", "random3", "worst"]
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import numpy as np
-import seaborn as sns
 from IPython.display import Markdown, display
 
 from anl import noise, pages, report
@@ -51,16 +49,6 @@ def noisy(spec: str, dataset: str) -> noise.NoisyLabels:
     data = datasets[dataset]
     return noise.apply_noise(spec, data.train_labels.numpy(), dataset=dataset, num_classes=data.num_classes,
                              seed=seed, images=data.train_images.numpy())
-
-
-def heatmap(ax: plt.Axes, matrix: np.ndarray, dataset: str, title: str) -> None:
-    cells = np.where(matrix >= 0.005, np.vectorize(lambda value: f"{value:.2f}".lstrip("0"))(matrix), "")
-    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=cells, fmt="", annot_kws={"fontsize": 6},
-                square=True, cbar=False, xticklabels=report.class_names(dataset), yticklabels=report.class_names(dataset),
-                linewidths=0.3, linecolor="white")
-    ax.set(title=title, xlabel="given label", ylabel="true class")
-    ax.tick_params(axis="x", labelrotation=90)
-    ax.tick_params(axis="y", labelrotation=0)
 
 
 # %% [markdown]
@@ -81,13 +69,7 @@ panels = [
     *[(noisy(f"cifar10n:{which}", "cifar10").transition, "cifar10", f"CIFAR-10N {which}\n(realised)")
       for which in cifar10n_heatmaps],
 ]
-columns = 2
-rows = -(-len(panels) // columns)
-fig, axes = plt.subplots(rows, columns, figsize=(7.5, 3.9 * rows), squeeze=False)
-for ax, (matrix, dataset, title) in zip(axes.flat, panels):
-    heatmap(ax, matrix, dataset, title)
-for ax in axes.flat[len(panels):]:
-    ax.set_visible(False)
+report.plot_transition_matrices(panels)
 plt.show()
 
 # %% [markdown]

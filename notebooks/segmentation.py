@@ -100,22 +100,7 @@ display(Markdown(runs.protocol()))
 # %% tags=["hide-input"]
 native = data.load_segmentation()
 noisy_settings = [spec for spec in noises if noise.parse_mask_noise(spec).kind != "clean"]
-NOISE_COLOR = "deeppink"  # no loss uses it
 noisy_sets = {spec: noise.apply_mask_noise(spec, native.train_masks.numpy(), seed=seeds[0]) for spec in noisy_settings}
-
-
-def show(ax: plt.Axes, image: np.ndarray, masks: dict[str, tuple[np.ndarray, str]], title: str) -> None:
-    """An (3, H, W) uint8 image with the contours of boolean masks {label: (mask, colour)}."""
-    ax.imshow(np.moveaxis(image, 0, -1))
-    for label, (mask, color) in masks.items():
-        if mask.any() and not mask.all():
-            ax.contour(mask.astype(float), levels=[0.5], colors=[color], linewidths=1.2)
-        else:
-            ax.text(0.5, 0.04, f"{label}: {'no' if not mask.any() else 'all'} lesion pixels", color="white",
-                    transform=ax.transAxes, ha="center", va="bottom", fontsize="x-small",
-                    bbox={"facecolor": color, "alpha": 0.8, "linewidth": 0})
-    ax.set_title(title, fontsize="small")
-    ax.set_axis_off()
 
 
 if noisy_settings:
@@ -125,9 +110,9 @@ if noisy_settings:
     for row, index in enumerate(picked):
         for column, spec in enumerate(noisy_settings):
             masks = {"clean": (native.train_masks[index].numpy(), "white"),
-                     "noisy": (noisy_sets[spec].noisy[index], NOISE_COLOR)}
-            show(axes[row, column], native.train_images[index].numpy(), masks,
-                 f"training image {index}\n{report.mask_noise_label(spec)}")
+                     "noisy": (noisy_sets[spec].noisy[index], report.MASK_NOISE_COLOR)}
+            report.draw_masks(axes[row, column], native.train_images[index].numpy(), masks,
+                              f"training image {index}\n{report.mask_noise_label(spec)}")
     plt.show()
 
 # %% tags=["hide-input"]
@@ -228,12 +213,14 @@ if example_runs:
     fig, axes = plt.subplots(len(indices), columns, figsize=(1.75 * columns, 1.45 * len(indices)), squeeze=False)
     for row, index in enumerate(indices):
         image, clean = small.test_images[index].numpy(), small.test_masks[index].numpy()
-        show(axes[row, 0], image, {"clean": (clean, "white")}, "clean mask" if row == 0 else "")
-        show(axes[row, 1], image, {"clean": (clean, "white"), "noise": (illustrated[row], NOISE_COLOR)},
-             "noise on this mask" if row == 0 else "")
+        report.draw_masks(axes[row, 0], image, {"clean": (clean, "white")}, "clean mask" if row == 0 else "")
+        report.draw_masks(axes[row, 1], image,
+                          {"clean": (clean, "white"), "noise": (illustrated[row], report.MASK_NOISE_COLOR)},
+                          "noise on this mask" if row == 0 else "")
         for column, (loss, masks) in enumerate(predictions.items(), start=2):
-            show(axes[row, column], image, {"clean": (clean, "white"), "prediction": (masks[index], colors[names[loss]])},
-                 names[loss] if row == 0 else "")
+            report.draw_masks(axes[row, column], image,
+                              {"clean": (clean, "white"), "prediction": (masks[index], colors[names[loss]])},
+                              names[loss] if row == 0 else "")
         axes[row, 0].text(-0.08, 0.5, f"test {index}", transform=axes[row, 0].transAxes, rotation=90,
                           ha="right", va="center", fontsize="small")
     fig.suptitle(f"Predictions after training with {report.mask_noise_label(example_noise)}", fontsize="medium")
@@ -252,25 +239,8 @@ else:
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-def ranking_line(summaries: pd.DataFrame, spec: str, label: str, seed_gaps: bool) -> str | None:
-    """"- **label**: the losses by mean last-epoch test Dice at ``spec``, best first (ANL-CE − CE:
-    gap points[; the gap of each seed])", or None without runs at ``spec``."""
-    ranking = report.loss_ranking(summaries, spec, "final_test_dice")
-    if ranking.empty:
-        return None
-    ranked = ", ".join(f"{losses.display_name(loss)} {100 * value:.1f}" for loss, value in ranking.items())
-    line = f"- **{label}**: {ranked}"
-    if {"anl_ce", "ce"} <= set(ranking.index):
-        gap = f"ANL-CE − CE: {100 * (ranking['anl_ce'] - ranking['ce']):+.1f} points"
-        if seed_gaps:
-            per_seed = summaries[summaries["noise"] == spec].pivot(index="seed", columns="loss", values="final_test_dice")
-            gap += "; " + ", ".join(f"seed {seed} {100 * seed_gap:+.1f}"
-                                    for seed, seed_gap in (per_seed["anl_ce"] - per_seed["ce"]).items())
-        line += f" ({gap})"
-    return line
-
-
-lines = [ranking_line(runs.summaries, spec, report.mask_noise_label(spec), seed_gaps=True) for spec in noises]
+lines = [report.ranking_line(runs.summaries, spec, report.mask_noise_label(spec), "final_test_dice", seed_gaps=True)
+         for spec in noises]
 display(Markdown("\n".join(line for line in lines if line)))
 
 # %% [markdown]
@@ -306,7 +276,8 @@ if resolution_runs:
         tables = {label: report.accuracy_table(frame, metric, noise_names=report.mask_noise_label)
                   for label, frame in compared.items()}
         display(Markdown(f"**{title}**\n\n" + report.markdown_table(report.side_by_side(tables))))
-    lines = [ranking_line(frame, spec, f"{report.mask_noise_label(spec)}, {label}", seed_gaps=False)
+    lines = [report.ranking_line(frame, spec, f"{report.mask_noise_label(spec)}, {label}", "final_test_dice",
+                                 seed_gaps=False)
              for spec in resolution_noises for label, frame in compared.items()]
     display(Markdown("Losses by last-epoch test Dice (mean over the seeds above) at each training size:\n\n"
                      + "\n".join(line for line in lines if line)))

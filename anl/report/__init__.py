@@ -1,0 +1,41 @@
+"""Helpers the book's notebooks share, one module per concern, dependencies pointing down:
+
+- :mod:`anl.report.labels`: names of data sets, classes and noise settings;
+- :mod:`anl.report.published`: the published numbers, read from a data file with their source;
+- :mod:`anl.report.protocol`: protocol sentences drawn from run records;
+- :mod:`anl.report.stats`: statistics of runs, rankings, findings and claim checks;
+- :mod:`anl.report.tables`: tables of runs (DataFrames and Markdown);
+- :mod:`anl.report.figures`: the figure style, the one palette of losses and shared figures;
+- :mod:`anl.report.runs`: the runs a page reads, trained when missing (the only module that trains).
+
+Every public name is importable from ``anl.report`` itself (``report.load_runs``).
+"""
+
+from anl.report.figures import (LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, draw_loss_curves, draw_masks,
+                                draw_transition_matrix, loss_colors, plot_curves, plot_curves_by_protocol, plot_style,
+                                plot_transition_matrices)
+from anl.report.labels import (DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, class_names, dataset_label,
+                               mask_noise_label, noise_kind_label, noise_label, noise_rate)
+from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
+from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE
+from anl.report.runs import RunSet, load_runs, section_runs
+from anl.report.stats import (PLUS_MINUS, ClaimCheck, bar_check, claim_check, format_mean_std, loss_ranking,
+                              mean_std, optimiser_steps, predicted_share_divergence, ranked_finding, ranking_line,
+                              run_dynamics)
+from anl.report.tables import (HPARAM_SYMBOLS, RUN_SCORES, accuracy_table, markdown_table, noise_spec_table,
+                               preset_table, protocol_table, published_table, run_scores_table, side_by_side,
+                               with_published)
+
+__all__ = [
+    "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "draw_loss_curves", "draw_masks", "draw_transition_matrix",
+    "loss_colors", "plot_curves", "plot_curves_by_protocol", "plot_style", "plot_transition_matrices",
+    "DATASET_NAMES", "NOISE_KINDS", "SHORT_CLASS_NAMES", "class_names", "dataset_label", "mask_noise_label",
+    "noise_kind_label", "noise_label", "noise_rate",
+    "data_protocol", "protocol_label", "protocol_sentence", "segmentation_protocol_sentence",
+    "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE",
+    "RunSet", "load_runs", "section_runs",
+    "PLUS_MINUS", "ClaimCheck", "bar_check", "claim_check", "format_mean_std", "loss_ranking", "mean_std",
+    "optimiser_steps", "predicted_share_divergence", "ranked_finding", "ranking_line", "run_dynamics",
+    "HPARAM_SYMBOLS", "RUN_SCORES", "accuracy_table", "markdown_table", "noise_spec_table", "preset_table",
+    "protocol_table", "published_table", "run_scores_table", "side_by_side", "with_published",
+]

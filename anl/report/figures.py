@@ -1,0 +1,166 @@
+"""The book's figures: one style, one palette giving each loss one colour on every page, and the
+figures and panels the pages draw (training curves per loss, noise setting and set of runs;
+transition matrices; masks on an image)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anl import losses
+from anl.report.labels import class_names, noise_label
+from anl.report.stats import mean_std
+
+
+def plot_style() -> None:
+    """The book's figure style: seaborn whitegrid at "notebook" font sizes, constrained layout, and
+    inline PNGs at double resolution (retina) so that a 7.5-inch figure fills the page crisply."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.9)
+    plt.rcParams.update({"figure.dpi": 100, "figure.constrained_layout.use": True, "legend.frameon": False})
+    set_matplotlib_formats("retina")
+
+
+#: One colour per loss of the registry, the same on every figure of the book: the paper's losses
+#: and the main baselines in tab10's saturated colours, the components and the other APL pairs in
+#: tab20's light ones.
+LOSS_COLORS: dict[str, str] = {
+    "anl_ce": "#d62728", "anl_fl": "#ff7f0e", "anl_ce_er": "#8c1c13", "nce_rce": "#1f77b4", "nce_mae": "#17becf",
+    "nce_agce": "#9467bd", "ce": "#7f7f7f", "gce": "#2ca02c", "sce": "#8c564b", "fl": "#e377c2", "mae": "#bcbd22",
+    "dice": "#000000", "nce": "#aec7e8", "nfl": "#ffbb78", "nnce": "#ff9896", "nnfl": "#c49c94", "rce": "#98df8a",
+    "agce": "#c5b0d5", "aul": "#f7b6d2", "ael": "#dbdb8d", "nfl_rce": "#9edae5", "nce_aul": "#5254a3",
+    "nce_ael": "#6b6ecf",
+}
+
+
+def loss_colors(loss_names: Sequence[str]) -> dict[str, str]:
+    """The colours of LOSS_COLORS for these losses, keyed by the paper's names ("ANL-CE")."""
+    return {losses.display_name(loss): LOSS_COLORS[losses.canonical_name(loss)] for loss in loss_names}
+
+
+#: The colour of a noisy mask beside the clean one: none of LOSS_COLORS, so that a noisy mask
+#: never reads as a loss's prediction.
+MASK_NOISE_COLOR = "deeppink"
+
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def draw_loss_curves(ax: Any, frame: pd.DataFrame, metric: str, loss_names: Sequence[str], colors: Mapping[str, Any],
+                     x: str = "epoch", style: str = "-", labelled: bool = True) -> None:
+    """On ``ax``, one line per loss of ``frame[metric]`` in % against ``frame[x]``: the mean over
+    seeds, shaded ± std where there are several, in the loss's colour, labelled with its name."""
+    for loss in loss_names:
+        curve = mean_std(frame[frame["loss"] == loss], metric, [x])
+        name = losses.display_name(loss)
+        mean, spread = 100 * curve["mean"], 100 * curve["std"].fillna(0)
+        ax.plot(curve[x], mean, style, color=colors[name], linewidth=1.8, label=name if labelled else None)
+        ax.fill_between(curve[x], mean - spread, mean + spread, color=colors[name], alpha=0.15, linewidth=0)
+
+
+def plot_curves_by_protocol(frames: Mapping[str, pd.DataFrame], metric: str, label: str, noises: Sequence[str],
+                            loss_names: Sequence[str], colors: Mapping[str, Any], x: str = "step") -> Any:
+    """``metric`` (in %, axis ``label``) against ``x`` for several sets of runs: one column of
+    panels per set (``frames``, titled by its name), one row per noise setting, one line per loss;
+    the x axis (log scale) shared by every panel, so that equal steps line up. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(noises), len(frames), figsize=(1.9 * len(frames) + 0.8, 2.1 * len(noises) + 0.7),
+                             sharex=True, sharey="row", squeeze=False)
+    for column, (name, frame) in enumerate(frames.items()):
+        for row, noise_spec in enumerate(noises):
+            ax = axes[row, column]
+            draw_loss_curves(ax, frame[frame["noise"] == noise_spec], metric, loss_names, colors, x)
+            ax.set_xscale("log")
+            ax.set_title(name if row == 0 else "", fontsize="small")
+            ax.set_ylabel(f"{noise_label(noise_spec)}\n{label}" if column == 0 else "")
+            if row == len(noises) - 1:
+                ax.set_xlabel({"epoch": "epoch", "step": "optimiser step"}.get(x, x))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
+    return fig
+
+
+def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], noises: Sequence[str],
+                loss_names: Sequence[str], colors: Mapping[str, Any], x: str = "epoch") -> Any:
+    """Per-epoch curves of runs (rows of RunSet.epochs) against column ``x`` (the epoch, or e.g. a
+    "step" column of :func:`anl.report.stats.optimiser_steps`): one row of panels per ``metrics`` column (value: its
+    axis label; plotted in %), one column per noise setting, one line per loss in its colour: the
+    mean over seeds, shaded ± std where there are several. ``frames`` names up to four sets of runs,
+    drawn solid, dashed, dotted and dash-dotted; with more than one, the legend names the styles
+    too. Returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    if not 1 <= len(frames) <= len(LINE_STYLES):
+        raise ValueError(f"plot_curves draws 1 to {len(LINE_STYLES)} sets of runs, got {len(frames)}")
+    fig, axes = plt.subplots(len(metrics), len(noises), figsize=(2.7 * len(noises) + 0.6, 2.4 * len(metrics) + 0.6),
+                             sharex=True, sharey="row", squeeze=False)
+    for column, noise_spec in enumerate(noises):
+        for row, (metric, label) in enumerate(metrics.items()):
+            ax = axes[row, column]
+            for style, frame in zip(LINE_STYLES, frames.values()):
+                draw_loss_curves(ax, frame[frame["noise"] == noise_spec], metric, loss_names, colors, x, style,
+                                 labelled=style == LINE_STYLES[0])
+            ax.set_title(noise_label(noise_spec) if row == 0 else "")
+            ax.set_ylabel(label if column == 0 else "")
+            if row == len(metrics) - 1:
+                ax.set_xlabel({"epoch": "epoch", "step": "optimiser step"}.get(x, x))
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if len(frames) > 1:
+        handles += [Line2D([], [], color="0.3", linestyle=style) for style in LINE_STYLES[:len(frames)]]
+        labels += list(frames)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
+    return fig
+
+
+def draw_transition_matrix(ax: Any, matrix: np.ndarray, dataset: str, title: str) -> None:
+    """On ``ax``, a label-noise transition matrix (rows: true class, columns: given label, axes named
+    by the short class names of ``dataset``) as a heatmap on the fixed scale 0 to 1, each cell
+    annotated with its value (".40"), cells below 0.005 left blank."""
+    import seaborn as sns
+
+    cells = np.where(matrix >= 0.005, np.vectorize(lambda value: f"{value:.2f}".lstrip("0"))(matrix), "")
+    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=cells, fmt="", annot_kws={"fontsize": 6},
+                square=True, cbar=False, xticklabels=class_names(dataset), yticklabels=class_names(dataset),
+                linewidths=0.3, linecolor="white")
+    ax.set(title=title, xlabel="given label", ylabel="true class")
+    ax.tick_params(axis="x", labelrotation=90)
+    ax.tick_params(axis="y", labelrotation=0)
+
+
+def plot_transition_matrices(panels: Sequence[tuple[np.ndarray, str, str]], columns: int = 2) -> Any:
+    """One heatmap (:func:`draw_transition_matrix`) per (matrix, data set, title) of ``panels``, row
+    by row in ``columns`` columns; the unused panels of the last row hidden. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(7.5, 3.9 * rows), squeeze=False)
+    for ax, (matrix, dataset, title) in zip(axes.flat, panels):
+        draw_transition_matrix(ax, matrix, dataset, title)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    return fig
+
+
+def draw_masks(ax: Any, image: np.ndarray, masks: Mapping[str, tuple[np.ndarray, str]], title: str) -> None:
+    """On ``ax`` (axes off), a (3, H, W) uint8 image with the contour of each boolean (H, W) mask of
+    ``masks`` ({label: (mask, colour)}); a mask with no contour (empty, or all lesion) is named in a
+    note of its colour instead ("noisy: no lesion pixels")."""
+    ax.imshow(np.moveaxis(image, 0, -1))
+    for label, (mask, color) in masks.items():
+        if mask.any() and not mask.all():
+            ax.contour(mask.astype(float), levels=[0.5], colors=[color], linewidths=1.2)
+        else:
+            ax.text(0.5, 0.04, f"{label}: {'no' if not mask.any() else 'all'} lesion pixels", color="white",
+                    transform=ax.transAxes, ha="center", va="bottom", fontsize="x-small",
+                    bbox={"facecolor": color, "alpha": 0.8, "linewidth": 0})
+    ax.set_title(title, fontsize="small")
+    ax.set_axis_off()

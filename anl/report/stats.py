@@ -1,0 +1,195 @@
+"""Statistics of runs: mean and std per group, rankings and the findings stated from them, training
+dynamics per run, and claim checks (every candidate against every baseline, or against a bar)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anl import losses
+
+
+def mean_std(frame: pd.DataFrame, metric: str, by: Sequence[str]) -> pd.DataFrame:
+    """mean, std (ddof 1; NaN for one run) and n of ``metric`` per group, groups in order of appearance."""
+    grouped = frame.groupby(list(by), sort=False)[metric]
+    return grouped.agg(mean="mean", std="std", n="count").reset_index()
+
+
+PLUS_MINUS = "\u00a0±\u00a0"
+
+
+def format_mean_std(mean: float, std: float, scale: float = 100.0, decimals: int = 2) -> str:
+    """"87.16 ± 0.35" (scaled), with no-break spaces around ± so that a table cell never wraps
+    inside it; the mean alone when std is NaN (one run); "–" when mean is NaN."""
+    if np.isnan(mean):
+        return "–"
+    text = f"{mean * scale:.{decimals}f}"
+    return text if np.isnan(std) else f"{text}{PLUS_MINUS}{std * scale:.{decimals}f}"
+
+
+def predicted_share_divergence(confusion: Sequence[Sequence[int]]) -> float:
+    """KL(p ‖ q) = sum_k p_k log(p_k / q_k) between the predicted class shares p (column sums) and
+    the true class shares q (row sums) of a confusion matrix, with 0 log 0 = 0: how far a model's
+    predictions are from the class balance of the data."""
+    confusion = np.asarray(confusion, dtype=float)
+    predicted, true = confusion.sum(0) / confusion.sum(), confusion.sum(1) / confusion.sum()
+    seen = predicted > 0
+    if np.any(true[seen] == 0):
+        raise ValueError("a class is predicted but absent from the true labels: KL(predicted ‖ true) is infinite")
+    return float(np.sum(predicted[seen] * np.log(predicted[seen] / true[seen])))
+
+
+def ranked_finding(runs: pd.DataFrame, setting: str, name: Callable[[Any], str]) -> str:
+    """One sentence on the runs' last epoch by ``setting`` (in order of appearance, means over
+    seeds): "X ends highest (a % test accuracy, m % of the wrong labels fitted); Y b % (n %); ...",
+    the settings named by ``name``; the first of equal bests counts as the highest."""
+    means = runs.groupby(setting, sort=False)[["final_test_acc", "final_noisy_acc_given"]].mean() * 100
+    best = means["final_test_acc"].idxmax()
+    rest = "; ".join(f"{name(value)} {row['final_test_acc']:.1f}\u00a0% ({row['final_noisy_acc_given']:.1f}\u00a0%)"
+                     for value, row in means.drop(best).iterrows())
+    return (f"{name(best)} ends highest ({means.loc[best, 'final_test_acc']:.1f}\u00a0% test accuracy, "
+            f"{means.loc[best, 'final_noisy_acc_given']:.1f}\u00a0% of the wrong labels fitted)" + (f"; {rest}." if rest else "."))
+
+
+def loss_ranking(summaries: pd.DataFrame, noise: str, metric: str,
+                 loss_names: Sequence[str] | None = None) -> pd.Series:
+    """Mean ``metric`` per loss over the runs at ``noise``, best first (ties in order of appearance);
+    only the losses of ``loss_names`` when given. Losses without such runs are left out."""
+    means = summaries[summaries["noise"] == noise].groupby("loss", sort=False)[metric].mean()
+    if loss_names is not None:
+        means = means.reindex(loss_names)
+    return means.dropna().sort_values(ascending=False, kind="stable")
+
+
+def ranking_line(summaries: pd.DataFrame, noise: str, label: str, metric: str, seed_gaps: bool) -> str | None:
+    """"- **label**: the losses by mean ``metric`` (over seeds) at ``noise``, best first, in % (ANL-CE
+    − CE: gap points[; the gap of each seed])", the gap where both ran; None without runs at ``noise``."""
+    ranking = loss_ranking(summaries, noise, metric)
+    if ranking.empty:
+        return None
+    ranked = ", ".join(f"{losses.display_name(loss)} {100 * value:.1f}" for loss, value in ranking.items())
+    line = f"- **{label}**: {ranked}"
+    if {"anl_ce", "ce"} <= set(ranking.index):
+        gap = f"ANL-CE − CE: {100 * (ranking['anl_ce'] - ranking['ce']):+.1f} points"
+        if seed_gaps:
+            per_seed = summaries[summaries["noise"] == noise].pivot(index="seed", columns="loss", values=metric)
+            gap += "; " + ", ".join(f"seed {seed} {100 * seed_gap:+.1f}"
+                                    for seed, seed_gap in (per_seed["anl_ce"] - per_seed["ce"]).items())
+        line += f" ({gap})"
+    return line
+
+
+def optimiser_steps(frame: pd.DataFrame, epochs: str = "epoch") -> pd.Series:
+    """Optimiser steps taken in ``frame[epochs]`` epochs: epochs x ceil(train_size / batch_size)
+    (the last, smaller batch of an epoch is a step too). ``epochs="epochs"`` gives a run's total."""
+    return frame[epochs] * np.ceil(frame["train_size"] / frame["batch_size"]).astype(int)
+
+
+def run_dynamics(epochs: pd.DataFrame, convergence_fraction: float = 0.95) -> pd.DataFrame:
+    """One row per run of the per-epoch rows ``epochs`` (key, loss, noise, seed, in order of
+    appearance): ``converged``, the first epoch whose test accuracy reaches ``convergence_fraction``
+    of the run's best; ``reached_bar``, the first epoch whose test accuracy reaches the ``bar`` of its
+    noise setting, ``convergence_fraction`` of the lowest best test accuracy of the runs of that
+    setting in ``epochs`` (a bar every run clears: runs compared on one accuracy, where a run that
+    stalls early "converges" to its own best at once); ``final_test`` and ``final_memorisation``
+    (noisy_acc_given) at the last epoch; ``peak_memorisation``, the largest noisy_acc_given of any epoch."""
+    if not 0 < convergence_fraction <= 1:
+        raise ValueError(f"convergence_fraction must be in (0, 1], got {convergence_fraction}")
+    bars = convergence_fraction * epochs.groupby(["noise", "key"])["test_acc"].max().groupby("noise").min()
+
+    def scores(run: pd.DataFrame) -> pd.Series:
+        def first_epoch(bar: float) -> float:
+            return float(run.loc[run["test_acc"] >= bar, "epoch"].min())
+
+        last = run.loc[run["epoch"].idxmax()]
+        return pd.Series({"converged": first_epoch(convergence_fraction * run["test_acc"].max()),
+                          "bar": bars[run.name[2]], "reached_bar": first_epoch(bars[run.name[2]]),
+                          "final_test": last["test_acc"],
+                          "final_memorisation": last["noisy_acc_given"], "peak_memorisation": run["noisy_acc_given"].max()})
+
+    grouped = epochs.groupby(["key", "loss", "noise", "seed"], sort=False)
+    return grouped.apply(scores, include_groups=False).reset_index()
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """A claim "every candidate beats every baseline" tested on runs: the mean of the metric per
+    candidate and per baseline (over seeds), the margin of the worst candidate over the best
+    baseline (positive: the claim holds, in the metric's units, sign-flipped when lower is better),
+    and in how many of the seeds the claim holds on that seed's runs alone."""
+
+    candidates: pd.Series
+    baselines: pd.Series
+    margin: float
+    seeds_holding: int
+    seeds: int
+    bar: float | None = None  # an absolute bar in place of the baselines (bar_check)
+
+    @property
+    def holds(self) -> bool:
+        return bool(self.margin > 0)
+
+    def cells(self, names: Callable[[Any], str] = str, scale: float = 100.0, decimals: int = 1,
+              unit: str = "points") -> dict[str, str]:
+        """The check as table cells: candidates and baselines ("name value, ..."), the margin
+        ("+1.2 points"), "k of n" seeds and the verdict ("holds" / "does not hold")."""
+        def listed(means: pd.Series) -> str:
+            return ", ".join(f"{names(group)} {value * scale:.{decimals}f}" for group, value in means.items())
+        baselines = listed(self.baselines) if self.bar is None else f"bar {self.bar * scale:.{decimals}f}"
+        return {"candidates": listed(self.candidates), "baselines": baselines,
+                "margin": f"{self.margin * scale:+.{decimals}f} {unit}", "seeds": f"{self.seeds_holding} of {self.seeds}",
+                "verdict": "holds" if self.holds else "does not hold"}
+
+
+def _group_means(runs: pd.DataFrame, group: str, metric: str, wanted: Sequence[Any]) -> tuple[pd.Series, pd.DataFrame]:
+    """The mean of ``metric`` per group of ``wanted`` over seeds, and per seed (the seeds where every
+    group ran); ValueError naming the groups without runs."""
+    missing = [name for name in wanted if not (runs[group] == name).any()]
+    if missing:
+        raise ValueError(f"no runs of {', '.join(map(str, missing))} in column {group!r}")
+    rows = runs[runs[group].isin(wanted)]
+    means = rows.groupby(group, sort=False)[metric].mean()
+    per_seed = rows.pivot_table(index="seed", columns=group, values=metric, aggfunc="mean").reindex(columns=wanted)
+    return means, per_seed.dropna()
+
+
+def claim_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[Any], baselines: Sequence[Any],
+                higher_is_better: bool = True) -> ClaimCheck:
+    """Test "every group of ``candidates`` beats every group of ``baselines``" on ``metric``: the
+    ``group`` column of ``runs`` (one row per run, with a ``seed`` column) says which group a run is
+    in. On the means over seeds the margin is worst candidate - best baseline (negated when lower is
+    better); the same rule is applied to each seed where every group ran."""
+    if not candidates or not baselines:
+        raise ValueError("claim_check needs at least one candidate and one baseline")
+    if set(candidates) & set(baselines):
+        raise ValueError(f"{sorted(map(str, set(candidates) & set(baselines)))} are both candidate and baseline")
+    sign = 1.0 if higher_is_better else -1.0
+
+    def margin(means: pd.Series) -> float:
+        return float((sign * means[list(candidates)]).min() - (sign * means[list(baselines)]).max())
+
+    means, complete = _group_means(runs, group, metric, [*candidates, *baselines])
+    return ClaimCheck(means[list(candidates)], means[list(baselines)], margin(means),
+                      sum(margin(seed_means) > 0 for _, seed_means in complete.iterrows()), len(complete))
+
+
+def bar_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[Any], bar: float,
+              higher_is_better: bool = True) -> ClaimCheck:
+    """Test "every group of ``candidates`` clears ``bar``" on ``metric``, an absolute bar (e.g. fewer
+    than 10 % of the wrong labels fitted): the margin is the worst candidate's mean over seeds minus
+    the bar (negated when lower is better); the same rule is applied to each seed where every
+    candidate ran."""
+    if not candidates:
+        raise ValueError("bar_check needs at least one candidate")
+    sign = 1.0 if higher_is_better else -1.0
+
+    def margin(means: pd.Series) -> float:
+        return float((sign * means[list(candidates)]).min() - sign * bar)
+
+    means, complete = _group_means(runs, group, metric, list(candidates))
+    return ClaimCheck(means[list(candidates)], pd.Series(dtype=float), margin(means),
+                      sum(margin(seed_means) > 0 for _, seed_means in complete.iterrows()), len(complete), bar=bar)

@@ -1,0 +1,165 @@
+"""Tables of runs for the book's pages, as DataFrames or Markdown: accuracy per loss and noise
+("mean ± std" in %), scores per run group, protocols compared, the published numbers beside ours,
+the loss presets and the noise grammar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anl import data, losses, noise
+from anl.report.labels import DATASET_NAMES, noise_label
+from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL
+from anl.report.stats import format_mean_std, mean_std, optimiser_steps
+
+
+def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
+                   noise_names: Callable[[str], str] = noise_label) -> pd.DataFrame:
+    """Loss x noise table of "mean ± std" of ``metric`` in %, rows and columns in order of
+    appearance, labelled with the paper's loss names and noise_names(spec) ("sym 0.4")."""
+    stats = mean_std(summaries, metric, ["loss", "noise"])
+    stats["cell"] = [format_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
+    table = stats.pivot(index="loss", columns="noise", values="cell")
+    table = table.loc[list(dict.fromkeys(stats["loss"])), list(dict.fromkeys(stats["noise"]))]
+    table.index = [losses.display_name(loss) for loss in table.index]
+    table.columns = [noise_names(noise) for noise in table.columns]
+    return table.fillna("–")
+
+
+RUN_SCORES: dict[str, tuple[str, float, int]] = {
+    "final_test_acc": ("last-epoch test (%)", 100.0, 2), "best_test_acc": ("best-epoch test (%)", 100.0, 2),
+    "final_noisy_acc_given": ("memorisation, last (%)", 100.0, 2)}
+
+
+def run_scores_table(runs: pd.DataFrame, by: Sequence[str],
+                     columns: Mapping[str, tuple[str, float, int]] = RUN_SCORES,
+                     names: Mapping[str, Callable[[Any], str]] | None = None) -> str:
+    """Markdown table with one row per distinct ``by`` (in order of appearance) and, for every
+    ``columns`` entry metric -> (header, scale, decimals), "mean ± std" of metric * scale over the
+    runs of the row (default: RUN_SCORES, accuracies and memorisation in %). ``names`` maps a ``by``
+    column to the function that names its values; otherwise floats print as "{:g}", the rest as str."""
+    names = names or {}
+    stats = {metric: mean_std(runs, metric, by) for metric in columns}
+    first = next(iter(stats.values()))
+    header = [*by, *(label for label, _, _ in columns.values())]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(by) + "---:|" * len(columns)]
+    for row in range(len(first)):
+        cells = [names[column](value) if column in names else f"{value:g}" if isinstance(value, float) else str(value)
+                 for column, value in zip(by, first.loc[row, list(by)])]
+        cells += [format_mean_std(stats[metric].loc[row, "mean"], stats[metric].loc[row, "std"], scale, decimals)
+                  for metric, (_, scale, decimals) in columns.items()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def protocol_table(summaries: pd.DataFrame,
+                   metrics: Sequence[str] = ("final_test_acc", "best_test_acc", "final_noisy_acc_given")) -> pd.DataFrame:
+    """One row per loss x noise x protocol (training images, epochs), in order of appearance, indexed
+    by loss name: the images as a multiple of the first protocol of that loss and noise, the
+    optimiser steps and their multiple of the first protocol's; each of ``metrics`` (headers of RUN_SCORES) as "mean ± std" in %, the first one
+    followed by the change of its mean from that first protocol in percentage points ("–" there)."""
+    by = ["loss", "noise", "train_size", "epochs", "steps"]
+    frame = summaries.assign(steps=optimiser_steps(summaries, "epochs"))
+    stats = {metric: mean_std(frame, metric, by) for metric in metrics}
+    rows = stats[metrics[0]]
+    groups = rows.groupby(["loss", "noise"], sort=False)
+    first = groups[["train_size", "steps", "mean"]].transform("first")
+    change = ["–" if first_row else f"{100 * delta:+.1f}"
+              for first_row, delta in zip(groups.cumcount() == 0, rows["mean"] - first["mean"])]
+    columns = {"noise": rows["noise"].map(noise_label),
+               "images × epochs": [f"{size:,}\u00a0×\u00a0{length}" for size, length in zip(rows["train_size"], rows["epochs"])],
+               "× images": (rows["train_size"] / first["train_size"]).map("{:.1f}".format),
+               "optimiser steps (× first)": [f"{steps:,}\u00a0(×{steps / base:.1f})"
+                                             for steps, base in zip(rows["steps"], first["steps"])]}
+    for index, metric in enumerate(metrics):
+        columns[RUN_SCORES[metric][0]] = [format_mean_std(m, s, decimals=1)
+                                          for m, s in zip(stats[metric]["mean"], stats[metric]["std"])]
+        if index == 0:
+            columns["change (points)"] = change
+    table = pd.DataFrame(columns)
+    table.index = pd.Index([losses.display_name(loss) for loss in rows["loss"]], name="loss")
+    return table
+
+
+def published_table(loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
+    """The published CIFAR-10 numbers (%) for these losses and noise settings; NaN where none."""
+    rows = {losses.display_name(loss): [PUBLISHED.get((losses.canonical_name(loss), noise), np.nan)
+                                        for noise in noises] for loss in loss_names}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[noise_label(noise) for noise in noises])
+
+
+def side_by_side(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Tables of the same kind (rows: losses, columns: noise settings) interleaved column by column:
+    the rows and columns of the first table, and for each column, (column, label) for every label;
+    "–" where a later table lacks the row or column."""
+    if not tables:
+        raise ValueError("side_by_side needs at least one table, got none")
+    first = next(iter(tables.values()))
+    parts = {(column, label): (table[column].reindex(first.index) if column in table.columns
+                               else pd.Series(index=first.index, dtype=object))
+             for column in first.columns for label, table in tables.items()}
+    return pd.DataFrame(parts, index=first.index).fillna("–")
+
+
+def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
+    """``ours`` (from accuracy_table) with columns (noise, "ours") and, beside each, (noise,
+    PUBLISHED_LABEL) for CIFAR-10; unchanged for other data sets (nothing comparable was published)."""
+    if dataset != PUBLISHED_DATASET:
+        return ours
+    published = published_table(loss_names, noises).map(lambda value: "–" if np.isnan(value) else f"{value:.2f}")
+    return side_by_side({"ours": ours, PUBLISHED_LABEL: published})
+
+
+HPARAM_SYMBOLS = {"alpha": "α", "beta": "β", "delta": "δ", "lam": "λ", "gamma": "γ"}
+
+
+def preset_table() -> pd.DataFrame:
+    """Rows: the losses of the registry with hyperparameters; columns: its data sets; cells: the
+    preset ``losses.build(loss, dataset)`` takes ("α 5, β 5, δ 5e-05"; p_min and a zero delta or
+    lambda left out), "-" where the loss has no preset for the data set."""
+    def cell(loss: str, dataset: str) -> str:
+        try:
+            values = losses.preset(loss, dataset)
+        except ValueError:
+            return "-"
+        shown = {name: value for name, value in values.items()
+                 if name != "p_min" and not (name in ("delta", "lam") and value == 0)}
+        # no-break space and hyphen: a cell wraps between pairs only, never inside "δ 1e-06"
+        return ", ".join(f"{HPARAM_SYMBOLS.get(name, name)}\u00a0{value:g}".replace("-", "\u2011")
+                         for name, value in shown.items())
+
+    rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in losses.DATASETS] for loss in losses.LOSSES}
+    frame = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=[DATASET_NAMES.get(dataset, dataset) for dataset in losses.DATASETS])
+    frame.index.name = "loss"
+    return frame[~frame.isin(["", "-"]).all(axis=1)]
+
+
+def noise_spec_table(dataset: data.ImageDataset, seed: int, rate: float = 0.4) -> pd.DataFrame:
+    """One row per noise kind of anl.noise: its spec form, its meaning, and the realised noise rate
+    on ``dataset``'s training labels of the kind at nominal ``rate`` with ``seed`` ("-" where the
+    kind does not apply to the data set or takes no rate)."""
+    labels = dataset.train_labels.numpy()
+    header = f"realised on {DATASET_NAMES.get(dataset.name, dataset.name)}, R = {rate:g}"
+    rows = []
+    for kind, (form, meaning) in noise.NOISE_GRAMMAR.items():
+        if kind in ("clean", "cifar10n"):
+            realised = "-"
+        else:
+            realised = noise.apply_noise(f"{kind}:{rate:g}", labels, dataset=dataset.name,
+                                         num_classes=dataset.num_classes, seed=seed, images=dataset.train_images).rate
+            realised = f"{100 * realised:.2f} %"
+        rows.append({"spec": f"`{form}`", "meaning": meaning, header: realised})
+    return pd.DataFrame(rows).set_index("spec")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub-style Markdown table (index as the first column)."""
+    header = [frame.index.name or ""] + [" / ".join(c) if isinstance(c, tuple) else str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, row in frame.iterrows():
+        lines.append("| " + " | ".join([str(index)] + [str(value) for value in row]) + " |")
+    return "\n".join(lines)
