@@ -459,3 +459,81 @@ def test_protocol_label():
     assert report.protocol_label(30, 10000) == "reduced: 10,000 images, 30 epochs"
     assert report.protocol_label(None, 10000) == "reduced: 10,000 images, paper epochs"
     assert report.protocol_label(5, None) == "reduced: all images, 5 epochs"
+
+
+def test_published_numbers_name_registry_losses_and_valid_noise_settings():
+    from anl import noise
+
+    assert report.PUBLISHED and report.PUBLISHED_SOURCE and report.PUBLISHED_LABEL
+    for loss, spec in report.PUBLISHED:
+        assert loss == losses.canonical_name(loss) and loss in losses.LOSSES
+        noise.parse_noise(spec)
+    assert all(0 < accuracy < 100 for accuracy in report.PUBLISHED.values())
+
+
+def test_the_published_numbers_file_is_package_data():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    package_data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "published.json" in package_data["anl.report"]
+    assert (root / "anl" / "report" / "published.json").is_file()
+
+
+def test_transition_matrices_one_panel_each_labelled_by_class_with_small_cells_blank():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.full((10, 10), 0.004)
+    np.fill_diagonal(matrix, 0.964)
+    matrix[0, 1] = 0.4
+    fig = report.plot_transition_matrices([(matrix, "cifar10", "a"), (matrix, "mnist", "b"), (matrix, "mnist", "c")])
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["a", "b", "c"] and len(fig.axes) == 4  # 2 x 2, the last hidden
+    assert [label.get_text() for label in visible[0].get_xticklabels()][:3] == ["plane", "car", "bird"]
+    annotated = [text.get_text() for text in visible[0].texts if text.get_text()]
+    assert len(annotated) == 11 and ".40" in annotated and ".96" in annotated  # the 0.004 cells are blank
+    plt.close("all")
+
+
+def test_draw_masks_outlines_each_mask_in_its_colour_and_names_one_without_contour():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    image = np.zeros((3, 12, 16), dtype=np.uint8)
+    lesion = np.zeros((12, 16), dtype=bool)
+    lesion[3:9, 4:12] = True
+    fig, ax = plt.subplots()
+    report.draw_masks(ax, image, {"clean": (lesion, "white"), "noisy": (np.zeros_like(lesion), report.MASK_NOISE_COLOR)},
+                      "title")
+    contours = [child for child in ax.get_children() if isinstance(child, matplotlib.collections.Collection)]
+    assert len(contours) == 1 and matplotlib.colors.to_hex(contours[0].get_edgecolor()[0]) == "#ffffff"
+    (note,) = ax.texts
+    assert note.get_text() == "noisy: no lesion pixels"
+    assert matplotlib.colors.to_hex(note.get_bbox_patch().get_facecolor()) == matplotlib.colors.to_hex("deeppink")
+    assert ax.get_title() == "title" and not ax.axison
+    plt.close("all")
+
+
+def test_the_mask_noise_colour_is_no_loss_colour():
+    import matplotlib.colors
+
+    loss_rgb = {matplotlib.colors.to_rgb(colour) for colour in report.LOSS_COLORS.values()}
+    assert matplotlib.colors.to_rgb(report.MASK_NOISE_COLOR) not in loss_rgb | {(1.0, 1.0, 1.0)}
+
+
+def test_ranking_line_ranks_losses_and_gives_the_anl_ce_gap_per_seed():
+    summaries = pd.DataFrame({"loss": ["ce", "anl_ce", "dice"] * 2, "noise": "shift:1:8", "seed": [1, 1, 1, 2, 2, 2],
+                              "final_test_dice": [0.70, 0.80, 0.74, 0.72, 0.71, 0.75]})
+    assert report.ranking_line(summaries, "shift:1:8", "shift", "final_test_dice", seed_gaps=True) == (
+        "- **shift**: ANL-CE 75.5, Dice 74.5, CE 71.0 (ANL-CE − CE: +4.5 points; seed 1 +10.0, seed 2 -1.0)")
+    without_ce = summaries[summaries["loss"] != "ce"]
+    assert report.ranking_line(without_ce, "shift:1:8", "shift", "final_test_dice", seed_gaps=True) == (
+        "- **shift**: ANL-CE 75.5, Dice 74.5")
+    assert report.ranking_line(summaries, "clean", "clean", "final_test_dice", seed_gaps=False) is None
