@@ -70,7 +70,7 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
            segmentation_seeds: Sequence[int], segmentation_protocol: str) -> dict[str, list[Any]]:
     """"paper": the ANL, baseline and slow losses x noise x seed; on the ablation protocol,
     "regulariser" (the ablation section: L1, L2 at each weight decay, neither, at ``high_noise``;
-    empty without weight decays) and "er" (:func:`entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
+    empty without weight decays) and "er" (:func:`anl.experiments.entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
     candidates)."""
     ablation = {"epochs": ablation_epochs, "train_subset": ablation_train_subset}
