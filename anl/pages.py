@@ -98,9 +98,18 @@ def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Seq
                                   **experiments.segmentation_protocol(resolution_protocol)) if resolution_protocol else []}
 
 
+def paper_protocol(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
+                   precision: str, short_epochs: int | None) -> dict[str, list[RunConfig]]:
+    """"paper": every loss x noise x seed at the data set's full protocol in ``precision``; "short":
+    the same runs with ``short_epochs`` epochs, the shorter protocol under test (empty for None)."""
+    return {"paper": product(dataset, loss_names, noises, seeds, precision=precision),
+            "short": product(dataset, loss_names, noises, seeds, epochs=short_epochs, precision=precision)
+            if short_epochs else []}
+
+
 PAGES: dict[str, Callable[..., dict[str, list[Any]]]] = {
     "benchmark": benchmark, "dynamics": dynamics, "ablations": ablations, "claims": claims,
-    "segmentation": segmentation}
+    "segmentation": segmentation, "cifar10": paper_protocol}
 
 
 def page_runs(notebook: str, parameters: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -318,6 +327,8 @@ def _grid(value: Any, parameters: Mapping[str, Any]) -> None:
 
 
 NOISE = Kind("a noise spec", "noise specs", _noise_spec)
+PRECISION = _accepting(f"a precision: {' or '.join(train.PRECISIONS)}", "precisions",
+                       lambda value: value in train.PRECISIONS)
 GRID = Kind("a named grid of anl.experiments", "grid names", _grid)
 CIFAR10N_SET = Kind("a CIFAR-10N label set", "CIFAR-10N label sets", _cifar10n_set)
 SEGMENTATION_PROTOCOL = Kind("a segmentation protocol", "segmentation protocols", _segmentation_protocol)
@@ -381,6 +392,9 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "resolution_losses": listed(loss_name(segmentation=True), required=False),
         "resolution_noises": listed(mask_noise(), required=False), "resolution_seeds": listed(SEED, required=False),
         **RUNS},
+    "cifar10": {
+        "dataset": dataset(), "loss_names": listed(loss_name()), "noises": listed(NOISE), "seeds": listed(SEED),
+        "precision": PRECISION, "short_epochs": EPOCHS, "tolerance": number(0.0, low_open=True), **RUNS},
     "scorecard": {"published_grids": listed(GRID), "results_dir": FOLDER},
     "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),
               "epochs": integer(1), "seed": SEED},

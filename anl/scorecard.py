@@ -43,7 +43,7 @@ class Experiment:
 
 
 EXPERIMENTS: tuple[Experiment, ...] = (
-    Experiment("Symmetric and asymmetric noise, CIFAR-10 (8-layer CNN)", "benchmark",
+    Experiment("Symmetric and asymmetric noise, CIFAR-10 (8-layer CNN)", "cifar10",
                paper_grids=("cifar10-paper",), other_grids=("cifar10-short",), protocol="40 epochs"),
     Experiment("Symmetric and asymmetric noise, MNIST (4-layer CNN)", "benchmark", paper_grids=("mnist-full",),
                other_grids=("mnist-reduced",), protocol="reduced: 10,000 images, 30 epochs"),

@@ -158,6 +158,7 @@ def test_values_at_the_edges_and_empty_lists_that_skip_a_section_pass():
           loss_names=["dice", "anl_ce_er"])
     check("noise", heatmap_rate=0.0, asym_rates=[1.0], idn_rates=[1.0], sym_rates=[], cifar10n_heatmaps=[])
     check("losses", seed=0, num_classes=2, preset_dataset="cifar100")
+    check("cifar10", short_epochs=None, precision="fp32", tolerance=1.0)
 
 
 def test_a_missing_parameter_or_an_unknown_notebook_is_named():
@@ -175,7 +176,7 @@ EXECUTED = {"benchmark": {"loss_names": ["ce", "anl_xx"]}, "dynamics": {"epochs"
             "ablations": {"high_noise": "sym:1.5"}, "claims": {"segmentation_protocol": "tiny"},
             "segmentation": {"noises": ["clean", "blur:1:4"]}, "losses": {"preset_dataset": "mnist"},
             "noise": {"cifar10n_sets": ["aggre", "best"]}, "using": {"noise_spec": "sym:2"},
-            "scorecard": {"published_grids": ["cifar10-tiny"]}}
+            "scorecard": {"published_grids": ["cifar10-tiny"]}, "cifar10": {"precision": "fp16"}}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)

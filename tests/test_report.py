@@ -42,7 +42,6 @@ def test_class_names():
         report.class_names("imagenet")
 
 
-# ----------------------------------------------------------------------------- run configs
 # ----------------------------------------------------------------------------- records
 def fake_record(config: RunConfig, final: float, *, sha: str = "0123456789abcdef", source: str = "/d/mnist (IDX)",
                 wall: float = 1800.0) -> dict:
@@ -97,6 +96,14 @@ def test_load_runs_without_training_names_the_missing_runs(store):
         report.load_runs([], store.root)
 
 
+def test_recorded_runs_gives_what_has_landed_and_names_the_rest(store):
+    configs = experiments.product("cifar10", ["ce", "anl_ce"], ["sym:0.8"], [1], precision="bf16")
+    assert report.recorded_runs(configs, store.root) == (None, configs)
+    store.write(fake_record(configs[1], 0.6))
+    runs, missing = report.recorded_runs(configs, store.root)
+    assert list(runs.summaries["loss"]) == ["anl_ce"] and missing == [configs[0]]
+
+
 def test_protocol_sentence_is_drawn_from_the_records():
     configs = experiments.product("mnist", ["ce"], ["clean", "sym:0.4"], [1, 2], epochs=3, train_subset=10_000)
     records = [fake_record(c, 0.9) for c in configs]
@@ -117,6 +124,9 @@ def test_protocol_sentence_is_drawn_from_the_records():
     mixed["noise"]["train_size"] = 60_000
     assert "full training set or a stratified subset of it, 10,000, 60,000 images" in report.protocol_sentence(
         [records[0], mixed])
+    assert "autocast" not in text  # fp32 records name no precision
+    bf16 = fake_record(RunConfig(dataset="mnist", loss="ce", epochs=3, train_subset=10_000, precision="bf16"), 0.9)
+    assert "noise clean; model in bf16 autocast (the loss in float32); trained on" in report.protocol_sentence([bf16])
     with pytest.raises(ValueError, match="at least one run record"):
         report.protocol_sentence([])
 
@@ -537,3 +547,49 @@ def test_ranking_line_ranks_losses_and_gives_the_anl_ce_gap_per_seed():
     assert report.ranking_line(without_ce, "shift:1:8", "shift", "final_test_dice", seed_gaps=True) == (
         "- **shift**: ANL-CE 75.5, Dice 74.5")
     assert report.ranking_line(summaries, "clean", "clean", "final_test_dice", seed_gaps=False) is None
+
+
+# ----------------------------------------------------------------------------- the paper's protocol
+def summaries(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
+    """One summary row per (loss, noise, seed, last-epoch accuracy); best epoch 1 point higher."""
+    frame = pd.DataFrame(rows, columns=["loss", "noise", "seed", "final_test_acc"])
+    return frame.assign(best_test_acc=frame["final_test_acc"] + 0.01)
+
+
+def test_published_comparison_sets_our_seeds_beside_the_published_number():
+    ours = summaries([("anl_ce", "sym:0.8", 1, 0.60), ("anl_ce", "sym:0.8", 2, 0.64), ("ce", "sym:0.8", 1, 0.20)])
+    table = report.published_comparison(ours, ["ce", "anl_ce", "anl_fl"], ["sym:0.8"])
+    assert list(table.index) == ["CE", "ANL-CE", "ANL-FL"]
+    anl = table.loc["ANL-CE"]
+    assert (anl["last epoch (%)"], anl["seeds"], anl[report.PUBLISHED_LABEL], anl["ours − published"]) == (
+        f"62.00{report.PLUS_MINUS}2.83", 2, "62.28", "-0.28")
+    assert anl["best epoch (%)"] == f"63.00{report.PLUS_MINUS}2.83"
+    assert table.loc["CE", "ours − published"] == "+0.26"  # 20.00 against 19.74, one seed: no std
+    assert (table.loc["ANL-FL", "last epoch (%)"], table.loc["ANL-FL", "seeds"]) == ("–", 0)
+    assert table.loc["ANL-FL", report.PUBLISHED_LABEL] == "61.89"
+
+
+def test_shorter_protocol_is_adopted_only_within_the_bound_and_with_the_same_ranking():
+    long = summaries([("ce", "sym:0.8", 1, 0.20), ("anl_ce", "sym:0.8", 1, 0.62), ("nce_rce", "sym:0.8", 1, 0.55)])
+    close = summaries([("ce", "sym:0.8", 1, 0.21), ("anl_ce", "sym:0.8", 1, 0.605), ("nce_rce", "sym:0.8", 1, 0.56)])
+    check = report.shorter_protocol_check(long, close, tolerance=0.02)
+    assert check.adopted and check.complete
+    assert check.worst["loss"] == "anl_ce" and round(100 * check.worst["difference"], 6) == -1.5
+    assert check.verdict("120-epoch", "40-epoch").startswith("**Adopted**")
+    far = close.assign(final_test_acc=[0.21, 0.58, 0.56])  # ANL-CE 4 points lower: still ranked first
+    rejected = report.shorter_protocol_check(long, far, tolerance=0.02)
+    assert not rejected.adopted and rejected.same_ranking == {"sym:0.8": True}
+    assert "-4.00 points (ANL-CE, sym 0.8), beyond the 2-point bound" in rejected.verdict("120-epoch", "40-epoch")
+    swapped = close.assign(final_test_acc=[0.21, 0.555, 0.56])  # NCE+RCE now ahead of ANL-CE
+    reordered = report.shorter_protocol_check(long, swapped, tolerance=0.10)
+    assert not reordered.adopted and "the ranking changes at sym 0.8" in reordered.verdict("long", "short")
+
+
+def test_shorter_protocol_is_not_judged_on_missing_runs():
+    long = summaries([("ce", "sym:0.8", 1, 0.20), ("anl_ce", "sym:0.8", 1, 0.62)])
+    short = summaries([("ce", "sym:0.8", 1, 0.20)])
+    check = report.shorter_protocol_check(long, short, tolerance=0.02)
+    assert not check.complete and not check.adopted and check.missing == ("ANL-CE sym 0.8 (short)",)
+    assert check.verdict("long", "short").startswith("Not judged yet: 1 of the runs")
+    with pytest.raises(ValueError, match="tolerance must be > 0, got 0"):
+        report.shorter_protocol_check(long, short, tolerance=0)

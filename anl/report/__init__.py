@@ -18,12 +18,12 @@ from anl.report.labels import (DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, cl
                                mask_noise_label, noise_kind_label, noise_label, noise_rate)
 from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
 from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE
-from anl.report.runs import RunSet, load_runs, section_runs
-from anl.report.stats import (PLUS_MINUS, ClaimCheck, bar_check, claim_check, format_mean_std, loss_ranking,
+from anl.report.runs import RunSet, load_runs, recorded_runs, section_runs
+from anl.report.stats import (PLUS_MINUS, ClaimCheck, ShorterProtocolCheck, bar_check, claim_check, format_mean_std, loss_ranking,
                               mean_std, optimiser_steps, predicted_share_divergence, ranked_finding, ranking_line,
-                              run_dynamics)
+                              run_dynamics, shorter_protocol_check)
 from anl.report.tables import (HPARAM_SYMBOLS, RUN_SCORES, accuracy_table, markdown_table, noise_spec_table,
-                               preset_table, protocol_table, published_table, run_scores_table, side_by_side,
+                               preset_table, protocol_table, published_comparison, published_table, run_scores_table, side_by_side,
                                with_published)
 
 __all__ = [
@@ -33,9 +33,10 @@ __all__ = [
     "noise_kind_label", "noise_label", "noise_rate",
     "data_protocol", "protocol_label", "protocol_sentence", "segmentation_protocol_sentence",
     "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE",
-    "RunSet", "load_runs", "section_runs",
-    "PLUS_MINUS", "ClaimCheck", "bar_check", "claim_check", "format_mean_std", "loss_ranking", "mean_std",
+    "RunSet", "load_runs", "recorded_runs", "section_runs",
+    "PLUS_MINUS", "ClaimCheck", "ShorterProtocolCheck", "bar_check", "claim_check", "format_mean_std", "loss_ranking", "mean_std",
     "optimiser_steps", "predicted_share_divergence", "ranked_finding", "ranking_line", "run_dynamics",
+    "shorter_protocol_check",
     "HPARAM_SYMBOLS", "RUN_SCORES", "accuracy_table", "markdown_table", "noise_spec_table", "preset_table",
-    "protocol_table", "published_table", "run_scores_table", "side_by_side", "with_published",
+    "protocol_table", "published_comparison", "published_table", "run_scores_table", "side_by_side", "with_published",
 ]

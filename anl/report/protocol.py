@@ -48,7 +48,8 @@ def protocol_label(epochs: int | None, train_subset: int | None) -> str:
 def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     """One Markdown paragraph stating where a page's numbers come from, drawn from the run records:
     data set (and whether it is the JPEG copy), model, training-set size, test-set size, epochs,
-    batch, optimiser, weight decay, seeds, noise settings, device, threads, code version and wall time."""
+    batch, optimiser, weight decay, seeds, noise settings, the model's precision where not fp32, device,
+    threads, code version and wall time."""
     if not records:
         raise ValueError("protocol_sentence needs at least one run record, got none")
     configs = [record["config"] for record in records]
@@ -66,9 +67,18 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
         f"with cosine schedule, gradient clip {_values(c['grad_clip'] for c in configs)}, augmentation "
         f"{_values(c['augment'] for c in configs)}, L2 weight decay {_weight_decays(configs)}; "
         f"seeds {_values(c['seed'] for c in configs)}; "
-        f"noise {_values((noise_label(c['noise']) for c in configs), sort=False)}; "
+        f"noise {_values((noise_label(c['noise']) for c in configs), sort=False)}; {_precision_clause(configs)}"
         f"{_provenance_clause(provenance)}"
     )
+
+
+def _precision_clause(configs: Sequence[Mapping[str, Any]]) -> str:
+    """"model in bf16 autocast (the loss in float32); " where any run names a precision other than
+    fp32 (a record names its precision only then), else nothing."""
+    precisions = [c.get("precision", "fp32") for c in configs]
+    if set(precisions) == {"fp32"}:
+        return ""
+    return f"model in {_values(precisions)} autocast (the loss in float32); "
 
 
 def segmentation_protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:

@@ -62,6 +62,16 @@ def load_runs(configs: Sequence[RunConfig] | Sequence[SegmentationConfig],
     return RunSet(summaries, epochs, tuple(store.read(key) for key in order))
 
 
+def recorded_runs(configs: Sequence[RunConfig] | Sequence[SegmentationConfig],
+                 results_dir: str | os.PathLike[str] | None = None) -> tuple[RunSet | None, list]:
+    """The RunSet of those of ``configs`` recorded in the store at ``results_dir`` (None when none
+    is), and the configs not recorded yet, in order: for a page that shows runs as they land."""
+    store = ResultsStore(results_dir)
+    recorded = [config for config in configs if store.has(config.key)]
+    missing = [config for config in configs if not store.has(config.key)]
+    return (load_runs(recorded, results_dir, train=False) if recorded else None), missing
+
+
 def _select(frame: pd.DataFrame, order: Mapping[str, int], *then: str) -> pd.DataFrame:
     rows = frame[frame["key"].isin(order)].copy()
     rows["run_index"] = rows["key"].map(order)

@@ -193,3 +193,73 @@ def bar_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[
     means, complete = _group_means(runs, group, metric, list(candidates))
     return ClaimCheck(means[list(candidates)], pd.Series(dtype=float), margin(means),
                       sum(margin(seed_means) > 0 for _, seed_means in complete.iterrows()), len(complete), bar=bar)
+
+
+@dataclass(frozen=True)
+class ShorterProtocolCheck:
+    """Whether a shorter protocol may stand in for a longer one: per noise setting and loss, the mean
+    last-epoch accuracy under each (``table``: noise, loss, long, short, difference = short - long)
+    and the ranking of the losses under each. The shorter protocol is adopted when every difference
+    is within ``tolerance`` (accuracy as a fraction) and every ranking is the same; it can be judged
+    only when both protocols ran every loss at every noise setting (``missing`` lists what lacks)."""
+
+    table: pd.DataFrame
+    same_ranking: dict[str, bool]
+    tolerance: float
+    missing: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def worst(self) -> pd.Series:
+        """The row of the largest absolute difference."""
+        return self.table.loc[self.table["difference"].abs().idxmax()]
+
+    @property
+    def adopted(self) -> bool:
+        return (self.complete and bool((self.table["difference"].abs() <= self.tolerance).all())
+                and all(self.same_ranking.values()))
+
+    def verdict(self, long_name: str, short_name: str) -> str:
+        """One sentence: adopted, rejected (by how much, and which rankings changed) or not yet judged."""
+        if not self.complete:
+            return (f"Not judged yet: {len(self.missing)} of the runs the rule needs are not recorded "
+                    f"({', '.join(self.missing)}).")
+        worst = self.worst
+        largest = (f"the largest difference is {100 * worst['difference']:+.2f} points "
+                   f"({losses.display_name(worst['loss'])}, {worst['noise'].replace(':', ' ')})")
+        changed = [noise.replace(":", " ") for noise, same in self.same_ranking.items() if not same]
+        if self.adopted:
+            return (f"**Adopted**: every loss ends within {100 * self.tolerance:g} points of its {long_name} "
+                    f"accuracy under the {short_name} protocol and the ranking is the same; {largest}.")
+        reasons = []
+        if (self.table["difference"].abs() > self.tolerance).any():
+            reasons.append(f"{largest}, beyond the {100 * self.tolerance:g}-point bound")
+        if changed:
+            reasons.append(f"the ranking changes at {', '.join(changed)}")
+        return f"**Rejected**: {'; '.join(reasons)}."
+
+
+def shorter_protocol_check(long: pd.DataFrame, short: pd.DataFrame, tolerance: float,
+                           metric: str = "final_test_acc") -> ShorterProtocolCheck:
+    """Compare the summaries of the same losses and noise settings under a long and a short
+    protocol (one row per run, with loss, noise and ``metric``; means over seeds) by the rule of
+    :class:`ShorterProtocolCheck`: every loss within ``tolerance`` and the same ranking."""
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be > 0, got {tolerance}")
+    means = {name: frame.groupby(["noise", "loss"], sort=False)[metric].mean()
+             for name, frame in (("long", long), ("short", short))}
+    cells = list(dict.fromkeys([*means["long"].index, *means["short"].index]))
+    missing = tuple(f"{losses.display_name(loss)} {noise.replace(':', ' ')} ({name})" for noise, loss in cells
+                    for name in ("long", "short") if (noise, loss) not in means[name].index)
+    both = [cell for cell in cells if cell in means["long"].index and cell in means["short"].index]
+    table = pd.DataFrame([{"noise": noise, "loss": loss, "long": means["long"][(noise, loss)],
+                           "short": means["short"][(noise, loss)]} for noise, loss in both],
+                         columns=["noise", "loss", "long", "short"])
+    table["difference"] = table["short"] - table["long"]
+    same_ranking = {noise: list(rows.sort_values("long", ascending=False, kind="stable")["loss"])
+                    == list(rows.sort_values("short", ascending=False, kind="stable")["loss"])
+                    for noise, rows in table.groupby("noise", sort=False)}
+    return ShorterProtocolCheck(table, same_ranking, tolerance, missing)
