@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from anl import losses, noise, segmentation
+from anl import losses, mask_noise, segmentation
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
 from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid
 from anl.models import MODELS
@@ -262,9 +262,9 @@ def command_segment_sweep(args: argparse.Namespace) -> None:
 
 
 def command_segment_noise(args: argparse.Namespace) -> None:
-    noise.parse_mask_noise(args.noise)
+    mask_noise.parse_mask_noise(args.noise)
     masks = load_segmentation().train_masks.numpy()
-    noisy = noise.apply_mask_noise(args.noise, masks, seed=args.seed)
+    noisy = mask_noise.apply_mask_noise(args.noise, masks, seed=args.seed)
     print(json.dumps(noisy.summary()))
 
 

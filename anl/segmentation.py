@@ -5,7 +5,7 @@ in anl.experiments, its command line ``python -m anl segment`` in anl.cli).
 Protocol (what a run does; every number below is in its config and hence in its key):
 
 - Data: the official splits (2,000 train / 150 validation / 600 test) at 256x192. Mask noise
-  (anl.noise mask specs, seeded by the run's seed) is applied to the 256x192 training masks, so a
+  (anl.mask_noise specs, seeded by the run's seed) is applied to the 256x192 training masks, so a
   spec's pixel amounts are 256x192 pixels at every training size; then images (bilinear) and masks
   (nearest) are brought to the training size. An optional training subset is drawn after the noise.
 - Model: U-Net with ``levels`` 2x2 max-poolings, ``base_width`` channels doubling per level, two
@@ -43,11 +43,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from anl import losses, noise
+from anl import losses
 from anl.data import (
     ISIC2017_SIZE, SEGMENTATION_DATASETS, SegmentationDataset, load_segmentation, resize_masks,
 )
-from anl.models import conv_bn_relu
+from anl.mask_noise import NoisyMasks, apply_mask_noise, parse_mask_noise
+from anl.models import UNet
 from anl.results import ResultsStore, code_version, config_key, package_versions
 from anl.train import (checkpoint_path, normalise, resolve_device, run_epochs, seed_everything, sweep,
                        train_shuffled_epoch)
@@ -62,43 +63,6 @@ TRAIN_EVAL_SEED = 0  # the sample of noisy training images scored every epoch, s
 EXAMPLE_COUNT = 4  # test images whose final predictions the record keeps, for the book
 EXAMPLE_SIZE = (128, 96)  # (width, height) of the stored example predictions
 SEGMENTATION_LOSSES = ("ce", "dice", "gce", "sce", "nce_rce", "anl_ce", "anl_fl")
-
-
-# ----------------------------------------------------------------------------- model
-def _block(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(*conv_bn_relu(in_channels, out_channels), *conv_bn_relu(out_channels, out_channels))
-
-
-class UNet(nn.Module):
-    """U-Net (Ronneberger et al. 2015) with BatchNorm and padded convolutions: the output has the
-    input's height and width, which must be multiples of 2**levels."""
-
-    def __init__(self, in_channels: int = 3, num_classes: int = NUM_CLASSES, base_width: int = 16,
-                 levels: int = 4) -> None:
-        super().__init__()
-        if levels < 1 or base_width < 1:
-            raise ValueError(f"U-Net needs levels >= 1 and base_width >= 1, got {levels} and {base_width}")
-        widths = [base_width * 2**level for level in range(levels + 1)]
-        self.levels = levels
-        self.down = nn.ModuleList([_block(in_channels, widths[0])] +
-                                  [_block(widths[level - 1], widths[level]) for level in range(1, levels + 1)])
-        self.up = nn.ModuleList([nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2)
-                                 for level in range(levels)])
-        self.merge = nn.ModuleList([_block(2 * widths[level], widths[level]) for level in range(levels)])
-        self.head = nn.Conv2d(widths[0], num_classes, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        multiple = 2**self.levels
-        if x.shape[-2] % multiple or x.shape[-1] % multiple:
-            raise ValueError(f"U-Net with {self.levels} levels needs height and width divisible by {multiple}, "
-                             f"got {tuple(x.shape[-2:])}")
-        skips = [self.down[0](x)]
-        for block in self.down[1:]:
-            skips.append(block(F.max_pool2d(skips[-1], 2)))
-        x = skips.pop()
-        for level in reversed(range(self.levels)):
-            x = self.merge[level](torch.cat([skips[level], self.up[level](x)], dim=1))
-        return self.head(x)
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -171,7 +135,7 @@ class SegmentationConfig:
         losses.build(self.loss, dataset=LOSS_PRESET, **self.loss_overrides)  # validates name and overrides
         config = dataclasses.asdict(self)
         config["loss"] = losses.canonical_name(self.loss)
-        config["noise"] = noise.parse_mask_noise(self.noise).spec
+        config["noise"] = parse_mask_noise(self.noise).spec
         if config["weight_decay"] is None:
             config["weight_decay"] = 0.0 if config["loss"].startswith("anl") else BASELINE_WEIGHT_DECAY
         size = config["size"]
@@ -219,8 +183,8 @@ class SegmentationData:
     test_masks: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
-    noisy: noise.NoisyMasks  # at the training size
-    noisy_native: noise.NoisyMasks  # at 256x192, as the spec defines the noise
+    noisy: NoisyMasks  # at the training size
+    noisy_native: NoisyMasks  # at 256x192, as the spec defines the noise
     source: str
 
 
@@ -237,14 +201,14 @@ def prepare_data(config: dict[str, Any], native: SegmentationDataset, sized: Seg
     if native.size != ISIC2017_SIZE or sized.size != size or len(native.train_masks) != len(sized.train_masks):
         raise ValueError(f"datasets at {native.size} and {sized.size} given for a run at {size} "
                          f"(the first must be at {ISIC2017_SIZE})")
-    noisy_native = noise.apply_mask_noise(config["noise"], native.train_masks.numpy(), seed=config["seed"])
+    noisy_native = apply_mask_noise(config["noise"], native.train_masks.numpy(), seed=config["seed"])
     count = len(native.train_masks)
     if config["train_subset"] is None:
         index = np.arange(count)
     else:
         index = np.sort(np.random.default_rng(SUBSET_SEED).permutation(count)[:config["train_subset"]])
         noisy_native = noisy_native.subset(index)
-    noisy = noise.NoisyMasks(clean=resize_masks(noisy_native.clean, size).numpy(),
+    noisy = NoisyMasks(clean=resize_masks(noisy_native.clean, size).numpy(),
                              noisy=resize_masks(noisy_native.noisy, size).numpy(),
                              is_noisy=noisy_native.is_noisy, spec=noisy_native.spec)
     noisy_images = np.flatnonzero(noisy.is_noisy)
