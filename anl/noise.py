@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from anl.data import CIFAR10N_SOURCE, verify_cifar10n_labels
+from anl.data import CIFAR10N_SOURCE, DATASETS, verify_cifar10n_labels
 from anl.mask_noise import parse_mask_noise  # noqa: F401  anl.report reads it from here
 
 NOISE_KINDS = ("clean", "sym", "asym", "pairflip", "idn", "cifar10n")
@@ -31,7 +31,7 @@ NOISE_GRAMMAR: dict[str, tuple[str, str]] = {
     "cifar10n": ("cifar10n:NAME", "CIFAR-10N human labels, NAME one of aggre, random1, random2, random3, "
                                   "worst (CIFAR-10 only)"),
 }
-ASYMMETRIC_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
+ASYMMETRIC_DATASETS = DATASETS  # every image data set has a class map (CIFAR-100: shifts in blocks of 5)
 CIFAR10N_COLUMNS = {
     "aggre": "aggre_label",
     "random1": "random_label1",
