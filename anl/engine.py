@@ -96,6 +96,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def fixed_sample(candidates: int | np.ndarray, size: int, seed: int) -> np.ndarray:
+    """The first ``size`` of np.random.default_rng(seed).permutation(candidates), sorted: a sample
+    of training images that is the same for every run (``seed``: SUBSET_SEED or TRAIN_EVAL_SEED)."""
+    return np.sort(np.random.default_rng(seed).permutation(candidates)[:size])
+
+
 # ----------------------------------------------------------------------------- steps and prediction
 def normalise(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     """uint8 (N, C, H, W) -> float32 (x / 255 - mean) / std."""
@@ -250,8 +256,8 @@ def run_epochs(path: Path, total_epochs: int, *, state: Callable[[], dict[str, A
         eval_time = time.perf_counter() - evaluated
         metrics = [epoch_metrics(epoch + 1, rate, objective, scored, train_time, eval_time)
                    for rate, objective, scored in zip(rates, objectives, scores)]
-        for run_epochs_so_far, run_metrics in zip(history, metrics):
-            run_epochs_so_far.append(run_metrics)
+        for run_history, run_metrics in zip(history, metrics):
+            run_history.append(run_metrics)
         save_checkpoint(path, {**state(), "torch_rng": torch.get_rng_state(),
                                "epochs": history if runs else history[0], "elapsed": time.perf_counter() - started})
         estimate = time.perf_counter() - tick

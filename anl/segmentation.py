@@ -49,8 +49,8 @@ from anl.data import (
 from anl.mask_noise import NoisyMasks, apply_mask_noise, parse_mask_noise
 from anl.models import UNet
 from anl.results import ResultsStore, code_version, config_key, package_versions
-from anl.engine import (SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, eval_logits, normalise,
-                        resolve_device, seed_everything)
+from anl.engine import (SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, eval_logits,
+                        fixed_sample, normalise, resolve_device, seed_everything)
 
 NUM_CLASSES = 2  # background, lesion
 #: The data set whose presets of anl.losses segmentation uses (none are published for ISIC).
@@ -203,14 +203,14 @@ def prepare_data(config: dict[str, Any], native: SegmentationDataset, sized: Seg
     if config["train_subset"] is None:
         index = np.arange(count)
     else:
-        index = np.sort(np.random.default_rng(SUBSET_SEED).permutation(count)[:config["train_subset"]])
+        index = fixed_sample(count, config["train_subset"], SUBSET_SEED)
         noisy_native = noisy_native.subset(index)
     noisy = NoisyMasks(clean=resize_masks(noisy_native.clean, size).numpy(),
                              noisy=resize_masks(noisy_native.noisy, size).numpy(),
                              is_noisy=noisy_native.is_noisy, spec=noisy_native.spec)
     noisy_images = np.flatnonzero(noisy.is_noisy)
     eval_size = len(noisy_images) if config["train_eval_size"] == 0 else config["train_eval_size"]
-    eval_index = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).permutation(noisy_images)[:eval_size])
+    eval_index = fixed_sample(noisy_images, eval_size, TRAIN_EVAL_SEED)
     view = (1, len(native.mean), 1, 1)
     return SegmentationData(
         images=sized.train_images[torch.from_numpy(index)].to(device),

@@ -23,7 +23,7 @@ from torch import nn
 from anl import engine, losses, noise
 from anl.data import DATASETS, ImageDataset, load_dataset, stratified_subset
 from anl.engine import (PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, eval_logits,
-                        normalise, resolve_device, run_precision, seed_everything)
+                        fixed_sample, normalise, resolve_device, run_precision, seed_everything)
 from anl.models import MODELS, build_model
 from anl.results import ResultsStore, config_key
 
@@ -168,7 +168,7 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
     noisy = noisy_full.subset(index) if len(index) < len(noisy_full.clean) else noisy_full
     count = len(index)
     eval_size = count if config["train_eval_size"] in (0, None) else min(count, config["train_eval_size"])
-    eval_index = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).permutation(count)[:eval_size])
+    eval_index = fixed_sample(count, eval_size, TRAIN_EVAL_SEED)
     channels = dataset.train_images.shape[1]
     if images_from is None:
         images = dataset.train_images[torch.from_numpy(index)].to(device)
