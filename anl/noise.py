@@ -7,7 +7,6 @@ Every generator returns a :class:`NoisyLabels` that keeps the clean labels besid
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path

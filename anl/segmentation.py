@@ -48,7 +48,7 @@ from anl.data import (
 )
 from anl.mask_noise import NoisyMasks, apply_mask_noise, parse_mask_noise
 from anl.models import UNet
-from anl.results import ResultsStore, code_version, config_key, package_versions
+from anl.results import ResultsStore, config_key
 from anl.engine import (SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, eval_logits,
                         fixed_sample, normalise, resolve_device, seed_everything)
 
