@@ -1,4 +1,4 @@
-"""Batched runs (issue 6): R runs of one grid trained in lockstep as one grouped model, so that one
+"""Batched runs on the engine (anl.engine): R runs of one grid trained in lockstep as one grouped model, so that one
 GPU step does the work of R runs; every run still gets its own record, as from ``train_run``.
 
 Grouped model: run r owns channel block r of every convolution (``groups = R``) and BatchNorm2d,
@@ -22,20 +22,20 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from anl import losses
+from anl import engine, losses
 from anl.data import ImageDataset, load_dataset
+from anl.engine import (EpochCallback, checkpoint_path, cosine_lr, device_name, normalise, resolve_device,
+                        run_precision, seed_everything)
 from anl.models import build_model
 from anl.results import ResultsStore, config_key
-from anl.train import (RunConfig, apply_augmentation, checkpoint_path, cosine_lr, device_name, draw_augmentation,
-                       epoch_metrics, make_record, normalise, predict, prepare_data, progress_bar, resolve_device, run_precision,
-                       save_checkpoint, scores, seed_everything)
+from anl.train import RunConfig, apply_augmentation, draw_augmentation, make_record, predict, prepare_data, scores
 
 BATCHED_MODELS = ("cnn4", "cnn8")  # plain nn.Sequential stacks of the layers _grouped_layer knows
 SHARED_FIELDS = ("dataset", "model", "epochs", "batch_size", "train_subset", "augment", "train_eval_size",
@@ -361,16 +361,13 @@ class BatchedRuns:
             generator.set_state(generator_state)
 
 
-BatchEpochCallback = Callable[[int, list[dict[str, Any]]], None]
-
-
 def batch_checkpoint_path(keys: Sequence[str]) -> Path:
     return checkpoint_path("batch-" + config_key({"batched_runs": sorted(keys)}))
 
 
 def train_batched(configs: Sequence[RunConfig], store: ResultsStore | None = None, *,
                   dataset: ImageDataset | None = None, device: str | torch.device | None = None,
-                  progress: bool = True, on_epoch_end: BatchEpochCallback | None = None,
+                  progress: bool = True, on_epoch_end: EpochCallback | None = None,
                   deadline: float | None = None, epoch_estimate: float | None = None) -> list[dict[str, Any]] | None:
     """Train compatible runs as one batch, checkpointing every epoch; return (and store) their
     records in the order given, or None when stopped for ``deadline``.
@@ -389,50 +386,21 @@ def train_batched(configs: Sequence[RunConfig], store: ResultsStore | None = Non
     first = pending[0].resolved()
     dataset = dataset if dataset is not None else load_dataset(first["dataset"])
     runs = BatchedRuns(pending, dataset, device)
-    epochs_of_run: list[list[dict[str, Any]]] = [[] for _ in runs.keys]
-    elapsed = 0.0
     path = batch_checkpoint_path(runs.keys)
-    if path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        runs.load_state_dict(state)
-        epochs_of_run, elapsed = state["epochs"], state["elapsed"]
-    started = time.perf_counter() - elapsed
-    total_epochs = first["epochs"]
-    bar = progress_bar(f"{runs.runs} {first['dataset']} runs ({first['model']})", total_epochs,
-                       len(epochs_of_run[0]), progress)
-    estimate = epoch_estimate
-    for epoch in range(len(epochs_of_run[0]), total_epochs):
-        tick = time.perf_counter()
-        if deadline is not None and estimate is not None and tick + estimate > deadline:
-            if bar is not None:
-                bar.close()
-            return None
-        rates = runs.set_epoch_lr(epoch)
-        objectives = runs.train_epoch()
-        train_time = time.perf_counter() - tick
-        evaluated = time.perf_counter()
-        run_scores = runs.evaluate()
-        eval_time = time.perf_counter() - evaluated
-        metrics = [epoch_metrics(epoch + 1, rate, objective, scored, train_time, eval_time)
-                   for rate, objective, scored in zip(rates, objectives, run_scores)]
-        for run_epochs, run_metrics in zip(epochs_of_run, metrics):
-            run_epochs.append(run_metrics)
-        save_checkpoint(path, {**runs.state_dict(), "torch_rng": torch.get_rng_state(), "epochs": epochs_of_run,
-                               "elapsed": time.perf_counter() - started})
-        estimate = time.perf_counter() - tick
-        if bar is not None:
-            bar.update(1)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, metrics)
-    if bar is not None:
-        bar.close()
+    trained = engine.run_epochs(
+        path, first["epochs"], state=runs.state_dict, load_state=runs.load_state_dict, set_lr=runs.set_epoch_lr,
+        train_epoch=runs.train_epoch, evaluate=runs.evaluate, runs=runs.runs,
+        label=f"{runs.runs} {first['dataset']} runs ({first['model']})", headline=None, progress=progress,
+        on_epoch_end=on_epoch_end, deadline=deadline, epoch_estimate=epoch_estimate)
+    if trained is None:
+        return None
+    epochs_of_run, wall_time = trained
     predictions = runs.logits(runs.data[0].test_images).argmax(2).cpu()
-    wall_time = time.perf_counter() - started
     records = {}
     for run, key in enumerate(runs.keys):
+        provenance = engine.provenance(device, runs.amp, runs.data[run].source, wall_time)
         record = make_record(key, runs.configs[run], runs.data[run], runs.objectives[run], epochs_of_run[run],
-                             predictions[:, run], device, wall_time=wall_time)
-        record["provenance"]["batched_runs"] = runs.runs
+                             predictions[:, run], {**provenance, "batched_runs": runs.runs})
         if store is not None:
             store.write(record)
         records[key] = record

@@ -27,10 +27,12 @@ import torch
 from anl import losses
 from anl.data import ImageDataset, load_dataset
 from anl.models import build_model
-from anl.train import (PRECISIONS, PROTOCOLS, RunConfig, native_bf16, normalise, predict, prepare_data,
-                       resolve_device, run_precision, train_epoch, train_step)
+from anl.engine import PRECISIONS, native_bf16, normalise, resolve_device, run_precision, train_step
+from anl.train import PROTOCOLS, RunConfig, predict, prepare_data, train_epoch
 
-MODEL_DATASETS = {"cnn4": "mnist", "cnn8": "cifar10", "resnet34": "cifar100"}
+#: Each protocol model -> the first data set whose protocol trains it (the data its benchmark reads).
+MODEL_DATASETS = {model: next(name for name, protocol in PROTOCOLS.items() if protocol.model == model)
+                  for model in dict.fromkeys(protocol.model for protocol in PROTOCOLS.values())}
 
 
 def synchronise(device: torch.device) -> None:

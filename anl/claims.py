@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from anl.atomic import atomic_write_bytes
+
 #: Seconds between two heartbeats of a held claim.
 HEARTBEAT_S = 20.0
 DEFAULT_STALE_S = 300.0
@@ -116,9 +118,7 @@ def _take_over(path: Path, seen: dict[str, Any], owner: dict[str, Any]) -> bool:
             return _create(path, owner)
         if current != seen or not is_stale(path, current):
             return False
-        temporary = path.with_name(f".{path.name}.{owner['token']}.tmp")
-        temporary.write_text(json.dumps(owner))
-        os.replace(temporary, path)
+        atomic_write_bytes(path, json.dumps(owner).encode())
         return True
     finally:
         os.close(handle)

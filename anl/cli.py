@@ -12,12 +12,14 @@ from typing import Any
 
 import torch
 
-from anl import losses, noise, segmentation
+from anl import losses, mask_noise, segmentation
+from anl.claims import LOG_NAME
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
-from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid
+from anl.engine import PRECISIONS, checkpoint_dir, resolve_precision
+from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, train_configs
 from anl.models import MODELS
 from anl.results import ResultsStore, check_records
-from anl.train import AUGMENTATIONS, PRECISIONS, PROTOCOLS, RunConfig, resolve_precision, train_run, train_sweep
+from anl.train import AUGMENTATIONS, PROTOCOLS, RunConfig, train_run
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, float]:
@@ -91,16 +93,8 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs-folder", help="submitit logs and job files (default: jobs/ in the repository)")
 
 
-def sweep_function(configs: Sequence[Any]):
-    """The sweep that trains ``configs``: segmentation's for SegmentationConfigs, else train_sweep."""
-    kinds = {isinstance(config, segmentation.SegmentationConfig) for config in configs}
-    if len(kinds) > 1:
-        raise ValueError("a sweep takes classification or segmentation runs, not both at once")
-    return segmentation.train_segmentation_sweep if kinds == {True} else train_sweep
-
-
 def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict] | None:
-    """Train ``configs`` with ``train`` (a sweep function) in this process, or submit them as a job
+    """Train ``configs`` with ``train`` (a sweep function, e.g. anl.experiments.train_configs) in this process, or submit them as a job
     array when --executor is local or slurm; local waits for the jobs and returns the records."""
     store = ResultsStore(args.results)
     if args.executor == "inprocess":
@@ -125,9 +119,6 @@ def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict
 
 
 def claims_log() -> str:
-    from anl.claims import LOG_NAME
-    from anl.train import checkpoint_dir
-
     return str(checkpoint_dir() / LOG_NAME)
 
 
@@ -150,7 +141,7 @@ def command_sweep(args: argparse.Namespace) -> None:
     elif args.time_budget is not None:
         raise ValueError("--time-budget needs --batched R (batched sweeps stop cleanly between epochs)")
     else:
-        records = submit_or_train(args, configs, sweep_function(configs))
+        records = submit_or_train(args, configs, train_configs)
         if records is None:
             return
     for record in records:
@@ -254,17 +245,17 @@ def command_segment_sweep(args: argparse.Namespace) -> None:
     else:
         raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --losses")
     set_threads(args)
-    if sweep_function(configs) is not segmentation.train_segmentation_sweep:
+    if not all(isinstance(config, segmentation.SegmentationConfig) for config in configs):
         raise ValueError(f"grid {args.grid!r} is a classification grid; train it with python -m anl sweep")
-    for record in submit_or_train(args, configs, segmentation.train_segmentation_sweep) or []:
+    for record in submit_or_train(args, configs, train_configs) or []:
 
         print_segment_record(record)
 
 
 def command_segment_noise(args: argparse.Namespace) -> None:
-    noise.parse_mask_noise(args.noise)
+    mask_noise.parse_mask_noise(args.noise)
     masks = load_segmentation().train_masks.numpy()
-    noisy = noise.apply_mask_noise(args.noise, masks, seed=args.seed)
+    noisy = mask_noise.apply_mask_noise(args.noise, masks, seed=args.seed)
     print(json.dumps(noisy.summary()))
 
 

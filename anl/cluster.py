@@ -3,7 +3,7 @@ machine (the same path, which the tests take).
 
 The runs of a grid that are not yet recorded are cut into jobs of ``runs_per_job`` runs, submitted
 as one array; every job trains its runs through the same sweep as ``python -m anl sweep``
-(anl.train.sweep: claims, per-epoch checkpoints, records written atomically into the shared
+(anl.engine.sweep: claims, per-epoch checkpoints, records written atomically into the shared
 results folder), so a job submitted twice, or a worker started by hand beside the array, never
 trains a run twice. A job stopped by preemption or its time limit releases its claims and is
 requeued by submitit; the requeued job resumes each run from its last epoch checkpoint.

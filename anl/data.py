@@ -33,7 +33,6 @@ import itertools
 import os
 import pickle
 import tarfile
-import tempfile
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
@@ -45,6 +44,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from PIL import Image
+
+from anl.atomic import atomic_write_bytes
 
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100")
@@ -389,19 +390,6 @@ def _fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _save_atomically(tensors: dict[str, torch.Tensor], target: Path) -> None:
-    """torch.save to a temporary file beside ``target``, then os.replace it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            torch.save(tensors, file)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _cached_tensors(cache: Path, build: Callable[[], dict[str, torch.Tensor]], what: str) -> dict[str, torch.Tensor]:
     """The tensors saved at ``cache``; if absent, ``build()`` them and save them atomically (a
     failed save only warns)."""
@@ -409,7 +397,9 @@ def _cached_tensors(cache: Path, build: Callable[[], dict[str, torch.Tensor]], w
         return torch.load(cache, weights_only=True)
     tensors = build()
     try:
-        _save_atomically(tensors, cache)
+        buffer = io.BytesIO()
+        torch.save(tensors, buffer)
+        atomic_write_bytes(cache, buffer.getvalue())
     except OSError as error:
         warnings.warn(f"could not cache decoded {what} at {cache}: {error}", stacklevel=4)
     return tensors

@@ -1,6 +1,6 @@
 """Every experiment defined once: run configs built from losses x noise settings x seeds, the named
-protocols, the ablation set, and the named grids of both tasks that ``python -m anl sweep --grid
-NAME`` and ``make results`` train.
+protocols, the ablation set, the named grids of both tasks that ``python -m anl sweep --grid
+NAME`` and ``make results`` train, and :func:`train_configs`, which trains configs of either task.
 
 Every grid is a list of configs in the order it is worth computing (most informative first), so
 a sweep cut short still leaves the most useful records. :data:`BOOK_GRIDS` are the grids whose
@@ -14,8 +14,9 @@ from typing import Any
 
 from anl import losses
 from anl.data import SEGMENTATION_DATASETS
-from anl.segmentation import SegmentationConfig
-from anl.train import RunConfig
+from anl.results import ResultsStore
+from anl.segmentation import SegmentationConfig, train_segmentation_sweep
+from anl.train import RunConfig, train_sweep
 
 Config = RunConfig | SegmentationConfig
 
@@ -54,13 +55,25 @@ def segmentation_protocol(name: str) -> dict[str, Any]:
 def run_config(dataset: str, loss: str, noise: str = "clean", seed: int = 1, **fields: Any) -> Config:
     """The config of one run: a SegmentationConfig for a segmentation data set, else a RunConfig.
     ``loss_overrides`` are taken as floats, with "lambda" spelled "lam"."""
-    overrides = {("lam" if name == "lambda" else name): float(value)
-                 for name, value in fields.pop("loss_overrides", {}).items()}
+    overrides = {name: float(value) for name, value in losses.hparam_names(fields.pop("loss_overrides", {})).items()}
     loss = losses.canonical_name(loss)
     if dataset in SEGMENTATION_DATASETS:
         return SegmentationConfig(loss, noise=noise, seed=int(seed), dataset=dataset, loss_overrides=overrides,
                                   **fields)
     return RunConfig(dataset, loss, noise=noise, seed=int(seed), loss_overrides=overrides, **fields)
+
+
+def train_configs(configs: Sequence[Config], store: ResultsStore, *, device: str | None = None,
+                  progress: bool = True) -> list[dict[str, Any]]:
+    """Train the configs not yet in ``store`` by their task's sweep (:func:`anl.train.train_sweep`,
+    or :func:`anl.segmentation.train_segmentation_sweep` for SegmentationConfigs) and return the
+    records in ``store`` at the end, in order. ValueError for classification and segmentation
+    runs at once."""
+    kinds = {isinstance(config, SegmentationConfig) for config in configs}
+    if len(kinds) > 1:
+        raise ValueError("a sweep takes classification or segmentation runs, not both at once")
+    sweep = train_segmentation_sweep if kinds == {True} else train_sweep
+    return sweep(configs, store, device=device, progress=progress)
 
 
 def product(dataset: str, loss_names: Iterable[str], noises: Iterable[str], seeds: Iterable[int],

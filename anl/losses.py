@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from anl import data
+
 P_MIN = 1e-7
 RCE_A = -math.log(1e-4)  # RCE = -sum_k p_k log clamp(onehot_k, 1e-4, 1) = RCE_A * sum_{k!=y} p_k
-DATASETS = ("mnist", "fashion_mnist", "cifar10", "cifar100", "webvision")
+DATASETS = (*data.DATASETS, "webvision")  # the data sets with presets: WebVision's are published, not trained here
 
 
 # ----------------------------------------------------------------------------- validation
@@ -500,6 +502,22 @@ PIXEL_LOSSES: tuple[str, ...] = ("dice",)  # per-pixel (segmentation) only: no (
 LOSSES: tuple[str, ...] = tuple(key for key in _REGISTRY if key not in PIXEL_LOSSES)  # every input shape
 
 
+def hparam_names(overrides: Mapping[str, float]) -> dict[str, float]:
+    """``overrides`` with "lambda" (a Python keyword, so not a keyword of build()) spelled "lam"."""
+    return {("lam" if name == "lambda" else name): value for name, value in overrides.items()}
+
+
+def is_anl_family(loss: str) -> bool:
+    """Whether a canonical loss name is of the ANL family (ANL-CE, ANL-FL, ANL-CE-ER)."""
+    return loss.startswith("anl")
+
+
+def default_weight_decay(loss: str, baseline: float) -> float:
+    """The weight decay of a run that sets none: 0 for the ANL family, which regularises with its
+    L1 term (delta) instead, else ``baseline`` (the protocol's L2)."""
+    return 0.0 if is_anl_family(loss) else baseline
+
+
 def canonical_name(name: str) -> str:
     """The registry key of a loss name: "ANL-CE" -> "anl_ce", "NCE+RCE" -> "nce_rce"."""
     key = str(name).strip().lower().replace("-", "_").replace("+", "_")
@@ -523,7 +541,7 @@ def display_name(key: str) -> str:
 def _resolve(key: str, dataset: str | None, overrides: Mapping[str, float]) -> dict[str, float]:
     """All keywords of ``key``: objective defaults < dataset-free defaults < preset < overrides."""
     entry = _REGISTRY[key]
-    overrides = {("lam" if name == "lambda" else name): value for name, value in overrides.items()}
+    overrides = hparam_names(overrides)
     unknown = sorted(set(overrides) - set(entry.keywords))
     if unknown:
         raise ValueError(f"unknown hyperparameter {', '.join(map(repr, unknown))} for {key}; "

@@ -1,5 +1,6 @@
 """The paper's networks behind one registry: 4-layer CNN (MNIST), 8-layer CNN (CIFAR-10),
-ResNet-34 with the CIFAR stem (CIFAR-100), ResNet-50 (WebVision-mini).
+ResNet-34 with the CIFAR stem (CIFAR-100), ResNet-50 (WebVision-mini); and the U-Net of the
+lesion segmentation (anl.segmentation), built directly rather than through the registry.
 
 All flatten with ``torch.flatten`` (a reshape), so they accept channels_last inputs and weights
 (the trainer uses channels_last on every device: on CPU too it is the faster layout here).
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -162,6 +164,43 @@ def resnet34(num_classes: int = 100, in_channels: int = 3, stem: str = "cifar") 
 def resnet50(num_classes: int = 50, in_channels: int = 3, stem: str = "imagenet") -> ResNet:
     """ResNet-50 (bottlenecks 3-4-6-3), ImageNet stem, random init (the paper's WebVision model)."""
     return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, in_channels, stem)
+
+
+def unet_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Two 3x3 conv-BN-ReLU layers: one level of the U-Net, down or up."""
+    return nn.Sequential(*conv_bn_relu(in_channels, out_channels), *conv_bn_relu(out_channels, out_channels))
+
+
+class UNet(nn.Module):
+    """U-Net (Ronneberger et al. 2015) with BatchNorm and padded convolutions: the output has the
+    input's height and width, which must be multiples of 2**levels."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 2, base_width: int = 16,
+                 levels: int = 4) -> None:
+        super().__init__()
+        if levels < 1 or base_width < 1:
+            raise ValueError(f"U-Net needs levels >= 1 and base_width >= 1, got {levels} and {base_width}")
+        widths = [base_width * 2**level for level in range(levels + 1)]
+        self.levels = levels
+        self.down = nn.ModuleList([unet_block(in_channels, widths[0])] +
+                                  [unet_block(widths[level - 1], widths[level]) for level in range(1, levels + 1)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2)
+                                 for level in range(levels)])
+        self.merge = nn.ModuleList([unet_block(2 * widths[level], widths[level]) for level in range(levels)])
+        self.head = nn.Conv2d(widths[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        multiple = 2**self.levels
+        if x.shape[-2] % multiple or x.shape[-1] % multiple:
+            raise ValueError(f"U-Net with {self.levels} levels needs height and width divisible by {multiple}, "
+                             f"got {tuple(x.shape[-2:])}")
+        skips = [self.down[0](x)]
+        for block in self.down[1:]:
+            skips.append(block(F.max_pool2d(skips[-1], 2)))
+        x = skips.pop()
+        for level in reversed(range(self.levels)):
+            x = self.merge[level](torch.cat([skips[level], self.up[level](x)], dim=1))
+        return self.head(x)
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {

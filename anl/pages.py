@@ -20,7 +20,8 @@ import torch
 
 from anl import experiments, losses, report, train
 from anl.experiments import Config, ablation_configs, anl_ce_hparams, entropy_regulariser, product, run_config
-from anl.noise import NOISE_KINDS, parse_mask_noise, parse_noise
+from anl.mask_noise import parse_mask_noise
+from anl.noise import NOISE_KINDS, parse_noise
 from anl.segmentation import LOSS_PRESET as SEGMENTATION_LOSS_PRESET, SegmentationConfig
 from anl.train import RunConfig
 
@@ -249,7 +250,7 @@ def _noise_spec(value: Any, parameters: Mapping[str, Any]) -> None:
 
 
 def mask_noise(*, canonical: bool = True) -> Kind:
-    """A mask-noise spec of :func:`anl.noise.parse_mask_noise`; in its canonical spelling where
+    """A mask-noise spec of :func:`anl.mask_noise.parse_mask_noise`; in its canonical spelling where
     ``canonical``, for pages that compare it with the runs' records."""
     def check(value: Any, parameters: Mapping[str, Any]) -> None:
         spelling = parse_mask_noise(value).spec

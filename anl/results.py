@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from anl import __version__
+from anl.atomic import atomic_write_bytes
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = REPOSITORY / "results"
@@ -31,21 +31,6 @@ def config_key(config: Mapping[str, Any]) -> str:
     """Sixteen hex digits of the SHA-256 of the config as canonical JSON (sorted keys)."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def read_code_version() -> dict[str, Any]:

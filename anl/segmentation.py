@@ -1,11 +1,11 @@
-"""Robust losses for lesion segmentation with noisy masks (ISIC 2017 Part 1): a small U-Net, the
-trainer, the metrics and run records in the shared results store (its named protocols and grids are
+"""Robust losses for lesion segmentation with noisy masks (ISIC 2017 Part 1) on the engine
+(anl.engine): the trainer, the metrics and run records in the shared results store (its named protocols and grids are
 in anl.experiments, its command line ``python -m anl segment`` in anl.cli).
 
 Protocol (what a run does; every number below is in its config and hence in its key):
 
 - Data: the official splits (2,000 train / 150 validation / 600 test) at 256x192. Mask noise
-  (anl.noise mask specs, seeded by the run's seed) is applied to the 256x192 training masks, so a
+  (anl.mask_noise specs, seeded by the run's seed) is applied to the 256x192 training masks, so a
   spec's pixel amounts are 256x192 pixels at every training size; then images (bilinear) and masks
   (nearest) are brought to the training size. An optional training subset is drawn after the noise.
 - Model: U-Net with ``levels`` 2x2 max-poolings, ``base_width`` channels doubling per level, two
@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,62 +42,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from anl import losses, noise
+from anl import engine, losses
 from anl.data import (
     ISIC2017_SIZE, SEGMENTATION_DATASETS, SegmentationDataset, load_segmentation, resize_masks,
 )
-from anl.models import conv_bn_relu
-from anl.results import ResultsStore, code_version, config_key, package_versions
-from anl.train import (checkpoint_path, normalise, resolve_device, run_epochs, seed_everything, sweep,
-                       train_shuffled_epoch)
+from anl.mask_noise import NoisyMasks, apply_mask_noise, parse_mask_noise
+from anl.models import UNet
+from anl.results import ResultsStore, config_key
+from anl.engine import (SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, eval_logits,
+                        fixed_sample, normalise, resolve_device, seed_everything)
 
 NUM_CLASSES = 2  # background, lesion
 #: The data set whose presets of anl.losses segmentation uses (none are published for ISIC).
 LOSS_PRESET = "cifar10"
 BASELINE_WEIGHT_DECAY = 1e-4  # L2 for non-ANL losses (CIFAR-10's); the ANL family uses its L1 term
 THRESHOLD_JACCARD = 0.65  # ISIC 2018 thresholded Jaccard: per-image Jaccard below this counts 0
-SUBSET_SEED = 0  # the training subset, same for every run
-TRAIN_EVAL_SEED = 0  # the sample of noisy training images scored every epoch, same for every run
 EXAMPLE_COUNT = 4  # test images whose final predictions the record keeps, for the book
 EXAMPLE_SIZE = (128, 96)  # (width, height) of the stored example predictions
 SEGMENTATION_LOSSES = ("ce", "dice", "gce", "sce", "nce_rce", "anl_ce", "anl_fl")
-
-
-# ----------------------------------------------------------------------------- model
-def _block(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(*conv_bn_relu(in_channels, out_channels), *conv_bn_relu(out_channels, out_channels))
-
-
-class UNet(nn.Module):
-    """U-Net (Ronneberger et al. 2015) with BatchNorm and padded convolutions: the output has the
-    input's height and width, which must be multiples of 2**levels."""
-
-    def __init__(self, in_channels: int = 3, num_classes: int = NUM_CLASSES, base_width: int = 16,
-                 levels: int = 4) -> None:
-        super().__init__()
-        if levels < 1 or base_width < 1:
-            raise ValueError(f"U-Net needs levels >= 1 and base_width >= 1, got {levels} and {base_width}")
-        widths = [base_width * 2**level for level in range(levels + 1)]
-        self.levels = levels
-        self.down = nn.ModuleList([_block(in_channels, widths[0])] +
-                                  [_block(widths[level - 1], widths[level]) for level in range(1, levels + 1)])
-        self.up = nn.ModuleList([nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2)
-                                 for level in range(levels)])
-        self.merge = nn.ModuleList([_block(2 * widths[level], widths[level]) for level in range(levels)])
-        self.head = nn.Conv2d(widths[0], num_classes, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        multiple = 2**self.levels
-        if x.shape[-2] % multiple or x.shape[-1] % multiple:
-            raise ValueError(f"U-Net with {self.levels} levels needs height and width divisible by {multiple}, "
-                             f"got {tuple(x.shape[-2:])}")
-        skips = [self.down[0](x)]
-        for block in self.down[1:]:
-            skips.append(block(F.max_pool2d(skips[-1], 2)))
-        x = skips.pop()
-        for level in reversed(range(self.levels)):
-            x = self.merge[level](torch.cat([skips[level], self.up[level](x)], dim=1))
-        return self.head(x)
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -171,9 +132,9 @@ class SegmentationConfig:
         losses.build(self.loss, dataset=LOSS_PRESET, **self.loss_overrides)  # validates name and overrides
         config = dataclasses.asdict(self)
         config["loss"] = losses.canonical_name(self.loss)
-        config["noise"] = noise.parse_mask_noise(self.noise).spec
+        config["noise"] = parse_mask_noise(self.noise).spec
         if config["weight_decay"] is None:
-            config["weight_decay"] = 0.0 if config["loss"].startswith("anl") else BASELINE_WEIGHT_DECAY
+            config["weight_decay"] = losses.default_weight_decay(config["loss"], BASELINE_WEIGHT_DECAY)
         size = config["size"]
         multiple = 2 ** self.levels if _positive_int(self.levels) else 1
         checks = {
@@ -219,8 +180,8 @@ class SegmentationData:
     test_masks: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
-    noisy: noise.NoisyMasks  # at the training size
-    noisy_native: noise.NoisyMasks  # at 256x192, as the spec defines the noise
+    noisy: NoisyMasks  # at the training size
+    noisy_native: NoisyMasks  # at 256x192, as the spec defines the noise
     source: str
 
 
@@ -237,19 +198,19 @@ def prepare_data(config: dict[str, Any], native: SegmentationDataset, sized: Seg
     if native.size != ISIC2017_SIZE or sized.size != size or len(native.train_masks) != len(sized.train_masks):
         raise ValueError(f"datasets at {native.size} and {sized.size} given for a run at {size} "
                          f"(the first must be at {ISIC2017_SIZE})")
-    noisy_native = noise.apply_mask_noise(config["noise"], native.train_masks.numpy(), seed=config["seed"])
+    noisy_native = apply_mask_noise(config["noise"], native.train_masks.numpy(), seed=config["seed"])
     count = len(native.train_masks)
     if config["train_subset"] is None:
         index = np.arange(count)
     else:
-        index = np.sort(np.random.default_rng(SUBSET_SEED).permutation(count)[:config["train_subset"]])
+        index = fixed_sample(count, config["train_subset"], SUBSET_SEED)
         noisy_native = noisy_native.subset(index)
-    noisy = noise.NoisyMasks(clean=resize_masks(noisy_native.clean, size).numpy(),
+    noisy = NoisyMasks(clean=resize_masks(noisy_native.clean, size).numpy(),
                              noisy=resize_masks(noisy_native.noisy, size).numpy(),
                              is_noisy=noisy_native.is_noisy, spec=noisy_native.spec)
     noisy_images = np.flatnonzero(noisy.is_noisy)
     eval_size = len(noisy_images) if config["train_eval_size"] == 0 else config["train_eval_size"]
-    eval_index = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).permutation(noisy_images)[:eval_size])
+    eval_index = fixed_sample(noisy_images, eval_size, TRAIN_EVAL_SEED)
     view = (1, len(native.mean), 1, 1)
     return SegmentationData(
         images=sized.train_images[torch.from_numpy(index)].to(device),
@@ -281,13 +242,9 @@ def predict_masks(model: nn.Module, images: torch.Tensor, data: SegmentationData
                   size: tuple[int, int] | None = None, batch_size: int = 64, amp: bool = False) -> torch.Tensor:
     """Boolean lesion masks (argmax) of uint8 ``images`` in eval mode, with the logits upsampled
     (bilinear) to size = (width, height) when given."""
-    model.eval()
     height, width = images.shape[-2:] if size is None else (size[1], size[0])
-    outputs = [torch.zeros((0, height, width), dtype=torch.bool, device=images.device)]
-    for start in range(0, len(images), batch_size):
-        x = normalise(images[start:start + batch_size], data.mean, data.std)
-        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(x.contiguous(memory_format=torch.channels_last)).float()
+    outputs = [torch.zeros((0, height, width), dtype=torch.bool, device=images.device)]  # for no images
+    for logits in eval_logits(model, images, data.mean, data.std, batch_size, amp):
         if tuple(logits.shape[-2:]) != (height, width):
             logits = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)
         outputs.append(logits.argmax(1) == 1)
@@ -311,11 +268,8 @@ def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.
         images, masks = flip_batch(data.images[index], data.masks[index], generator)
         return normalise(images, data.mean, data.std).contiguous(memory_format=torch.channels_last), masks.long()
 
-    return train_shuffled_epoch(model, objective, optimizer, len(data.images), data.images.device, config,
-                                generator, amp, batch)
-
-
-EpochCallback = Callable[[int, dict[str, Any]], None]
+    return engine.train_shuffled_epoch(model, objective, optimizer, len(data.images), data.images.device, config,
+                                       generator, amp, batch)
 
 
 def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = None, *,
@@ -342,13 +296,17 @@ def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = 
     model = model.to(device=device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=resolved["lr"], weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    epochs, wall_time = run_epochs(
-        key, resolved, model, optimizer, generator,
-        train_one_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
-        evaluate_epoch=lambda: evaluate(model, data, amp),
-        label=f"isic2017 {resolved['loss']} {resolved['noise']} seed {resolved['seed']}", headline="test_dice",
-        progress=progress, on_epoch_end=on_epoch_end)
-    record = make_record(key, resolved, data, objective, epochs, model, device, amp, wall_time=wall_time)
+    epochs, wall_time = engine.run_epochs(
+        checkpoint_path(key), resolved["epochs"],
+        state=lambda: engine.training_state(model, optimizer, generator),
+        load_state=lambda state: engine.load_training_state(state, model, optimizer, generator),
+        set_lr=lambda epoch: [engine.set_cosine_lr(optimizer, resolved, epoch)],
+        train_epoch=lambda: [train_epoch(model, objective, optimizer, data, resolved, generator, amp)],
+        evaluate=lambda: [evaluate(model, data, amp)],
+        runs=None, label=f"isic2017 {resolved['loss']} {resolved['noise']} seed {resolved['seed']}",
+        headline="test_dice", progress=progress, on_epoch_end=on_epoch_end)
+    record = make_record(key, resolved, data, objective, epochs, model, amp,
+                         engine.provenance(device, amp, data.source, wall_time))
     if store is not None:
         store.write(record)
     checkpoint_path(key).unlink(missing_ok=True)
@@ -393,44 +351,32 @@ def _summary(epochs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def make_record(key: str, config: dict[str, Any], data: SegmentationData, objective: losses.Objective,
-                epochs: list[dict[str, Any]], model: nn.Module, device: torch.device, amp: bool,
-                wall_time: float) -> dict[str, Any]:
+                epochs: list[dict[str, Any]], model: nn.Module, amp: bool,
+                provenance: dict[str, Any]) -> dict[str, Any]:
     """The JSON record of a finished run (the anl.results schema), plus the final per-image test
     scores and EXAMPLE_COUNT example predictions at EXAMPLE_SIZE (packed bits, base64)."""
     predictions = predict_masks(model, data.test_images, data, ISIC2017_SIZE, amp=amp).cpu()
     scores = mask_scores(predictions, data.test_masks.cpu())
     indices = example_indices(len(predictions))
     small = resize_masks(predictions[indices], EXAMPLE_SIZE)
-    return {
-        "key": key,
-        "config": config,
-        "loss_hparams": objective.hparams(),
-        "noise": {**data.noisy.summary(), "native_256x192": data.noisy_native.summary()},
-        "epochs": epochs,
-        "summary": _summary(epochs),
-        "per_image": {name: [round(value, 5) for value in scores[name].tolist()] for name in ("dice", "jaccard")},
-        "examples": {"indices": indices, "size": list(EXAMPLE_SIZE), "masks": [encode_mask(mask) for mask in small]},
-        "provenance": {**code_version(), "packages": package_versions(), "device": device.type,
-                       "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-                       "threads": torch.get_num_threads(), "amp_bf16": amp, "data_source": data.source,
-                       "wall_time_s": wall_time, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-    }
+    return engine.make_record(
+        key, config, objective, noise={**data.noisy.summary(), "native_256x192": data.noisy_native.summary()},
+        epochs=epochs, summary=_summary(epochs), provenance=provenance,
+        per_image={name: [round(value, 5) for value in scores[name].tolist()] for name in ("dice", "jaccard")},
+        examples={"indices": indices, "size": list(EXAMPLE_SIZE), "masks": [encode_mask(mask) for mask in small]})
 
 
 # ----------------------------------------------------------------------------- sweeps
 def train_segmentation_sweep(configs: Sequence[SegmentationConfig], store: ResultsStore, *,
                              device: str | torch.device | None = None, progress: bool = True) -> list[dict[str, Any]]:
-    """Train every config not yet in ``store`` that no other worker is training (anl.train.sweep;
+    """Train every config not yet in ``store`` that no other worker is training (:func:`anl.engine.sweep`;
     data loaded once per size); the records in ``store`` at the end, in order."""
-    keys = [config.key for config in configs]  # validates every config before any training
     loaded: dict[tuple[int, int], tuple[SegmentationDataset, SegmentationDataset]] = {}
 
-    def train_one(index: int) -> None:
-        config = configs[index]
+    def train_one(config: SegmentationConfig) -> None:
         size = tuple(config.size)
         if size not in loaded:
             loaded[size] = load_run_data(size)
         train_segmentation(config, store, datasets=loaded[size], device=device, progress=progress)
 
-    sweep(keys, store, train_one, label="segmentation sweep", progress=progress)
-    return [store.read(key) for key in keys if store.has(key)]
+    return engine.sweep(configs, store, train_one, label="segmentation sweep", progress=progress)

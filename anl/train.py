@@ -1,6 +1,6 @@
-"""One trainer for every run: the paper's protocol per data set, data resident on the device as
-uint8, augmentation batched on the device, per-epoch clean/mislabelled metrics, checkpoints and
-resume, and a record in the results store.
+"""Image classification on the engine (anl.engine): the paper's protocol per data set, data
+resident on the device as uint8, augmentation batched on the device, per-epoch clean/mislabelled
+metrics, and the run's record in the results store.
 
 Protocol (anl-method.md section 3): SGD with momentum 0.9, cosine schedule per epoch, gradient
 norm clipped to 5, batch 128; L2 weight decay for baselines, and for the ANL family weight decay 0
@@ -12,12 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import random
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,15 +20,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from anl import claims, losses, noise
-from anl.data import ImageDataset, load_dataset, stratified_subset
+from anl import engine, losses, noise
+from anl.data import DATASETS, ImageDataset, load_dataset, stratified_subset
+from anl.engine import (PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, eval_logits,
+                        fixed_sample, normalise, resolve_device, run_precision, seed_everything)
 from anl.models import MODELS, build_model
-from anl.results import REPOSITORY, ResultsStore, atomic_write_bytes, code_version, config_key, package_versions
+from anl.results import ResultsStore, config_key
 
 AUGMENTATIONS = ("none", "crop_flip", "crop_flip_rotate")
-PRECISIONS = ("fp32", "bf16")  # of the model's forward and backward; objective and weights stay float32
-TRAIN_EVAL_SEED = 0  # the fixed sample of training images scored every epoch, same for every run
-SUBSET_SEED = 0  # the stratified training subset, same for every run
 
 
 @dataclass(frozen=True)
@@ -49,13 +43,13 @@ class Protocol:
     augment: str
 
 
-#: The training protocol of each data set (anl-method.md section 3).
-PROTOCOLS: dict[str, Protocol] = {
-    "mnist": Protocol("cnn4", 50, 128, 0.01, 1e-3, 5.0, "none"),
-    "fashion_mnist": Protocol("cnn4", 50, 128, 0.01, 1e-3, 5.0, "none"),
-    "cifar10": Protocol("cnn8", 120, 128, 0.01, 1e-4, 5.0, "crop_flip"),
-    "cifar100": Protocol("resnet34", 200, 128, 0.1, 1e-5, 5.0, "crop_flip_rotate"),
-}
+#: The training protocol of each data set of anl.data.DATASETS (anl-method.md section 3).
+PROTOCOLS: dict[str, Protocol] = dict(zip(DATASETS, (
+    Protocol("cnn4", 50, 128, 0.01, 1e-3, 5.0, "none"),  # mnist
+    Protocol("cnn4", 50, 128, 0.01, 1e-3, 5.0, "none"),  # fashion_mnist
+    Protocol("cnn8", 120, 128, 0.01, 1e-4, 5.0, "crop_flip"),  # cifar10
+    Protocol("resnet34", 200, 128, 0.1, 1e-5, 5.0, "crop_flip_rotate"),  # cifar100
+), strict=True))
 
 
 @dataclass(frozen=True)
@@ -92,8 +86,8 @@ class RunConfig:
         if config["loss"] in losses.PIXEL_LOSSES:
             raise ValueError(f"{config['loss']} is a segmentation loss; classification losses: {', '.join(losses.LOSSES)}")
         config["loss_overrides"] = canonical_overrides(config["loss"], self.dataset, self.loss_overrides)
-        if config["weight_decay"] is None and config["loss"].startswith("anl"):
-            config["weight_decay"] = 0.0  # the ANL family regularises with its L1 term instead
+        if config["weight_decay"] is None:
+            config["weight_decay"] = losses.default_weight_decay(config["loss"], protocol.weight_decay)
         for name, value in dataclasses.asdict(protocol).items():
             if config[name] is None:
                 config[name] = value
@@ -127,7 +121,7 @@ def canonical_overrides(loss: str, dataset: str, overrides: dict[str, float]) ->
     """The overrides that change the objective, as floats, so that runs computing the same thing
     share one key: a value equal to the preset's (or default's) is dropped, "lambda" becomes "lam".
     Raises ValueError (from the registry) for an unknown hyperparameter or a missing preset."""
-    overrides = {("lam" if name == "lambda" else name): float(value) for name, value in overrides.items()}
+    overrides = {name: float(value) for name, value in losses.hparam_names(overrides).items()}
     losses.build(loss, dataset=dataset, **overrides)  # validates names and values
     try:
         baseline = losses.build(loss, dataset=dataset).hparams()
@@ -174,7 +168,7 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
     noisy = noisy_full.subset(index) if len(index) < len(noisy_full.clean) else noisy_full
     count = len(index)
     eval_size = count if config["train_eval_size"] in (0, None) else min(count, config["train_eval_size"])
-    eval_index = np.sort(np.random.default_rng(TRAIN_EVAL_SEED).permutation(count)[:eval_size])
+    eval_index = fixed_sample(count, eval_size, TRAIN_EVAL_SEED)
     channels = dataset.train_images.shape[1]
     if images_from is None:
         images = dataset.train_images[torch.from_numpy(index)].to(device)
@@ -195,11 +189,6 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
         noisy=noisy,
         source=dataset.source,
     )
-
-
-def normalise(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, C, H, W) -> float32 (x / 255 - mean) / std."""
-    return (images.float().div_(255) - mean).div_(std)
 
 
 AugmentationDraws = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
@@ -250,69 +239,11 @@ def augment_batch(images: torch.Tensor, kind: str, generator: torch.Generator) -
     return apply_augmentation(images, draw_augmentation(len(images), kind, generator, images.device))
 
 
-def cosine_lr(base_lr: float, epoch: int, epochs: int) -> float:
-    """lr for 0-based ``epoch``: base * (1 + cos(pi * epoch / epochs)) / 2 (CosineAnnealingLR, eta_min 0)."""
-    return base_lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """'auto' or None: CUDA when available, else CPU."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no CUDA device; use --device cpu")
-    return device
-
-
-def run_precision(config: dict[str, Any]) -> str:
-    """The precision of a resolved config (or a record's config): "fp32" where it names none."""
-    return config.get("precision", "fp32")
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether ``device`` computes in bf16 natively: a CUDA GPU that supports it, or a CPU whose
-    flags in /proc/cpuinfo include avx512_bf16 or amx_bf16 (elsewhere, e.g. macOS, False: oneDNN
-    would emulate bf16, which is no faster than fp32)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
-    try:
-        flags = {flag for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
-                 for flag in line.partition(":")[2].split()}
-    except OSError:
-        return False
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
-def resolve_precision(precision: str, device: str | torch.device | None) -> str:
-    """'auto': "bf16" where :func:`native_bf16` says so for the resolved device, else "fp32";
-    "fp32" and "bf16" as given."""
-    if precision == "auto":
-        return "bf16" if native_bf16(resolve_device(device)) else "fp32"
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of auto, {', '.join(PRECISIONS)}")
-    return precision
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, data: TrainData, batch_size: int = 256,
             amp: bool = False) -> torch.Tensor:
     """float32 logits of uint8 ``images`` in eval mode."""
-    model.eval()
-    outputs = []
-    for start in range(0, len(images), batch_size):
-        x = normalise(images[start:start + batch_size], data.mean, data.std)
-        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
-            outputs.append(model(x.contiguous(memory_format=torch.channels_last)).float())
-    return torch.cat(outputs)
+    return torch.cat(list(eval_logits(model, images, data.mean, data.std, batch_size, amp)))
 
 
 def subset_scores(logits: torch.Tensor, labels: torch.Tensor, loss: losses.Loss,
@@ -349,54 +280,6 @@ def scores(test_logits: torch.Tensor, train_logits: torch.Tensor, data: TrainDat
             "noisy_acc_given": noisy_acc_given, "noisy_acc_true": noisy_acc_true, "noisy_loss": noisy_loss}
 
 
-def checkpoint_dir() -> Path:
-    """Checkpoints (and the claims on runs) live in $ANL_CHECKPOINTS or <repository>/checkpoints."""
-    return Path(os.environ.get("ANL_CHECKPOINTS", REPOSITORY / "checkpoints"))
-
-
-def checkpoint_path(key: str) -> Path:
-    return checkpoint_dir() / f"{key}.pt"
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    import io
-
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def train_step(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
-               x: torch.Tensor, labels: torch.Tensor, grad_clip: float, amp: bool) -> torch.Tensor:
-    """One SGD step on a normalised batch: forward (bf16 autocast if ``amp``), float32 objective
-    with the L1 term, backward, gradient-norm clipping, update. Returns the detached objective."""
-    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
-        logits = model(x)
-    parameters = [p for group in optimizer.param_groups for p in group["params"]]
-    loss = objective(logits, labels, parameters)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
-    optimizer.step()
-    return loss.detach()
-
-
-def train_shuffled_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
-                         count: int, device: torch.device, config: dict[str, Any], generator: torch.Generator,
-                         amp: bool, batch: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """One pass over ``count`` training samples held on ``device`` in a seeded random order
-    (torch.randperm with ``generator``), batches of config["batch_size"]; ``batch(index)`` gives the normalised
-    channels_last inputs and the targets of those samples. Returns the mean objective."""
-    model.train()
-    total = torch.zeros((), device=device)
-    order = torch.randperm(count, device=device, generator=generator)
-    for start in range(0, count, config["batch_size"]):
-        index = order[start:start + config["batch_size"]]
-        x, targets = batch(index)
-        total += train_step(model, objective, optimizer, x, targets, config["grad_clip"], amp) * len(index)
-    return total.item() / count
-
-
 def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
                 data: TrainData, config: dict[str, Any], generator: torch.Generator, amp: bool) -> float:
     """One pass over the training images in a seeded random order, augmented on the device;
@@ -405,54 +288,8 @@ def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.
         images = augment_batch(data.images[index], config["augment"], generator)
         return normalise(images, data.mean, data.std).contiguous(memory_format=torch.channels_last), data.labels[index]
 
-    return train_shuffled_epoch(model, objective, optimizer, len(data.labels), data.images.device, config,
-                                generator, amp, batch)
-
-
-EpochCallback = Callable[[int, dict[str, Any]], None]
-
-
-def run_epochs(key: str, config: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
-               generator: torch.Generator, *, train_one_epoch: Callable[[], float],
-               evaluate_epoch: Callable[[], dict[str, Any]], label: str, headline: str, progress: bool,
-               on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, Any]], float]:
-    """The epoch loop every trainer shares: resume from the run's checkpoint if there is one, then
-    per epoch set the cosine lr, train, evaluate, checkpoint (atomically) and call ``on_epoch_end``.
-    Returns the per-epoch metrics and the wall time (including time before a resume)."""
-    epochs: list[dict[str, Any]] = []
-    elapsed = 0.0
-    path = checkpoint_path(key)
-    if path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        epochs, elapsed = state["epochs"], state["elapsed"]
-    started = time.perf_counter() - elapsed
-    bar = progress_bar(label, config["epochs"], len(epochs), progress)
-    for epoch in range(len(epochs), config["epochs"]):
-        lr = cosine_lr(config["lr"], epoch, config["epochs"])
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        tick = time.perf_counter()
-        mean_objective = train_one_epoch()
-        train_time = time.perf_counter() - tick
-        tick = time.perf_counter()
-        metrics = epoch_metrics(epoch + 1, lr, mean_objective, evaluate_epoch(), train_time,
-                                time.perf_counter() - tick)
-        epochs.append(metrics)
-        save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                               "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
-                               "epochs": epochs, "elapsed": time.perf_counter() - started})
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({headline: f"{metrics[headline]:.4f}"})
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, metrics)
-    if bar is not None:
-        bar.close()
-    return epochs, time.perf_counter() - started
+    return engine.train_shuffled_epoch(model, objective, optimizer, len(data.labels), data.images.device, config,
+                                       generator, amp, batch)
 
 
 def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: ImageDataset | None = None,
@@ -481,13 +318,17 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
                                 weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    epochs, wall_time = run_epochs(
-        key, resolved, model, optimizer, generator,
-        train_one_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
-        evaluate_epoch=lambda: evaluate(model, data, objective, amp),
-        label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
+    epochs, wall_time = engine.run_epochs(
+        checkpoint_path(key), resolved["epochs"],
+        state=lambda: engine.training_state(model, optimizer, generator),
+        load_state=lambda state: engine.load_training_state(state, model, optimizer, generator),
+        set_lr=lambda epoch: [engine.set_cosine_lr(optimizer, resolved, epoch)],
+        train_epoch=lambda: [train_epoch(model, objective, optimizer, data, resolved, generator, amp)],
+        evaluate=lambda: [evaluate(model, data, objective, amp)],
+        runs=None, label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
     predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
-    record = make_record(key, resolved, data, objective, epochs, predictions, device, wall_time=wall_time)
+    record = make_record(key, resolved, data, objective, epochs, predictions,
+                         engine.provenance(device, amp, data.source, wall_time))
     if store is not None:
         store.write(record)
     checkpoint_path(key).unlink(missing_ok=True)
@@ -498,93 +339,37 @@ def run_label(config: dict[str, Any]) -> str:
     return f"{config['dataset']} {config['loss']} {config['noise']} seed {config['seed']}"
 
 
-def progress_bar(label: str, total: int, done: int, enabled: bool, unit: str = "epoch"):
-    """A tqdm bar, or None when disabled or tqdm is not installed."""
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, initial=done, desc=label, unit=unit, leave=False)
-
-
-def epoch_metrics(epoch: int, lr: float, train_objective: float, epoch_scores: dict[str, Any],
-                  train_time: float, eval_time: float) -> dict[str, Any]:
-    """One entry of a record's ``epochs`` (1-based ``epoch``)."""
-    return {"epoch": epoch, "lr": lr, "train_objective": train_objective, **epoch_scores,
-            "train_time_s": train_time, "eval_time_s": eval_time}
-
-
-def device_name(device: torch.device) -> str:
-    """The GPU's name, or 'cpu' (provenance.device_name)."""
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-
-
 def make_record(key: str, config: dict[str, Any], data: TrainData, objective: losses.Objective,
-                epochs: list[dict[str, Any]], predictions: torch.Tensor, device: torch.device,
-                wall_time: float) -> dict[str, Any]:
-    """The JSON record of a finished run (see anl.results)."""
+                epochs: list[dict[str, Any]], predictions: torch.Tensor, provenance: dict[str, Any]) -> dict[str, Any]:
+    """The JSON record of a finished run (see anl.results): its noise, and a summary of final and
+    best test accuracy and the test confusion matrix of ``predictions``."""
     accuracies = [epoch["test_acc"] for epoch in epochs]
     best = int(np.argmax(accuracies))
     k = data.num_classes
     confusion = torch.zeros(k, k, dtype=torch.int64)
     confusion.index_put_((data.test_labels.cpu(), predictions), torch.ones_like(predictions), accumulate=True)
-    return {
-        "key": key,
-        "config": config,
-        "loss_hparams": objective.hparams(),
-        "noise": {"spec": data.noisy.spec, "rate": data.noisy.rate, "train_size": len(data.noisy.clean),
-                  "transition": data.noisy.transition.round(6).tolist(),
-                  "nominal": None if data.noisy.nominal is None else data.noisy.nominal.tolist()},
-        "epochs": epochs,
-        "summary": {"final_test_acc": accuracies[-1], "best_test_acc": accuracies[best], "best_epoch": best + 1,
-                    "final_noisy_acc_given": epochs[-1]["noisy_acc_given"],
-                    "test_confusion": confusion.tolist()},
-        "provenance": {**code_version(), "packages": package_versions(), "device": device.type,
-                       "device_name": device_name(device),
-                       "threads": torch.get_num_threads(), "amp_bf16": run_precision(config) == "bf16",
-                       "data_source": data.source, "wall_time_s": wall_time,
-                       "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-    }
-
-
-def sweep(keys: Sequence[str], store: ResultsStore, train_one: Callable[[int], None], *,
-          label: str = "sweep", progress: bool = True) -> list[str]:
-    """Call ``train_one(index)`` for each run of ``keys``, in order, that is not in ``store``,
-    holding this worker's claim on it (anl.claims) meanwhile; a run another worker holds is left
-    to it. Returns the keys still unrecorded at the end (left to other workers). Workers sharing ``store`` and the checkpoint
-    folder can run this on the same list at once: each run is trained by one of them."""
-    pending = [index for index, key in enumerate(keys) if not store.has(key)]
-    bar = progress_bar(f"{label} ({len(keys) - len(pending)} of {len(keys)} done)", len(pending), 0,
-                       progress and bool(pending), unit="run")
-    for index in pending:
-        key = keys[index]
-        with claims.claimed(checkpoint_dir(), key, needed=lambda key=key: not store.has(key)) as mine:
-            if mine:
-                train_one(index)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    return [key for key in keys if not store.has(key)]
+    noisy = data.noisy
+    return engine.make_record(
+        key, config, objective,
+        noise={"spec": noisy.spec, "rate": noisy.rate, "train_size": len(noisy.clean),
+               "transition": noisy.transition.round(6).tolist(),
+               "nominal": None if noisy.nominal is None else noisy.nominal.tolist()},
+        epochs=epochs,
+        summary={"final_test_acc": accuracies[-1], "best_test_acc": accuracies[best], "best_epoch": best + 1,
+                 "final_noisy_acc_given": epochs[-1]["noisy_acc_given"], "test_confusion": confusion.tolist()},
+        provenance=provenance)
 
 
 def train_sweep(configs: list[RunConfig], store: ResultsStore, *, device: str | torch.device | None = None,
                 progress: bool = True) -> list[dict[str, Any]]:
     """Train every config whose record is not yet in ``store`` and that no other worker is training
-    (:func:`sweep`; data sets loaded once); returns the records in ``store`` at the end, in the
+    (:func:`anl.engine.sweep`; data sets loaded once); returns the records in ``store`` at the end, in the
     order given (a run left to another worker is missing if that worker has not finished it)."""
-    keys = [config.key for config in configs]  # validates every config before any training
     datasets: dict[str, ImageDataset] = {}
 
-    def train_one(index: int) -> None:
-        config = configs[index]
+    def train_one(config: RunConfig) -> None:
         if config.dataset not in datasets:
             datasets[config.dataset] = load_dataset(config.dataset)
         train_run(config, store, dataset=datasets[config.dataset], device=device, progress=progress)
 
-    left = sweep(keys, store, train_one, progress=progress)
-    if left:
-        print(f"{len(left)} runs are being trained by other workers (claims in {checkpoint_dir()})", flush=True)
-    return [store.read(key) for key in keys if store.has(key)]
+    return engine.sweep(configs, store, train_one, progress=progress)

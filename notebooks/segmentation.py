@@ -80,7 +80,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
-from anl import data, losses, noise, pages, report, segmentation
+from anl import data, losses, pages, report, segmentation
+from anl import mask_noise as noise
 
 pages.check_parameters("segmentation", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()

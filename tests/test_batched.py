@@ -23,10 +23,11 @@ from anl import batched
 from anl.batched import BatchedRuns, GroupedModel, per_run, plan_batches, train_batched, train_sweep_batched
 from anl.cli import main
 from anl.data import ImageDataset
+from anl.engine import normalise
 from anl.experiments import anl_ce_hparams
 from anl.models import build_model
 from anl.results import ResultsStore
-from anl.train import RunConfig, augment_batch, normalise, train_run
+from anl.train import RunConfig, augment_batch, train_run
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 TIMING_FIELDS = ("train_time_s", "eval_time_s")

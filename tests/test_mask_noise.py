@@ -1,4 +1,4 @@
-"""Mask noise (anl.noise, segmentation section): the spec grammar, morphology against brute-force
+"""Mask noise (anl.mask_noise): the spec grammar, morphology against brute-force
 references, shifts, convex-hull and ellipse fits, the exact count of noisy masks, the documented
 draw order, determinism and the realised amounts on hand-computed toy masks."""
 
@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from anl.noise import (
+from anl.mask_noise import (
     MaskNoiseSpec, NoisyMasks, apply_mask_noise, convex_hull_mask, dilate, ellipse_mask, erode, mask_dice,
     parse_mask_noise, shift_masks,
 )

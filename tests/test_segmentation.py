@@ -15,10 +15,11 @@ import torch
 from anl import cli, losses, segmentation
 from anl.experiments import grid, segmentation_protocol
 from anl.data import SegmentationDataset, resize_images, resize_masks
-from anl.noise import parse_mask_noise
+from anl.mask_noise import parse_mask_noise
+from anl.models import UNet
 from anl.results import ResultsStore, load_results, load_summaries
 from anl.segmentation import (
-    SegmentationConfig, UNet, example_predictions, flip_batch, mask_scores, memorisation_scores, train_segmentation,
+    SegmentationConfig, example_predictions, flip_batch, mask_scores, memorisation_scores, train_segmentation,
 )
 
 TIMING_FIELDS = ("train_time_s", "eval_time_s")

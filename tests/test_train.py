@@ -10,10 +10,12 @@ import math
 import pytest
 import torch
 
-from anl import train
+from anl import engine, train
 from anl.cli import main
+from anl.engine import cosine_lr
+from anl.models import build_model
 from anl.results import ResultsStore, config_key, load_results, load_summaries
-from anl.train import RunConfig, augment_batch, cosine_lr, train_run, train_sweep
+from anl.train import RunConfig, augment_batch, train_run, train_sweep
 
 TIMING_FIELDS = ("train_time_s", "eval_time_s")
 
@@ -68,16 +70,16 @@ def test_bf16_is_its_own_run_and_fp32_keeps_the_old_key() -> None:
     bf16 = RunConfig("cifar10", "anl_ce", noise="sym:0.8", precision="bf16")
     assert "precision" not in fp32.resolved() and bf16.resolved()["precision"] == "bf16"
     assert RunConfig("cifar10", "anl_ce", noise="sym:0.8", precision="fp32").key == fp32.key != bf16.key
-    assert train.run_precision(fp32.resolved()) == "fp32" and train.run_precision(bf16.resolved()) == "bf16"
+    assert engine.run_precision(fp32.resolved()) == "fp32" and engine.run_precision(bf16.resolved()) == "bf16"
 
 
 def test_auto_precision_is_bf16_only_where_the_hardware_has_it(monkeypatch) -> None:
-    assert train.resolve_precision("fp32", "cpu") == "fp32" and train.resolve_precision("bf16", "cpu") == "bf16"
+    assert engine.resolve_precision("fp32", "cpu") == "fp32" and engine.resolve_precision("bf16", "cpu") == "bf16"
     for native, expected in ((True, "bf16"), (False, "fp32")):
-        monkeypatch.setattr(train, "native_bf16", lambda device, native=native: native)
-        assert train.resolve_precision("auto", "cpu") == expected
+        monkeypatch.setattr(engine, "native_bf16", lambda device, native=native: native)
+        assert engine.resolve_precision("auto", "cpu") == expected
     with pytest.raises(ValueError, match="'fp16'.*auto, fp32, bf16"):
-        train.resolve_precision("fp16", "cpu")
+        engine.resolve_precision("fp16", "cpu")
 
 
 @pytest.mark.parametrize("config,message", [
@@ -173,17 +175,54 @@ def test_interrupted_run_resumes_to_the_same_record(real_dataset, tmp_path) -> N
     store = ResultsStore(tmp_path / "b")
     with pytest.raises(KeyboardInterrupt):
         train_run(config, store, dataset=mnist, device="cpu", progress=False, on_epoch_end=stop_after_first)
-    assert not store.has(config.key) and train.checkpoint_path(config.key).is_file()
+    assert not store.has(config.key) and engine.checkpoint_path(config.key).is_file()
     resumed_epochs = []
     resumed = train_run(config, store, dataset=mnist, device="cpu", progress=False,
                         on_epoch_end=lambda epoch, metrics: resumed_epochs.append(epoch))
     assert resumed_epochs == [2, 3]
     assert without_timings(resumed["epochs"]) == without_timings(whole["epochs"])
     assert resumed["summary"] == whole["summary"] and resumed["noise"] == whole["noise"]
-    assert not train.checkpoint_path(config.key).exists()
+    assert not engine.checkpoint_path(config.key).exists()
     other_seed = train_run(RunConfig("mnist", "anl_ce", noise="sym:0.4", seed=4, epochs=1, train_subset=1500),
                            None, dataset=mnist, device="cpu", progress=False)
     assert without_timings(other_seed["epochs"]) != without_timings(whole["epochs"][:1])
+
+
+@pytest.mark.slow
+def test_a_checkpoint_in_the_saved_format_resumes(real_dataset, tmp_path) -> None:
+    """A checkpoint written by hand as runs in progress hold it (<key>.pt in the checkpoint folder:
+    model, optimizer, generator, torch_rng, epochs, elapsed) resumes: at the initial state it gives
+    the uninterrupted run's record, and with one completed epoch it trains the rest only."""
+    mnist = real_dataset("mnist")
+    config = RunConfig("mnist", "ce", noise="sym:0.4", seed=2, epochs=2, train_subset=600, train_eval_size=200)
+    resolved = config.resolved()
+    whole = train_run(config, None, dataset=mnist, device="cpu", progress=False)
+
+    def write_checkpoint(epochs: list[dict], elapsed: float) -> None:
+        torch.manual_seed(resolved["seed"])
+        model = build_model(resolved["model"], 10, 1).to(memory_format=torch.channels_last)
+        optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
+                                    weight_decay=resolved["weight_decay"])
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "generator": torch.Generator().manual_seed(resolved["seed"]).get_state(),
+                 "torch_rng": torch.get_rng_state(), "epochs": epochs, "elapsed": elapsed}
+        path = tmp_path / "checkpoints" / f"{config.key}.pt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(state, path)
+
+    write_checkpoint([], 0.0)
+    resumed = train_run(config, None, dataset=mnist, device="cpu", progress=False)
+    assert without_timings(resumed["epochs"]) == without_timings(whole["epochs"])
+    assert resumed["summary"] == whole["summary"]
+    assert not engine.checkpoint_path(config.key).exists()
+
+    first = {**whole["epochs"][0], "test_acc": 0.5}  # marked, to see that it is kept as saved
+    write_checkpoint([first], 1000.0)
+    seen = []
+    record = train_run(config, None, dataset=mnist, device="cpu", progress=False,
+                       on_epoch_end=lambda epoch, metrics: seen.append(epoch))
+    assert seen == [2] and record["epochs"][0] == first and record["epochs"][1]["epoch"] == 2
+    assert record["provenance"]["wall_time_s"] >= 1000.0
 
 
 @pytest.mark.slow
