@@ -15,7 +15,6 @@ from typing import Sequence
 import numpy as np
 
 from anl.data import CIFAR10N_SOURCE, DATASETS, verify_cifar10n_labels
-from anl.mask_noise import parse_mask_noise  # noqa: F401  anl.report reads it from here
 
 NOISE_KINDS = ("clean", "sym", "asym", "pairflip", "idn", "cifar10n")
 #: Each kind's spec form and meaning, as parse_noise reads it (R: the nominal rate).

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from anl import experiments, losses, report, train
+from anl import engine, experiments, losses, report, train
 from anl.experiments import Config, ablation_configs, anl_ce_hparams, entropy_regulariser, product, run_config
 from anl.mask_noise import parse_mask_noise
 from anl.noise import NOISE_KINDS, parse_noise
@@ -328,8 +328,8 @@ def _grid(value: Any, parameters: Mapping[str, Any]) -> None:
 
 
 NOISE = Kind("a noise spec", "noise specs", _noise_spec)
-PRECISION = _accepting(f"a precision: {' or '.join(train.PRECISIONS)}", "precisions",
-                       lambda value: value in train.PRECISIONS)
+PRECISION = _accepting(f"a precision: {' or '.join(engine.PRECISIONS)}", "precisions",
+                       lambda value: value in engine.PRECISIONS)
 GRID = Kind("a named grid of anl.experiments", "grid names", _grid)
 CIFAR10N_SET = Kind("a CIFAR-10N label set", "CIFAR-10N label sets", _cifar10n_set)
 SEGMENTATION_PROTOCOL = Kind("a segmentation protocol", "segmentation protocols", _segmentation_protocol)

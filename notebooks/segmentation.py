@@ -33,7 +33,7 @@
 # preset (ANL-CE: $\alpha = \beta = 5$, $\delta = 5\cdot10^{-5}$), untuned. As in classification,
 # the baselines get L2 weight decay and the ANL family weight decay 0 with its L1 term.
 #
-# **Mask noise** (`anl.noise`, applied to the 256x192 training masks before resizing; pixel amounts
+# **Mask noise** (`anl.mask_noise`, applied to the 256x192 training masks before resizing; pixel amounts
 # are 256x192 pixels): *boundary* noise dilates or erodes a mask (each with probability 1/2) by a
 # radius drawn from a range, the typical error of a hurried annotator; *shift* noise moves the
 # whole mask by a vector whose length is drawn from a range, a registration error. Each is applied
@@ -60,7 +60,7 @@
 
 # %% tags=["parameters"]
 loss_names = ["ce", "dice", "gce", "nce_rce", "anl_ce"]
-noises = ["clean", "boundary:0.5:8-16", "boundary:1:8-16", "shift:0.5:8-16", "shift:1:8-16"]  # anl.noise mask specs, e.g. coarse:0.5:ellipse
+noises = ["clean", "boundary:0.5:8-16", "boundary:1:8-16", "shift:0.5:8-16", "shift:1:8-16"]  # anl.mask_noise specs, e.g. coarse:0.5:ellipse
 seeds = [1, 2]
 protocol = "reduced"  # reduced (64x48, CPU) or full (256x192, GPU), see anl.experiments.SEGMENTATION_PROTOCOLS
 epochs = None  # None for the protocol's
@@ -81,7 +81,7 @@ from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
 from anl import data, losses, pages, report, segmentation
-from anl import mask_noise as noise
+from anl import mask_noise
 
 pages.check_parameters("segmentation", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()
@@ -100,8 +100,8 @@ display(Markdown(runs.protocol()))
 
 # %% tags=["hide-input"]
 native = data.load_segmentation()
-noisy_settings = [spec for spec in noises if noise.parse_mask_noise(spec).kind != "clean"]
-noisy_sets = {spec: noise.apply_mask_noise(spec, native.train_masks.numpy(), seed=seeds[0]) for spec in noisy_settings}
+noisy_settings = [spec for spec in noises if mask_noise.parse_mask_noise(spec).kind != "clean"]
+noisy_sets = {spec: mask_noise.apply_mask_noise(spec, native.train_masks.numpy(), seed=seeds[0]) for spec in noisy_settings}
 
 
 if noisy_settings:
@@ -199,16 +199,16 @@ if noisy_settings:
 # (pink), for scale only: the models never saw test masks.
 
 # %% tags=["hide-input"]
-example_runs = [record for record in runs.records if record["config"]["noise"] == noise.parse_mask_noise(example_noise).spec
+example_runs = [record for record in runs.records if record["config"]["noise"] == mask_noise.parse_mask_noise(example_noise).spec
                 and record["config"]["seed"] == seeds[0]]
 if example_runs:
     shown = segmentation.EXAMPLE_SIZE
     small = data.load_segmentation(size=tuple(shown))
     predictions = {record["config"]["loss"]: segmentation.example_predictions(record) for record in example_runs}
     indices = example_runs[0]["examples"]["indices"][:4]
-    parsed = noise.parse_mask_noise(example_noise)
-    every_mask = noise.MaskNoiseSpec(parsed.kind, 1.0, parsed.low, parsed.high, parsed.shape).spec
-    illustrated = noise.apply_mask_noise(every_mask, native.test_masks[indices].numpy(), seed=seeds[0]).noisy
+    parsed = mask_noise.parse_mask_noise(example_noise)
+    every_mask = mask_noise.MaskNoiseSpec(parsed.kind, 1.0, parsed.low, parsed.high, parsed.shape).spec
+    illustrated = mask_noise.apply_mask_noise(every_mask, native.test_masks[indices].numpy(), seed=seeds[0]).noisy
     illustrated = data.resize_masks(illustrated, shown).numpy()
     columns = 2 + len(predictions)
     fig, axes = plt.subplots(len(indices), columns, figsize=(1.75 * columns, 1.45 * len(indices)), squeeze=False)

@@ -131,7 +131,7 @@ display(Markdown(report.markdown_table(report.preset_table())))
 display(Markdown(report.markdown_table(report.noise_spec_table(data, seed))))
 
 # %% [markdown]
-# Segmentation masks take their own specs (`anl.noise.parse_mask_noise`); F is the fraction of
+# Segmentation masks take their own specs (`anl.mask_noise.parse_mask_noise`); F is the fraction of
 # masks made noisy, and R a pixel range `B` (1 to B) or `A-B`: `clean`; `boundary:F:R` (each picked
 # mask dilated or eroded by a disc of radius drawn from R); `shift:F:R` (translated by a vector of
 # length in R); `coarse:F:polygon` (replaced by its convex hull) or `coarse:F:ellipse` (by the

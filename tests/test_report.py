@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from anl import experiments, losses, report
-from anl.report import runs as runs_module
 from anl.segmentation import SegmentationConfig
 from anl.results import ResultsStore
 from anl.train import RunConfig
@@ -180,8 +179,8 @@ def test_load_runs_trains_missing_segmentation_runs_with_the_segmentation_sweep(
             store.write(fake_segmentation_record(config, 0.6))
             trained.append(config)
 
-    monkeypatch.setattr(runs_module, "train_segmentation_sweep", sweep)
-    monkeypatch.setattr(runs_module, "train_sweep", lambda *_, **__: pytest.fail("classification trainer called"))
+    monkeypatch.setattr(experiments, "train_segmentation_sweep", sweep)
+    monkeypatch.setattr(experiments, "train_sweep", lambda *_, **__: pytest.fail("classification trainer called"))
     config = SegmentationConfig("dice", epochs=1, size=(64, 48), base_width=4)
     runs = report.load_runs([config], store.root, train=True)
     assert trained == [config] and list(runs.summaries["key"]) == [config.key]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anl import data, noise
+from anl import data, mask_noise
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
                  "cifar100": "CIFAR-100", "webvision": "WebVision"}
@@ -51,7 +51,7 @@ def noise_rate(spec: str) -> float:
 def mask_noise_label(spec: str) -> str:
     """"clean"; "boundary:1:8-16" -> "boundary 8-16 px, all masks"; "shift:0.5:8" -> "shift 1-8 px,
     50 % of masks"; "coarse:1:ellipse" -> "coarse (ellipse), all masks" (pixels at 256x192)."""
-    parsed = noise.parse_mask_noise(spec)
+    parsed = mask_noise.parse_mask_noise(spec)
     if parsed.kind == "clean":
         return "clean"
     detail = f"({parsed.shape})" if parsed.kind == "coarse" else f"{parsed.low}-{parsed.high} px"

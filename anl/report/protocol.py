@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from anl import losses
 from anl.report.labels import dataset_label, mask_noise_label, noise_label
 
 
@@ -21,8 +22,8 @@ def _values(items: Iterable[Any], sort: bool = True) -> str:
 
 def _weight_decays(configs: Sequence[Mapping[str, Any]]) -> str:
     """L2 weight decay per loss family: "0.001 (baselines), 0 (ANL family)"."""
-    families = {"baselines": [c["weight_decay"] for c in configs if not c["loss"].startswith("anl")],
-                "ANL family": [c["weight_decay"] for c in configs if c["loss"].startswith("anl")]}
+    families = {"baselines": [c["weight_decay"] for c in configs if not losses.is_anl_family(c["loss"])],
+                "ANL family": [c["weight_decay"] for c in configs if losses.is_anl_family(c["loss"])]}
     return ", ".join(f"{_values(decays)} ({family})" for family, decays in families.items() if decays)
 
 

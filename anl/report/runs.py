@@ -12,8 +12,9 @@ import pandas as pd
 
 from anl.report.protocol import protocol_sentence, segmentation_protocol_sentence
 from anl.results import ResultsStore, load_results, load_summaries
-from anl.segmentation import SegmentationConfig, train_segmentation_sweep
-from anl.train import RunConfig, train_sweep
+from anl.experiments import train_configs
+from anl.segmentation import SegmentationConfig
+from anl.train import RunConfig
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,7 @@ def load_runs(configs: Sequence[RunConfig] | Sequence[SegmentationConfig],
     """The records of ``configs`` from the store at ``results_dir`` (default: the repository's
     results/), matched by their ``key`` (canonical: overrides restating the preset, or written 1
     for 1.0, give the same key), in the order of ``configs`` (duplicates once). Missing runs are
-    trained first (progress bars on) when ``train``, by :func:`anl.train.train_sweep`, or
-    :func:`anl.segmentation.train_segmentation_sweep` for segmentation configs; else a
+    trained first (progress bars on) when ``train``, by :func:`anl.experiments.train_configs`; else a
     ValueError names them."""
     if not configs:
         raise ValueError("no runs requested: the parameters name no loss, noise setting or seed")
@@ -51,11 +51,7 @@ def load_runs(configs: Sequence[RunConfig] | Sequence[SegmentationConfig],
         raise ValueError(f"{len(missing)} of {len(wanted)} runs are not in {store.runs} (e.g. {names}); "
                          f"set train=True to train them")
     if missing:
-        segmentation = [isinstance(config, SegmentationConfig) for config in missing]
-        if any(segmentation) and not all(segmentation):
-            raise ValueError("load_runs takes classification or segmentation runs, not both at once")
-        sweep = train_segmentation_sweep if all(segmentation) else train_sweep
-        sweep(missing, store, device=device, progress=True)
+        train_configs(missing, store, device=device, progress=True)
     order = {key: index for index, key in enumerate(wanted)}
     summaries = _select(load_summaries(store.root), order)
     epochs = _select(load_results(store.root), order, "epoch")
