@@ -17,7 +17,7 @@ def test_every_grid_resolves_without_duplicates(name: str) -> None:
     assert len(keys) == len(set(keys)) > 0
 
 
-def test_reduced_benchmark_covers_issue_5() -> None:
+def test_reduced_benchmark_covers_every_loss_and_noise_at_two_seeds() -> None:
     runs = [run.resolved() for run in grid("mnist-reduced")]
     assert all(run["train_subset"] == REDUCED["train_subset"] and run["epochs"] == REDUCED["epochs"] for run in runs)
     cells = {(run["loss"], run["noise"], run["seed"]) for run in runs}
