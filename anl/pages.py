@@ -374,7 +374,8 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
     "claims": {
         "dataset": dataset(), "anl_losses": listed(loss_name()), "baseline_losses": listed(loss_name()),
         "slow_losses": listed(loss_name(), required=False), "noises": listed(NOISE), "seeds": listed(SEED),
-        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, "convergence_fraction": FRACTION, "memorisation_bar": FRACTION,
+        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, "convergence_fraction": FRACTION,
+        "early_epochs": listed(integer(1), required=False), "memorisation_bar": FRACTION,
         "ablation_seeds": listed(SEED, required="l2_weight_decays"), "ablation_epochs": EPOCHS,
         "ablation_train_subset": TRAIN_SUBSET, "high_noise": NOISE,
         "l2_weight_decays": listed(number(0.0, low_open=True), required=False),

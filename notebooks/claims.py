@@ -19,9 +19,12 @@
 # for memorisation also **every candidate clears an absolute bar** (parameter `memorisation_bar`:
 # beating CE is not enough if ANL still fits many wrong labels), on the mean over seeds (the
 # *margin* is the worst candidate's value minus the best baseline's, or minus the bar, signed so
-# that a positive margin means the claim holds). The *seeds* column applies the same rule
-# to each seed on its own; with one seed a verdict is a single observation, and a small margin
-# whose seeds disagree should be read as no difference. Nothing here is written by hand: change the
+# that a positive margin means the claim holds). The same rule applied to each seed's runs alone
+# gives a *paired margin* (mean ± std over the seeds where every loss ran, their number in
+# brackets) and the *seeds* column counts the seeds where the claim holds; with one seed a verdict
+# is a single observation, and a small margin whose seeds disagree should be read as no
+# difference. Rows drawn from a reduced protocol are labelled *indicative only*: that protocol
+# leaves ANL underfitted, so a verdict there is a statement about the protocol as much as the loss. Nothing here is written by hand: change the
 # parameters and the verdicts are recomputed. The pages behind each row show the curves and the
 # full tables: {doc}`benchmark`, {doc}`dynamics`, {doc}`ablations` and {doc}`segmentation`.
 
@@ -34,7 +37,8 @@ noises = ["sym:0.8", "asym:0.4"]
 seeds = [1]
 epochs = None  # None (with train_subset None): the paper's protocol for the data set
 train_subset = None  # size of the stratified training subset, None for the full training set
-convergence_fraction = 0.95  # converged: first epoch reaching this fraction of the lowest best test accuracy of the ANL and slow losses
+convergence_fraction = 0.95  # converged: first epoch reaching this fraction of the run's own last-epoch test accuracy
+early_epochs = [5, 10]  # convergence also as the test accuracy after these epochs; [] to skip
 memorisation_bar = 0.10  # the absolute bar: ANL fits fewer than this share of the wrong labels at the last epoch
 ablation_seeds = [1]  # of the L1 against L2 runs
 ablation_epochs = 30  # the ablations ran on the reduced protocol
@@ -86,7 +90,9 @@ def add(claim: str, protocol: str, setting: str, measure: str, check: report.Cla
 
 
 loss_name = {"names": losses.display_name}
-dynamics = report.run_dynamics(paper.epochs[paper.epochs["loss"].isin([*anl_losses, *slow_losses])], convergence_fraction)
+convergence_runs = paper.epochs[paper.epochs["loss"].isin([*anl_losses, *slow_losses])]
+dynamics = report.run_dynamics(convergence_runs, convergence_fraction)
+early = report.accuracy_at_epochs(convergence_runs, early_epochs)
 benchmark_protocol = report.protocol_label(epochs, train_subset)
 ablation_protocol = report.protocol_label(ablation_epochs, ablation_train_subset)
 for spec in noises:
@@ -101,10 +107,14 @@ for spec in noises:
         report.bar_check(runs, "loss", "final_noisy_acc_given", anl_losses, memorisation_bar, higher_is_better=False),
         **loss_name)
     if slow_losses:
+        for epoch in early_epochs:
+            add("converges faster than APL with MAE", benchmark_protocol, label, f"test accuracy after epoch {epoch} (%)",
+                report.claim_check(early[early["noise"] == spec], "loss", f"test_acc_at_{epoch}", anl_losses,
+                                   slow_losses), **loss_name)
         add("converges faster than APL with MAE", benchmark_protocol, label,
-            f"epoch reaching {100 * convergence_fraction:g} % of the lowest best test accuracy among these losses",
-            report.claim_check(dynamics[dynamics["noise"] == spec], "loss", "reached_bar", anl_losses, slow_losses,
-                               higher_is_better=False), **loss_name, scale=1.0, decimals=0, unit="epochs")
+            f"epochs to {100 * convergence_fraction:g} % of its own last-epoch test accuracy",
+            report.claim_check(dynamics[dynamics["noise"] == spec], "loss", "reached_final", anl_losses, slow_losses,
+                               higher_is_better=False), **loss_name, scale=1.0, decimals=1, unit="epochs")
 
 if sections["regulariser"]:
     regularisers = report.section_runs(regulariser.summaries, sections["regulariser"], "regulariser")
@@ -138,11 +148,13 @@ if masks:
 
 table = pd.DataFrame(rows)
 for protocol, checks in table.groupby("protocol", sort=False):
-    display(Markdown(f"**Protocol: {protocol}**\n\n" + report.markdown_table(
-        checks[["verdict", "claim", "setting", "margin", "seeds"]].set_index("verdict"))))
+    caveat = " (reduced protocol: indicative only)" if protocol.startswith("reduced") else ""
+    display(Markdown(f"**Protocol: {protocol}**{caveat}\n\n" + report.markdown_table(
+        checks[["verdict", "claim", "setting", "margin", "paired margin", "seeds"]].set_index("verdict"))))
 
 # %% [markdown]
-# The means behind each verdict, per loss (or setting) over the seeds, on the measure named:
+# The means behind each verdict, per loss (or setting), mean ± std over the seeds (their number in
+# brackets), on the measure named:
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT

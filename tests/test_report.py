@@ -427,6 +427,19 @@ def test_run_dynamics_convergence_and_memorisation_per_run():
         report.run_dynamics(epochs, 1.5)
 
 
+def test_accuracy_at_epochs_reads_each_run_after_the_epochs_asked():
+    epochs = pd.DataFrame({"key": ["a"] * 3 + ["b"] * 3, "loss": ["ce"] * 3 + ["anl_ce"] * 3, "noise": "sym:0.8",
+                           "seed": 1, "epoch": [1, 2, 3] * 2, "test_acc": [0.1, 0.5, 0.6, 0.3, 0.4, 0.8],
+                           "noisy_acc_given": 0.0})
+    early = report.accuracy_at_epochs(epochs, [1, 3])
+    assert early.to_dict("list") == {"key": ["a", "b"], "loss": ["ce", "anl_ce"], "noise": ["sym:0.8"] * 2,
+                                     "seed": [1, 1], "test_acc_at_1": [0.1, 0.3], "test_acc_at_3": [0.6, 0.8]}
+    # reaching 95 % of its own last accuracy: a (0.57) at epoch 3, b (0.76) at epoch 3; 50 %: a at 2, b at 2
+    assert list(report.run_dynamics(epochs, 0.5)["reached_final"]) == [2, 2]
+    with pytest.raises(ValueError, match=r"epochs \[4\] asked for, but a run has only 3 epochs"):
+        report.accuracy_at_epochs(epochs, [4])
+
+
 def test_claim_check_compares_the_worst_candidate_with_the_best_baseline():
     runs = pd.DataFrame({"loss": ["anl_ce", "anl_fl", "ce", "nce_rce"] * 2, "seed": [1] * 4 + [2] * 4,
                          "acc": [0.90, 0.80, 0.50, 0.85, 0.90, 0.90, 0.50, 0.70]})
@@ -434,9 +447,12 @@ def test_claim_check_compares_the_worst_candidate_with_the_best_baseline():
     # means: anl_ce 0.90, anl_fl 0.85, ce 0.50, nce_rce 0.775 -> margin 0.85 - 0.775; seed 1: 0.80 < 0.85, seed 2: 0.90 > 0.70
     assert check.margin == pytest.approx(0.075) and check.holds
     assert (check.seeds_holding, check.seeds) == (1, 2)
+    pm = report.PLUS_MINUS
     assert check.cells(losses.display_name) == {
-        "candidates": "ANL-CE 90.0, ANL-FL 85.0", "baselines": "CE 50.0, NCE+RCE 77.5", "margin": "+7.5 points",
-        "seeds": "1 of 2", "verdict": "holds"}
+        "candidates": f"ANL-CE 90.0{pm}0.0 (2), ANL-FL 85.0{pm}7.1 (2)",
+        "baselines": f"CE 50.0{pm}0.0 (2), NCE+RCE 77.5{pm}10.6 (2)", "margin": "+7.5 points",
+        "paired margin": f"+7.5{pm}17.7 points (2)", "seeds": "1 of 2", "verdict": "holds"}
+    assert list(check.seed_margins.round(6)) == [-0.05, 0.2]  # the paired differences the spread is taken over
     lower = report.claim_check(runs, "loss", "acc", ["ce"], ["nce_rce", "anl_fl"], higher_is_better=False)
     assert lower.margin == pytest.approx(0.775 - 0.5) and lower.holds and lower.seeds_holding == 2
     against = report.claim_check(runs, "loss", "acc", ["nce_rce"], ["anl_ce"])
@@ -452,6 +468,7 @@ def test_bar_check_holds_only_when_every_candidate_clears_the_absolute_bar():
     # means: anl_ce 0.03, anl_fl 0.11 -> margin 0.10 - 0.11 < 0; seed 1 clears (0.08), seed 2 does not (0.14)
     assert check.margin == pytest.approx(-0.01) and not check.holds and (check.seeds_holding, check.seeds) == (1, 2)
     assert check.cells(losses.display_name)["baselines"] == "bar 10.0"
+    assert check.cells(losses.display_name)["paired margin"] == f"-1.0{report.PLUS_MINUS}4.2 points (2)"
     assert report.bar_check(runs, "loss", "fit", ["anl_ce"], 0.10, higher_is_better=False).holds
 
 

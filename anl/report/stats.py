@@ -92,7 +92,7 @@ def optimiser_steps(frame: pd.DataFrame, epochs: str = "epoch") -> pd.Series:
 def run_dynamics(epochs: pd.DataFrame, convergence_fraction: float = 0.95) -> pd.DataFrame:
     """One row per run of the per-epoch rows ``epochs`` (key, loss, noise, seed, in order of
     appearance): ``converged``, the first epoch whose test accuracy reaches ``convergence_fraction``
-    of the run's best; ``reached_bar``, the first epoch whose test accuracy reaches the ``bar`` of its
+    of the run's best; ``reached_final``, the same of the run's last-epoch accuracy; ``reached_bar``, the first epoch whose test accuracy reaches the ``bar`` of its
     noise setting, ``convergence_fraction`` of the lowest best test accuracy of the runs of that
     setting in ``epochs`` (a bar every run clears: runs compared on one accuracy, where a run that
     stalls early "converges" to its own best at once); ``final_test`` and ``final_memorisation``
@@ -107,6 +107,7 @@ def run_dynamics(epochs: pd.DataFrame, convergence_fraction: float = 0.95) -> pd
 
         last = run.loc[run["epoch"].idxmax()]
         return pd.Series({"converged": first_epoch(convergence_fraction * run["test_acc"].max()),
+                          "reached_final": first_epoch(convergence_fraction * last["test_acc"]),
                           "bar": bars[run.name[2]], "reached_bar": first_epoch(bars[run.name[2]]),
                           "final_test": last["test_acc"],
                           "final_memorisation": last["noisy_acc_given"], "peak_memorisation": run["noisy_acc_given"].max()})
@@ -115,46 +116,83 @@ def run_dynamics(epochs: pd.DataFrame, convergence_fraction: float = 0.95) -> pd
     return grouped.apply(scores, include_groups=False).reset_index()
 
 
+def accuracy_at_epochs(epochs: pd.DataFrame, at: Sequence[int]) -> pd.DataFrame:
+    """One row per run of the per-epoch rows ``epochs`` (key, loss, noise, seed, in order of
+    appearance) with its test accuracy after each epoch of ``at`` in a column ``test_acc_at_<epoch>``:
+    how far a loss has come early in training, whatever it reaches later."""
+    runs = epochs.groupby(["key", "loss", "noise", "seed"], sort=False)
+    short = runs["epoch"].max().min()
+    if any(epoch > short for epoch in at):
+        raise ValueError(f"epochs {list(at)} asked for, but a run has only {short} epochs")
+    table = runs.size().reset_index()[["key", "loss", "noise", "seed"]]
+    for epoch in at:
+        scores = epochs[epochs["epoch"] == epoch].set_index("key")["test_acc"]
+        table[f"test_acc_at_{epoch}"] = table["key"].map(scores).to_numpy()
+    return table
+
+
 @dataclass(frozen=True)
 class ClaimCheck:
-    """A claim "every candidate beats every baseline" tested on runs: the mean of the metric per
-    candidate and per baseline (over seeds), the margin of the worst candidate over the best
-    baseline (positive: the claim holds, in the metric's units, sign-flipped when lower is better),
-    and in how many of the seeds the claim holds on that seed's runs alone."""
+    """A claim "every candidate beats every baseline" tested on runs: mean, std and count of the
+    metric per candidate and per baseline group over seeds (columns mean, std, n), the margin of the
+    worst candidate over the best baseline on those means (positive: the claim holds, in the metric's
+    units, sign-flipped when lower is better), and the same margin on each seed's runs alone where
+    every group ran (``seed_margins``: a paired difference, whose spread says how much to trust the
+    verdict)."""
 
-    candidates: pd.Series
-    baselines: pd.Series
+    candidates: pd.DataFrame
+    baselines: pd.DataFrame
     margin: float
-    seeds_holding: int
-    seeds: int
+    seed_margins: pd.Series
     bar: float | None = None  # an absolute bar in place of the baselines (bar_check)
 
     @property
     def holds(self) -> bool:
         return bool(self.margin > 0)
 
+    @property
+    def seeds_holding(self) -> int:
+        return int((self.seed_margins > 0).sum())
+
+    @property
+    def seeds(self) -> int:
+        return len(self.seed_margins)
+
     def cells(self, names: Callable[[Any], str] = str, scale: float = 100.0, decimals: int = 1,
               unit: str = "points") -> dict[str, str]:
-        """The check as table cells: candidates and baselines ("name value, ..."), the margin
-        ("+1.2 points"), "k of n" seeds and the verdict ("holds" / "does not hold")."""
-        def listed(means: pd.Series) -> str:
-            return ", ".join(f"{names(group)} {value * scale:.{decimals}f}" for group, value in means.items())
+        """The check as table cells: candidates and baselines ("name mean ± std (n)", the std left
+        out for one seed), the margin ("+1.2 points"), the paired margin over seeds ("+1.1 ± 0.4
+        points (3)"), "k of n" seeds and the verdict ("holds" / "does not hold")."""
+        def stated(mean: float, std: float, count: int) -> str:
+            return f"{format_mean_std(mean, std, scale, decimals)} ({count})"
+
+        def listed(stats: pd.DataFrame) -> str:
+            return ", ".join(f"{names(group)} {stated(row['mean'], row['std'], int(row['n']))}"
+                             for group, row in stats.iterrows())
         baselines = listed(self.baselines) if self.bar is None else f"bar {self.bar * scale:.{decimals}f}"
+        paired = ("–" if not self.seeds else
+                  f"{format_mean_std(self.seed_margins.mean(), self.seed_margins.std(), scale, decimals)} {unit} "
+                  f"({self.seeds})")
         return {"candidates": listed(self.candidates), "baselines": baselines,
-                "margin": f"{self.margin * scale:+.{decimals}f} {unit}", "seeds": f"{self.seeds_holding} of {self.seeds}",
-                "verdict": "holds" if self.holds else "does not hold"}
+                "margin": f"{self.margin * scale:+.{decimals}f} {unit}",
+                "paired margin": paired if paired == "–" or paired.startswith("-") else "+" + paired,
+                "seeds": f"{self.seeds_holding} of {self.seeds}", "verdict": "holds" if self.holds else "does not hold"}
 
 
-def _group_means(runs: pd.DataFrame, group: str, metric: str, wanted: Sequence[Any]) -> tuple[pd.Series, pd.DataFrame]:
-    """The mean of ``metric`` per group of ``wanted`` over seeds, and per seed (the seeds where every
-    group ran); ValueError naming the groups without runs."""
+def _group_stats(runs: pd.DataFrame, group: str, metric: str, wanted: Sequence[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean, std and n of ``metric`` per group of ``wanted`` over seeds, and the mean per seed (the
+    seeds where every group ran); ValueError naming the groups without runs."""
     missing = [name for name in wanted if not (runs[group] == name).any()]
     if missing:
         raise ValueError(f"no runs of {', '.join(map(str, missing))} in column {group!r}")
     rows = runs[runs[group].isin(wanted)]
-    means = rows.groupby(group, sort=False)[metric].mean()
+    stats = mean_std(rows, metric, [group]).set_index(group)
     per_seed = rows.pivot_table(index="seed", columns=group, values=metric, aggfunc="mean").reindex(columns=wanted)
-    return means, per_seed.dropna()
+    return stats, per_seed.dropna()
+
+
+def _seed_margins(per_seed: pd.DataFrame, margin: Callable[[pd.Series], float]) -> pd.Series:
+    return pd.Series([margin(means) for _, means in per_seed.iterrows()], index=per_seed.index, dtype=float)
 
 
 def claim_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[Any], baselines: Sequence[Any],
@@ -172,9 +210,9 @@ def claim_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequenc
     def margin(means: pd.Series) -> float:
         return float((sign * means[list(candidates)]).min() - (sign * means[list(baselines)]).max())
 
-    means, complete = _group_means(runs, group, metric, [*candidates, *baselines])
-    return ClaimCheck(means[list(candidates)], means[list(baselines)], margin(means),
-                      sum(margin(seed_means) > 0 for _, seed_means in complete.iterrows()), len(complete))
+    stats, complete = _group_stats(runs, group, metric, [*candidates, *baselines])
+    return ClaimCheck(stats.loc[list(candidates)], stats.loc[list(baselines)], margin(stats["mean"]),
+                      _seed_margins(complete, margin))
 
 
 def bar_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[Any], bar: float,
@@ -190,9 +228,9 @@ def bar_check(runs: pd.DataFrame, group: str, metric: str, candidates: Sequence[
     def margin(means: pd.Series) -> float:
         return float((sign * means[list(candidates)]).min() - sign * bar)
 
-    means, complete = _group_means(runs, group, metric, list(candidates))
-    return ClaimCheck(means[list(candidates)], pd.Series(dtype=float), margin(means),
-                      sum(margin(seed_means) > 0 for _, seed_means in complete.iterrows()), len(complete), bar=bar)
+    stats, complete = _group_stats(runs, group, metric, list(candidates))
+    return ClaimCheck(stats.loc[list(candidates)], stats.iloc[:0], margin(stats["mean"]),
+                      _seed_margins(complete, margin), bar=bar)
 
 
 @dataclass(frozen=True)
