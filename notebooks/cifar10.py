@@ -89,14 +89,14 @@ else:
 # Test accuracy, the fit of the correctly labelled training images (*clean fit*) and the share of
 # the mislabelled training images predicted as their wrong given label (*memorisation*, 0 is
 # ideal), on a fixed sample of 10,000 training images; one line per loss, solid for the paper's
-# protocol, dashed for the shorter one.
+# protocol, dashed for the shorter one (its cosine schedule ends at its last epoch).
 
 # %% tags=["hide-input"]
 if paper:
     frames = {"paper protocol": paper.epochs, **({f"{short_epochs} epochs": short.epochs} if short else {})}
     metrics = {"test_acc": "test accuracy (%)", "clean_acc": "clean fit (%)", "noisy_acc_given": "memorisation (%)"}
     ran = [loss for loss in loss_names if loss in set(paper.summaries["loss"])]
-    report.plot_curves(frames, metrics, noises, ran, report.loss_colors(ran))
+    report.plot_curves(frames, metrics, noises, ran, report.loss_colors(ran), metrics_across=len(noises) == 1)
     plt.show()
 else:
     display(Markdown("*Waits for the first recorded run.*"))

@@ -362,6 +362,12 @@ def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
     assert steps.axes[0].get_xlabel() == "optimiser step"
     with pytest.raises(ValueError, match="1 to 4 sets of runs"):
         report.plot_curves({}, {"test_acc": "test (%)"}, ["sym:0.8"], ["ce"], colors)
+    two = epochs.assign(memorised=epochs["test_acc"] / 10)
+    metrics = {"test_acc": "test (%)", "memorised": "memorisation (%)"}
+    across = report.plot_curves({"runs": two}, metrics, ["sym:0.8"], ["ce"], colors, metrics_across=True)
+    assert [(ax.get_title(), ax.get_subplotspec().colspan.start) for ax in across.axes] == [
+        ("test (%)", 0), ("memorisation (%)", 1)]  # one row, a column per metric, each on its own scale
+    assert across.axes[0].get_ylabel() == "sym 0.8" and across.axes[1].get_ylim() != across.axes[0].get_ylim()
     plt.close("all")
 
 

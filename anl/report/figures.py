@@ -87,30 +87,36 @@ def plot_curves_by_protocol(frames: Mapping[str, pd.DataFrame], metric: str, lab
 
 
 def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], noises: Sequence[str],
-                loss_names: Sequence[str], colors: Mapping[str, Any], x: str = "epoch") -> Any:
+                loss_names: Sequence[str], colors: Mapping[str, Any], x: str = "epoch",
+                metrics_across: bool = False) -> Any:
     """Per-epoch curves of runs (rows of RunSet.epochs) against column ``x`` (the epoch, or e.g. a
     "step" column of :func:`anl.report.stats.optimiser_steps`): one row of panels per ``metrics`` column (value: its
     axis label; plotted in %), one column per noise setting, one line per loss in its colour: the
-    mean over seeds, shaded ± std where there are several. ``frames`` names up to four sets of runs,
-    drawn solid, dashed, dotted and dash-dotted; with more than one, the legend names the styles
-    too. Returns the figure."""
+    mean over seeds, shaded ± std where there are several; with ``metrics_across`` one column per
+    metric (titled by its label, each on its own scale) and one row per noise setting, which reads
+    better for a single noise setting. ``frames`` names up to four sets of runs, drawn solid,
+    dashed, dotted and dash-dotted; with more than one, the legend names the styles too. Returns
+    the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
 
     if not 1 <= len(frames) <= len(LINE_STYLES):
         raise ValueError(f"plot_curves draws 1 to {len(LINE_STYLES)} sets of runs, got {len(frames)}")
-    fig, axes = plt.subplots(len(metrics), len(noises), figsize=(2.7 * len(noises) + 0.6, 2.4 * len(metrics) + 0.6),
-                             sharex=True, sharey="row", squeeze=False)
-    for column, noise_spec in enumerate(noises):
-        for row, (metric, label) in enumerate(metrics.items()):
+    rows, columns = (len(noises), len(metrics)) if metrics_across else (len(metrics), len(noises))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.7 * columns + 0.6, 2.4 * rows + 0.6),
+                             sharex=True, sharey=False if metrics_across else "row", squeeze=False)
+    for noise_index, noise_spec in enumerate(noises):
+        for metric_index, (metric, label) in enumerate(metrics.items()):
+            row, column = (noise_index, metric_index) if metrics_across else (metric_index, noise_index)
             ax = axes[row, column]
             for style, frame in zip(LINE_STYLES, frames.values()):
                 draw_loss_curves(ax, frame[frame["noise"] == noise_spec], metric, loss_names, colors, x, style,
                                  labelled=style == LINE_STYLES[0])
-            ax.set_title(noise_label(noise_spec) if row == 0 else "")
-            ax.set_ylabel(label if column == 0 else "")
-            if row == len(metrics) - 1:
+            title, ylabel = (label, noise_label(noise_spec)) if metrics_across else (noise_label(noise_spec), label)
+            ax.set_title(title if row == 0 else "")
+            ax.set_ylabel(ylabel if column == 0 else "")
+            if row == rows - 1:
                 ax.set_xlabel({"epoch": "epoch", "step": "optimiser step"}.get(x, x))
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = axes[0, 0].get_legend_handles_labels()
