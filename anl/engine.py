@@ -272,6 +272,22 @@ def run_epochs(path: Path, total_epochs: int, *, state: Callable[[], dict[str, A
     return (history if runs else history[0]), time.perf_counter() - started
 
 
+def run_single_epochs(key: str, config: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
+                      generator: torch.Generator, *, train_epoch: Callable[[], float],
+                      evaluate: Callable[[], dict[str, Any]], label: str, headline: str, progress: bool,
+                      on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, Any]], float]:
+    """:func:`run_epochs` for one run of one model, optimiser and generator: its checkpoint at
+    ``checkpoint_path(key)``, the cosine lr of config["lr"] over config["epochs"]. Returns the
+    epochs' metrics and the wall time."""
+    return run_epochs(
+        checkpoint_path(key), config["epochs"],
+        state=lambda: training_state(model, optimizer, generator),
+        load_state=lambda state: load_training_state(state, model, optimizer, generator),
+        set_lr=lambda epoch: [set_cosine_lr(optimizer, config, epoch)],
+        train_epoch=lambda: [train_epoch()], evaluate=lambda: [evaluate()],
+        runs=None, label=label, headline=headline, progress=progress, on_epoch_end=on_epoch_end)
+
+
 # ----------------------------------------------------------------------------- records
 def provenance(device: torch.device, amp: bool, data_source: str, wall_time: float) -> dict[str, Any]:
     """Where and how a run was computed: code version, packages, device, threads, bf16 autocast,

@@ -1,10 +1,11 @@
-"""Simulated annotation noise on binary segmentation masks (N, H, W). A spec is one of
+"""Simulated annotation noise on binary segmentation masks (N, H, W). A spec is one of::
 
   "clean"
   "boundary:F:R"          dilation or erosion by a Euclidean disc, direction and radius drawn per mask
   "coarse:F:polygon"      the mask replaced by its convex hull
   "coarse:F:ellipse"      the mask replaced by the ellipse with its centroid and second moments
   "shift:F:R"             the mask translated by an integer vector of length in R
+
 F in [0, 1] is the fraction of masks made noisy (floor(F N) masks, picked uniformly); R is "B"
 (meaning 1-B) or "A-B", integers 1 <= A <= B, in pixels of the masks the noise is applied to.
 

@@ -296,14 +296,11 @@ def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = 
     model = model.to(device=device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=resolved["lr"], weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    epochs, wall_time = engine.run_epochs(
-        checkpoint_path(key), resolved["epochs"],
-        state=lambda: engine.training_state(model, optimizer, generator),
-        load_state=lambda state: engine.load_training_state(state, model, optimizer, generator),
-        set_lr=lambda epoch: [engine.set_cosine_lr(optimizer, resolved, epoch)],
-        train_epoch=lambda: [train_epoch(model, objective, optimizer, data, resolved, generator, amp)],
-        evaluate=lambda: [evaluate(model, data, amp)],
-        runs=None, label=f"isic2017 {resolved['loss']} {resolved['noise']} seed {resolved['seed']}",
+    epochs, wall_time = engine.run_single_epochs(
+        key, resolved, model, optimizer, generator,
+        train_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
+        evaluate=lambda: evaluate(model, data, amp),
+        label=f"isic2017 {resolved['loss']} {resolved['noise']} seed {resolved['seed']}",
         headline="test_dice", progress=progress, on_epoch_end=on_epoch_end)
     record = make_record(key, resolved, data, objective, epochs, model, amp,
                          engine.provenance(device, amp, data.source, wall_time))

@@ -318,14 +318,11 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
                                 weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    epochs, wall_time = engine.run_epochs(
-        checkpoint_path(key), resolved["epochs"],
-        state=lambda: engine.training_state(model, optimizer, generator),
-        load_state=lambda state: engine.load_training_state(state, model, optimizer, generator),
-        set_lr=lambda epoch: [engine.set_cosine_lr(optimizer, resolved, epoch)],
-        train_epoch=lambda: [train_epoch(model, objective, optimizer, data, resolved, generator, amp)],
-        evaluate=lambda: [evaluate(model, data, objective, amp)],
-        runs=None, label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
+    epochs, wall_time = engine.run_single_epochs(
+        key, resolved, model, optimizer, generator,
+        train_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
+        evaluate=lambda: evaluate(model, data, objective, amp),
+        label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
     predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
     record = make_record(key, resolved, data, objective, epochs, predictions,
                          engine.provenance(device, amp, data.source, wall_time))
