@@ -455,9 +455,9 @@ def test_claim_check_compares_the_worst_candidate_with_the_best_baseline():
     assert (check.seeds_holding, check.seeds) == (1, 2)
     pm = report.PLUS_MINUS
     assert check.cells(losses.display_name) == {
-        "candidates": f"ANL-CE 90.0{pm}0.0 (2), ANL-FL 85.0{pm}7.1 (2)",
-        "baselines": f"CE 50.0{pm}0.0 (2), NCE+RCE 77.5{pm}10.6 (2)", "margin": "+7.5 points",
-        "paired margin": f"+7.5{pm}17.7 points (2)", "seeds": "1 of 2", "verdict": "holds"}
+        "candidates": f"ANL-CE\u00a090.0{pm}0.0\u00a0(2), ANL-FL\u00a085.0{pm}7.1\u00a0(2)",
+        "baselines": f"CE\u00a050.0{pm}0.0\u00a0(2), NCE+RCE\u00a077.5{pm}10.6\u00a0(2)", "margin": "+7.5\u00a0points",
+        "paired margin": f"+7.5{pm}17.7\u00a0points (2)", "seeds": "1 of 2", "verdict": "holds"}
     assert list(check.seed_margins.round(6)) == [-0.05, 0.2]  # the paired differences the spread is taken over
     lower = report.claim_check(runs, "loss", "acc", ["ce"], ["nce_rce", "anl_fl"], higher_is_better=False)
     assert lower.margin == pytest.approx(0.775 - 0.5) and lower.holds and lower.seeds_holding == 2
@@ -474,7 +474,7 @@ def test_bar_check_holds_only_when_every_candidate_clears_the_absolute_bar():
     # means: anl_ce 0.03, anl_fl 0.11 -> margin 0.10 - 0.11 < 0; seed 1 clears (0.08), seed 2 does not (0.14)
     assert check.margin == pytest.approx(-0.01) and not check.holds and (check.seeds_holding, check.seeds) == (1, 2)
     assert check.cells(losses.display_name)["baselines"] == "bar 10.0"
-    assert check.cells(losses.display_name)["paired margin"] == f"-1.0{report.PLUS_MINUS}4.2 points (2)"
+    assert check.cells(losses.display_name)["paired margin"] == f"-1.0{report.PLUS_MINUS}4.2\u00a0points (2)"
     assert report.bar_check(runs, "loss", "fit", ["anl_ce"], 0.10, higher_is_better=False).holds
 
 

@@ -164,17 +164,18 @@ class ClaimCheck:
         out for one seed), the margin ("+1.2 points"), the paired margin over seeds ("+1.1 ± 0.4
         points (3)"), "k of n" seeds and the verdict ("holds" / "does not hold")."""
         def stated(mean: float, std: float, count: int) -> str:
-            return f"{format_mean_std(mean, std, scale, decimals)} ({count})"
+            return f"{format_mean_std(mean, std, scale, decimals)}\u00a0({count})"
 
-        def listed(stats: pd.DataFrame) -> str:
-            return ", ".join(f"{names(group)} {stated(row['mean'], row['std'], int(row['n']))}"
+        def listed(stats: pd.DataFrame) -> str:  # an entry wraps only after its comma
+            return ", ".join(f"{names(group)}\u00a0{stated(row['mean'], row['std'], int(row['n']))}"
                              for group, row in stats.iterrows())
         baselines = listed(self.baselines) if self.bar is None else f"bar {self.bar * scale:.{decimals}f}"
+        # no-break spaces: a narrow column wraps before the seed count, never inside a number and its unit
         paired = ("–" if not self.seeds else
-                  f"{format_mean_std(self.seed_margins.mean(), self.seed_margins.std(), scale, decimals)} {unit} "
+                  f"{format_mean_std(self.seed_margins.mean(), self.seed_margins.std(), scale, decimals)}\u00a0{unit} "
                   f"({self.seeds})")
         return {"candidates": listed(self.candidates), "baselines": baselines,
-                "margin": f"{self.margin * scale:+.{decimals}f} {unit}",
+                "margin": f"{self.margin * scale:+.{decimals}f}\u00a0{unit}",
                 "paired margin": paired if paired == "–" or paired.startswith("-") else "+" + paired,
                 "seeds": f"{self.seeds_holding} of {self.seeds}", "verdict": "holds" if self.holds else "does not hold"}
 
