@@ -126,6 +126,8 @@ def test_every_toc_page_is_built(html):
 
 TABLES_ONLY = ("claims", "scorecard", "using")  # sources of pages made of tables and text, no figure
 TABLE_PAGES = {f"book/notebooks/{page}" for page in PAGES if page_source(page) in TABLES_ONLY}
+# sources of pages that show runs as they land: no figure until the first of them is recorded
+AS_RUNS_LAND = ("cifar10",)
 
 
 @pytest.mark.parametrize("name", [name for name in NOTEBOOK_PAGES if name not in TABLE_PAGES])
@@ -133,7 +135,8 @@ def test_notebook_pages_show_their_figures(html, name):
     notebook = json.loads((REPOSITORY / f"{name}.ipynb").read_text())
     outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
     figures = sum("image/png" in output.get("data", {}) for output in outputs)
-    assert figures >= 1, f"{name} has no figure"
+    waiting = page_source(name.rpartition("/")[2]) in AS_RUNS_LAND and "Waits for the first recorded run" in str(outputs)
+    assert figures >= 1 or waiting, f"{name} has no figure"
     text = page(html, name)
     sources = re.findall(r'<img[^>]+src="([^"]+)"', text)
     rendered = [src for src in sources if (html / name).parent.joinpath(src).resolve().is_file()]
