@@ -371,6 +371,36 @@ def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
     plt.close("all")
 
 
+def test_accuracy_against_noise_rate_one_panel_per_kind_with_the_clean_runs_in_each():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    rows = [("ce", "clean", 0.0, 0.9), ("ce", "sym:0.4", 0.38, 0.6), ("ce", "sym:0.4", 0.42, 0.8),
+            ("ce", "asym:0.2", 0.2, 0.7), ("anl_ce", "clean", 0.0, 0.95), ("anl_ce", "sym:0.4", 0.4, 0.85),
+            ("anl_ce", "asym:0.2", 0.2, 0.9)]
+    summaries = pd.DataFrame(rows, columns=["loss", "noise", "noise_rate", "final_test_acc"])
+    colors = report.loss_colors(["ce", "anl_ce"])
+    fig = report.plot_accuracy_against_noise_rate(summaries, ["ce", "anl_ce"], colors, "MNIST")
+    symmetric, asymmetric = fig.axes
+    assert [symmetric.get_title(), asymmetric.get_title()] == ["symmetric noise", "asymmetric noise"]
+    ce_line = symmetric.containers[0].lines[0]  # CE at clean and sym 0.4: realised rate, mean over seeds, in %
+    assert list(ce_line.get_xdata()) == pytest.approx([0.0, 40.0])
+    assert list(ce_line.get_ydata()) == pytest.approx([90.0, 70.0])
+    assert matplotlib.colors.to_hex(ce_line.get_color()) == colors["CE"]
+    (bars,) = symmetric.containers[0].lines[2]  # the error bars: std over the two sym 0.4 seeds, none for one
+    half_heights = [np.ptp(segment[:, 1]) / 2 for segment in bars.get_segments()]
+    assert half_heights == pytest.approx([0.0, 100 * np.std([0.6, 0.8], ddof=1)])
+    assert list(asymmetric.containers[1].lines[0].get_xdata()) == pytest.approx([0.0, 20.0])  # ANL-CE, clean too
+    assert symmetric.get_ylabel() == "last-epoch test accuracy (%)"
+    assert symmetric.get_xlabel() == "realised noise rate (%)"
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["CE", "ANL-CE"]
+    assert fig.get_suptitle() == "MNIST"
+    plt.close("all")
+
+
 def test_protocol_table_compares_each_protocol_with_the_first_of_its_loss_and_noise():
     summaries = pd.DataFrame({
         "loss": ["anl_ce"] * 4 + ["ce"] * 2, "noise": ["asym:0.4"] * 4 + ["sym:0.8"] * 2,

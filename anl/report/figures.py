@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from anl import losses
-from anl.report.labels import class_names, noise_label
+from anl.report.labels import class_names, noise_kind_label, noise_label
 from anl.report.stats import mean_std
 
 
@@ -124,6 +124,36 @@ def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
         handles += [Line2D([], [], color="0.3", linestyle=style) for style in LINE_STYLES[:len(frames)]]
         labels += list(frames)
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
+    return fig
+
+
+def plot_accuracy_against_noise_rate(summaries: pd.DataFrame, loss_names: Sequence[str],
+                                     colors: Mapping[str, Any], title: str) -> Any:
+    """Last-epoch test accuracy (%) of runs (rows of RunSet.summaries) against their realised noise
+    rate (%): one panel per kind of noise ("sym", "asym", ...), each with the clean runs at rate 0,
+    one line per loss in its colour through the mean over seeds at each noise setting, with error
+    bars of the std over seeds; the figure titled ``title``. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    summaries = summaries.assign(kind=summaries["noise"].str.partition(":")[0], rate_pct=100 * summaries["noise_rate"],
+                                 acc_pct=100 * summaries["final_test_acc"])
+    kinds = [kind for kind in dict.fromkeys(summaries["kind"]) if kind != "clean"] or ["clean"]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(3.8 * len(kinds), 3.8), sharey=True, squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        panel = summaries[summaries["kind"].isin(["clean", kind])]
+        for loss in loss_names:
+            rows = panel[panel["loss"] == loss]
+            accuracy = mean_std(rows, "acc_pct", ["noise"])
+            accuracy["rate_pct"] = accuracy["noise"].map(rows.groupby("noise")["rate_pct"].mean())
+            accuracy = accuracy.sort_values("rate_pct")
+            name = losses.display_name(loss)
+            ax.errorbar(accuracy["rate_pct"], accuracy["mean"], yerr=accuracy["std"].fillna(0), label=name,
+                        color=colors[name], marker="o", linewidth=2, capsize=3)
+        ax.set(title=f"{noise_kind_label(kind)} noise", xlabel="realised noise rate (%)")
+    axes[0, 0].set_ylabel("last-epoch test accuracy (%)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+    fig.suptitle(title)
     return fig
 
 
