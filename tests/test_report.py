@@ -401,6 +401,97 @@ def test_accuracy_against_noise_rate_one_panel_per_kind_with_the_clean_runs_in_e
     plt.close("all")
 
 
+def test_curves_by_setting_one_line_per_setting_in_order_and_in_percent():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    curves = pd.DataFrame({"regulariser": ["L1"] * 4 + ["none"] * 2, "seed": [1, 1, 2, 2, 1, 1],
+                           "epoch": [1, 2, 1, 2, 1, 2], "test_acc": [0.2, 0.4, 0.4, 0.6, 0.5, 0.3],
+                           "noisy_acc_given": [0.1, 0.2, 0.1, 0.2, 0.3, 0.6]})
+    fig = report.plot_curves_by_setting(curves, "regulariser", "ANL-CE, sym 0.8")
+    test, memorisation = fig.axes
+    assert [ax.get_ylabel() for ax in fig.axes] == ["test accuracy (%)", "memorisation (%)"]
+    assert test.get_title() == memorisation.get_title() == "ANL-CE, sym 0.8"
+    l1, none = test.get_lines()
+    assert list(l1.get_ydata()) == pytest.approx([30.0, 50.0])  # mean over seeds, in %
+    assert list(memorisation.get_lines()[1].get_ydata()) == pytest.approx([30.0, 60.0])
+    tab10 = [matplotlib.colors.to_hex(colour) for colour in sns.color_palette("tab10")[:2]]
+    assert [matplotlib.colors.to_hex(line.get_color()) for line in (l1, none)] == tab10
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["L1", "none"]
+    plt.close("all")
+
+
+def test_alpha_beta_grid_puts_the_largest_alpha_on_top_and_annotates_each_cell():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    accuracy = pd.DataFrame([[50.0, 60.0, 70.0], [80.0, 90.0, 95.25]], index=pd.Index([0.5, 2.0], name="alpha"),
+                            columns=pd.Index([0.5, 1.0, 2.0], name="beta"))
+    fig = report.plot_alpha_beta_grid(accuracy, "ANL-CE, sym 0.6")
+    ax = fig.axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["2.0", "0.5"]
+    assert [text.get_text() for text in ax.texts][:3] == ["80.0", "90.0", "95.2"]  # the top row is alpha 2
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == (
+        "beta (NNCE weight)", "alpha (NCE weight)", "ANL-CE, sym 0.6")
+    assert fig.axes[1].get_ylabel() == "last-epoch test accuracy (%)"  # the colour bar
+    plt.close("all")
+
+
+def test_delta_sweep_spaces_the_values_evenly_marks_the_preset_and_counts_the_seeds():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = pd.DataFrame({"delta_value": [1e-4, 1e-4, 0.0, 0.0, 1e-5, 1e-5], "seed": [1, 2] * 3,
+                          "final_test_acc": [0.9, 0.8, 0.2, 0.4, 0.7, 0.7],
+                          "final_noisy_acc_given": [0.1, 0.1, 0.9, 0.9, 0.2, 0.2]})
+    fig = report.plot_delta_sweep(sweep, 1e-5, "ANL-CE, sym 0.8")
+    test, memorisation = fig.axes
+    points = test.containers[0].lines[0]
+    assert list(points.get_xdata()) == [0, 1, 2] and list(points.get_ydata()) == pytest.approx([30.0, 70.0, 85.0])
+    (bars,) = test.containers[0].lines[2]
+    half_heights = [np.ptp(segment[:, 1]) / 2 for segment in bars.get_segments()]
+    assert half_heights == pytest.approx([100 * np.std([0.2, 0.4], ddof=1), 0.0, 100 * np.std([0.9, 0.8], ddof=1)])
+    assert [label.get_text() for label in test.get_xticklabels()] == ["0", "1e-05", "0.0001"]
+    (preset,) = [line for line in test.get_lines() if line.get_linestyle() == ":"]
+    assert list(preset.get_xdata()) == [1, 1] and [text.get_text() for text in test.texts] == ["preset"]
+    assert test.get_ylim() == memorisation.get_ylim() == (0, 100)
+    assert memorisation.get_ylabel() == "memorisation, last epoch (%)"
+    assert fig.get_suptitle() == "ANL-CE, sym 0.8 (error bars: std over 2 seeds)"
+    one_seed = report.plot_delta_sweep(sweep[sweep["seed"] == 1], 1e-5, "ANL-CE, sym 0.8")
+    assert one_seed.get_suptitle() == "ANL-CE, sym 0.8 (one seed: no spread shown)"
+    plt.close("all")
+
+
+def test_predicted_class_shares_per_weight_beside_the_given_and_true_shares():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # two classes of 60 and 40 test images; asymmetric noise moves half of class 0's labels to class 1
+    er_runs = pd.DataFrame({"lam": [0.0, 2.0, 2.0], "seed": [1, 1, 2],
+                            "test_confusion": [[[30, 30], [0, 40]], [[50, 10], [0, 40]], [[60, 0], [10, 30]]]})
+    fig = report.plot_predicted_class_shares(er_runs, [[0.5, 0.5], [0.0, 1.0]], ["a", "b"], "ANL-CE-ER, asym 0.4")
+    ax = fig.axes[0]
+    heights = [patch.get_height() for patch in ax.patches if patch.get_width() > 0][:6]
+    # classes a and b for λ = 0, for λ = 2 (the mean of its two seeds) and for the given labels
+    assert heights == pytest.approx([30.0, 70.0, 60.0, 40.0, 30.0, 70.0])
+    (true_share,) = ax.collections  # the dashed lines over each class
+    assert [segment[0, 1] for segment in true_share.get_segments()] == pytest.approx([60.0, 40.0])
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == [
+        "predicted, λ = 0", "predicted, λ = 2", "training labels (given, noisy)", "true share (test)"]
+    assert (ax.get_ylabel(), ax.get_title()) == ("share of images (%)", "ANL-CE-ER, asym 0.4")
+    plt.close("all")
+
+
 def test_protocol_table_compares_each_protocol_with_the_first_of_its_loss_and_noise():
     summaries = pd.DataFrame({
         "loss": ["anl_ce"] * 4 + ["ce"] * 2, "noise": ["asym:0.4"] * 4 + ["sym:0.8"] * 2,

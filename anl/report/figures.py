@@ -157,6 +157,101 @@ def plot_accuracy_against_noise_rate(summaries: pd.DataFrame, loss_names: Sequen
     return fig
 
 
+def plot_curves_by_setting(curves: pd.DataFrame, setting: str, title: str) -> Any:
+    """Per-epoch test accuracy and memorisation (%, the mean over seeds) of runs (rows of
+    RunSet.epochs) that differ in column ``setting``: one panel per metric, titled ``title``, one line
+    per value of ``setting`` in tab10's colours, in order of appearance. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), sharex=True)
+    metrics = {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}
+    for ax, (metric, label) in zip(axes, metrics.items()):
+        for (name, group), color in zip(curves.groupby(setting, sort=False), sns.color_palette("tab10")):
+            curve = mean_std(group, metric, ["epoch"])
+            ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=color, linewidth=2)
+        ax.set(xlabel="epoch", ylabel=label, title=title)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+    return fig
+
+
+def plot_alpha_beta_grid(accuracy: pd.DataFrame, title: str) -> Any:
+    """A heatmap of the last-epoch test accuracy (%) of ANL-CE over a grid of (alpha, beta):
+    ``accuracy`` has one row per alpha and one column per beta; the largest alpha on top, each cell
+    annotated with its value, the figure titled ``title``. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(1.2 * len(accuracy.columns) + 2.6, 1.0 * len(accuracy.index) + 1.6))
+    sns.heatmap(accuracy.sort_index(ascending=False), annot=True, fmt=".1f", cmap="viridis", ax=ax,
+                cbar_kws={"label": "last-epoch test accuracy (%)"})
+    ax.set(xlabel="beta (NNCE weight)", ylabel="alpha (NCE weight)", title=title)
+    ax.tick_params(axis="y", labelrotation=0)
+    return fig
+
+
+def plot_delta_sweep(sweep: pd.DataFrame, preset_delta: float, title: str) -> Any:
+    """Last-epoch test accuracy and memorisation (%) of runs (rows of RunSet.summaries) against their
+    L1 weight (column "delta_value"), one evenly spaced point per value: the mean over seeds with
+    error bars of the std, on the whole 0-100 scale; a dotted line marks ``preset_delta``. The
+    title, ``title``, says how many seeds the error bars come from. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
+    for ax, (metric, label) in zip(axes, {"final_test_acc": "last-epoch test accuracy (%)",
+                                          "final_noisy_acc_given": "memorisation, last epoch (%)"}.items()):
+        scores = mean_std(sweep, metric, ["delta_value"]).sort_values("delta_value")
+        positions = np.arange(len(scores))
+        ax.errorbar(positions, 100 * scores["mean"], yerr=100 * scores["std"].fillna(0), marker="o", linewidth=2,
+                    capsize=3)
+        ax.set_xticks(positions, [f"{value:g}" for value in scores["delta_value"]])
+        for position, value in zip(positions, scores["delta_value"]):
+            if value == preset_delta:
+                ax.axvline(position, color="grey", linestyle=":")
+                ax.annotate("preset", (position, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
+                            textcoords="offset points", color="grey")
+        # the whole scale: no gap looks larger than it is
+        ax.set(xlabel="delta (L1 weight)", ylabel=label, ylim=(0, 100))
+    seed_count = sweep.groupby("delta_value").size().min()
+    fig.suptitle(title + (f" (error bars: std over {seed_count} seeds)" if seed_count > 1
+                          else " (one seed: no spread shown)"))
+    return fig
+
+
+def plot_predicted_class_shares(er_runs: pd.DataFrame, transition: np.ndarray, classes: Sequence[str],
+                                title: str) -> Any:
+    """Bars per class of the share (%) of test images predicted as that class by runs (rows of
+    RunSet.summaries) of each entropy-regulariser weight (column "lam"; the mean over seeds), read
+    from their test confusion matrices, beside the share of training labels given to the class
+    under the noise ``transition`` matrix (grey) and, as a dashed line over each class's group, the
+    true share; the figure titled ``title``. Returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    shares = []
+    for _, run in er_runs.iterrows():
+        confusion = np.array(run["test_confusion"])
+        shares += [{"setting": f"predicted, λ = {run['lam']:g}", "class": c, "share": 100 * v}
+                   for c, v in zip(classes, confusion.sum(0) / confusion.sum())]
+    first_confusion = er_runs.iloc[0]["test_confusion"]
+    true_share = np.array(first_confusion).sum(1) / np.sum(first_confusion)
+    given_share = true_share @ np.array(transition)  # train and test class shares agree up to sampling
+    shares += [{"setting": "training labels (given, noisy)", "class": c, "share": 100 * v}
+               for c, v in zip(classes, given_share)]
+    shares = pd.DataFrame(shares).groupby(["setting", "class"], sort=False)["share"].mean().reset_index()
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    palette = sns.color_palette("viridis", n_colors=er_runs["lam"].nunique()) + [(0.6, 0.6, 0.6)]
+    sns.barplot(shares, x="class", y="share", hue="setting", palette=palette, ax=ax)
+    ax.hlines(100 * true_share, np.arange(len(classes)) - 0.4, np.arange(len(classes)) + 0.4, colors="black",
+              linestyles="--", label="true share (test)")
+    ax.set(xlabel="class", ylabel="share of images (%)", title=title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3, fontsize="small")
+    return fig
+
+
 def draw_transition_matrix(ax: Any, matrix: np.ndarray, dataset: str, title: str) -> None:
     """On ``ax``, a label-noise transition matrix (rows: true class, columns: given label, axes named
     by the short class names of ``dataset``) as a heatmap on the fixed scale 0 to 1, each cell
