@@ -674,6 +674,92 @@ def test_draw_masks_outlines_each_mask_in_its_colour_and_names_one_without_conto
     plt.close("all")
 
 
+def test_segmentation_curves_a_column_per_setting_and_a_memorisation_row_only_for_noisy_masks():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    noisy = "boundary:1:8-16"
+    epochs = pd.DataFrame({"loss": ["ce"] * 4 + ["dice"] * 4, "noise": ["clean", "clean", noisy, noisy] * 2,
+                           "seed": 1, "epoch": [1, 2] * 4, "test_dice": [0.5, 0.6, 0.4, 0.5, 0.7, 0.8, 0.6, 0.7],
+                           "flipped_fit_given": [np.nan, np.nan, 0.2, 0.3, np.nan, np.nan, 0.1, 0.1]})
+    colors = report.loss_colors(["ce", "dice"])
+    fig = report.plot_segmentation_curves(epochs, ["clean", noisy], [noisy], ["ce", "dice"], colors)
+    (clean_dice, noisy_dice), (clean_fit, noisy_fit) = np.reshape(fig.axes, (2, 2))
+    assert [clean_dice.get_title(), noisy_dice.get_title()] == ["clean", report.mask_noise_label(noisy)]
+    assert (clean_dice.get_ylabel(), clean_fit.get_ylabel()) == ("test Dice (%)", "flipped pixels fitted (%)")
+    ce, dice = noisy_dice.get_lines()
+    assert list(ce.get_ydata()) == pytest.approx([40.0, 50.0]) and ce.get_marker() == "o"
+    assert matplotlib.colors.to_hex(dice.get_color()) == colors["Dice"] and not noisy_dice.collections  # no shading
+    assert list(noisy_fit.get_lines()[0].get_ydata()) == pytest.approx([20.0, 30.0])
+    assert not clean_fit.get_lines() and [text.get_text() for text in clean_fit.texts] == ["no noisy masks"]
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["CE", "Dice"]
+    clean_only = report.plot_segmentation_curves(epochs, ["clean"], [], ["ce"], colors)
+    assert len(clean_only.axes) == 1 and clean_only.axes[0].get_xlabel() == "epoch"
+    plt.close("all")
+
+
+def masks_of(*boxes: tuple[int, int, int, int]) -> np.ndarray:
+    """(len(boxes), 12, 16) boolean masks, each True inside its (top, bottom, left, right) box."""
+    masks = np.zeros((len(boxes), 12, 16), dtype=bool)
+    for mask, (top, bottom, left, right) in zip(masks, boxes):
+        mask[top:bottom, left:right] = True
+    return masks
+
+
+def outline_colours(ax) -> list[str]:
+    import matplotlib.collections
+    import matplotlib.colors
+
+    return [matplotlib.colors.to_hex(child.get_edgecolor()[0]) for child in ax.get_children()
+            if isinstance(child, matplotlib.collections.Collection)]
+
+
+def test_mask_noise_examples_a_row_per_image_and_a_column_per_setting():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    images = np.zeros((3, 3, 12, 16), dtype=np.uint8)
+    clean = masks_of((2, 8, 2, 8), (2, 8, 2, 8), (2, 8, 2, 8))
+    noisy = {"boundary:1:8-16": masks_of((1, 9, 1, 9), (0, 0, 0, 0), (1, 9, 1, 9)), "shift:1:8-16": clean}
+    fig = report.plot_mask_noise_examples(images, clean, noisy, [2, 1])
+    axes = np.reshape(fig.axes, (2, 2))
+    assert axes[0, 1].get_title() == f"training image 2\n{report.mask_noise_label('shift:1:8-16')}"
+    pink = matplotlib.colors.to_hex(report.MASK_NOISE_COLOR)
+    assert outline_colours(axes[0, 0]) == ["#ffffff", pink]
+    assert outline_colours(axes[1, 0]) == ["#ffffff"] and axes[1, 0].texts[0].get_text() == "noisy: no lesion pixels"
+    plt.close("all")
+
+
+def test_example_predictions_clean_noise_and_each_loss_in_its_colour_per_test_image():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    images = np.zeros((5, 3, 12, 16), dtype=np.uint8)
+    clean = masks_of(*[(2, 8, 2, 8)] * 5)
+    predictions = {"ce": masks_of(*[(3, 9, 3, 9)] * 5), "anl_ce": masks_of(*[(0, 0, 0, 0)] * 5)}
+    colors = report.loss_colors(["ce", "anl_ce"])
+    fig = report.plot_example_predictions(images, clean, masks_of((1, 9, 1, 9), (1, 9, 1, 9)), predictions, [4, 0],
+                                          colors, "Predictions")
+    axes = np.reshape(fig.axes, (2, 4))
+    assert [ax.get_title() for ax in axes[0]] == ["clean mask", "noise on this mask", "CE", "ANL-CE"]
+    assert [ax.get_title() for ax in axes[1]] == ["", "", "", ""]
+    assert [axes[row, 0].texts[0].get_text() for row in range(2)] == ["test 4", "test 0"]
+    assert outline_colours(axes[0, 1])[1] == matplotlib.colors.to_hex(report.MASK_NOISE_COLOR)
+    assert outline_colours(axes[0, 2]) == ["#ffffff", colors["CE"]]
+    assert axes[0, 3].texts[0].get_text() == "prediction: no lesion pixels"
+    assert fig.get_suptitle() == "Predictions"
+    plt.close("all")
+
+
 def test_the_mask_noise_colour_is_no_loss_colour():
     import matplotlib.colors
 

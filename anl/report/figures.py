@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from anl import losses
-from anl.report.labels import class_names, noise_kind_label, noise_label
+from anl.report.labels import class_names, mask_noise_label, noise_kind_label, noise_label
 from anl.report.stats import mean_std
 
 
@@ -295,3 +295,83 @@ def draw_masks(ax: Any, image: np.ndarray, masks: Mapping[str, tuple[np.ndarray,
                     bbox={"facecolor": color, "alpha": 0.8, "linewidth": 0})
     ax.set_title(title, fontsize="small")
     ax.set_axis_off()
+
+
+def plot_mask_noise_examples(images: np.ndarray, clean_masks: np.ndarray, noisy_masks: Mapping[str, np.ndarray],
+                             indices: Sequence[int]) -> Any:
+    """One row per training image of ``indices`` ((N, 3, H, W) uint8 ``images``), one column per
+    mask-noise setting of ``noisy_masks`` ({spec: (N, H, W) noisy masks}): the clean mask in white
+    and the noisy one in MASK_NOISE_COLOR (:func:`draw_masks`), each panel titled by the image and
+    the setting. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(indices), len(noisy_masks), figsize=(2.6 * len(noisy_masks), 2.1 * len(indices)),
+                             squeeze=False)
+    for row, index in enumerate(indices):
+        for column, (spec, noisy) in enumerate(noisy_masks.items()):
+            masks = {"clean": (clean_masks[index], "white"), "noisy": (noisy[index], MASK_NOISE_COLOR)}
+            draw_masks(axes[row, column], images[index], masks, f"training image {index}\n{mask_noise_label(spec)}")
+    return fig
+
+
+def plot_segmentation_curves(epochs: pd.DataFrame, noises: Sequence[str], noisy_settings: Sequence[str],
+                             loss_names: Sequence[str], colors: Mapping[str, Any]) -> Any:
+    """Per-epoch curves of segmentation runs (rows of RunSet.epochs), in %: one column per
+    mask-noise setting of ``noises``, a row of test Dice and, when there are ``noisy_settings``, a
+    row of the flipped training pixels predicted as in the noisy mask (noted "no noisy masks" for the
+    other settings); one line per loss in its colour, the mean over seeds, with a marker at every
+    epoch and no shading (few epochs, two seeds). Returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    rows = [("test_dice", "test Dice (%)")] + ([("flipped_fit_given", "flipped pixels fitted (%)")]
+                                              if noisy_settings else [])
+    fig, axes = plt.subplots(len(rows), len(noises), figsize=(2.6 * len(noises) + 0.8, 2.5 * len(rows)),
+                             sharex=True, sharey="row", squeeze=False)
+    for column, spec in enumerate(noises):
+        for row, (metric, label) in enumerate(rows):
+            ax = axes[row, column]
+            for loss in loss_names:
+                group = epochs[(epochs["noise"] == spec) & (epochs["loss"] == loss)].dropna(subset=[metric])
+                if len(group):
+                    curve = mean_std(group, metric, ["epoch"])
+                    name = losses.display_name(loss)
+                    ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=colors[name], linewidth=1.8,
+                            marker="o", markersize=2.5)
+            ax.set(xlabel="epoch" if row == len(rows) - 1 else None, ylabel=label if column == 0 else None)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if row == 0:
+                ax.set_title(mask_noise_label(spec), fontsize="small")
+            if metric == "flipped_fit_given" and spec not in noisy_settings:
+                ax.text(0.5, 0.5, "no noisy masks", transform=ax.transAxes, ha="center", color="grey")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+    return fig
+
+
+def plot_example_predictions(images: np.ndarray, clean_masks: np.ndarray, noisy_masks: np.ndarray,
+                             predictions: Mapping[str, np.ndarray], indices: Sequence[int],
+                             colors: Mapping[str, Any], title: str) -> Any:
+    """One row per test image of ``indices`` ((N, 3, H, W) uint8 ``images``, (N, H, W) ``clean_masks``
+    and each loss's predicted masks of ``predictions``, all at one size), named by its index: the
+    clean mask (white), then a noisy mask (``noisy_masks``, one per row, in MASK_NOISE_COLOR) over
+    it, then each loss's prediction in its colour over it; the columns titled on the first row, the
+    figure titled ``title``. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    columns = 2 + len(predictions)
+    fig, axes = plt.subplots(len(indices), columns, figsize=(1.75 * columns, 1.45 * len(indices)), squeeze=False)
+    for row, index in enumerate(indices):
+        image, clean = images[index], clean_masks[index]
+        draw_masks(axes[row, 0], image, {"clean": (clean, "white")}, "clean mask" if row == 0 else "")
+        draw_masks(axes[row, 1], image, {"clean": (clean, "white"), "noise": (noisy_masks[row], MASK_NOISE_COLOR)},
+                   "noise on this mask" if row == 0 else "")
+        for column, (loss, masks) in enumerate(predictions.items(), start=2):
+            name = losses.display_name(loss)
+            prediction = {"clean": (clean, "white"), "prediction": (masks[index], colors[name])}
+            draw_masks(axes[row, column], image, prediction, name if row == 0 else "")
+        axes[row, 0].text(-0.08, 0.5, f"test {index}", transform=axes[row, 0].transAxes, rotation=90,
+                          ha="right", va="center", fontsize="small")
+    fig.suptitle(title, fontsize="medium")
+    return fig
+
