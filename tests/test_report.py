@@ -760,6 +760,29 @@ def test_example_predictions_clean_noise_and_each_loss_in_its_colour_per_test_im
     plt.close("all")
 
 
+def test_gradient_norms_a_panel_per_family_each_loss_in_its_colour_mae_dashed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    p_y, norm = np.array([0.1, 0.5, 0.9]), np.array([2.0, 0.1, 1e-3])
+    panels = {"CE family": {"ce": (p_y, norm), "mae": (p_y, norm / 2)}, "focal family": {"nnfl": (p_y, norm)}}
+    fig = report.plot_gradient_norms(panels, "K = 10")
+    ce_family, focal_family = fig.axes
+    assert [ce_family.get_title(), focal_family.get_title()] == ["CE family", "focal family"]
+    ce, mae = ce_family.get_lines()
+    assert list(mae.get_ydata()) == pytest.approx([1.0, 0.05, 5e-4]) and list(ce.get_xdata()) == [0.1, 0.5, 0.9]
+    assert (ce.get_linestyle(), mae.get_linestyle()) == ("-", "--")
+    nnfl = focal_family.get_lines()[0]
+    assert matplotlib.colors.to_hex(nnfl.get_color()) == report.LOSS_COLORS["nnfl"]
+    assert ce_family.get_yscale() == "log" and ce_family.get_ylim() == pytest.approx((1e-4, 3))
+    assert [text.get_text() for text in ce_family.get_legend().get_texts()] == ["CE", "MAE"]
+    assert ce_family.get_ylabel() == "logit-gradient norm ||dL/dz||" and fig.get_suptitle() == "K = 10"
+    plt.close("all")
+
+
 def test_the_mask_noise_colour_is_no_loss_colour():
     import matplotlib.colors
 

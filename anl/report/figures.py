@@ -375,3 +375,23 @@ def plot_example_predictions(images: np.ndarray, clean_masks: np.ndarray, noisy_
     fig.suptitle(title, fontsize="medium")
     return fig
 
+
+def plot_gradient_norms(panels: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]], title: str) -> Any:
+    """The norm of a loss's gradient with respect to the logits against p(y|x) of the given label,
+    on a log scale from 1e-4 to 3: one panel per family of losses (``panels``: {panel title: {loss:
+    (p_y, norm)}}), one line per loss in its colour, MAE dashed (the reference in each family); the
+    figure titled ``title``. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    colors = loss_colors(list(dict.fromkeys(loss for curves in panels.values() for loss in curves)))
+    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6), sharey=True)
+    for ax, (panel_title, curves) in zip(axes, panels.items()):
+        for loss, (p_y, norm) in curves.items():
+            label = losses.display_name(loss)
+            ax.plot(p_y, norm, label=label, color=colors[label], linewidth=2, linestyle="--" if loss == "mae" else "-")
+        ax.set(title=panel_title, xlabel="p(y|x) of the given label", yscale="log", xlim=(0, 1), ylim=(1e-4, 3),
+               xticks=[0, 0.2, 0.4, 0.6, 0.8, 1], xticklabels=["0", "0.2", "0.4", "0.6", "0.8", "1"])
+        ax.legend(loc="lower center", ncols=2)
+    axes[0].set_ylabel("logit-gradient norm ||dL/dz||")
+    fig.suptitle(title)
+    return fig
