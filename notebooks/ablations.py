@@ -47,11 +47,8 @@ lambdas = [0.0, 0.5, 2.0, 8.0]
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
-from matplotlib.ticker import MaxNLocator
 
 from anl import losses, pages, report
 
@@ -72,15 +69,7 @@ display(Markdown(runs.protocol()))
 
 # %% tags=["hide-input"]
 curves = report.section_runs(runs.epochs, sections["regulariser"], "regulariser")
-fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), sharex=True)
-for ax, (metric, label) in zip(axes, {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}.items()):
-    for (name, group), color in zip(curves.groupby("regulariser", sort=False), sns.color_palette("tab10")):
-        curve = report.mean_std(group, metric, ["epoch"])
-        ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=color, linewidth=2)
-    ax.set(xlabel="epoch", ylabel=label, title=f"ANL-CE, {report.noise_label(high_noise)}")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-handles, labels = axes[0].get_legend_handles_labels()
-fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+report.plot_curves_by_setting(curves, "regulariser", f"ANL-CE, {report.noise_label(high_noise)}")
 plt.show()
 
 # %% [markdown]
@@ -106,12 +95,7 @@ if sections["alpha_beta"]:
     grid = report.section_runs(runs.summaries, sections["alpha_beta"], "pair")
     grid[["alpha", "beta"]] = pd.DataFrame(grid["pair"].tolist(), index=grid.index)
     heat = grid.groupby(["alpha", "beta"])["final_test_acc"].mean().unstack("beta") * 100
-    fig, ax = plt.subplots(figsize=(1.2 * len(betas) + 2.6, 1.0 * len(alphas) + 1.6))
-    sns.heatmap(heat.sort_index(ascending=False), annot=True, fmt=".1f", cmap="viridis", ax=ax,
-                cbar_kws={"label": "last-epoch test accuracy (%)"})
-    ax.set(xlabel="beta (NNCE weight)", ylabel="alpha (NCE weight)",
-           title=f"ANL-CE, {report.noise_label(sensitivity_noise)}")
-    ax.tick_params(axis="y", labelrotation=0)
+    report.plot_alpha_beta_grid(heat, f"ANL-CE, {report.noise_label(sensitivity_noise)}")
     plt.show()
 else:
     display(Markdown("*No alpha/beta runs for these parameters (the parameter list is empty).*"))
@@ -134,22 +118,7 @@ if sections["alpha_beta"]:
 
 # %% tags=["hide-input"]
 sweep = report.section_runs(runs.summaries, sections["delta"], "delta_value")
-fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
-for ax, (metric, label) in zip(axes, {"final_test_acc": "last-epoch test accuracy (%)",
-                                      "final_noisy_acc_given": "memorisation, last epoch (%)"}.items()):
-    stats = report.mean_std(sweep, metric, ["delta_value"]).sort_values("delta_value")
-    positions = np.arange(len(stats))
-    ax.errorbar(positions, 100 * stats["mean"], yerr=100 * stats["std"].fillna(0), marker="o", linewidth=2, capsize=3)
-    ax.set_xticks(positions, [f"{value:g}" for value in stats["delta_value"]])
-    for position, value in zip(positions, stats["delta_value"]):
-        if value == base["delta"]:
-            ax.axvline(position, color="grey", linestyle=":")
-            ax.annotate("preset", (position, 1), xycoords=("data", "axes fraction"), xytext=(3, -12),
-                        textcoords="offset points", color="grey")
-    ax.set(xlabel="delta (L1 weight)", ylabel=label, ylim=(0, 100))  # the whole scale: no gap looks larger than it is
-seed_count = sweep.groupby("delta_value").size().min()
-fig.suptitle(f"ANL-CE, {report.noise_label(high_noise)}" + (f" (error bars: std over {seed_count} seeds)"
-                                                            if seed_count > 1 else " (one seed: no spread shown)"))
+report.plot_delta_sweep(sweep, base["delta"], f"ANL-CE, {report.noise_label(high_noise)}")
 plt.show()
 
 # %% tags=["hide-input"]
@@ -169,26 +138,10 @@ display(Markdown(f"**Finding:** at {report.noise_label(high_noise)}, "
 # %% tags=["hide-input"]
 if sections["lambda"]:
     er_runs = report.section_runs(runs.summaries, sections["lambda"], "lam")
-    records = {record["key"]: record for record in runs.records}
-    classes = report.class_names(dataset)
-    shares = []
-    for _, run in er_runs.iterrows():
-        confusion = np.array(run["test_confusion"])
-        shares += [{"setting": f"predicted, λ = {run['lam']:g}", "class": c, "share": 100 * v}
-                   for c, v in zip(classes, confusion.sum(0) / confusion.sum())]
-    first = records[er_runs.iloc[0]["key"]]
-    true_share = np.array(first["summary"]["test_confusion"]).sum(1) / np.sum(first["summary"]["test_confusion"])
-    transition = np.array(first["noise"]["transition"])
-    given_share = true_share @ transition  # train and test class shares agree up to sampling
-    shares += [{"setting": "training labels (given, noisy)", "class": c, "share": 100 * v} for c, v in zip(classes, given_share)]
-    shares = pd.DataFrame(shares).groupby(["setting", "class"], sort=False)["share"].mean().reset_index()
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    palette = sns.color_palette("viridis", n_colors=len(lambdas)) + [(0.6, 0.6, 0.6)]
-    sns.barplot(shares, x="class", y="share", hue="setting", palette=palette, ax=ax)
-    ax.hlines(100 * true_share, np.arange(len(classes)) - 0.4, np.arange(len(classes)) + 0.4, colors="black",
-              linestyles="--", label="true share (test)")
-    ax.set(xlabel="class", ylabel="share of images (%)", title=f"ANL-CE-ER, {report.noise_label(er_noise)}")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3, fontsize="small")
+    transition = next(record["noise"]["transition"] for record in runs.records
+                      if record["key"] == er_runs.iloc[0]["key"])
+    report.plot_predicted_class_shares(er_runs, transition, report.class_names(dataset),
+                                       f"ANL-CE-ER, {report.noise_label(er_noise)}")
     plt.show()
 else:
     display(Markdown("*No entropy-regulariser runs for these parameters (the parameter list is empty).*"))

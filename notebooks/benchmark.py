@@ -99,28 +99,9 @@ display(Markdown(report.markdown_table(report.accuracy_table(runs.summaries, "be
 # several).
 
 # %% tags=["hide-input"]
-summaries = runs.summaries.assign(kind=runs.summaries["noise"].str.partition(":")[0],
-                                  rate_pct=100 * runs.summaries["noise_rate"],
-                                  acc_pct=100 * runs.summaries["final_test_acc"])
-kinds = [kind for kind in dict.fromkeys(summaries["kind"]) if kind != "clean"] or ["clean"]
-colors = report.loss_colors(loss_names)
-fig, axes = plt.subplots(1, len(kinds), figsize=(3.8 * len(kinds), 3.8), sharey=True, squeeze=False)
-for ax, kind in zip(axes[0], kinds):
-    panel = summaries[summaries["kind"].isin(["clean", kind])]
-    for loss in loss_names:
-        rows = panel[panel["loss"] == loss]
-        accuracy = report.mean_std(rows, "acc_pct", ["noise"])
-        accuracy["rate_pct"] = accuracy["noise"].map(rows.groupby("noise")["rate_pct"].mean())
-        accuracy = accuracy.sort_values("rate_pct")
-        name = losses.display_name(loss)
-        ax.errorbar(accuracy["rate_pct"], accuracy["mean"], yerr=accuracy["std"].fillna(0), label=name,
-                    color=colors[name], marker="o", linewidth=2, capsize=3)
-    ax.set(title=f"{report.noise_kind_label(kind)} noise", xlabel="realised noise rate (%)")
-axes[0, 0].set_ylabel("last-epoch test accuracy (%)")
-handles, labels = axes[0, 0].get_legend_handles_labels()
-fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
-fig.suptitle(f"{report.dataset_label(dataset, runs.records[0]['provenance']['data_source'])}: "
-             f"test accuracy against noise rate")
+report.plot_accuracy_against_noise_rate(
+    runs.summaries, loss_names, report.loss_colors(loss_names),
+    f"{report.dataset_label(dataset, runs.records[0]['provenance']['data_source'])}: test accuracy against noise rate")
 plt.show()
 
 # %% [markdown]

@@ -135,19 +135,7 @@ def gradient_norms(name: str, t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 
 t = torch.linspace(-8.0, 14.0, 600, dtype=torch.float64)
-panels = {"CE family": ["ce", "nce", "nnce", "mae"], "focal family": ["fl", "nfl", "nnfl", "mae"]}
-gradient_losses = list(dict.fromkeys(name for names in panels.values() for name in names))
-colors = report.loss_colors(gradient_losses)
-fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.6), sharey=True)
-for ax, (title, names) in zip(axes, panels.items()):
-    for name in names:
-        p_y, norm = gradient_norms(name, t)
-        label = losses.display_name(name)
-        ax.plot(p_y, norm, label=label, color=colors[label], linewidth=2,
-                linestyle="--" if name == "mae" else "-")
-    ax.set(title=title, xlabel="p(y|x) of the given label", yscale="log", xlim=(0, 1), ylim=(1e-4, 3),
-           xticks=[0, 0.2, 0.4, 0.6, 0.8, 1], xticklabels=["0", "0.2", "0.4", "0.6", "0.8", "1"])
-    ax.legend(loc="lower center", ncols=2)
-axes[0].set_ylabel("logit-gradient norm ||dL/dz||")
-fig.suptitle(f"Logit-gradient norm against p(y|x), K = {num_classes}, other logits equal")
+families = {"CE family": ["ce", "nce", "nnce", "mae"], "focal family": ["fl", "nfl", "nnfl", "mae"]}
+norms = {family: {name: gradient_norms(name, t) for name in names} for family, names in families.items()}
+report.plot_gradient_norms(norms, f"Logit-gradient norm against p(y|x), K = {num_classes}, other logits equal")
 plt.show()

@@ -78,7 +78,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from matplotlib.ticker import MaxNLocator
 
 from anl import data, losses, pages, report, segmentation
 from anl import mask_noise
@@ -106,14 +105,8 @@ noisy_sets = {spec: mask_noise.apply_mask_noise(spec, native.train_masks.numpy()
 
 if noisy_settings:
     picked = np.flatnonzero(np.all([noisy_sets[spec].is_noisy for spec in noisy_settings], axis=0))[:3]
-    fig, axes = plt.subplots(len(picked), len(noisy_settings), figsize=(2.6 * len(noisy_settings), 2.1 * len(picked)),
-                             squeeze=False)
-    for row, index in enumerate(picked):
-        for column, spec in enumerate(noisy_settings):
-            masks = {"clean": (native.train_masks[index].numpy(), "white"),
-                     "noisy": (noisy_sets[spec].noisy[index], report.MASK_NOISE_COLOR)}
-            report.draw_masks(axes[row, column], native.train_images[index].numpy(), masks,
-                              f"training image {index}\n{report.mask_noise_label(spec)}")
+    report.plot_mask_noise_examples(native.train_images.numpy(), native.train_masks.numpy(),
+                                    {spec: noisy_sets[spec].noisy for spec in noisy_settings}, picked)
     plt.show()
 
 # %% tags=["hide-input"]
@@ -155,27 +148,7 @@ for metric, title in [("final_test_dice", "Test Dice (%), last epoch"),
 # over seeds.
 
 # %% tags=["hide-input"]
-curves = runs.epochs
-rows = [("test_dice", "test Dice (%)")] + ([("flipped_fit_given", "flipped pixels fitted (%)")] if noisy_settings else [])
-fig, axes = plt.subplots(len(rows), len(noises), figsize=(2.6 * len(noises) + 0.8, 2.5 * len(rows)),
-                         sharex=True, sharey="row", squeeze=False)
-for column, spec in enumerate(noises):
-    for row, (metric, label) in enumerate(rows):
-        ax = axes[row, column]
-        for loss in loss_names:
-            group = curves[(curves["noise"] == spec) & (curves["loss"] == loss)].dropna(subset=[metric])
-            if len(group):
-                curve = report.mean_std(group, metric, ["epoch"])
-                ax.plot(curve["epoch"], 100 * curve["mean"], label=names[loss], color=colors[names[loss]], linewidth=1.8,
-                        marker="o", markersize=2.5)
-        ax.set(xlabel="epoch" if row == len(rows) - 1 else None, ylabel=label if column == 0 else None)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if row == 0:
-            ax.set_title(report.mask_noise_label(spec), fontsize="small")
-        if metric == "flipped_fit_given" and spec not in noisy_settings:
-            ax.text(0.5, 0.5, "no noisy masks", transform=ax.transAxes, ha="center", color="grey")
-handles, labels = axes[0, 0].get_legend_handles_labels()
-fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+report.plot_segmentation_curves(runs.epochs, noises, noisy_settings, loss_names, colors)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -210,21 +183,9 @@ if example_runs:
     every_mask = mask_noise.MaskNoiseSpec(parsed.kind, 1.0, parsed.low, parsed.high, parsed.shape).spec
     illustrated = mask_noise.apply_mask_noise(every_mask, native.test_masks[indices].numpy(), seed=seeds[0]).noisy
     illustrated = data.resize_masks(illustrated, shown).numpy()
-    columns = 2 + len(predictions)
-    fig, axes = plt.subplots(len(indices), columns, figsize=(1.75 * columns, 1.45 * len(indices)), squeeze=False)
-    for row, index in enumerate(indices):
-        image, clean = small.test_images[index].numpy(), small.test_masks[index].numpy()
-        report.draw_masks(axes[row, 0], image, {"clean": (clean, "white")}, "clean mask" if row == 0 else "")
-        report.draw_masks(axes[row, 1], image,
-                          {"clean": (clean, "white"), "noise": (illustrated[row], report.MASK_NOISE_COLOR)},
-                          "noise on this mask" if row == 0 else "")
-        for column, (loss, masks) in enumerate(predictions.items(), start=2):
-            report.draw_masks(axes[row, column], image,
-                              {"clean": (clean, "white"), "prediction": (masks[index], colors[names[loss]])},
-                              names[loss] if row == 0 else "")
-        axes[row, 0].text(-0.08, 0.5, f"test {index}", transform=axes[row, 0].transAxes, rotation=90,
-                          ha="right", va="center", fontsize="small")
-    fig.suptitle(f"Predictions after training with {report.mask_noise_label(example_noise)}", fontsize="medium")
+    title = f"Predictions after training with {report.mask_noise_label(example_noise)}"
+    report.plot_example_predictions(small.test_images.numpy(), small.test_masks.numpy(), illustrated, predictions,
+                                    indices, colors, title)
     plt.show()
 else:
     display(Markdown(f"*No runs with `example_noise` = {example_noise!r} among these parameters.*"))

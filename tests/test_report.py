@@ -371,6 +371,127 @@ def test_plot_curves_draws_one_line_per_loss_and_set_of_runs_in_percent():
     plt.close("all")
 
 
+def test_accuracy_against_noise_rate_one_panel_per_kind_with_the_clean_runs_in_each():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    rows = [("ce", "clean", 0.0, 0.9), ("ce", "sym:0.4", 0.38, 0.6), ("ce", "sym:0.4", 0.42, 0.8),
+            ("ce", "asym:0.2", 0.2, 0.7), ("anl_ce", "clean", 0.0, 0.95), ("anl_ce", "sym:0.4", 0.4, 0.85),
+            ("anl_ce", "asym:0.2", 0.2, 0.9)]
+    summaries = pd.DataFrame(rows, columns=["loss", "noise", "noise_rate", "final_test_acc"])
+    colors = report.loss_colors(["ce", "anl_ce"])
+    fig = report.plot_accuracy_against_noise_rate(summaries, ["ce", "anl_ce"], colors, "MNIST")
+    symmetric, asymmetric = fig.axes
+    assert [symmetric.get_title(), asymmetric.get_title()] == ["symmetric noise", "asymmetric noise"]
+    ce_line = symmetric.containers[0].lines[0]  # CE at clean and sym 0.4: realised rate, mean over seeds, in %
+    assert list(ce_line.get_xdata()) == pytest.approx([0.0, 40.0])
+    assert list(ce_line.get_ydata()) == pytest.approx([90.0, 70.0])
+    assert matplotlib.colors.to_hex(ce_line.get_color()) == colors["CE"]
+    (bars,) = symmetric.containers[0].lines[2]  # the error bars: std over the two sym 0.4 seeds, none for one
+    half_heights = [np.ptp(segment[:, 1]) / 2 for segment in bars.get_segments()]
+    assert half_heights == pytest.approx([0.0, 100 * np.std([0.6, 0.8], ddof=1)])
+    assert list(asymmetric.containers[1].lines[0].get_xdata()) == pytest.approx([0.0, 20.0])  # ANL-CE, clean too
+    assert symmetric.get_ylabel() == "last-epoch test accuracy (%)"
+    assert symmetric.get_xlabel() == "realised noise rate (%)"
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["CE", "ANL-CE"]
+    assert fig.get_suptitle() == "MNIST"
+    plt.close("all")
+
+
+def test_curves_by_setting_one_line_per_setting_in_order_and_in_percent():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    curves = pd.DataFrame({"regulariser": ["L1"] * 4 + ["none"] * 2, "seed": [1, 1, 2, 2, 1, 1],
+                           "epoch": [1, 2, 1, 2, 1, 2], "test_acc": [0.2, 0.4, 0.4, 0.6, 0.5, 0.3],
+                           "noisy_acc_given": [0.1, 0.2, 0.1, 0.2, 0.3, 0.6]})
+    fig = report.plot_curves_by_setting(curves, "regulariser", "ANL-CE, sym 0.8")
+    test, memorisation = fig.axes
+    assert [ax.get_ylabel() for ax in fig.axes] == ["test accuracy (%)", "memorisation (%)"]
+    assert test.get_title() == memorisation.get_title() == "ANL-CE, sym 0.8"
+    l1, none = test.get_lines()
+    assert list(l1.get_ydata()) == pytest.approx([30.0, 50.0])  # mean over seeds, in %
+    assert list(memorisation.get_lines()[1].get_ydata()) == pytest.approx([30.0, 60.0])
+    tab10 = [matplotlib.colors.to_hex(colour) for colour in sns.color_palette("tab10")[:2]]
+    assert [matplotlib.colors.to_hex(line.get_color()) for line in (l1, none)] == tab10
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["L1", "none"]
+    plt.close("all")
+
+
+def test_alpha_beta_grid_puts_the_largest_alpha_on_top_and_annotates_each_cell():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    accuracy = pd.DataFrame([[50.0, 60.0, 70.0], [80.0, 90.0, 95.25]], index=pd.Index([0.5, 2.0], name="alpha"),
+                            columns=pd.Index([0.5, 1.0, 2.0], name="beta"))
+    fig = report.plot_alpha_beta_grid(accuracy, "ANL-CE, sym 0.6")
+    ax = fig.axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["2.0", "0.5"]
+    assert [text.get_text() for text in ax.texts][:3] == ["80.0", "90.0", "95.2"]  # the top row is alpha 2
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == (
+        "beta (NNCE weight)", "alpha (NCE weight)", "ANL-CE, sym 0.6")
+    assert fig.axes[1].get_ylabel() == "last-epoch test accuracy (%)"  # the colour bar
+    plt.close("all")
+
+
+def test_delta_sweep_spaces_the_values_evenly_marks_the_preset_and_counts_the_seeds():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweep = pd.DataFrame({"delta_value": [1e-4, 1e-4, 0.0, 0.0, 1e-5, 1e-5], "seed": [1, 2] * 3,
+                          "final_test_acc": [0.9, 0.8, 0.2, 0.4, 0.7, 0.7],
+                          "final_noisy_acc_given": [0.1, 0.1, 0.9, 0.9, 0.2, 0.2]})
+    fig = report.plot_delta_sweep(sweep, 1e-5, "ANL-CE, sym 0.8")
+    test, memorisation = fig.axes
+    points = test.containers[0].lines[0]
+    assert list(points.get_xdata()) == [0, 1, 2] and list(points.get_ydata()) == pytest.approx([30.0, 70.0, 85.0])
+    (bars,) = test.containers[0].lines[2]
+    half_heights = [np.ptp(segment[:, 1]) / 2 for segment in bars.get_segments()]
+    assert half_heights == pytest.approx([100 * np.std([0.2, 0.4], ddof=1), 0.0, 100 * np.std([0.9, 0.8], ddof=1)])
+    assert [label.get_text() for label in test.get_xticklabels()] == ["0", "1e-05", "0.0001"]
+    (preset,) = [line for line in test.get_lines() if line.get_linestyle() == ":"]
+    assert list(preset.get_xdata()) == [1, 1] and [text.get_text() for text in test.texts] == ["preset"]
+    assert test.get_ylim() == memorisation.get_ylim() == (0, 100)
+    assert memorisation.get_ylabel() == "memorisation, last epoch (%)"
+    assert fig.get_suptitle() == "ANL-CE, sym 0.8 (error bars: std over 2 seeds)"
+    one_seed = report.plot_delta_sweep(sweep[sweep["seed"] == 1], 1e-5, "ANL-CE, sym 0.8")
+    assert one_seed.get_suptitle() == "ANL-CE, sym 0.8 (one seed: no spread shown)"
+    plt.close("all")
+
+
+def test_predicted_class_shares_per_weight_beside_the_given_and_true_shares():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # two classes of 60 and 40 test images; asymmetric noise moves half of class 0's labels to class 1
+    er_runs = pd.DataFrame({"lam": [0.0, 2.0, 2.0], "seed": [1, 1, 2],
+                            "test_confusion": [[[30, 30], [0, 40]], [[50, 10], [0, 40]], [[60, 0], [10, 30]]]})
+    fig = report.plot_predicted_class_shares(er_runs, [[0.5, 0.5], [0.0, 1.0]], ["a", "b"], "ANL-CE-ER, asym 0.4")
+    ax = fig.axes[0]
+    heights = [patch.get_height() for patch in ax.patches if patch.get_width() > 0][:6]
+    # classes a and b for λ = 0, for λ = 2 (the mean of its two seeds) and for the given labels
+    assert heights == pytest.approx([30.0, 70.0, 60.0, 40.0, 30.0, 70.0])
+    (true_share,) = ax.collections  # the dashed lines over each class
+    assert [segment[0, 1] for segment in true_share.get_segments()] == pytest.approx([60.0, 40.0])
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == [
+        "predicted, λ = 0", "predicted, λ = 2", "training labels (given, noisy)", "true share (test)"]
+    assert (ax.get_ylabel(), ax.get_title()) == ("share of images (%)", "ANL-CE-ER, asym 0.4")
+    plt.close("all")
+
+
 def test_protocol_table_compares_each_protocol_with_the_first_of_its_loss_and_noise():
     summaries = pd.DataFrame({
         "loss": ["anl_ce"] * 4 + ["ce"] * 2, "noise": ["asym:0.4"] * 4 + ["sym:0.8"] * 2,
@@ -550,6 +671,115 @@ def test_draw_masks_outlines_each_mask_in_its_colour_and_names_one_without_conto
     assert note.get_text() == "noisy: no lesion pixels"
     assert matplotlib.colors.to_hex(note.get_bbox_patch().get_facecolor()) == matplotlib.colors.to_hex("deeppink")
     assert ax.get_title() == "title" and not ax.axison
+    plt.close("all")
+
+
+def test_segmentation_curves_a_column_per_setting_and_a_memorisation_row_only_for_noisy_masks():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    noisy = "boundary:1:8-16"
+    epochs = pd.DataFrame({"loss": ["ce"] * 4 + ["dice"] * 4, "noise": ["clean", "clean", noisy, noisy] * 2,
+                           "seed": 1, "epoch": [1, 2] * 4, "test_dice": [0.5, 0.6, 0.4, 0.5, 0.7, 0.8, 0.6, 0.7],
+                           "flipped_fit_given": [np.nan, np.nan, 0.2, 0.3, np.nan, np.nan, 0.1, 0.1]})
+    colors = report.loss_colors(["ce", "dice"])
+    fig = report.plot_segmentation_curves(epochs, ["clean", noisy], [noisy], ["ce", "dice"], colors)
+    (clean_dice, noisy_dice), (clean_fit, noisy_fit) = np.reshape(fig.axes, (2, 2))
+    assert [clean_dice.get_title(), noisy_dice.get_title()] == ["clean", report.mask_noise_label(noisy)]
+    assert (clean_dice.get_ylabel(), clean_fit.get_ylabel()) == ("test Dice (%)", "flipped pixels fitted (%)")
+    ce, dice = noisy_dice.get_lines()
+    assert list(ce.get_ydata()) == pytest.approx([40.0, 50.0]) and ce.get_marker() == "o"
+    assert matplotlib.colors.to_hex(dice.get_color()) == colors["Dice"] and not noisy_dice.collections  # no shading
+    assert list(noisy_fit.get_lines()[0].get_ydata()) == pytest.approx([20.0, 30.0])
+    assert not clean_fit.get_lines() and [text.get_text() for text in clean_fit.texts] == ["no noisy masks"]
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["CE", "Dice"]
+    clean_only = report.plot_segmentation_curves(epochs, ["clean"], [], ["ce"], colors)
+    assert len(clean_only.axes) == 1 and clean_only.axes[0].get_xlabel() == "epoch"
+    plt.close("all")
+
+
+def masks_of(*boxes: tuple[int, int, int, int]) -> np.ndarray:
+    """(len(boxes), 12, 16) boolean masks, each True inside its (top, bottom, left, right) box."""
+    masks = np.zeros((len(boxes), 12, 16), dtype=bool)
+    for mask, (top, bottom, left, right) in zip(masks, boxes):
+        mask[top:bottom, left:right] = True
+    return masks
+
+
+def outline_colours(ax) -> list[str]:
+    import matplotlib.collections
+    import matplotlib.colors
+
+    return [matplotlib.colors.to_hex(child.get_edgecolor()[0]) for child in ax.get_children()
+            if isinstance(child, matplotlib.collections.Collection)]
+
+
+def test_mask_noise_examples_a_row_per_image_and_a_column_per_setting():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    images = np.zeros((3, 3, 12, 16), dtype=np.uint8)
+    clean = masks_of((2, 8, 2, 8), (2, 8, 2, 8), (2, 8, 2, 8))
+    noisy = {"boundary:1:8-16": masks_of((1, 9, 1, 9), (0, 0, 0, 0), (1, 9, 1, 9)), "shift:1:8-16": clean}
+    fig = report.plot_mask_noise_examples(images, clean, noisy, [2, 1])
+    axes = np.reshape(fig.axes, (2, 2))
+    assert axes[0, 1].get_title() == f"training image 2\n{report.mask_noise_label('shift:1:8-16')}"
+    pink = matplotlib.colors.to_hex(report.MASK_NOISE_COLOR)
+    assert outline_colours(axes[0, 0]) == ["#ffffff", pink]
+    assert outline_colours(axes[1, 0]) == ["#ffffff"] and axes[1, 0].texts[0].get_text() == "noisy: no lesion pixels"
+    plt.close("all")
+
+
+def test_example_predictions_clean_noise_and_each_loss_in_its_colour_per_test_image():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    images = np.zeros((5, 3, 12, 16), dtype=np.uint8)
+    clean = masks_of(*[(2, 8, 2, 8)] * 5)
+    predictions = {"ce": masks_of(*[(3, 9, 3, 9)] * 5), "anl_ce": masks_of(*[(0, 0, 0, 0)] * 5)}
+    colors = report.loss_colors(["ce", "anl_ce"])
+    fig = report.plot_example_predictions(images, clean, masks_of((1, 9, 1, 9), (1, 9, 1, 9)), predictions, [4, 0],
+                                          colors, "Predictions")
+    axes = np.reshape(fig.axes, (2, 4))
+    assert [ax.get_title() for ax in axes[0]] == ["clean mask", "noise on this mask", "CE", "ANL-CE"]
+    assert [ax.get_title() for ax in axes[1]] == ["", "", "", ""]
+    assert [axes[row, 0].texts[0].get_text() for row in range(2)] == ["test 4", "test 0"]
+    assert outline_colours(axes[0, 1])[1] == matplotlib.colors.to_hex(report.MASK_NOISE_COLOR)
+    assert outline_colours(axes[0, 2]) == ["#ffffff", colors["CE"]]
+    assert axes[0, 3].texts[0].get_text() == "prediction: no lesion pixels"
+    assert fig.get_suptitle() == "Predictions"
+    plt.close("all")
+
+
+def test_gradient_norms_a_panel_per_family_each_loss_in_its_colour_mae_dashed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    p_y, norm = np.array([0.1, 0.5, 0.9]), np.array([2.0, 0.1, 1e-3])
+    panels = {"CE family": {"ce": (p_y, norm), "mae": (p_y, norm / 2)}, "focal family": {"nnfl": (p_y, norm)}}
+    fig = report.plot_gradient_norms(panels, "K = 10")
+    ce_family, focal_family = fig.axes
+    assert [ce_family.get_title(), focal_family.get_title()] == ["CE family", "focal family"]
+    ce, mae = ce_family.get_lines()
+    assert list(mae.get_ydata()) == pytest.approx([1.0, 0.05, 5e-4]) and list(ce.get_xdata()) == [0.1, 0.5, 0.9]
+    assert (ce.get_linestyle(), mae.get_linestyle()) == ("-", "--")
+    nnfl = focal_family.get_lines()[0]
+    assert matplotlib.colors.to_hex(nnfl.get_color()) == report.LOSS_COLORS["nnfl"]
+    assert ce_family.get_yscale() == "log" and ce_family.get_ylim() == pytest.approx((1e-4, 3))
+    assert [text.get_text() for text in ce_family.get_legend().get_texts()] == ["CE", "MAE"]
+    assert ce_family.get_ylabel() == "logit-gradient norm ||dL/dz||" and fig.get_suptitle() == "K = 10"
     plt.close("all")
 
 
