@@ -127,7 +127,7 @@ def published_comparison(summaries: pd.DataFrame, loss_names: Sequence[str], noi
             published = PUBLISHED.get((losses.canonical_name(loss), spec))
             ours = last.loc[(loss, spec)] if ran else None
             rows.append({
-                "loss": losses.display_name(loss), "noise": noise_label(spec),
+                "loss": losses.display_name(loss), "noise": noise_label(spec).replace(" ", "\u00a0"),
                 "last epoch (%)": format_mean_std(ours["mean"], ours["std"]) if ran else "–",
                 "best epoch (%)": format_mean_std(*best.loc[(loss, spec), ["mean", "std"]]) if ran else "–",
                 "seeds": int(ours["n"]) if ran else 0,
