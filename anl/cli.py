@@ -7,7 +7,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-
 from typing import Any
 
 import torch
@@ -94,8 +93,9 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
 
 
 def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict] | None:
-    """Train ``configs`` with ``train`` (a sweep function, e.g. anl.experiments.train_configs) in this process, or submit them as a job
-    array when --executor is local or slurm; local waits for the jobs and returns the records."""
+    """Train ``configs`` with ``train`` (a sweep function, e.g. anl.experiments.train_configs) in this
+    process, or submit them as a job array when --executor is local or slurm; local waits for the
+    jobs and returns the records."""
     store = ResultsStore(args.results)
     if args.executor == "inprocess":
         return train(configs, store, device=args.device, progress=not args.no_progress)
@@ -213,7 +213,8 @@ def set_threads(args: argparse.Namespace) -> None:
 
 def segment_config(args: argparse.Namespace, loss: str, spec: str, seed: int) -> segmentation.SegmentationConfig:
     chosen = {name: getattr(args, name) for name in ("size", "base_width", "epochs")}
-    protocol = {**SEGMENTATION_PROTOCOLS[args.protocol], **{name: value for name, value in chosen.items() if value is not None}}
+    protocol = {**SEGMENTATION_PROTOCOLS[args.protocol],
+                **{name: value for name, value in chosen.items() if value is not None}}
     return segmentation.SegmentationConfig(
         loss, noise=spec, seed=seed, **protocol, levels=args.levels, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, train_subset=args.train_subset, train_eval_size=args.train_eval_size,
@@ -231,8 +232,8 @@ def print_segment_record(record: dict[str, Any]) -> None:
 def command_segment_run(args: argparse.Namespace) -> None:
     set_threads(args)
     store = ResultsStore(args.results)
-    record = segmentation.train_segmentation(segment_config(args, args.loss, args.noise, args.seed), store, device=args.device,
-                                progress=not args.no_progress)
+    record = segmentation.train_segmentation(segment_config(args, args.loss, args.noise, args.seed), store,
+                                             device=args.device, progress=not args.no_progress)
     print_segment_record(record)
 
 
@@ -248,7 +249,6 @@ def command_segment_sweep(args: argparse.Namespace) -> None:
     if not all(isinstance(config, segmentation.SegmentationConfig) for config in configs):
         raise ValueError(f"grid {args.grid!r} is a classification grid; train it with python -m anl sweep")
     for record in submit_or_train(args, configs, train_configs) or []:
-
         print_segment_record(record)
 
 
