@@ -394,3 +394,54 @@ def test_cifar10n_class_major_join_matches_original_order(cifar10n_table):
     reordered = apply_noise("cifar10n:worst", clean[class_major], **kwargs)
     np.testing.assert_array_equal(reordered.noisy, original.noisy[class_major])
     assert reordered.rate == original.rate
+
+
+def within_class_auc(score: np.ndarray, positive: np.ndarray, classes: np.ndarray) -> float:
+    """Mean over classes of the Mann-Whitney AUC: the chance that a positive of a class scores
+    above a negative of the same class (continuous scores, so no ties)."""
+    aucs = []
+    for c in np.unique(classes):
+        s, p = score[classes == c], positive[classes == c]
+        ranks = s.argsort().argsort() + 1
+        n_pos, n_neg = p.sum(), (~p).sum()
+        aucs.append((ranks[p].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(np.mean(aucs))
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("which", ["aggre", "worst"])
+def test_cifar10n_joins_the_loaded_cifar10_images(real_dataset, which):
+    """CIFAR-10N's labels belong to the images the loader returns (the JPEG copy here).
+
+    The join goes through the clean labels, so a wrong order inside a class would keep the noise
+    rate and the per-class counts and only break the pairing of label and image. The pairing shows
+    in the images: an out-of-fold ridge classifier on 16x16 pixels is less sure of the clean class
+    of images humans mislabelled than of the others of their class (within-class AUC ~0.56 aggre,
+    ~0.53 worst), while the same labels shuffled inside each class give 0.50 (+- 0.005).
+    """
+    cifar10 = real_dataset("cifar10")
+    clean = cifar10.train_labels.numpy()
+    result = apply_noise(f"cifar10n:{which}", clean, dataset="cifar10", num_classes=10, seed=0)
+    assert round(100 * result.rate, 2) == CIFAR10N_PUBLISHED[which]
+
+    pixels = torch.nn.functional.avg_pool2d(cifar10.train_images.double() / 255, 2).flatten(1)
+    features = torch.cat([pixels - pixels.mean(0), torch.ones(len(pixels), 1, dtype=pixels.dtype)], 1)
+    targets = torch.nn.functional.one_hot(cifar10.train_labels, 10).double()
+    fold = torch.arange(len(clean)) % 2
+    confidence = torch.empty(len(clean), dtype=torch.float64)
+    for held_out in (0, 1):
+        fit, test = fold != held_out, fold == held_out
+        gram = features[fit].T @ features[fit] + 10.0 * torch.eye(features.shape[1], dtype=torch.float64)
+        weights = torch.linalg.solve(gram, features[fit].T @ targets[fit])
+        confidence[test] = (features[test] @ weights)[torch.arange(int(test.sum())), cifar10.train_labels[test]]
+    doubt = -confidence.numpy()
+
+    mislabelled = result.noisy != clean
+    shuffled = mislabelled.copy()
+    rng = np.random.default_rng(0)
+    for c in range(10):
+        members = np.flatnonzero(clean == c)
+        shuffled[members] = mislabelled[rng.permutation(members)]
+    joined_auc, shuffled_auc = within_class_auc(doubt, mislabelled, clean), within_class_auc(doubt, shuffled, clean)
+    assert abs(shuffled_auc - 0.5) < 0.015
+    assert joined_auc > 0.52 and joined_auc - shuffled_auc > 0.02
