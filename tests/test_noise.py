@@ -315,14 +315,15 @@ def test_apply_noise_idn_scales_images_to_unit_interval():
 
 
 @pytest.mark.realdata
-def test_idn_on_real_mnist(real_dataset):
-    mnist = real_dataset("mnist")
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_idn_on_real_images(real_dataset, name):
+    dataset = real_dataset(name)
     result = apply_noise(
-        "idn:0.4", mnist.train_labels, dataset="mnist", num_classes=10, seed=0,
-        images=mnist.train_images,
+        "idn:0.4", dataset.train_labels, dataset=name, num_classes=10, seed=0,
+        images=dataset.train_images,
     )
     assert abs(result.rate - 0.4) <= 0.02
-    np.testing.assert_array_equal(result.clean, mnist.train_labels.numpy())
+    np.testing.assert_array_equal(result.clean, dataset.train_labels.numpy())
 
 
 # ----------------------------------------------------------------------------- CIFAR-10N
