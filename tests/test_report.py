@@ -845,3 +845,23 @@ def test_shorter_protocol_is_not_judged_on_missing_runs():
     assert check.verdict("long", "short").startswith("Not judged yet: 1 of the runs")
     with pytest.raises(ValueError, match="tolerance must be > 0, got 0"):
         report.shorter_protocol_check(long, short, tolerance=0)
+
+
+def test_shorter_protocol_is_rejected_before_every_run_is_recorded():
+    """One loss beyond the bound, or two recorded losses in swapped places, rejects the protocol
+    whatever the runs still missing show; within the bound it waits for them."""
+    cells = [("sym:0.8", loss) for loss in ("ce", "nce_rce", "anl_ce", "anl_fl")]
+    long = summaries([("anl_ce", "sym:0.8", 1, 0.62), ("nce_rce", "sym:0.8", 1, 0.55)])
+    far = report.shorter_protocol_check(long, summaries([("anl_ce", "sym:0.8", 1, 0.585)]), 0.02, cells=cells)
+    assert far.rejected and not far.adopted and len(far.missing) == 5  # CE and ANL-FL both, NCE+RCE short
+    assert far.verdict("long", "short").startswith("**Rejected**: the largest difference is -3.50 points (ANL-CE")
+    assert "5 of the runs the rule needs are not recorded" in far.verdict("long", "short")
+    swapped = summaries([("anl_ce", "sym:0.8", 1, 0.61), ("nce_rce", "sym:0.8", 1, 0.615)])
+    assert report.shorter_protocol_check(long, swapped, 0.02, cells=cells).rejected  # both within 2 points
+    close = summaries([("anl_ce", "sym:0.8", 1, 0.61), ("nce_rce", "sym:0.8", 1, 0.555)])
+    waiting = report.shorter_protocol_check(long, close, 0.02, cells=cells)
+    assert not waiting.rejected and not waiting.adopted and waiting.missing == (
+        "CE sym 0.8 (long)", "CE sym 0.8 (short)", "ANL-FL sym 0.8 (long)", "ANL-FL sym 0.8 (short)")
+    assert waiting.verdict("long", "short").endswith(
+        "So far every recorded loss is within 2 points and ranked the same; the largest difference is "
+        "-1.00 points (ANL-CE, sym 0.8).")

@@ -239,8 +239,10 @@ class ShorterProtocolCheck:
     """Whether a shorter protocol may stand in for a longer one: per noise setting and loss, the mean
     last-epoch accuracy under each (``table``: noise, loss, long, short, difference = short - long)
     and the ranking of the losses under each. The shorter protocol is adopted when every difference
-    is within ``tolerance`` (accuracy as a fraction) and every ranking is the same; it can be judged
-    only when both protocols ran every loss at every noise setting (``missing`` lists what lacks)."""
+    is within ``tolerance`` (accuracy as a fraction) and every ranking is the same, which needs both
+    protocols to have run every loss at every noise setting (``missing`` lists what lacks). It is
+    rejected as soon as one recorded difference is beyond the bound or two recorded losses swap
+    places: runs still missing cannot undo either."""
 
     table: pd.DataFrame
     same_ranking: dict[str, bool]
@@ -257,40 +259,52 @@ class ShorterProtocolCheck:
         return self.table.loc[self.table["difference"].abs().idxmax()]
 
     @property
+    def rejected(self) -> bool:
+        return bool((self.table["difference"].abs() > self.tolerance).any()) or not all(self.same_ranking.values())
+
+    @property
     def adopted(self) -> bool:
-        return (self.complete and bool((self.table["difference"].abs() <= self.tolerance).all())
-                and all(self.same_ranking.values()))
+        return self.complete and not self.rejected
 
     def verdict(self, long_name: str, short_name: str) -> str:
-        """One sentence: adopted, rejected (by how much, and which rankings changed) or not yet judged."""
-        if not self.complete:
-            return (f"Not judged yet: {len(self.missing)} of the runs the rule needs are not recorded "
-                    f"({', '.join(self.missing)}).")
-        worst = self.worst
-        largest = (f"the largest difference is {100 * worst['difference']:+.2f} points "
-                   f"({losses.display_name(worst['loss'])}, {worst['noise'].replace(':', ' ')})")
-        changed = [noise.replace(":", " ") for noise, same in self.same_ranking.items() if not same]
-        if self.adopted:
-            return (f"**Adopted**: every loss ends within {100 * self.tolerance:g} points of its {long_name} "
-                    f"accuracy under the {short_name} protocol and the ranking is the same; {largest}.")
-        reasons = []
-        if (self.table["difference"].abs() > self.tolerance).any():
-            reasons.append(f"{largest}, beyond the {100 * self.tolerance:g}-point bound")
-        if changed:
-            reasons.append(f"the ranking changes at {', '.join(changed)}")
-        return f"**Rejected**: {'; '.join(reasons)}."
+        """One sentence: adopted, rejected (by how much, and which rankings changed; possibly before
+        every run is recorded) or not yet judged (with what the recorded runs show so far)."""
+        largest = ""
+        if len(self.table):
+            worst = self.worst
+            largest = (f"the largest difference is {100 * worst['difference']:+.2f} points "
+                       f"({losses.display_name(worst['loss'])}, {worst['noise'].replace(':', ' ')})")
+        missing = f"{len(self.missing)} of the runs the rule needs are not recorded ({', '.join(self.missing)})"
+        if self.rejected:
+            reasons = []
+            if (self.table["difference"].abs() > self.tolerance).any():
+                reasons.append(f"{largest}, beyond the {100 * self.tolerance:g}-point bound")
+            changed = [noise.replace(":", " ") for noise, same in self.same_ranking.items() if not same]
+            if changed:
+                reasons.append(f"the ranking changes at {', '.join(changed)}")
+            return (f"**Rejected**: {'; '.join(reasons)}."
+                    + (f" {missing[0].upper()}{missing[1:]}; they cannot change this." if self.missing else ""))
+        if self.missing:
+            so_far = (f" So far every recorded loss is within {100 * self.tolerance:g} points and ranked the same; "
+                      f"{largest}." if len(self.table) else "")
+            return f"Not judged yet: {missing}.{so_far}"
+        return (f"**Adopted**: every loss ends within {100 * self.tolerance:g} points of its {long_name} "
+                f"accuracy under the {short_name} protocol and the ranking is the same; {largest}.")
 
 
 def shorter_protocol_check(long: pd.DataFrame, short: pd.DataFrame, tolerance: float,
-                           metric: str = "final_test_acc") -> ShorterProtocolCheck:
+                           metric: str = "final_test_acc",
+                           cells: Sequence[tuple[str, str]] | None = None) -> ShorterProtocolCheck:
     """Compare the summaries of the same losses and noise settings under a long and a short
     protocol (one row per run, with loss, noise and ``metric``; means over seeds) by the rule of
-    :class:`ShorterProtocolCheck`: every loss within ``tolerance`` and the same ranking."""
+    :class:`ShorterProtocolCheck`: every loss within ``tolerance`` and the same ranking. ``cells``:
+    the (noise, loss) pairs the rule needs, default those either protocol ran."""
     if not tolerance > 0:
         raise ValueError(f"tolerance must be > 0, got {tolerance}")
     means = {name: frame.groupby(["noise", "loss"], sort=False)[metric].mean()
              for name, frame in (("long", long), ("short", short))}
-    cells = list(dict.fromkeys([*means["long"].index, *means["short"].index]))
+    if cells is None:
+        cells = list(dict.fromkeys([*means["long"].index, *means["short"].index]))
     missing = tuple(f"{losses.display_name(loss)} {noise.replace(':', ' ')} ({name})" for noise, loss in cells
                     for name in ("long", "short") if (noise, loss) not in means[name].index)
     both = [cell for cell in cells if cell in means["long"].index and cell in means["short"].index]
