@@ -63,13 +63,13 @@ def ablations(*, dataset: str, seeds: Sequence[int], epochs: int | None, train_s
 
 def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence[str],
            slow_losses: Sequence[str], noises: Sequence[str], seeds: Sequence[int], epochs: int | None,
-           train_subset: int | None, ablation_seeds: Sequence[int], ablation_epochs: int | None,
+           train_subset: int | None, precision: str, ablation_seeds: Sequence[int], ablation_epochs: int | None,
            ablation_train_subset: int | None, high_noise: str, l2_weight_decays: Sequence[float],
            er_noises: Sequence[str], er_seeds: Sequence[int], er_lambda: float,
            segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str],
            segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
            segmentation_seeds: Sequence[int], segmentation_protocol: str) -> dict[str, list[Any]]:
-    """"paper": the ANL, baseline and slow losses x noise x seed; on the ablation protocol,
+    """"paper": the ANL, baseline and slow losses x noise x seed in ``precision``; on the ablation protocol,
     "regulariser" (the ablation section: L1, L2 at each weight decay, neither, at ``high_noise``;
     empty without weight decays) and "er" (:func:`anl.experiments.entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
@@ -79,7 +79,7 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
                                            l2_weight_decays=l2_weight_decays)["regulariser"]
     mask_losses = [*segmentation_candidates, *segmentation_baselines, *segmentation_reference]
     return {"paper": product(dataset, [*anl_losses, *baseline_losses, *slow_losses], noises, seeds,
-                             epochs=epochs, train_subset=train_subset),
+                             epochs=epochs, train_subset=train_subset, precision=precision),
             "regulariser": regularisers if l2_weight_decays else [],
             "er": entropy_regulariser(dataset, er_noises, er_seeds, er_lambda, **ablation),
             "masks": product("isic2017", mask_losses, segmentation_noises, segmentation_seeds,
@@ -374,7 +374,7 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
     "claims": {
         "dataset": dataset(), "anl_losses": listed(loss_name()), "baseline_losses": listed(loss_name()),
         "slow_losses": listed(loss_name(), required=False), "noises": listed(NOISE), "seeds": listed(SEED),
-        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, "convergence_fraction": FRACTION,
+        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, "precision": PRECISION, "convergence_fraction": FRACTION,
         "early_epochs": listed(integer(1), required=False), "memorisation_bar": FRACTION,
         "ablation_seeds": listed(SEED, required="l2_weight_decays"), "ablation_epochs": EPOCHS,
         "ablation_train_subset": TRAIN_SUBSET, "high_noise": NOISE,

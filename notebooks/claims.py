@@ -37,6 +37,7 @@ noises = ["sym:0.8", "asym:0.4"]
 seeds = [1]
 epochs = None  # None (with train_subset None): the paper's protocol for the data set
 train_subset = None  # size of the stratified training subset, None for the full training set
+precision = "fp32"  # of these runs' forward and backward (the loss is float32): part of each run's key
 convergence_fraction = 0.95  # converged: first epoch reaching this fraction of the run's own last-epoch test accuracy
 early_epochs = [5, 10]  # convergence also as the test accuracy after these epochs; [] to skip
 memorisation_bar = 0.10  # the absolute bar: ANL fits fewer than this share of the wrong labels at the last epoch

@@ -42,7 +42,7 @@ def test_page_runs_rejects_unknown_pages_and_missing_parameters():
 
 def test_claims_sections_match_the_ablation_and_segmentation_configs():
     parameters = {"dataset": "mnist", "anl_losses": ["anl_ce"], "baseline_losses": ["ce"], "slow_losses": ["nce_mae"],
-                  "noises": ["sym:0.8"], "seeds": [1], "epochs": None, "train_subset": None, "ablation_seeds": [1],
+                  "noises": ["sym:0.8"], "seeds": [1], "epochs": None, "train_subset": None, "precision": "bf16", "ablation_seeds": [1],
                   "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
                   "l2_weight_decays": [1e-3], "er_noises": ["asym:0.4"], "er_seeds": [1, 2], "er_lambda": 2.0,
                   "segmentation_candidates": ["anl_ce"], "segmentation_baselines": ["ce"],
@@ -50,6 +50,9 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
                   "segmentation_seeds": [1], "segmentation_protocol": "reduced"}
     sections = pages.page_runs("claims", parameters)
     assert [c.loss for c in sections["paper"]] == ["anl_ce", "ce", "nce_mae"]
+    # the precision names the paper-protocol runs only: the ablation runs keep their own (fp32) keys
+    assert {c.resolved()["precision"] for c in sections["paper"]} == {"bf16"}
+    assert {c.resolved().get("precision", "fp32") for _, c in sections["regulariser"]} == {"fp32"}
     regularisers = [(setting, config.resolved()) for setting, config in sections["regulariser"]]
     assert [(setting, c["noise"], c["weight_decay"], c["loss_overrides"].get("delta"), c["epochs"], c["train_subset"])
             for setting, c in regularisers] == [
