@@ -203,9 +203,12 @@ def cifar10_headline(epochs: int | None = None) -> list[Config]:
 
 
 def segmentation_grid(protocol: str, loss_names: Sequence[str] = SEGMENTATION_LOSSES,
-                      noises: Sequence[str] = SEGMENTATION_NOISE, seeds: Sequence[int] = (1, 2)) -> list[Config]:
-    """ISIC 2017 runs of ``loss_names`` x mask ``noises`` x ``seeds`` on a named segmentation protocol."""
-    return product("isic2017", loss_names, noises, seeds, **segmentation_protocol(protocol))
+                      noises: Sequence[str] = SEGMENTATION_NOISE, seeds: Sequence[int] = (1, 2),
+                      **changes: Any) -> list[Config]:
+    """ISIC 2017 runs of ``loss_names`` x mask ``noises`` x ``seeds`` on a named segmentation
+    protocol, with any of its fields replaced by ``changes`` (e.g. ``epochs=5``)."""
+    dataset, = SEGMENTATION_DATASETS
+    return product(dataset, loss_names, noises, seeds, **{**segmentation_protocol(protocol), **changes})
 
 
 GRIDS: dict[str, Callable[[], list[Config]]] = {

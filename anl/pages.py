@@ -82,8 +82,8 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
                              epochs=epochs, train_subset=train_subset, precision=precision),
             "regulariser": regularisers if l2_weight_decays else [],
             "er": entropy_regulariser(dataset, er_noises, er_seeds, er_lambda, **ablation),
-            "masks": product("isic2017", mask_losses, segmentation_noises, segmentation_seeds,
-                             **experiments.segmentation_protocol(segmentation_protocol)) if segmentation_candidates else []}
+            "masks": experiments.segmentation_grid(segmentation_protocol, mask_losses, segmentation_noises,
+                                                   segmentation_seeds) if segmentation_candidates else []}
 
 
 def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int], protocol: str,
@@ -93,10 +93,10 @@ def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Seq
     """"runs": every loss x mask noise x seed on the named protocol (its epochs unless ``epochs``);
     "resolution": every resolution loss x noise x seed on the protocol ``resolution_protocol``
     (empty for None), to set beside the same runs of "runs"."""
-    settings = {**experiments.segmentation_protocol(protocol), **({} if epochs is None else {"epochs": epochs})}
-    return {"runs": product("isic2017", loss_names, noises, seeds, **settings),
-            "resolution": product("isic2017", resolution_losses, resolution_noises, resolution_seeds,
-                                  **experiments.segmentation_protocol(resolution_protocol)) if resolution_protocol else []}
+    return {"runs": experiments.segmentation_grid(protocol, loss_names, noises, seeds,
+                                                  **({} if epochs is None else {"epochs": epochs})),
+            "resolution": experiments.segmentation_grid(resolution_protocol, resolution_losses, resolution_noises,
+                                                        resolution_seeds) if resolution_protocol else []}
 
 
 def paper_protocol(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from anl.data import SEGMENTATION_DATASETS
 from anl.report.protocol import protocol_sentence, segmentation_protocol_sentence
 from anl.results import ResultsStore, load_results, load_summaries
 from anl.experiments import train_configs
@@ -28,7 +29,7 @@ class RunSet:
 
     def protocol(self) -> str:
         """The protocol paragraph of these runs' records (segmentation or classification)."""
-        if all(record["config"]["dataset"] == "isic2017" for record in self.records):
+        if all(record["config"]["dataset"] in SEGMENTATION_DATASETS for record in self.records):
             return segmentation_protocol_sentence(self.records)
         return protocol_sentence(self.records)
 
