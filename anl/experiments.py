@@ -227,7 +227,7 @@ GRIDS: dict[str, Callable[[], list[Config]]] = {
 
 #: The grids whose runs the book's pages read with their default parameters (``make results``).
 BOOK_GRIDS = ("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations", "mnist-full", "mnist-protocols",
-              "cifar10-paper", "cifar10-short", "isic-reduced", "isic-half")
+              "mnist-bf16", "cifar10-paper", "cifar10-short", "isic-reduced", "isic-half")
 
 
 def grid(name: str) -> list[Config]:

@@ -13,7 +13,7 @@ import inspect
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -100,12 +100,18 @@ def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Seq
 
 
 def paper_protocol(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
-                   precision: str, short_epochs: int | None) -> dict[str, list[RunConfig]]:
+                   precision: str, short_epochs: int | None, precision_grid: str | None,
+                   spread_seed: int) -> dict[str, list[RunConfig]]:
     """"paper": every loss x noise x seed at the data set's full protocol in ``precision``; "short":
-    the same runs with ``short_epochs`` epochs, the shorter protocol under test (empty for None)."""
+    the same runs with ``short_epochs`` epochs, the shorter protocol under test (empty for None);
+    "precision": every run of the grid ``precision_grid`` (empty for None), each followed by its
+    fp32 twin and the twin's run with ``spread_seed``."""
     return {"paper": product(dataset, loss_names, noises, seeds, precision=precision),
             "short": product(dataset, loss_names, noises, seeds, epochs=short_epochs, precision=precision)
-            if short_epochs else []}
+            if short_epochs else [],
+            "precision": [twin for config in (experiments.grid(precision_grid) if precision_grid else [])
+                          for twin in (config, replace(config, precision="fp32"),
+                                       replace(config, precision="fp32", seed=spread_seed))]}
 
 
 PAGES: dict[str, Callable[..., dict[str, list[Any]]]] = {
@@ -396,7 +402,8 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         **RUNS},
     "cifar10": {
         "dataset": dataset(), "loss_names": listed(loss_name()), "noises": listed(NOISE), "seeds": listed(SEED),
-        "precision": PRECISION, "short_epochs": EPOCHS, "tolerance": number(0.0, low_open=True), **RUNS},
+        "precision": PRECISION, "short_epochs": EPOCHS, "tolerance": number(0.0, low_open=True), **RUNS,
+        "precision_grid": optional(GRID), "spread_seed": SEED},
     "scorecard": {"published_grids": listed(GRID), "results_dir": FOLDER},
     "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),
               "epochs": integer(1), "seed": SEED},

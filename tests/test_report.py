@@ -126,6 +126,7 @@ def test_protocol_sentence_is_drawn_from_the_records():
     assert "autocast" not in text  # fp32 records name no precision
     bf16 = fake_record(RunConfig(dataset="mnist", loss="ce", epochs=3, train_subset=10_000, precision="bf16"), 0.9)
     assert "noise clean; model in bf16 autocast (the loss in float32); trained on" in report.protocol_sentence([bf16])
+    assert "; model in bf16 autocast or fp32 (the loss in float32);" in report.protocol_sentence([bf16, records[0]])
     with pytest.raises(ValueError, match="at least one run record"):
         report.protocol_sentence([])
 
@@ -865,3 +866,22 @@ def test_shorter_protocol_is_rejected_before_every_run_is_recorded():
     assert waiting.verdict("long", "short").endswith(
         "So far every recorded loss is within 2 points and ranked the same; the largest difference is "
         "-1.00 points (ANL-CE, sym 0.8).")
+
+
+def test_precision_comparison_sets_the_precision_shift_beside_the_seed_spread():
+    rows = [("anl_ce", "sym:0.8", 1, "bf16", 0.7844, 0.0568), ("anl_ce", "sym:0.8", 1, None, 0.7847, 0.0574),
+            ("anl_ce", "sym:0.8", 2, None, 0.8015, 0.0523), ("ce", "sym:0.8", 1, "bf16", 0.2286, 0.9960),
+            ("ce", "sym:0.8", 1, None, 0.2278, 0.9959), ("ce", "sym:0.8", 2, None, 0.2416, 0.9962)]
+    runs = pd.DataFrame(rows, columns=["loss", "noise", "seed", "precision", "final_test_acc", "final_noisy_acc_given"])
+    check = report.precision_comparison(runs, "bf16", seed=1, other_seed=2)
+    assert list(check.table.index) == ["ANL-CE", "ANL-CE", "CE", "CE"]  # the order the bf16 runs came in
+    anl = check.table.iloc[0]
+    assert (anl["bf16, seed 1"], anl["fp32, seed 1"], anl["fp32, seed 2"], anl["bf16 − fp32"],
+            anl["seed 2 − seed 1 (fp32)"]) == ("78.44", "78.47", "80.15", "-0.03", "+1.68")
+    assert check.shift == pytest.approx(0.08) and check.spread == pytest.approx(1.68)  # CE's accuracy, ANL-CE's
+    assert check.finding("bf16") == ("bf16 moves every number by at most 0.08 points; on the same settings a "
+                                     "second fp32 seed moves them by up to 1.68 points.")
+    with pytest.raises(ValueError, match="no fp32 run of ce at sym:0.8 with seed 2"):
+        report.precision_comparison(runs.drop(index=5), "bf16", seed=1, other_seed=2)
+    with pytest.raises(ValueError, match="no bf16 run with seed 3"):
+        report.precision_comparison(runs, "bf16", seed=3, other_seed=2)

@@ -25,9 +25,9 @@ from anl.report.runs import RunSet, load_runs, recorded_runs, section_runs
 from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, ShorterProtocolCheck, bar_check, claim_check,
                               format_mean_std, loss_ranking, mean_std, optimiser_steps, predicted_share_divergence,
                               ranked_finding, ranking_line, run_dynamics, shorter_protocol_check)
-from anl.report.tables import (HPARAM_SYMBOLS, RUN_SCORES, accuracy_table, markdown_table, noise_spec_table,
-                               preset_table, protocol_table, published_comparison, published_table, run_scores_table,
-                               side_by_side, with_published)
+from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, PrecisionComparison, accuracy_table,
+                               markdown_table, noise_spec_table, precision_comparison, preset_table, protocol_table,
+                               published_comparison, published_table, run_scores_table, side_by_side, with_published)
 
 __all__ = [
     "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "draw_loss_curves", "draw_masks", "draw_transition_matrix",
@@ -40,7 +40,7 @@ __all__ = [
     "PUBLISHED_SOURCE", "RunSet", "load_runs", "recorded_runs", "section_runs", "PLUS_MINUS", "ClaimCheck",
     "accuracy_at_epochs", "ShorterProtocolCheck", "bar_check", "claim_check", "format_mean_std", "loss_ranking",
     "mean_std", "optimiser_steps", "predicted_share_divergence", "ranked_finding", "ranking_line", "run_dynamics",
-    "shorter_protocol_check", "HPARAM_SYMBOLS", "RUN_SCORES", "accuracy_table", "markdown_table", "noise_spec_table",
-    "preset_table", "protocol_table", "published_comparison", "published_table", "run_scores_table", "side_by_side",
+    "shorter_protocol_check", "HPARAM_SYMBOLS", "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison",
+    "accuracy_table", "markdown_table", "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison", "published_table", "run_scores_table", "side_by_side",
     "with_published",
 ]

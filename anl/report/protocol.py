@@ -75,11 +75,12 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
 
 def _precision_clause(configs: Sequence[Mapping[str, Any]]) -> str:
     """"model in bf16 autocast (the loss in float32); " where any run names a precision other than
-    fp32 (a record names its precision only then), else nothing."""
-    precisions = [c.get("precision", "fp32") for c in configs]
-    if set(precisions) == {"fp32"}:
+    fp32 (a record names its precision only then; "bf16 autocast or fp32" for a mix), else nothing."""
+    precisions = list(dict.fromkeys(c.get("precision", "fp32") for c in configs))
+    if precisions == ["fp32"]:
         return ""
-    return f"model in {_values(precisions)} autocast (the loss in float32); "
+    named = " or ".join(p if p == "fp32" else f"{p} autocast" for p in precisions)
+    return f"model in {named} (the loss in float32); "
 
 
 def segmentation_protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:

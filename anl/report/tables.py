@@ -5,6 +5,7 @@ the loss presets and the noise grammar."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,59 @@ def published_comparison(summaries: pd.DataFrame, loss_names: Sequence[str], noi
                 PUBLISHED_LABEL: "–" if published is None else f"{published:.2f}",
                 "ours − published": "–" if published is None or not ran else f"{100 * ours['mean'] - published:+.2f}"})
     return pd.DataFrame(rows).set_index("loss")
+
+
+PRECISION_METRICS = {"final_test_acc": "last-epoch test accuracy", "final_noisy_acc_given": "wrong labels fitted"}
+
+
+@dataclass(frozen=True)
+class PrecisionComparison:
+    """A precision beside fp32 on the same runs, and fp32 beside itself on another seed: ``table``
+    has one row per loss, noise setting and metric, in points (%); ``shift`` is the largest absolute
+    difference candidate - fp32 on the same seed and ``spread`` the largest absolute difference
+    fp32 on the other seed - fp32 on the seed."""
+
+    table: pd.DataFrame
+    shift: float
+    spread: float
+
+    def finding(self, candidate: str) -> str:
+        """One sentence: how far the candidate precision moves the numbers, against the seed spread."""
+        return (f"{candidate} moves every number by at most {self.shift:.2f} points; on the same "
+                f"settings a second fp32 seed moves them by up to {self.spread:.2f} points.")
+
+
+def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, other_seed: int,
+                         metrics: Mapping[str, str] = PRECISION_METRICS) -> PrecisionComparison:
+    """For every loss x noise setting where ``candidate`` ran ``seed`` (rows of ``summaries``, one
+    per run, with a ``precision`` column that is NaN or absent for fp32 runs): each metric under
+    ``candidate`` and under fp32 on ``seed``, fp32 on ``other_seed``, the precision's shift
+    (candidate - fp32, same seed) and the seed spread (fp32 other seed - fp32 seed), in points.
+    ValueError names a setting that lacks one of the three runs."""
+    precision = summaries["precision"].fillna("fp32") if "precision" in summaries else "fp32"
+    runs = summaries.assign(precision=precision)
+    cells = runs[(runs["precision"] == candidate) & (runs["seed"] == seed)][["loss", "noise"]].drop_duplicates()
+    rows = []
+    for loss, spec in cells.itertuples(index=False):
+        def value(run_precision: str, run_seed: int, metric: str) -> float:
+            match = runs[(runs["loss"] == loss) & (runs["noise"] == spec) & (runs["precision"] == run_precision)
+                         & (runs["seed"] == run_seed)]
+            if match.empty:
+                raise ValueError(f"no {run_precision} run of {loss} at {spec} with seed {run_seed}")
+            return 100 * float(match[metric].iloc[0])
+        for metric, label in metrics.items():
+            ours, fp32, other = value(candidate, seed, metric), value("fp32", seed, metric), value("fp32", other_seed, metric)
+            rows.append({"loss": losses.display_name(loss), "noise": noise_label(spec).replace(" ", "\u00a0"),
+                         "measure (%)": label, f"{candidate}, seed {seed}": f"{ours:.2f}",
+                         f"fp32, seed {seed}": f"{fp32:.2f}", f"fp32, seed {other_seed}": f"{other:.2f}",
+                         f"{candidate} − fp32": f"{ours - fp32:+.2f}",
+                         f"seed {other_seed} − seed {seed} (fp32)": f"{other - fp32:+.2f}",
+                         "shift": abs(ours - fp32), "spread": abs(other - fp32)})
+    if not rows:
+        raise ValueError(f"no {candidate} run with seed {seed} in the summaries")
+    table = pd.DataFrame(rows)
+    return PrecisionComparison(table.drop(columns=["shift", "spread"]).set_index("loss"),
+                               float(table["shift"].max()), float(table["spread"].max()))
 
 
 HPARAM_SYMBOLS = {"alpha": "α", "beta": "β", "delta": "δ", "lam": "λ", "gamma": "γ"}
