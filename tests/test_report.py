@@ -874,7 +874,9 @@ def test_precision_comparison_sets_the_precision_shift_beside_the_seed_spread():
             ("ce", "sym:0.8", 1, None, 0.2278, 0.9959), ("ce", "sym:0.8", 2, None, 0.2416, 0.9962)]
     runs = pd.DataFrame(rows, columns=["loss", "noise", "seed", "precision", "final_test_acc", "final_noisy_acc_given"])
     check = report.precision_comparison(runs, "bf16", seed=1, other_seed=2)
-    assert list(check.table.index) == ["ANL-CE", "ANL-CE", "CE", "CE"]  # the order the bf16 runs came in
+    nobreak = "ANL\u2011CE\u00a0sym\u00a00.8"  # a run's name never wraps
+    assert list(check.table.index) == [nobreak, nobreak, "CE\u00a0sym\u00a00.8", "CE\u00a0sym\u00a00.8"]  # as they came
+    assert list(check.table["last epoch (%)"]) == ["test accuracy", "memorisation"] * 2
     anl = check.table.iloc[0]
     assert (anl["bf16, seed 1"], anl["fp32, seed 1"], anl["fp32, seed 2"], anl["bf16 − fp32"],
             anl["seed 2 − seed 1 (fp32)"]) == ("78.44", "78.47", "80.15", "-0.03", "+1.68")

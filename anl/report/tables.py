@@ -137,7 +137,7 @@ def published_comparison(summaries: pd.DataFrame, loss_names: Sequence[str], noi
     return pd.DataFrame(rows).set_index("loss")
 
 
-PRECISION_METRICS = {"final_test_acc": "last-epoch test accuracy", "final_noisy_acc_given": "wrong labels fitted"}
+PRECISION_METRICS = {"final_test_acc": "test accuracy", "final_noisy_acc_given": "memorisation"}  # at the last epoch
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,8 @@ class PrecisionComparison:
 def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, other_seed: int,
                          metrics: Mapping[str, str] = PRECISION_METRICS) -> PrecisionComparison:
     """For every loss x noise setting where ``candidate`` ran ``seed`` (rows of ``summaries``, one
-    per run, with a ``precision`` column that is NaN or absent for fp32 runs): each metric under
+    per run, with a ``precision`` column that is NaN or absent for fp32 runs; a row per setting and
+    metric, indexed by "loss noise"): each metric at the last epoch under
     ``candidate`` and under fp32 on ``seed``, fp32 on ``other_seed``, the precision's shift
     (candidate - fp32, same seed) and the seed spread (fp32 other seed - fp32 seed), in points.
     ValueError names a setting that lacks one of the three runs."""
@@ -177,8 +178,9 @@ def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, oth
             return 100 * float(match[metric].iloc[0])
         for metric, label in metrics.items():
             ours, fp32, other = value(candidate, seed, metric), value("fp32", seed, metric), value("fp32", other_seed, metric)
-            rows.append({"loss": losses.display_name(loss), "noise": noise_label(spec).replace(" ", "\u00a0"),
-                         "measure (%)": label, f"{candidate}, seed {seed}": f"{ours:.2f}",
+            # a run's name never wraps: no-break spaces and hyphens
+            run = f"{losses.display_name(loss)} {noise_label(spec)}".replace(" ", "\u00a0").replace("-", "\u2011")
+            rows.append({"run": run, "last epoch (%)": label, f"{candidate}, seed {seed}": f"{ours:.2f}",
                          f"fp32, seed {seed}": f"{fp32:.2f}", f"fp32, seed {other_seed}": f"{other:.2f}",
                          f"{candidate} − fp32": f"{ours - fp32:+.2f}",
                          f"seed {other_seed} − seed {seed} (fp32)": f"{other - fp32:+.2f}",
@@ -186,7 +188,7 @@ def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, oth
     if not rows:
         raise ValueError(f"no {candidate} run with seed {seed} in the summaries")
     table = pd.DataFrame(rows)
-    return PrecisionComparison(table.drop(columns=["shift", "spread"]).set_index("loss"),
+    return PrecisionComparison(table.drop(columns=["shift", "spread"]).set_index("run"),
                                float(table["shift"].max()), float(table["spread"].max()))
 
 
