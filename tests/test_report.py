@@ -12,7 +12,7 @@ import pytest
 from anl import experiments, losses, report
 from anl.segmentation import SegmentationConfig
 from anl.results import ResultsStore
-from anl.train import RunConfig
+from anl.train import AUGMENTATIONS, RunConfig
 
 
 # ----------------------------------------------------------------------------- names
@@ -115,9 +115,12 @@ def test_protocol_sentence_is_drawn_from_the_records():
                  "L2 weight decay 0.001 (baselines)",
                  "cpu (2 threads)", "0123456", "fedcba9", "2.00 h"):
         assert part in text, part
+    assert "augmentation none," in text
     jpeg = fake_record(RunConfig(dataset="cifar10", loss="ce", epochs=1), 0.5,
                        source="/d/cifar10-jpeg.tar.gz (JPEG q75 copy of CIFAR-10)")
     assert "CIFAR-10 (JPEG q75 copy)" in report.protocol_sentence([jpeg])
+    assert "read from 1 run record:" in report.protocol_sentence([jpeg])
+    assert "augmentation random crop (padding 4) and horizontal flip," in report.protocol_sentence([jpeg])
     assert "; full training set, 10,000 images;" in report.protocol_sentence([jpeg])  # the fake record's size
     mixed = fake_record(RunConfig(dataset="mnist", loss="ce", epochs=5), 0.9)
     mixed["noise"]["train_size"] = 60_000
@@ -887,3 +890,7 @@ def test_precision_comparison_sets_the_precision_shift_beside_the_seed_spread():
         report.precision_comparison(runs.drop(index=5), "bf16", seed=1, other_seed=2)
     with pytest.raises(ValueError, match="no bf16 run with seed 3"):
         report.precision_comparison(runs, "bf16", seed=3, other_seed=2)
+
+
+def test_every_augmentation_has_a_name_in_the_book():
+    assert set(report.AUGMENTATION_NAMES) == set(AUGMENTATIONS)

@@ -17,8 +17,8 @@ from anl.report.figures import (LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, draw
                                 plot_delta_sweep, plot_example_predictions, plot_gradient_norms,
                                 plot_mask_noise_examples, plot_predicted_class_shares, plot_segmentation_curves,
                                 plot_style, plot_transition_matrices)
-from anl.report.labels import (DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, class_names, dataset_label,
-                               mask_noise_label, noise_kind_label, noise_label, noise_rate)
+from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, class_names,
+                               dataset_label, mask_noise_label, noise_kind_label, noise_label, noise_rate)
 from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
 from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE
 from anl.report.runs import RunSet, load_runs, recorded_runs, section_runs
@@ -31,16 +31,17 @@ from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, Pr
 
 __all__ = [
     "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "draw_loss_curves", "draw_masks", "draw_transition_matrix",
-    "loss_colors", "plot_accuracy_against_noise_rate", "plot_alpha_beta_grid", "plot_curves", "plot_curves_by_protocol",
-    "plot_curves_by_setting", "plot_delta_sweep", "plot_example_predictions", "plot_gradient_norms",
-    "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves", "plot_style",
-    "plot_transition_matrices", "DATASET_NAMES", "NOISE_KINDS", "SHORT_CLASS_NAMES", "class_names", "dataset_label",
-    "mask_noise_label", "noise_kind_label", "noise_label", "noise_rate", "data_protocol", "protocol_label",
-    "protocol_sentence", "segmentation_protocol_sentence", "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL",
-    "PUBLISHED_SOURCE", "RunSet", "load_runs", "recorded_runs", "section_runs", "PLUS_MINUS", "ClaimCheck",
-    "accuracy_at_epochs", "ShorterProtocolCheck", "bar_check", "claim_check", "format_mean_std", "loss_ranking",
-    "mean_std", "optimiser_steps", "predicted_share_divergence", "ranked_finding", "ranking_line", "run_dynamics",
-    "shorter_protocol_check", "HPARAM_SYMBOLS", "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison",
-    "accuracy_table", "markdown_table", "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison", "published_table", "run_scores_table", "side_by_side",
-    "with_published",
+    "loss_colors", "plot_accuracy_against_noise_rate", "plot_alpha_beta_grid", "plot_curves",
+    "plot_curves_by_protocol", "plot_curves_by_setting", "plot_delta_sweep", "plot_example_predictions",
+    "plot_gradient_norms", "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves",
+    "plot_style", "plot_transition_matrices", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KINDS",
+    "SHORT_CLASS_NAMES", "class_names", "dataset_label", "mask_noise_label", "noise_kind_label", "noise_label",
+    "noise_rate", "data_protocol", "protocol_label", "protocol_sentence", "segmentation_protocol_sentence",
+    "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE", "RunSet", "load_runs", "recorded_runs",
+    "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "ShorterProtocolCheck", "bar_check",
+    "claim_check", "format_mean_std", "loss_ranking", "mean_std", "optimiser_steps", "predicted_share_divergence",
+    "ranked_finding", "ranking_line", "run_dynamics", "shorter_protocol_check", "HPARAM_SYMBOLS",
+    "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison", "accuracy_table", "markdown_table",
+    "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison",
+    "published_table", "run_scores_table", "side_by_side", "with_published",
 ]

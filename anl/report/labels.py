@@ -1,4 +1,4 @@
-"""How the book names things: data sets, classes, noise settings and mask-noise settings."""
+"""How the book names things: data sets, classes, noise settings, augmentations and mask-noise settings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": 
 SHORT_CLASS_NAMES = {"airplane": "plane", "automobile": "car", "T-shirt/top": "T-shirt", "Ankle boot": "boot"}
 NOISE_KINDS = {"clean": "clean", "sym": "symmetric", "asym": "asymmetric", "pairflip": "pair-flip",
                "idn": "instance-dependent", "cifar10n": "CIFAR-10N human"}
+AUGMENTATION_NAMES = {"none": "none", "crop_flip": "random crop (padding 4) and horizontal flip",
+                      "crop_flip_rotate": "random crop (padding 4) with horizontal flip and rotation (±20°)"}
 
 
 def dataset_label(dataset: str, source: str = "") -> str:

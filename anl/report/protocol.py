@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from anl import losses
-from anl.report.labels import dataset_label, mask_noise_label, noise_label
+from anl.report.labels import AUGMENTATION_NAMES, dataset_label, mask_noise_label, noise_label
 
 
 def _values(items: Iterable[Any], sort: bool = True) -> str:
@@ -46,6 +46,10 @@ def protocol_label(epochs: int | None, train_subset: int | None) -> str:
     return f"reduced: {images}, {'paper' if epochs is None else epochs} epochs"
 
 
+def _run_records(records: Sequence[Any]) -> str:
+    return "1 run record" if len(records) == 1 else f"the {len(records)} run records"
+
+
 def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     """One Markdown paragraph stating where a page's numbers come from, drawn from the run records:
     data set (and whether it is the JPEG copy), model, training-set size, test-set size, epochs,
@@ -62,11 +66,11 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
               else "full training set or a stratified subset of it, ")
     test_sizes = _values(f"{int(np.sum(r['summary']['test_confusion'])):,}" for r in records)
     return (
-        f"**Protocol, read from the {len(records)} run records:** {datasets}; model {_values(c['model'] for c in configs)}; "
+        f"**Protocol, read from {_run_records(records)}:** {datasets}; model {_values(c['model'] for c in configs)}; "
         f"{subset}{train_sizes} images; {test_sizes} test images; {_values(c['epochs'] for c in configs)} epochs, "
         f"batch {_values(c['batch_size'] for c in configs)}, SGD (momentum 0.9) lr {_values(c['lr'] for c in configs)} "
         f"with cosine schedule, gradient clip {_values(c['grad_clip'] for c in configs)}, augmentation "
-        f"{_values(c['augment'] for c in configs)}, L2 weight decay {_weight_decays(configs)}; "
+        f"{_values(AUGMENTATION_NAMES[c['augment']] for c in configs)}, L2 weight decay {_weight_decays(configs)}; "
         f"seeds {_values(c['seed'] for c in configs)}; "
         f"noise {_values((noise_label(c['noise']) for c in configs), sort=False)}; {_precision_clause(configs)}"
         f"{_provenance_clause(provenance)}"
@@ -94,7 +98,7 @@ def segmentation_protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
     sizes = _values(f"{c['size'][0]}x{c['size'][1]}" for c in configs)
     train_sizes = _values(f"{record['noise']['train_size']:,}" for record in records)
     return (
-        f"**Protocol, read from the {len(records)} run records:** ISIC 2017 Part 1 (official splits), "
+        f"**Protocol, read from {_run_records(records)}:** ISIC 2017 Part 1 (official splits), "
         f"{train_sizes} training images at {sizes} "
         f"(evaluated at 256x192 against the clean masks); U-Net of base width {_values(c['base_width'] for c in configs)} "
         f"and {_values(c['levels'] for c in configs)} levels; {_values(c['epochs'] for c in configs)} epochs, batch "

@@ -177,7 +177,8 @@ def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, oth
                 raise ValueError(f"no {run_precision} run of {loss} at {spec} with seed {run_seed}")
             return 100 * float(match[metric].iloc[0])
         for metric, label in metrics.items():
-            ours, fp32, other = value(candidate, seed, metric), value("fp32", seed, metric), value("fp32", other_seed, metric)
+            ours, fp32 = value(candidate, seed, metric), value("fp32", seed, metric)
+            other = value("fp32", other_seed, metric)
             # a run's name never wraps: no-break spaces and hyphens
             run = f"{losses.display_name(loss)} {noise_label(spec)}".replace(" ", "\u00a0").replace("-", "\u2011")
             rows.append({"run": run, "last epoch (%)": label, f"{candidate}, seed {seed}": f"{ours:.2f}",
