@@ -82,6 +82,11 @@ if paper:
     display(Markdown(report.markdown_table(report.published_comparison(paper.summaries, loss_names, noises))))
     display(Markdown(f"*Published: {report.PUBLISHED_SOURCE}. Ours: "
                      f"{report.dataset_label(dataset, paper.records[0]['provenance']['data_source'])}.*"))
+    orders = [line for spec in noises if (line := report.published_order(paper.summaries, loss_names, spec))]
+    if orders:
+        display(Markdown("The order of the recorded losses, ours against the published (the JPEG copy, one seed "
+                         "and bf16 may move the decimals; a different order would need explaining):\n\n"
+                         + "\n".join(f"- {line}" for line in orders)))
 else:
     display(Markdown("*Waits for the first recorded run.*"))
 

@@ -894,3 +894,14 @@ def test_precision_comparison_sets_the_precision_shift_beside_the_seed_spread():
 
 def test_every_augmentation_has_a_name_in_the_book():
     assert set(report.AUGMENTATION_NAMES) == set(AUGMENTATIONS)
+
+
+def test_published_order_says_whether_our_ranking_is_the_papers():
+    ours = summaries([("anl_ce", "sym:0.8", 1, 0.5937), ("nce_rce", "sym:0.8", 1, 0.4971), ("ce", "sym:0.8", 1, 0.20)])
+    assert report.published_order(ours, ["ce", "nce_rce", "anl_ce", "anl_fl"], "sym:0.8") == (
+        "At sym 0.8, last epoch: ours ANL-CE\u00a059.37 > NCE+RCE\u00a049.71 > CE\u00a020.00; "
+        "published ANL-CE\u00a062.28 > NCE+RCE\u00a054.99 > CE\u00a019.74: the same order.")
+    swapped = ours.assign(final_test_acc=[0.50, 0.55, 0.20])
+    assert report.published_order(swapped, ["nce_rce", "anl_ce"], "sym:0.8").endswith("**a different order**.")
+    assert report.published_order(ours, ["anl_ce"], "sym:0.8") is None  # one loss has no order
+    assert report.published_order(ours, ["ce", "anl_ce"], "clean") is None  # nothing published at clean

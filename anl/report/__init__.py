@@ -27,7 +27,8 @@ from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, Shorte
                               ranked_finding, ranking_line, run_dynamics, shorter_protocol_check)
 from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, PrecisionComparison, accuracy_table,
                                markdown_table, noise_spec_table, precision_comparison, preset_table, protocol_table,
-                               published_comparison, published_table, run_scores_table, side_by_side, with_published)
+                               published_comparison, published_order, published_table, run_scores_table, side_by_side,
+                               with_published)
 
 __all__ = [
     "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "draw_loss_curves", "draw_masks", "draw_transition_matrix",
@@ -43,5 +44,6 @@ __all__ = [
     "ranked_finding", "ranking_line", "run_dynamics", "shorter_protocol_check", "HPARAM_SYMBOLS",
     "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison", "accuracy_table", "markdown_table",
     "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison",
+    "published_order",
     "published_table", "run_scores_table", "side_by_side", "with_published",
 ]

@@ -14,7 +14,7 @@ import pandas as pd
 from anl import data, losses, noise
 from anl.report.labels import DATASET_NAMES, noise_label
 from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL
-from anl.report.stats import format_mean_std, mean_std, optimiser_steps
+from anl.report.stats import format_mean_std, loss_ranking, mean_std, optimiser_steps
 
 
 def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
@@ -135,6 +135,25 @@ def published_comparison(summaries: pd.DataFrame, loss_names: Sequence[str], noi
                 PUBLISHED_LABEL: "–" if published is None else f"{published:.2f}",
                 "ours − published": "–" if published is None or not ran else f"{100 * ours['mean'] - published:+.2f}"})
     return pd.DataFrame(rows).set_index("loss")
+
+
+def published_order(summaries: pd.DataFrame, loss_names: Sequence[str], noise_spec: str) -> str | None:
+    """One sentence: the losses of ``loss_names`` that ran at ``noise_spec`` and have a published
+    number, best first by our mean last-epoch accuracy and by the published one, and whether the two
+    orders agree; None with fewer than two such losses."""
+    ours = loss_ranking(summaries, noise_spec, "final_test_acc", loss_names)
+    ours = ours[[(losses.canonical_name(loss), noise_spec) in PUBLISHED for loss in ours.index]]
+    if len(ours) < 2:
+        return None
+    published = sorted(ours.index, key=lambda loss: -PUBLISHED[(losses.canonical_name(loss), noise_spec)])
+
+    def order(names: Sequence[str], value: Callable[[str], float]) -> str:
+        return " > ".join(f"{losses.display_name(loss)}\u00a0{value(loss):.2f}" for loss in names)
+
+    same = list(ours.index) == published
+    return (f"At {noise_label(noise_spec)}, last epoch: ours {order(list(ours.index), lambda loss: 100 * ours[loss])}; "
+            f"published {order(published, lambda loss: PUBLISHED[(losses.canonical_name(loss), noise_spec)])}: "
+            + ("the same order." if same else "**a different order**."))
 
 
 PRECISION_METRICS = {"final_test_acc": "test accuracy", "final_noisy_acc_given": "memorisation"}  # at the last epoch
