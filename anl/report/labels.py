@@ -33,6 +33,12 @@ def noise_label(spec: str) -> str:
     return spec.replace(":", " ")
 
 
+def nowrap(text: str) -> str:
+    """``text`` as a browser never breaks it: spaces as no-break spaces, hyphens as non-breaking
+    hyphens ("ANL-CE sym 0.8", "δ 1e-06" stay on one line)."""
+    return text.replace(" ", "\u00a0").replace("-", "\u2011")
+
+
 def noise_kind_label(spec: str) -> str:
     """"sym:0.4" -> "symmetric", "asym:0.2" -> "asymmetric", "idn:0.4" -> "instance-dependent", ..."""
     kind = spec.partition(":")[0]

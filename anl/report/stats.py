@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from anl import losses
+from anl.report.labels import noise_label
 
 
 def mean_std(frame: pd.DataFrame, metric: str, by: Sequence[str]) -> pd.DataFrame:
@@ -259,8 +260,13 @@ class ShorterProtocolCheck:
         return self.table.loc[self.table["difference"].abs().idxmax()]
 
     @property
+    def beyond_bound(self) -> bool:
+        """Whether a recorded difference exceeds the tolerance."""
+        return bool((self.table["difference"].abs() > self.tolerance).any())
+
+    @property
     def rejected(self) -> bool:
-        return bool((self.table["difference"].abs() > self.tolerance).any()) or not all(self.same_ranking.values())
+        return self.beyond_bound or not all(self.same_ranking.values())
 
     @property
     def adopted(self) -> bool:
@@ -273,13 +279,13 @@ class ShorterProtocolCheck:
         if len(self.table):
             worst = self.worst
             largest = (f"the largest difference is {100 * worst['difference']:+.2f} points "
-                       f"({losses.display_name(worst['loss'])}, {worst['noise'].replace(':', ' ')})")
+                       f"({losses.display_name(worst['loss'])}, {noise_label(worst['noise'])})")
         missing = f"{len(self.missing)} of the runs the rule needs are not recorded ({', '.join(self.missing)})"
         if self.rejected:
             reasons = []
-            if (self.table["difference"].abs() > self.tolerance).any():
+            if self.beyond_bound:
                 reasons.append(f"{largest}, beyond the {100 * self.tolerance:g}-point bound")
-            changed = [noise.replace(":", " ") for noise, same in self.same_ranking.items() if not same]
+            changed = [noise_label(noise) for noise, same in self.same_ranking.items() if not same]
             if changed:
                 reasons.append(f"the ranking changes at {', '.join(changed)}")
             return (f"**Rejected**: {'; '.join(reasons)}."
@@ -305,7 +311,7 @@ def shorter_protocol_check(long: pd.DataFrame, short: pd.DataFrame, tolerance: f
              for name, frame in (("long", long), ("short", short))}
     if cells is None:
         cells = list(dict.fromkeys([*means["long"].index, *means["short"].index]))
-    missing = tuple(f"{losses.display_name(loss)} {noise.replace(':', ' ')} ({name})" for noise, loss in cells
+    missing = tuple(f"{losses.display_name(loss)} {noise_label(noise)} ({name})" for noise, loss in cells
                     for name in ("long", "short") if (noise, loss) not in means[name].index)
     both = [cell for cell in cells if cell in means["long"].index and cell in means["short"].index]
     table = pd.DataFrame([{"noise": noise, "loss": loss, "long": means["long"][(noise, loss)],

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anl import data, losses, noise
-from anl.report.labels import DATASET_NAMES, noise_label
+from anl.report.labels import DATASET_NAMES, noise_label, nowrap
 from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL
 from anl.report.stats import format_mean_std, loss_ranking, mean_std, optimiser_steps
 
@@ -128,7 +128,7 @@ def published_comparison(summaries: pd.DataFrame, loss_names: Sequence[str], noi
             published = PUBLISHED.get((losses.canonical_name(loss), spec))
             ours = last.loc[(loss, spec)] if ran else None
             rows.append({
-                "loss": losses.display_name(loss), "noise": noise_label(spec).replace(" ", "\u00a0"),
+                "loss": losses.display_name(loss), "noise": nowrap(noise_label(spec)),
                 "last epoch (%)": format_mean_std(ours["mean"], ours["std"]) if ran else "–",
                 "best epoch (%)": format_mean_std(*best.loc[(loss, spec), ["mean", "std"]]) if ran else "–",
                 "seeds": int(ours["n"]) if ran else 0,
@@ -141,18 +141,21 @@ def published_order(summaries: pd.DataFrame, loss_names: Sequence[str], noise_sp
     """One sentence: the losses of ``loss_names`` that ran at ``noise_spec`` and have a published
     number, best first by our mean last-epoch accuracy and by the published one, and whether the two
     orders agree; None with fewer than two such losses."""
-    ours = loss_ranking(summaries, noise_spec, "final_test_acc", loss_names)
-    ours = ours[[(losses.canonical_name(loss), noise_spec) in PUBLISHED for loss in ours.index]]
-    if len(ours) < 2:
+    ranking = loss_ranking(summaries, noise_spec, "final_test_acc", loss_names)
+    published = {loss: PUBLISHED[(losses.canonical_name(loss), noise_spec)] for loss in ranking.index
+                 if (losses.canonical_name(loss), noise_spec) in PUBLISHED}
+    if len(published) < 2:
         return None
-    published = sorted(ours.index, key=lambda loss: -PUBLISHED[(losses.canonical_name(loss), noise_spec)])
+    ours = {loss: 100 * ranking[loss] for loss in ranking.index if loss in published}
 
-    def order(names: Sequence[str], value: Callable[[str], float]) -> str:
-        return " > ".join(f"{losses.display_name(loss)}\u00a0{value(loss):.2f}" for loss in names)
+    def order(values: Mapping[str, float]) -> list[str]:
+        return sorted(values, key=lambda loss: -values[loss])
 
-    same = list(ours.index) == published
-    return (f"At {noise_label(noise_spec)}, last epoch: ours {order(list(ours.index), lambda loss: 100 * ours[loss])}; "
-            f"published {order(published, lambda loss: PUBLISHED[(losses.canonical_name(loss), noise_spec)])}: "
+    def spelled(values: Mapping[str, float]) -> str:
+        return " > ".join(f"{losses.display_name(loss)}\u00a0{values[loss]:.2f}" for loss in order(values))
+
+    same = order(ours) == order(published)
+    return (f"At {noise_label(noise_spec)}, last epoch: ours {spelled(ours)}; published {spelled(published)}: "
             + ("the same order." if same else "**a different order**."))
 
 
@@ -185,22 +188,19 @@ def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, oth
     (candidate - fp32, same seed) and the seed spread (fp32 other seed - fp32 seed), in points.
     ValueError names a setting that lacks one of the three runs."""
     precision = summaries["precision"].fillna("fp32") if "precision" in summaries else "fp32"
-    runs = summaries.assign(precision=precision)
-    cells = runs[(runs["precision"] == candidate) & (runs["seed"] == seed)][["loss", "noise"]].drop_duplicates()
+    runs = summaries.assign(precision=precision).drop_duplicates(["loss", "noise", "precision", "seed"])
+    by_run = runs.set_index(["loss", "noise", "precision", "seed"])
+    cells = runs[(runs["precision"] == candidate) & (runs["seed"] == seed)][["loss", "noise"]]
     rows = []
     for loss, spec in cells.itertuples(index=False):
-        def value(run_precision: str, run_seed: int, metric: str) -> float:
-            match = runs[(runs["loss"] == loss) & (runs["noise"] == spec) & (runs["precision"] == run_precision)
-                         & (runs["seed"] == run_seed)]
-            if match.empty:
+        for run_precision, run_seed in ((candidate, seed), ("fp32", seed), ("fp32", other_seed)):
+            if (loss, spec, run_precision, run_seed) not in by_run.index:
                 raise ValueError(f"no {run_precision} run of {loss} at {spec} with seed {run_seed}")
-            return 100 * float(match[metric].iloc[0])
         for metric, label in metrics.items():
-            ours, fp32 = value(candidate, seed, metric), value("fp32", seed, metric)
-            other = value("fp32", other_seed, metric)
-            # a run's name never wraps: no-break spaces and hyphens
-            run = f"{losses.display_name(loss)} {noise_label(spec)}".replace(" ", "\u00a0").replace("-", "\u2011")
-            rows.append({"run": run, "last epoch (%)": label, f"{candidate}, seed {seed}": f"{ours:.2f}",
+            ours, fp32, other = (100 * float(by_run.loc[(loss, spec, run_precision, run_seed), metric])
+                                 for run_precision, run_seed in ((candidate, seed), ("fp32", seed), ("fp32", other_seed)))
+            rows.append({"run": nowrap(f"{losses.display_name(loss)} {noise_label(spec)}"), "last epoch (%)": label,
+                         f"{candidate}, seed {seed}": f"{ours:.2f}",
                          f"fp32, seed {seed}": f"{fp32:.2f}", f"fp32, seed {other_seed}": f"{other:.2f}",
                          f"{candidate} − fp32": f"{ours - fp32:+.2f}",
                          f"seed {other_seed} − seed {seed} (fp32)": f"{other - fp32:+.2f}",
@@ -226,9 +226,8 @@ def preset_table() -> pd.DataFrame:
             return "-"
         shown = {name: value for name, value in values.items()
                  if name != "p_min" and not (name in ("delta", "lam") and value == 0)}
-        # no-break space and hyphen: a cell wraps between pairs only, never inside "δ 1e-06"
-        return ", ".join(f"{HPARAM_SYMBOLS.get(name, name)}\u00a0{value:g}".replace("-", "\u2011")
-                         for name, value in shown.items())
+        # a cell wraps between pairs only, never inside "δ 1e-06"
+        return ", ".join(nowrap(f"{HPARAM_SYMBOLS.get(name, name)} {value:g}") for name, value in shown.items())
 
     rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in losses.DATASETS] for loss in losses.LOSSES}
     frame = pd.DataFrame.from_dict(rows, orient="index",
