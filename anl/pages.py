@@ -100,16 +100,21 @@ def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Seq
 
 
 def paper_protocol(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
-                   precision: str, short_epochs: int | None, precision_grid: str | None,
-                   spread_seed: int) -> dict[str, list[RunConfig]]:
+                   precision: str, short_epochs: int | None, table_grid: str | None, idn_grid: str | None,
+                   human_grid: str | None, precision_grid: str | None, spread_seed: int) -> dict[str, list[RunConfig]]:
     """"paper": every loss x noise x seed at the data set's full protocol in ``precision``; "short":
     the same runs with ``short_epochs`` epochs, the shorter protocol under test (empty for None);
-    "precision": every run of the grid ``precision_grid`` (empty for None), each followed by its
-    fp32 twin and the twin's run with ``spread_seed``."""
+    "table", "idn", "human": the runs of the grids ``table_grid``, ``idn_grid``, ``human_grid``
+    (empty for None); "precision": every run of the grid ``precision_grid`` (empty for None), each
+    followed by its fp32 twin and the twin's run with ``spread_seed``."""
+    def named(grid: str | None) -> list[RunConfig]:
+        return experiments.grid(grid) if grid else []
+
     return {"paper": product(dataset, loss_names, noises, seeds, precision=precision),
             "short": product(dataset, loss_names, noises, seeds, epochs=short_epochs, precision=precision)
             if short_epochs else [],
-            "precision": [twin for config in (experiments.grid(precision_grid) if precision_grid else [])
+            "table": named(table_grid), "idn": named(idn_grid), "human": named(human_grid),
+            "precision": [twin for config in named(precision_grid)
                           for twin in (config, replace(config, precision="fp32"),
                                        replace(config, precision="fp32", seed=spread_seed))]}
 
@@ -403,6 +408,7 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
     "cifar10": {
         "dataset": dataset(), "loss_names": listed(loss_name()), "noises": listed(NOISE), "seeds": listed(SEED),
         "precision": PRECISION, "short_epochs": EPOCHS, "tolerance": number(0.0, low_open=True), **RUNS,
+        "table_grid": optional(GRID), "idn_grid": optional(GRID), "human_grid": optional(GRID),
         "precision_grid": optional(GRID), "spread_seed": SEED},
     "scorecard": {"published_grids": listed(GRID), "results_dir": FOLDER},
     "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),

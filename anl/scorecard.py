@@ -5,9 +5,9 @@ store (how many of the grids' runs are recorded), never typed.
 Status: "reproduced (paper protocol)" when every run of its paper-protocol grids is recorded;
 "partial" when some runs are recorded but the paper-protocol grids are incomplete, or the grids
 use a protocol of this project (reduced, or its own); "planned" when grids exist but no run is
-recorded, or the experiment waits on runs of a later issue; "not reproduced" with the reason
-(the data cannot be obtained here, or the compute exceeds this project's) when no grid can exist;
-"reproduced (numerical)" for analyses that need no training.
+recorded; "not reproduced" with the reason (the data cannot be obtained here, or the compute
+exceeds this project's) when no grid can exist; "reproduced (numerical)" for analyses that need
+no training.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from anl.results import ResultsStore
 class Experiment:
     """One experiment of the paper. ``paper_grids`` run its protocol, ``other_grids`` a protocol of
     this project (named in ``protocol``), counting only ``only_losses``' runs if given; ``reason``
-    says why it is not reproduced or what it waits for, ``numerical`` marks an analysis without
+    says why it is not reproduced, ``numerical`` marks an analysis without
     training; ``page`` is the book page showing it."""
 
     name: str
@@ -44,14 +44,14 @@ class Experiment:
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("Symmetric and asymmetric noise, CIFAR-10 (8-layer CNN)", "cifar10",
-               paper_grids=("cifar10-paper",), other_grids=("cifar10-short",), protocol="40 epochs"),
+               paper_grids=("cifar10-paper", "cifar10-table"), other_grids=("cifar10-short",), protocol="40 epochs"),
     Experiment("Symmetric and asymmetric noise, MNIST (4-layer CNN)", "benchmark", paper_grids=("mnist-full",),
                other_grids=("mnist-reduced",), protocol="reduced: 10,000 images, 30 epochs"),
     Experiment("Symmetric and asymmetric noise, CIFAR-100 (ResNet-34)",
                reason="compute: ResNet-34 for 200 epochs per run is out of reach of this project's CPUs; no GPU "
                       "has been lent"),
-    Experiment("Instance-dependent noise, CIFAR-10", reason="waits for the CIFAR-10 grid cifar10-idn"),
-    Experiment("Real human noise, CIFAR-10N", reason="waits for the CIFAR-10 grid cifar10n"),
+    Experiment("Instance-dependent noise, CIFAR-10", "cifar10", paper_grids=("cifar10-idn",)),
+    Experiment("Real human noise, CIFAR-10N", "cifar10", paper_grids=("cifar10n",)),
     Experiment("WebVision (mini) evaluated on WebVision and ILSVRC12",
                reason="data: not obtainable here (no download; tens of GB); the file-list reader exists"),
     Experiment("Clothing1M and Animal-10N", reason="data: not obtainable here (licensed, no download)"),
@@ -82,8 +82,7 @@ def status(experiment: Experiment, store: ResultsStore) -> str:
     if experiment.numerical:
         return "reproduced (numerical, no training)"
     if experiment.reason:
-        kind = "planned" if experiment.reason.startswith("waits") else "not reproduced"
-        return f"{kind}: {experiment.reason}"
+        return f"not reproduced: {experiment.reason}"
     paper_done, paper_total = coverage(experiment.paper_grids, store, experiment.only_losses)
     other_done, other_total = coverage(experiment.other_grids, store, experiment.only_losses)
     if paper_total and paper_done == paper_total:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from anl.experiments import (GRIDS, REDUCED_CLASSIFICATION as REDUCED, ablation_configs, grid, product, run_config,
+from anl.experiments import (BOOK_GRIDS, GRIDS, REDUCED_CLASSIFICATION as REDUCED, ablation_configs, grid, product, run_config,
                              segmentation_protocol)
+from anl.report.published import PUBLISHED
 from anl.segmentation import SegmentationConfig
 from anl.train import RunConfig
 
@@ -39,6 +40,20 @@ def test_ablation_grid_compares_l1_with_l2() -> None:
     assert sorted(run["loss_overrides"].get("delta", 1e-6) for run in runs
                   if run["weight_decay"] == 0 and run["noise"] == "sym:0.8") == [0.0, 1e-6, 1e-5, 1e-4]
     assert {run.key for run in grid("mnist-ablations")} & {run.key for run in grid("mnist-reduced")}
+
+
+def test_every_published_cifar10_number_has_a_paper_protocol_run_in_a_book_grid() -> None:
+    runs = {(config.loss, config.noise) for name in BOOK_GRIDS for config in grid(name)
+            if config.dataset == "cifar10" and config.epochs is None}
+    assert set(PUBLISHED) <= runs, sorted(set(PUBLISHED) - runs)
+
+
+def test_cifar10_grids_start_with_anl_ce_and_nce_rce_in_the_fallback_order() -> None:
+    # a budget that affords only ANL-CE and NCE+RCE at asym 0.4, sym 0.4, IDN 0.4 and CIFAR-10N worst
+    # (in that order) trains the first runs of each grid
+    first = [grid("cifar10-table")[:4], grid("cifar10-idn")[:2], grid("cifar10n")[:2]]
+    assert [(config.noise, config.loss) for runs in first for config in runs] == [
+        (noise, loss) for noise in ("asym:0.4", "sym:0.4", "idn:0.4", "cifar10n:worst") for loss in ("anl_ce", "nce_rce")]
 
 
 def test_unknown_grid_names_the_choices() -> None:

@@ -41,7 +41,6 @@ def test_status_counts_the_recorded_runs_of_each_grid(store) -> None:
 def test_experiments_without_runs_say_why(store) -> None:
     assert scorecard.status(scorecard.Experiment("x", numerical=True), store).startswith("reproduced (numerical")
     assert scorecard.status(scorecard.Experiment("x", reason="data: none"), store) == "not reproduced: data: none"
-    assert scorecard.status(scorecard.Experiment("x", reason="waits for grid g"), store) == "planned: waits for grid g"
 
 
 def test_published_numbers_stand_beside_the_mean_of_our_seeds(store) -> None:

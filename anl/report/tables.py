@@ -114,26 +114,25 @@ def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], 
     return side_by_side({"ours": ours, PUBLISHED_LABEL: published})
 
 
-def published_comparison(summaries: pd.DataFrame, loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
-    """One row per loss x noise setting (in the order given), indexed by loss name: our last- and
-    best-epoch test accuracy ("mean ± std" in %, "–" without runs), the recorded seeds, the published
-    number beside it (PUBLISHED_LABEL) and ours (last epoch, mean) minus published in points ("–"
-    where either is missing)."""
+def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """One row per (noise spec, loss) of ``cells``, in their order, indexed by loss name: our last-
+    and best-epoch test accuracy ("mean ± std" in %, "–" without runs), the recorded seeds, the
+    published number beside it (PUBLISHED_LABEL, "–" where none) and ours (last epoch, mean) minus
+    published in points ("–" where either is missing)."""
     last, best = (mean_std(summaries, metric, ["loss", "noise"]).set_index(["loss", "noise"])
                   for metric in ("final_test_acc", "best_test_acc"))
     rows = []
-    for loss in loss_names:
-        for spec in noises:
-            ran = (loss, spec) in last.index
-            published = PUBLISHED.get((losses.canonical_name(loss), spec))
-            ours = last.loc[(loss, spec)] if ran else None
-            rows.append({
-                "loss": losses.display_name(loss), "noise": nowrap(noise_label(spec)),
-                "last epoch (%)": format_mean_std(ours["mean"], ours["std"]) if ran else "–",
-                "best epoch (%)": format_mean_std(*best.loc[(loss, spec), ["mean", "std"]]) if ran else "–",
-                "seeds": int(ours["n"]) if ran else 0,
-                PUBLISHED_LABEL: "–" if published is None else f"{published:.2f}",
-                "ours − published": "–" if published is None or not ran else f"{100 * ours['mean'] - published:+.2f}"})
+    for spec, loss in cells:
+        ran = (loss, spec) in last.index
+        published = PUBLISHED.get((losses.canonical_name(loss), spec))
+        ours = last.loc[(loss, spec)] if ran else None
+        rows.append({
+            "loss": losses.display_name(loss), "noise": nowrap(noise_label(spec)),
+            "last epoch (%)": format_mean_std(ours["mean"], ours["std"]) if ran else "–",
+            "best epoch (%)": format_mean_std(*best.loc[(loss, spec), ["mean", "std"]]) if ran else "–",
+            "seeds": int(ours["n"]) if ran else 0,
+            PUBLISHED_LABEL: "–" if published is None else f"{published:.2f}",
+            "ours − published": "–" if published is None or not ran else f"{100 * ours['mean'] - published:+.2f}"})
     return pd.DataFrame(rows).set_index("loss")
 
 
