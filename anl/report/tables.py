@@ -127,7 +127,7 @@ def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str
         published = PUBLISHED.get((losses.canonical_name(loss), spec))
         ours = last.loc[(loss, spec)] if ran else None
         rows.append({
-            "loss": losses.display_name(loss), "noise": nowrap(noise_label(spec)),
+            "loss": nowrap(losses.display_name(loss)), "noise": nowrap(noise_label(spec)),
             "last epoch (%)": format_mean_std(ours["mean"], ours["std"]) if ran else "–",
             "best epoch (%)": format_mean_std(*best.loc[(loss, spec), ["mean", "std"]]) if ran else "–",
             "seeds": int(ours["n"]) if ran else 0,
