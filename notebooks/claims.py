@@ -15,18 +15,19 @@
 # # The paper's claims against our runs
 #
 # Each row of the tables below is one claim of the ANL papers, tested on the committed run records
-# by a rule stated in advance: **every candidate beats every baseline** on the named measure, or
-# for memorisation also **every candidate clears an absolute bar** (parameter `memorisation_bar`:
+# by a rule stated in advance: **every candidate beats every baseline** on the named measure, or for
+# memorisation also **every candidate clears an absolute bar** (parameter `memorisation_bar`:
 # beating CE is not enough if ANL still fits many wrong labels), on the mean over seeds (the
 # *margin* is the worst candidate's value minus the best baseline's, or minus the bar, signed so
 # that a positive margin means the claim holds). The same rule applied to each seed's runs alone
-# gives a *paired margin* (mean ± std over the seeds where every loss ran, their number in
-# brackets) and the *seeds* column counts the seeds where the claim holds; with one seed a verdict
-# is a single observation, and a small margin whose seeds disagree should be read as no
-# difference. Rows drawn from a reduced protocol are labelled *indicative only*: that protocol
-# leaves ANL underfitted, so a verdict there is a statement about the protocol as much as the loss. Nothing here is written by hand: change the
-# parameters and the verdicts are recomputed. The pages behind each row show the curves and the
-# full tables: {doc}`benchmark`, {doc}`dynamics`, {doc}`ablations` and {doc}`segmentation`.
+# gives a *paired margin* (mean ± std over the seeds where every loss ran, their number in brackets)
+# and the *seeds* column counts the seeds where the claim holds; with one seed a verdict is a single
+# observation, and a small margin whose seeds disagree should be read as no difference. Rows drawn
+# from a reduced protocol are labelled *indicative only*: that protocol leaves ANL underfitted, so a
+# verdict there is a statement about the protocol as much as the loss. Nothing here is written by
+# hand: change the parameters and the verdicts are recomputed. The pages behind each row show the
+# curves and the full tables: {doc}`benchmark`, {doc}`dynamics`, {doc}`ablations` and
+# {doc}`segmentation`.
 
 # %% tags=["parameters"]
 dataset = "mnist"
