@@ -73,7 +73,7 @@ def show_grid(configs: list) -> None:
     """A grid's runs: what is recorded, ours beside the published numbers per setting, the realised
     noise rates, the protocol, and the curves of its noisiest recorded setting."""
     runs, missing = report.recorded_runs(configs, results_dir)
-    display(Markdown(status(f"{configs[0].resolved()['epochs']} epochs", configs, missing)))
+    display(Markdown("**Runs:**\n\n" + status(f"{configs[0].resolved()['epochs']} epochs", configs, missing)))
     if not runs:
         display(Markdown("*Waits for the first recorded run.*"))
         return
