@@ -22,7 +22,8 @@
 # reproduced* with the reason where no grid can exist here.
 
 # %% tags=["parameters"]
-published_grids = ["cifar10-paper", "cifar10-table", "cifar10-idn", "cifar10n"]  # the paper-protocol grids compared with the published numbers
+# the paper-protocol grids compared with the published numbers
+published_grids = ["cifar10-paper", "cifar10-table", "cifar10-idn", "cifar10n"]
 results_dir = None  # results folder, None for results/ of the repository
 
 # %% tags=["hide-input"]
