@@ -60,12 +60,6 @@ paper, paper_missing = report.recorded_runs(sections["paper"], results_dir)
 short, short_missing = report.recorded_runs(sections["short"], results_dir)
 
 
-def status(name: str, configs: list, missing: list) -> str:
-    waiting = ", ".join(f"{losses.display_name(c.loss)} {report.noise_label(c.noise)} seed {c.seed}" for c in missing)
-    return (f"- {name}: {len(configs) - len(missing)} of {len(configs)} runs recorded"
-            + (f"; still to run: {waiting}." if missing else "."))
-
-
 CURVES = {"test_acc": "test accuracy (%)", "clean_acc": "clean fit (%)", "noisy_acc_given": "memorisation (%)"}
 
 
@@ -73,28 +67,26 @@ def show_grid(configs: list) -> None:
     """A grid's runs: what is recorded, ours beside the published numbers per setting, the realised
     noise rates, the protocol, and the curves of its noisiest recorded setting."""
     runs, missing = report.recorded_runs(configs, results_dir)
-    display(Markdown("**Runs:**\n\n" + status(f"{configs[0].resolved()['epochs']} epochs", configs, missing)))
+    epochs = configs[0].resolved()["epochs"]
+    display(Markdown("**Runs:**\n\n" + report.run_status(f"{epochs} epochs", configs, missing)))
     if not runs:
         display(Markdown("*Waits for the first recorded run.*"))
         return
-    cells = list(dict.fromkeys((c.noise, c.loss) for c in configs))
-    noise_order = list(dict.fromkeys(noise for noise, _ in cells))
-    cells.sort(key=lambda cell: noise_order.index(cell[0]))
-    rates = runs.summaries.groupby("noise", sort=False)["noise_rate"].mean()
-    display(Markdown(report.markdown_table(report.published_comparison(runs.summaries, cells)) + "\n\n"
-                     + "Wrong training labels (realised): "
-                     + ", ".join(f"{report.noise_label(noise)} {100 * rate:.2f}\u00a0%" for noise, rate in rates.items())
-                     + ".\n\n" + runs.protocol()))
+    rates = report.realised_noise_rates(runs.summaries)
+    realised = ", ".join(f"{report.noise_label(noise)} {100 * rate:.2f}\u00a0%" for noise, rate in rates.items())
+    display(Markdown(report.markdown_table(report.published_comparison(runs.summaries, report.noise_cells(configs)))
+                     + f"\n\nWrong training labels (realised): {realised}.\n\n" + runs.protocol()))
     noisiest = rates.idxmax()
     ran = list(dict.fromkeys(runs.summaries.loc[runs.summaries["noise"] == noisiest, "loss"]))
-    report.plot_curves({"paper protocol": runs.epochs}, CURVES, [noisiest], ran, report.loss_colors(ran),
+    report.plot_curves({f"{epochs} epochs": runs.epochs}, CURVES, [noisiest], ran, report.loss_colors(ran),
                        metrics_across=True)
     plt.show()
 
 
-display(Markdown("**Runs:**\n\n" + status(f"paper protocol ({sections['paper'][0].resolved()['epochs']} epochs)",
-                                          sections["paper"], paper_missing)
-                 + ("\n" + status(f"{short_epochs} epochs", sections["short"], short_missing) if short_epochs else "")))
+paper_epochs = sections["paper"][0].resolved()["epochs"]
+display(Markdown("**Runs:**\n\n" + report.run_status(f"paper protocol ({paper_epochs} epochs)", sections["paper"], paper_missing)
+                 + ("\n" + report.run_status(f"{short_epochs} epochs", sections["short"], short_missing)
+                    if short_epochs else "")))
 display(Markdown(paper.protocol() if paper else "*No run of the paper protocol is recorded yet.*"))
 
 # %% [markdown]

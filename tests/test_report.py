@@ -906,3 +906,24 @@ def test_published_order_says_whether_our_ranking_is_the_papers():
     assert report.published_order(swapped, ["nce_rce", "anl_ce"], "sym:0.8").endswith("**a different order**.")
     assert report.published_order(ours, ["anl_ce"], "sym:0.8") is None  # one loss has no order
     assert report.published_order(ours, ["ce", "anl_ce"], "clean") is None  # nothing published at clean
+
+
+def test_noise_cells_group_a_grid_by_noise_setting_in_order_of_appearance():
+    grid = experiments.product("cifar10", ["anl_ce", "nce_rce"], ["asym:0.4", "sym:0.4"], [1, 2])
+    grid += experiments.product("cifar10", ["ce"], ["asym:0.4", "clean"], [1])
+    assert report.noise_cells(grid) == [("asym:0.4", "anl_ce"), ("asym:0.4", "nce_rce"), ("asym:0.4", "ce"),
+                                        ("sym:0.4", "anl_ce"), ("sym:0.4", "nce_rce"), ("clean", "ce")]
+
+
+def test_realised_noise_rates_average_the_runs_of_each_setting():
+    runs = pd.DataFrame({"noise": ["idn:0.4", "sym:0.8", "idn:0.4"], "noise_rate": [0.38, 0.7992, 0.40]})
+    rates = report.realised_noise_rates(runs)
+    assert list(rates.index) == ["idn:0.4", "sym:0.8"] and rates.round(6).tolist() == [0.39, 0.7992]
+    assert rates.idxmax() == "sym:0.8"
+
+
+def test_run_status_names_the_runs_still_missing():
+    grid = experiments.product("cifar10", ["anl_ce", "nce_rce"], ["cifar10n:worst"], [1])
+    assert report.run_status("120 epochs", grid, grid[1:]) == (
+        "- 120 epochs: 1 of 2 runs recorded; still to run: NCE+RCE cifar10n worst seed 1.")
+    assert report.run_status("120 epochs", grid, []) == "- 120 epochs: 2 of 2 runs recorded."

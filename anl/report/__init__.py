@@ -21,14 +21,14 @@ from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KINDS, S
                                dataset_label, mask_noise_label, noise_kind_label, noise_label, noise_rate)
 from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
 from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE
-from anl.report.runs import RunSet, load_runs, recorded_runs, section_runs
+from anl.report.runs import RunSet, load_runs, recorded_runs, run_status, section_runs
 from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, ShorterProtocolCheck, bar_check, claim_check,
                               format_mean_std, loss_ranking, mean_std, optimiser_steps, predicted_share_divergence,
-                              ranked_finding, ranking_line, run_dynamics, shorter_protocol_check)
+                              ranked_finding, ranking_line, realised_noise_rates, run_dynamics, shorter_protocol_check)
 from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, PrecisionComparison, accuracy_table,
-                               markdown_table, noise_spec_table, precision_comparison, preset_table, protocol_table,
-                               published_comparison, published_order, published_table, run_scores_table, side_by_side,
-                               with_published)
+                               markdown_table, noise_cells, noise_spec_table, precision_comparison, preset_table,
+                               protocol_table, published_comparison, published_order, published_table,
+                               run_scores_table, side_by_side, with_published)
 
 __all__ = [
     "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "draw_loss_curves", "draw_masks", "draw_transition_matrix",
@@ -39,11 +39,11 @@ __all__ = [
     "SHORT_CLASS_NAMES", "class_names", "dataset_label", "mask_noise_label", "noise_kind_label", "noise_label",
     "noise_rate", "data_protocol", "protocol_label", "protocol_sentence", "segmentation_protocol_sentence",
     "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE", "RunSet", "load_runs", "recorded_runs",
-    "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "ShorterProtocolCheck", "bar_check",
+    "run_status", "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "ShorterProtocolCheck", "bar_check",
     "claim_check", "format_mean_std", "loss_ranking", "mean_std", "optimiser_steps", "predicted_share_divergence",
-    "ranked_finding", "ranking_line", "run_dynamics", "shorter_protocol_check", "HPARAM_SYMBOLS",
+    "ranked_finding", "ranking_line", "realised_noise_rates", "run_dynamics", "shorter_protocol_check", "HPARAM_SYMBOLS",
     "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison", "accuracy_table", "markdown_table",
-    "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison",
+    "noise_cells", "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison",
     "published_order",
     "published_table", "run_scores_table", "side_by_side", "with_published",
 ]

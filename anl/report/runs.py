@@ -10,7 +10,9 @@ from typing import Any
 
 import pandas as pd
 
+from anl import losses
 from anl.data import SEGMENTATION_DATASETS
+from anl.report.labels import noise_label
 from anl.report.protocol import protocol_sentence, segmentation_protocol_sentence
 from anl.results import ResultsStore, load_results, load_summaries
 from anl.experiments import train_configs
@@ -67,6 +69,15 @@ def recorded_runs(configs: Sequence[RunConfig] | Sequence[SegmentationConfig],
     recorded = [config for config in configs if store.has(config.key)]
     missing = [config for config in configs if not store.has(config.key)]
     return (load_runs(recorded, results_dir, train=False) if recorded else None), missing
+
+
+def run_status(name: str, configs: Sequence[RunConfig], missing: Sequence[RunConfig]) -> str:
+    """"- NAME: R of N runs recorded; still to run: LOSS NOISE seed S, ..." (or "- NAME: N of N runs
+    recorded."): a Markdown list item for a page that shows runs as they land, ``missing`` being
+    those of ``configs`` that :func:`recorded_runs` did not find."""
+    waiting = ", ".join(f"{losses.display_name(c.loss)} {noise_label(c.noise)} seed {c.seed}" for c in missing)
+    return (f"- {name}: {len(configs) - len(missing)} of {len(configs)} runs recorded"
+            + (f"; still to run: {waiting}." if missing else "."))
 
 
 def _select(frame: pd.DataFrame, order: Mapping[str, int], *then: str) -> pd.DataFrame:

@@ -56,6 +56,12 @@ def ranked_finding(runs: pd.DataFrame, setting: str, name: Callable[[Any], str])
             f"{means.loc[best, 'final_noisy_acc_given']:.1f}\u00a0% of the wrong labels fitted)" + (f"; {rest}." if rest else "."))
 
 
+def realised_noise_rates(summaries: pd.DataFrame) -> pd.Series:
+    """The realised share of wrong training labels per noise setting (the mean ``noise_rate`` of its
+    runs), indexed by noise spec in order of appearance."""
+    return summaries.groupby("noise", sort=False)["noise_rate"].mean()
+
+
 def loss_ranking(summaries: pd.DataFrame, noise: str, metric: str,
                  loss_names: Sequence[str] | None = None) -> pd.Series:
     """Mean ``metric`` per loss over the runs at ``noise``, best first (ties in order of appearance);

@@ -114,6 +114,15 @@ def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], 
     return side_by_side({"ours": ours, PUBLISHED_LABEL: published})
 
 
+def noise_cells(configs: Sequence[Any]) -> list[tuple[str, str]]:
+    """The (noise spec, loss) pairs of ``configs`` (anything with ``noise`` and ``loss``), once each,
+    grouped by noise setting in order of first appearance, the losses in order within a setting:
+    the rows of :func:`published_comparison` for a grid."""
+    cells = list(dict.fromkeys((config.noise, config.loss) for config in configs))
+    noises = list(dict.fromkeys(noise for noise, _ in cells))
+    return sorted(cells, key=lambda cell: noises.index(cell[0]))
+
+
 def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str]]) -> pd.DataFrame:
     """One row per (noise spec, loss) of ``cells``, in their order, indexed by loss name: our last-
     and best-epoch test accuracy ("mean ± std" in %, "–" without runs), the recorded seeds, the
