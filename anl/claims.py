@@ -85,6 +85,14 @@ def is_stale(path: Path, owner: dict[str, Any]) -> bool:
         and owner["pid"] != os.getpid() and _process_exited(owner["pid"])
 
 
+def holder(folder: Path, key: str) -> dict[str, Any] | None:
+    """The owner (host, pid, token, claimed) of the live claim on ``key``; None when nobody holds
+    one or it is stale."""
+    path = claim_path(Path(folder), key)
+    owner = _read(path)
+    return None if not owner or is_stale(path, owner) else owner
+
+
 def _log(folder: Path, event: str, key: str) -> None:
     line = f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {event} {key} {socket.gethostname()}:{os.getpid()}\n"
     with open(Path(folder) / LOG_NAME, "a") as log:  # one short append: one line, whole

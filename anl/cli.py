@@ -1,5 +1,6 @@
-"""Command line: ``python -m anl run | sweep | grids | bench | check-results | segment``. Bad arguments
-give a one-line error. The top of the package: imported by ``anl.__main__`` only."""
+"""Command line: ``python -m anl run | sweep | grids | progress | bench | check-results |
+segment``. Bad arguments give a one-line error. The top of the package: imported by
+``anl.__main__`` only."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 from anl import losses, mask_noise, segmentation
 from anl.claims import LOG_NAME
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
-from anl.engine import PRECISIONS, checkpoint_dir, resolve_precision
+from anl.engine import PRECISIONS, checkpoint_dir, resolve_precision, run_progress
 from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, train_configs
 from anl.models import MODELS
 from anl.results import ResultsStore, check_records
@@ -284,6 +285,23 @@ def build_segment_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_progress(args: argparse.Namespace) -> None:
+    """Per named grid, how many runs are recorded, then one line per run: key, loss, noise, seed,
+    state (anl.engine.RunProgress), epochs done, the last epoch's test score (accuracy, or Dice for
+    segmentation) and the worker holding it."""
+    store = ResultsStore(args.results)
+    for name in args.grid or BOOK_GRIDS:
+        configs = grid(name)
+        rows = [(config, run_progress(config.key, config.resolved()["epochs"], store)) for config in configs]
+        print(f"{name}: {sum(row.state == 'recorded' for _, row in rows)} of {len(rows)} runs recorded")
+        for config, row in rows:
+            scores = "".join(f"  {name.replace('_', ' ')} {100 * value:.2f} %" for name, value in
+                             (row.last_epoch or {}).items() if name in ("test_acc", "test_dice"))
+            worker = f"  by {row.worker}" if row.worker else ""
+            print(f"  {config.key}  {config.loss:<10} {config.noise:<16} seed {config.seed}  {row.state:<8} "
+                  f"{row.epochs_done:>3}/{row.epochs}{scores}{worker}")
+
+
 def command_grids(args: argparse.Namespace) -> None:
     """Print the named grids (with --book, those the book's pages read), one name a line."""
     for name in BOOK_GRIDS if args.book else GRIDS:
@@ -319,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     grids = commands.add_parser("grids", help="list the named grids, one a line")
     grids.add_argument("--book", action="store_true", help="only the grids the book's pages read (make results)")
     grids.set_defaults(handler=command_grids)
+    progress = commands.add_parser("progress", help="where each run of named grids stands: recorded, training, "
+                                                    "stopped at a checkpoint, or waiting")
+    progress.add_argument("--grid", action="append", choices=list(GRIDS), metavar="NAME",
+                          help=f"a named grid, repeatable (default: those the book reads); one of {', '.join(GRIDS)}")
+    progress.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    progress.set_defaults(handler=command_progress)
     bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
     bench.add_argument("--models", default="cnn4,cnn8")
     bench.add_argument("--device", default="auto")

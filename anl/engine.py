@@ -15,6 +15,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -180,6 +181,34 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where one run stands: ``state`` "recorded", "training" (a worker holds a live claim on it),
+    "stopped" (a checkpoint, no live claim: the next sweep resumes it) or "waiting"; its
+    ``epochs_done`` of ``epochs``, the ``worker`` ("host:pid") holding it, and the metrics of its
+    last completed epoch (:func:`epoch_metrics`; None before the first)."""
+
+    state: str
+    epochs_done: int
+    epochs: int
+    worker: str = ""
+    last_epoch: dict[str, Any] | None = None
+
+
+def run_progress(key: str, epochs: int, store: ResultsStore) -> RunProgress:
+    """The :class:`RunProgress` of the run ``key`` of ``epochs`` epochs, from its record in
+    ``store``, else its checkpoint and claim in :func:`checkpoint_dir`."""
+    if store.has(key):
+        history = store.read(key)["epochs"]
+        return RunProgress("recorded", len(history), epochs, last_epoch=history[-1])
+    path = checkpoint_path(key)
+    history = torch.load(path, map_location="cpu", weights_only=False)["epochs"] if path.is_file() else []
+    owner = claims.holder(checkpoint_dir(), key)
+    state = "training" if owner else "stopped" if history else "waiting"
+    return RunProgress(state, len(history), epochs, f"{owner['host']}:{owner['pid']}" if owner else "",
+                       history[-1] if history else None)
 
 
 def progress_bar(label: str, total: int, done: int, enabled: bool, unit: str = "epoch"):

@@ -1,6 +1,6 @@
 """Workers sharing one results folder: claims on runs (atomic, stale after a silent heartbeat or a
 dead process, taken over once), four concurrent workers on one grid, a worker killed mid-run and
-resumed, and the submitit job-array path on its local executor."""
+resumed, the progress of each run, and the submitit job-array path on its local executor."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import torch
 
 from anl import claims
 from anl.cli import main
+from anl.engine import checkpoint_path, run_progress, save_checkpoint
 from anl.results import REPOSITORY, ResultsStore
 from anl.train import RunConfig, train_sweep
 
@@ -148,6 +149,29 @@ def test_local_executor_sweeps_through_a_submitit_job_array(real_dataset, folder
     assert {record["config"]["loss"] for record in ResultsStore(results).records()} == {"ce", "nce_rce"}
     assert len(list((tmp_path / "jobs").glob("*_log.out"))) == 2
     assert main(argv) == 0 and "nothing to submit" in capsys.readouterr().out
+
+
+def test_progress_tells_recorded_training_stopped_and_waiting_runs_apart(real_dataset, folders, capsys) -> None:
+    real_dataset("mnist")
+    results, checkpoints = folders
+    store = ResultsStore(results)
+    configs = [RunConfig("mnist", loss, epochs=2, train_subset=256, train_eval_size=256, precision="fp32")
+               for loss in ("ce", "gce", "sce", "nce_rce")]
+    train_sweep(configs[:1], store, device="cpu", progress=False)
+    for config in configs[1:3]:  # two runs interrupted after their first epoch
+        save_checkpoint(checkpoint_path(config.key), {"epochs": [{"epoch": 1, "test_acc": 0.5}]})
+    assert claims.acquire(checkpoints, configs[2].key)  # one of them is being trained by this process
+    try:
+        progress = [run_progress(config.key, 2, store) for config in configs]
+    finally:
+        claims.release(checkpoints, configs[2].key)
+    assert [(run.state, run.epochs_done) for run in progress] == [
+        ("recorded", 2), ("stopped", 1), ("training", 1), ("waiting", 0)]
+    assert progress[2].worker == f"{socket.gethostname()}:{os.getpid()}" and progress[1].worker == ""
+    assert progress[1].last_epoch["test_acc"] == 0.5 and progress[3].last_epoch is None
+    assert main(["progress", "--grid", "cifar10-paper", "--results", str(results)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "cifar10-paper: 0 of 4 runs recorded" and all("waiting    0/120" in line for line in lines[1:])
 
 
 @pytest.mark.parametrize("argv,message", [
