@@ -170,5 +170,7 @@ display(Markdown(", ".join(f"`{spec}`: {report.mask_noise_label(spec)}"
 # job writes its records into the same `results/runs/`. A worker claims each run before training
 # it (a claim file with a heartbeat beside the run's checkpoint), so two workers never train the
 # same run, and a job that is preempted or reaches its time limit is requeued and resumes from its
-# last epoch. Progress: `checkpoints/claims.log` (one line per run started), the job logs in
-# `jobs/`, and `ls results/runs | wc -l`. `--executor local` runs the same array on this machine.
+# last epoch. Progress: `python -m anl progress --grid cifar10-paper` (each run recorded, training
+# by host:pid, stopped at a checkpoint, or waiting, with its epochs done and last test score),
+# `checkpoints/claims.log` (one line per run started) and the job logs in `jobs/`.
+# `--executor local` runs the same array on this machine.
