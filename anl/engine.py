@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -190,7 +190,7 @@ class RunProgress:
     ``epochs_done`` of ``epochs``, the ``worker`` ("host:pid") holding it, and the metrics of its
     last completed epoch (:func:`epoch_metrics`; None before the first)."""
 
-    state: str
+    state: Literal["recorded", "training", "stopped", "waiting"]
     epochs_done: int
     epochs: int
     worker: str = ""
