@@ -182,8 +182,8 @@ else:
 # ## Instance-dependent noise
 #
 # Noise whose flip probability and target depend on the image (the part-dependent generator
-# {cite}`xia2020part`; see the noise page), the journal version's harder synthetic setting, at
-# rate 0.4 and then 0.6. The published number is ANL-CE's (85.74 at 0.4 and 69.83 at
+# {cite}`xia2020part`; see the {doc}`noise page <noise>`), the journal version's harder synthetic
+# setting, at rate 0.4 and then 0.6. The published number is ANL-CE's (85.74 at 0.4 and 69.83 at
 # 0.6); the baselines' are not available here.
 
 # %% tags=["hide-input"]
@@ -198,8 +198,8 @@ else:
 # The CIFAR-10N labels {cite}`wei2022learning`, three human annotations of every training image,
 # joined to the images of the JPEG copy: `worst` (a wrong annotation wherever one of the three is
 # wrong, 40.2 % of the labels) first, then `aggre` (the majority vote, 9.0 %). Human mistakes go to
-# similar-looking classes, unlike symmetric noise. The published number is ANL-FL's on `worst`
-# (80.56).
+# similar-looking classes, unlike symmetric noise (the {doc}`noise page <noise>` shows their
+# transition matrices). The published number is ANL-FL's on `worst` (80.56).
 
 # %% tags=["hide-input"]
 if sections["human"]:
