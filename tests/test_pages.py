@@ -92,3 +92,21 @@ def test_configs_unwraps_setting_pairs():
     runs = pages.page_runs("dynamics", {k: BENCHMARK[k] for k in ("dataset", "loss_names", "noises", "seeds", "epochs",
                                                                   "train_subset")})["runs"]
     assert pages.configs([("a", runs[0]), runs[1]]) == runs[:2]
+
+
+CIFAR10 = {"dataset": "cifar10", "loss_names": ["anl_ce", "ce"], "noises": ["sym:0.8"], "seeds": [1],
+           "precision": "bf16", "short_epochs": 40, "table_grid": "cifar10-table", "idn_grid": None,
+           "human_grid": "cifar10n", "precision_grid": "mnist-bf16", "spread_seed": 2}
+
+
+def test_cifar10_sections_are_the_headline_its_shorter_twin_the_named_grids_and_the_precision_twins():
+    sections = pages.page_runs("cifar10", CIFAR10)
+    assert [(c.loss, c.epochs, c.precision) for c in sections["paper"]] == [("anl_ce", None, "bf16"),
+                                                                           ("ce", None, "bf16")]
+    assert [(c.loss, c.epochs) for c in sections["short"]] == [("anl_ce", 40), ("ce", 40)]
+    assert sections["paper"][0].key in {c.key for c in experiments.grid("cifar10-paper")}
+    assert [c.key for c in sections["table"]] == [c.key for c in experiments.grid("cifar10-table")]
+    assert sections["idn"] == [] and len(sections["human"]) == len(experiments.grid("cifar10n"))
+    first, *twins = sections["precision"][:3]
+    assert (first.precision, [(c.precision, c.seed) for c in twins]) == ("bf16", [("fp32", 1), ("fp32", 2)])
+    assert pages.page_runs("cifar10", {**CIFAR10, "short_epochs": None, "precision_grid": None})["short"] == []
