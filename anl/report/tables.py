@@ -125,23 +125,30 @@ def noise_cells(configs: Sequence[Any]) -> list[tuple[str, str]]:
 
 def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str]]) -> pd.DataFrame:
     """One row per (noise spec, loss) of ``cells``, in their order, indexed by loss name: our last-
-    and best-epoch test accuracy ("mean ± std" in %, "–" without runs), the recorded seeds, the
-    published number beside it (PUBLISHED_LABEL, "–" where none) and ours (last epoch, mean) minus
-    published in points ("–" where either is missing)."""
-    last, best = (mean_std(summaries, metric, ["loss", "noise"]).set_index(["loss", "noise"])
-                  for metric in ("final_test_acc", "best_test_acc"))
+    and best-epoch test accuracy and the share of wrong labels fitted at the last epoch ("mean ±
+    std" in %, "–" without runs or without wrong labels), the recorded seeds, the published number
+    beside it (PUBLISHED_LABEL, "–" where none) and ours (last epoch, mean) minus published in
+    points ("–" where either is missing)."""
+    last, best, memorised = (mean_std(summaries, metric, ["loss", "noise"]).set_index(["loss", "noise"])
+                             for metric in ("final_test_acc", "best_test_acc", "final_noisy_acc_given"))
+
+    def stated(table: pd.DataFrame, cell: tuple[str, str]) -> str:
+        if cell not in table.index or np.isnan(table.loc[cell, "mean"]):
+            return "–"
+        return format_mean_std(*table.loc[cell, ["mean", "std"]])
+
     rows = []
     for spec, loss in cells:
         ran = (loss, spec) in last.index
         published = PUBLISHED.get((losses.canonical_name(loss), spec))
-        ours = last.loc[(loss, spec)] if ran else None
         rows.append({
             "loss": nowrap(losses.display_name(loss)), "noise": nowrap(noise_label(spec)),
-            "last epoch (%)": format_mean_std(ours["mean"], ours["std"]) if ran else "–",
-            "best epoch (%)": format_mean_std(*best.loc[(loss, spec), ["mean", "std"]]) if ran else "–",
-            "seeds": int(ours["n"]) if ran else 0,
+            "last epoch (%)": stated(last, (loss, spec)), "best epoch (%)": stated(best, (loss, spec)),
+            RUN_SCORES["final_noisy_acc_given"][0]: stated(memorised, (loss, spec)),
+            "seeds": int(last.loc[(loss, spec), "n"]) if ran else 0,
             PUBLISHED_LABEL: "–" if published is None else f"{published:.2f}",
-            "ours − published": "–" if published is None or not ran else f"{100 * ours['mean'] - published:+.2f}"})
+            "ours − published": "–" if published is None or not ran
+            else f"{100 * last.loc[(loss, spec), 'mean'] - published:+.2f}"})
     return pd.DataFrame(rows).set_index("loss")
 
 
