@@ -288,7 +288,7 @@ def build_segment_parser() -> argparse.ArgumentParser:
 def command_progress(args: argparse.Namespace) -> None:
     """Per named grid, how many runs are recorded, then one line per run: key, loss, noise, seed,
     state (anl.engine.RunProgress), epochs done, the last epoch's test score (accuracy, or Dice for
-    segmentation) and the worker holding it."""
+    segmentation), the worker holding it and the time left at the last epoch's pace."""
     store = ResultsStore(args.results)
     for name in args.grid or BOOK_GRIDS:
         configs = grid(name)
@@ -298,8 +298,9 @@ def command_progress(args: argparse.Namespace) -> None:
             scores = "".join(f"  {name.replace('_', ' ')} {100 * value:.2f} %" for name, value in
                              (row.last_epoch or {}).items() if name in ("test_acc", "test_dice"))
             worker = f"  by {row.worker}" if row.worker else ""
+            left = "" if row.seconds_left is None else f"  ~{row.seconds_left / 3600:.1f} h left"
             print(f"  {config.key}  {config.loss:<10} {config.noise:<16} seed {config.seed}  {row.state:<8} "
-                  f"{row.epochs_done:>3}/{row.epochs}{scores}{worker}")
+                  f"{row.epochs_done:>3}/{row.epochs}{scores}{worker}{left}")
 
 
 def command_grids(args: argparse.Namespace) -> None:

@@ -196,6 +196,14 @@ class RunProgress:
     worker: str = ""
     last_epoch: dict[str, Any] | None = None
 
+    @property
+    def seconds_left(self) -> float | None:
+        """The epochs still to train times the last epoch's training and evaluation time; None
+        for a recorded run or one without a timed epoch."""
+        if self.state == "recorded" or not self.last_epoch or "train_time_s" not in self.last_epoch:
+            return None
+        return (self.epochs - self.epochs_done) * (self.last_epoch["train_time_s"] + self.last_epoch["eval_time_s"])
+
 
 def run_progress(key: str, epochs: int, store: ResultsStore) -> RunProgress:
     """The :class:`RunProgress` of the run ``key`` of ``epochs`` epochs, from its record in

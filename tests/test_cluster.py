@@ -159,7 +159,8 @@ def test_progress_tells_recorded_training_stopped_and_waiting_runs_apart(real_da
                for loss in ("ce", "gce", "sce", "nce_rce")]
     train_sweep(configs[:1], store, device="cpu", progress=False)
     for config in configs[1:3]:  # two runs interrupted after their first epoch
-        save_checkpoint(checkpoint_path(config.key), {"epochs": [{"epoch": 1, "test_acc": 0.5}]})
+        save_checkpoint(checkpoint_path(config.key), {"epochs": [{"epoch": 1, "test_acc": 0.5, "train_time_s": 50.0,
+                                                                  "eval_time_s": 10.0}]})
     assert claims.acquire(checkpoints, configs[2].key)  # one of them is being trained by this process
     try:
         progress = [run_progress(config.key, 2, store) for config in configs]
@@ -169,6 +170,7 @@ def test_progress_tells_recorded_training_stopped_and_waiting_runs_apart(real_da
         ("recorded", 2), ("stopped", 1), ("training", 1), ("waiting", 0)]
     assert progress[2].worker == f"{socket.gethostname()}:{os.getpid()}" and progress[1].worker == ""
     assert progress[1].last_epoch["test_acc"] == 0.5 and progress[3].last_epoch is None
+    assert [run.seconds_left for run in progress] == [None, 60.0, 60.0, None]  # one epoch left at 60 s
     assert main(["progress", "--grid", "cifar10-paper", "--results", str(results)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "cifar10-paper: 0 of 4 runs recorded" and all("waiting    0/120" in line for line in lines[1:])
