@@ -295,8 +295,8 @@ def command_progress(args: argparse.Namespace) -> None:
         rows = [(config, run_progress(config.key, config.resolved()["epochs"], store)) for config in configs]
         print(f"{name}: {sum(row.state == 'recorded' for _, row in rows)} of {len(rows)} runs recorded")
         for config, row in rows:
-            scores = "".join(f"  {name.replace('_', ' ')} {100 * value:.2f} %" for name, value in
-                             (row.last_epoch or {}).items() if name in ("test_acc", "test_dice"))
+            scores = "".join(f"  {metric.replace('_', ' ')} {100 * value:.2f} %" for metric, value in
+                             (row.last_epoch or {}).items() if metric in ("test_acc", "test_dice"))
             worker = f"  by {row.worker}" if row.worker else ""
             left = "" if row.seconds_left is None else f"  ~{row.seconds_left / 3600:.1f} h left"
             print(f"  {config.key}  {config.loss:<10} {config.noise:<16} seed {config.seed}  {row.state:<8} "

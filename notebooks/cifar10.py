@@ -102,7 +102,7 @@ display(Markdown(paper.protocol() if paper else "*No run of the paper protocol i
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if paper:
-    cells = [(noise, loss) for noise in noises for loss in loss_names]
+    cells = report.noise_cells(sections["paper"])
     display(Markdown(report.markdown_table(report.published_comparison(paper.summaries, cells))))
     display(Markdown(f"*Published: {report.PUBLISHED_SOURCE}. Ours: "
                      f"{report.dataset_label(dataset, paper.records[0]['provenance']['data_source'])}.*"))
@@ -152,7 +152,7 @@ elif not (paper and short):
                      f"{len(sections['paper']) + len(sections['short'])} runs the rule needs are not recorded.*"))
 else:
     check = report.shorter_protocol_check(paper.summaries, short.summaries, tolerance,
-                                          cells=[(noise, loss) for noise in noises for loss in loss_names])
+                                          cells=report.noise_cells(sections["paper"]))
     rows = check.table.assign(loss=check.table["loss"].map(losses.display_name),
                               noise=check.table["noise"].map(report.noise_label))
     for column in ("long", "short", "difference"):
