@@ -63,13 +63,16 @@ def ablations(*, dataset: str, seeds: Sequence[int], epochs: int | None, train_s
 
 def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence[str],
            slow_losses: Sequence[str], noises: Sequence[str], seeds: Sequence[int], epochs: int | None,
-           train_subset: int | None, precision: str, ablation_seeds: Sequence[int], ablation_epochs: int | None,
+           train_subset: int | None, precision: str, grids: Sequence[str], ablation_seeds: Sequence[int], ablation_epochs: int | None,
            ablation_train_subset: int | None, high_noise: str, l2_weight_decays: Sequence[float],
            er_noises: Sequence[str], er_seeds: Sequence[int], er_lambda: float,
            segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str],
            segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
            segmentation_seeds: Sequence[int], segmentation_protocol: str) -> dict[str, list[Any]]:
-    """"paper": the ANL, baseline and slow losses x noise x seed in ``precision``; on the ablation protocol,
+    """"paper": the ANL, baseline and slow losses x noise x seed in ``precision``; "grids": (grid name,
+    config) of the runs of the named ``grids`` with one of those losses on ``dataset`` and the same
+    protocol and precision at a noise setting other than ``noises`` and clean (ValueError for a grid
+    with none); on the ablation protocol,
     "regulariser" (the ablation section: L1, L2 at each weight decay, neither, at ``high_noise``;
     empty without weight decays) and "er" (:func:`anl.experiments.entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
@@ -78,8 +81,20 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
     regularisers = ablation_configs(dataset, ablation_seeds, **ablation, high_noise=high_noise,
                                            l2_weight_decays=l2_weight_decays)["regulariser"]
     mask_losses = [*segmentation_candidates, *segmentation_baselines, *segmentation_reference]
-    return {"paper": product(dataset, [*anl_losses, *baseline_losses, *slow_losses], noises, seeds,
+    claim_losses = [*anl_losses, *baseline_losses, *slow_losses]
+    grid_runs = []
+    for name in grids:
+        runs = [(name, config) for config in experiments.grid(name)
+                if (config.dataset, config.epochs, config.train_subset, config.precision)
+                == (dataset, epochs, train_subset, precision)
+                and config.loss in claim_losses and config.noise not in (*noises, "clean")]
+        if not runs:
+            raise ValueError(f"grid {name!r} has no run of {', '.join(claim_losses)} on {dataset} with this page's "
+                             f"protocol and precision at a noise setting other than {', '.join(noises)} and clean")
+        grid_runs += runs
+    return {"paper": product(dataset, claim_losses, noises, seeds,
                              epochs=epochs, train_subset=train_subset, precision=precision),
+            "grids": grid_runs,
             "regulariser": regularisers if l2_weight_decays else [],
             "er": entropy_regulariser(dataset, er_noises, er_seeds, er_lambda, **ablation),
             "masks": experiments.segmentation_grid(segmentation_protocol, mask_losses, segmentation_noises,
@@ -385,7 +400,8 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
     "claims": {
         "dataset": dataset(), "anl_losses": listed(loss_name()), "baseline_losses": listed(loss_name()),
         "slow_losses": listed(loss_name(), required=False), "noises": listed(NOISE), "seeds": listed(SEED),
-        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, "precision": PRECISION, "convergence_fraction": FRACTION,
+        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, "precision": PRECISION, "grids": listed(GRID, required=False),
+        "convergence_fraction": FRACTION,
         "early_epochs": listed(integer(1), required=False), "memorisation_bar": FRACTION,
         "ablation_seeds": listed(SEED, required="l2_weight_decays"), "ablation_epochs": EPOCHS,
         "ablation_train_subset": TRAIN_SUBSET, "high_noise": NOISE,

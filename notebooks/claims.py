@@ -24,10 +24,11 @@
 # and the *seeds* column counts the seeds where the claim holds; with one seed a verdict is a single
 # observation, and a small margin whose seeds disagree should be read as no difference. Rows drawn
 # from a reduced protocol are labelled *indicative only*: that protocol leaves ANL underfitted, so a
-# verdict there is a statement about the protocol as much as the loss. Nothing here is written by
-# hand: change the parameters and the verdicts are recomputed. The pages behind each row show the
-# curves and the full tables: {doc}`benchmark`, {doc}`dynamics`, {doc}`ablations` and
-# {doc}`segmentation`.
+# verdict there is a statement about the protocol as much as the loss. At noise settings taken from
+# named grids (parameter `grids`), where not every loss ran, a row compares the candidates and
+# baselines recorded there, named in the second table. Nothing here is written by hand: change the parameters and the verdicts are recomputed. The pages behind each row show the
+# curves and the full tables: {doc}`benchmark`, {doc}`cifar10`, {doc}`dynamics`, {doc}`ablations`
+# and {doc}`segmentation`.
 
 # %% tags=["parameters"]
 dataset = "mnist"
@@ -39,6 +40,7 @@ seeds = [1]
 epochs = None  # None (with train_subset None): the paper's protocol for the data set
 train_subset = None  # size of the stratified training subset, None for the full training set
 precision = "fp32"  # of these runs' forward and backward (the loss is float32): part of each run's key
+grids = []  # named grids whose recorded runs (this protocol, other noise settings) test the claims too
 convergence_fraction = 0.95  # converged: first epoch reaching this fraction of the run's own last-epoch test accuracy
 early_epochs = [5, 10]  # convergence also as the test accuracy after these epochs; [] to skip
 memorisation_bar = 0.10  # the absolute bar: ANL fits fewer than this share of the wrong labels at the last epoch
@@ -75,6 +77,7 @@ def load(configs: list) -> report.RunSet | None:
 
 
 paper = load(sections["paper"])
+grid_runs, grid_waiting = report.recorded_runs(pages.configs(sections["grids"]), results_dir)
 regulariser = load(pages.configs(sections["regulariser"]))
 entropy = load(sections["er"])
 masks = load(sections["masks"])
@@ -92,33 +95,46 @@ def add(claim: str, protocol: str, setting: str, measure: str, check: report.Cla
 
 
 loss_name = {"names": losses.display_name}
-convergence_runs = paper.epochs[paper.epochs["loss"].isin([*anl_losses, *slow_losses])]
-dynamics = report.run_dynamics(convergence_runs, convergence_fraction)
-early = report.accuracy_at_epochs(convergence_runs, early_epochs)
 benchmark_protocol = report.protocol_label(epochs, train_subset)
 ablation_protocol = report.protocol_label(ablation_epochs, ablation_train_subset)
-for spec in noises:
-    runs, label = paper.summaries[paper.summaries["noise"] == spec], report.noise_label(spec)
-    add("robust at high noise", benchmark_protocol, label, "last-epoch test accuracy (%)",
-        report.claim_check(runs, "loss", "final_test_acc", anl_losses, baseline_losses), **loss_name)
-    add("does not memorise wrong labels", benchmark_protocol, label, "wrong labels fitted, last epoch (%)",
-        report.claim_check(runs, "loss", "final_noisy_acc_given", anl_losses, baseline_losses, higher_is_better=False),
+
+
+def add_noise_claims(runs: report.RunSet, spec: str, protocol: str) -> None:
+    """The robustness, memorisation and convergence rows at noise ``spec``, each with the candidates
+    and baselines that ran there."""
+    summaries, label = runs.summaries[runs.summaries["noise"] == spec], report.noise_label(spec)
+    ran = set(summaries["loss"])
+    candidates, baselines, slow = ([loss for loss in group if loss in ran]
+                                   for group in (anl_losses, baseline_losses, slow_losses))
+    if not candidates or not baselines:
+        return
+    add("robust at high noise", protocol, label, "last-epoch test accuracy (%)",
+        report.claim_check(summaries, "loss", "final_test_acc", candidates, baselines), **loss_name)
+    add("does not memorise wrong labels", protocol, label, "wrong labels fitted, last epoch (%)",
+        report.claim_check(summaries, "loss", "final_noisy_acc_given", candidates, baselines, higher_is_better=False),
         **loss_name)
-    add(f"fits under {100 * memorisation_bar:g} % of the wrong labels", benchmark_protocol, label,
+    add(f"fits under {100 * memorisation_bar:g} % of the wrong labels", protocol, label,
         "wrong labels fitted, last epoch (%)",
-        report.bar_check(runs, "loss", "final_noisy_acc_given", anl_losses, memorisation_bar, higher_is_better=False),
+        report.bar_check(summaries, "loss", "final_noisy_acc_given", candidates, memorisation_bar, higher_is_better=False),
         **loss_name)
-    if slow_losses:
-        for epoch in early_epochs:
-            add(f"converges faster than APL with MAE: accuracy after epoch {epoch}", benchmark_protocol, label,
-                f"test accuracy after epoch {epoch} (%)",
-                report.claim_check(early[early["noise"] == spec], "loss", f"test_acc_at_{epoch}", anl_losses,
-                                   slow_losses), **loss_name)
-        add(f"converges faster than APL with MAE: epochs to {100 * convergence_fraction:g} % of its own last-epoch "
-            "accuracy", benchmark_protocol, label,
-            f"epochs to {100 * convergence_fraction:g} % of its own last-epoch test accuracy",
-            report.claim_check(dynamics[dynamics["noise"] == spec], "loss", "reached_final", anl_losses, slow_losses,
-                               higher_is_better=False), **loss_name, scale=1.0, decimals=1, unit="epochs")
+    if not slow:
+        return
+    epochs_run = runs.epochs[(runs.epochs["noise"] == spec) & runs.epochs["loss"].isin([*candidates, *slow])]
+    early = report.accuracy_at_epochs(epochs_run, early_epochs)
+    for epoch in early_epochs:
+        add(f"converges faster than APL with MAE: accuracy after epoch {epoch}", protocol, label,
+            f"test accuracy after epoch {epoch} (%)",
+            report.claim_check(early, "loss", f"test_acc_at_{epoch}", candidates, slow), **loss_name)
+    add(f"converges faster than APL with MAE: epochs to {100 * convergence_fraction:g} % of its own last-epoch "
+        "accuracy", protocol, label, f"epochs to {100 * convergence_fraction:g} % of its own last-epoch test accuracy",
+        report.claim_check(report.run_dynamics(epochs_run, convergence_fraction), "loss", "reached_final", candidates,
+                           slow, higher_is_better=False), **loss_name, scale=1.0, decimals=1, unit="epochs")
+
+
+for spec in noises:
+    add_noise_claims(paper, spec, benchmark_protocol)
+for spec in dict.fromkeys(grid_runs.summaries["noise"]) if grid_runs else ():
+    add_noise_claims(grid_runs, spec, benchmark_protocol)
 
 if sections["regulariser"]:
     regularisers = report.section_runs(regulariser.summaries, sections["regulariser"], "regulariser")
@@ -182,6 +198,19 @@ display(Markdown(report.markdown_table(
 
 # %% tags=["hide-input"]
 display(Markdown(paper.protocol()))
+
+# %% [markdown]
+# **The named grids' runs** at the other noise settings (parameter `grids`; a row needs one
+# candidate and one baseline recorded at its setting, and names the losses it compares):
+
+# %% tags=["hide-input"]
+if grids:
+    for name in grids:
+        asked = [config for grid, config in sections["grids"] if grid == name]
+        display(Markdown(report.run_status(name, asked, [config for config in asked if config in grid_waiting])))
+    display(Markdown(grid_runs.protocol() if grid_runs else "*None recorded yet.*"))
+else:
+    display(Markdown("*None asked for (no grids).*"))
 
 # %% [markdown]
 # **L1 against L2** (the ablations, see {doc}`ablations`):

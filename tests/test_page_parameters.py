@@ -83,6 +83,8 @@ BAD = [  # notebook, parameter, bad value, the start of the one-line message
                                        "half, reduced"),
     ("segmentation", "resolution_protocol", "double", "parameter resolution_protocol: unknown segmentation protocol "
                                                       "'double'; choose one of full, half, reduced (or None)"),
+    # named grids
+    ("claims", "grids", ["cifar10-tiny"], "parameter grids: unknown grid 'cifar10-tiny'; choose one of "),
     # seeds and lists
     ("benchmark", "seeds", [1, 0], "parameter seeds: 0 is not a positive integer"),
     ("segmentation", "seeds", [-1], "parameter seeds: -1 is not a positive integer"),

@@ -42,7 +42,8 @@ def test_page_runs_rejects_unknown_pages_and_missing_parameters():
 
 def test_claims_sections_match_the_ablation_and_segmentation_configs():
     parameters = {"dataset": "mnist", "anl_losses": ["anl_ce"], "baseline_losses": ["ce"], "slow_losses": ["nce_mae"],
-                  "noises": ["sym:0.8"], "seeds": [1], "epochs": None, "train_subset": None, "precision": "bf16", "ablation_seeds": [1],
+                  "noises": ["sym:0.8"], "seeds": [1], "epochs": None, "train_subset": None, "precision": "bf16", "grids": [],
+                  "ablation_seeds": [1],
                   "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
                   "l2_weight_decays": [1e-3], "er_noises": ["asym:0.4"], "er_seeds": [1, 2], "er_lambda": 2.0,
                   "segmentation_candidates": ["anl_ce"], "segmentation_baselines": ["ce"],
@@ -65,6 +66,31 @@ def test_claims_sections_match_the_ablation_and_segmentation_configs():
     assert {c.key for c in sections["er"]} <= {c.key for c in experiments.grid("mnist-reduced")}
     assert sorted((c.loss, c.noise, tuple(c.size), c.base_width, c.epochs) for c in sections["masks"]) == [
         (loss, "shift:1:8-16", (64, 48), 8, 20) for loss in ("anl_ce", "ce", "dice")]
+
+
+def test_claims_take_from_named_grids_the_runs_of_their_losses_protocol_and_precision_at_other_noise():
+    parameters = {"dataset": "cifar10", "anl_losses": ["anl_ce", "anl_fl"], "baseline_losses": ["ce", "nce_rce"],
+                  "slow_losses": [], "noises": ["sym:0.8", "asym:0.2"], "seeds": [1], "epochs": None,
+                  "train_subset": None, "precision": "bf16", "grids": ["cifar10-table", "cifar10-short", "cifar10n"],
+                  "ablation_seeds": [1], "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
+                  "l2_weight_decays": [], "er_noises": [], "er_seeds": [1], "er_lambda": 2.0,
+                  "segmentation_candidates": [], "segmentation_baselines": [], "segmentation_reference": [],
+                  "segmentation_noises": [], "segmentation_seeds": [], "segmentation_protocol": "reduced"}
+    with pytest.raises(ValueError, match="grid 'cifar10-short' has no run of anl_ce, anl_fl, ce, nce_rce on cifar10 "
+                                         "with this page's protocol and precision at a noise setting other than "
+                                         "sym:0.8, asym:0.2 and clean"):
+        pages.page_runs("claims", parameters)  # its runs are 40 epochs long and at sym 0.8
+    sections = pages.page_runs("claims", {**parameters, "grids": ["cifar10-table", "cifar10n"]})
+    grid_runs = [(name, config.loss, config.noise) for name, config in sections["grids"]]
+    # no clean run, no ANL-CE-ER, nothing at the page's own noise settings; the grids' order kept
+    assert grid_runs == [("cifar10-table", loss, noise) for loss, noise in [
+        ("anl_ce", "asym:0.4"), ("nce_rce", "asym:0.4"), ("anl_ce", "sym:0.4"), ("nce_rce", "sym:0.4"),
+        ("ce", "asym:0.4"), ("anl_fl", "asym:0.4"), ("ce", "sym:0.4"), ("anl_fl", "sym:0.4")]] + [
+        ("cifar10n", loss, f"cifar10n:{labels}") for labels, names in [("worst", ["anl_ce", "nce_rce", "ce", "anl_fl"]),
+                                                                    ("aggre", ["anl_ce", "nce_rce", "ce"])]
+        for loss in names]
+    with pytest.raises(ValueError, match="grid 'cifar10-table' has no run"):  # its runs are bf16
+        pages.page_runs("claims", {**parameters, "grids": ["cifar10-table"], "precision": "fp32"})
 
 
 SEGMENTATION = {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1], "protocol": "reduced", "epochs": None,
