@@ -182,51 +182,39 @@ means = table.rename(columns={"candidates": "candidates (mean)", "baselines": "b
 display(Markdown(report.markdown_table(
     means[["claim", "setting", "measure", "candidates (mean)", "baselines (mean)"]].set_index("claim"))))
 
+# %% tags=["hide-input"]
+notes = ['*Protocol*: "paper" is the paper\'s protocol for the data set (all training images, its epochs).']
+if table["protocol"].str.startswith("reduced").any():
+    notes.append(
+        '"Reduced" is this project\'s CPU protocol, on which the MNIST benchmark page finds the losses ranked '
+        "differently from the paper's protocol at asymmetric noise, so read the ablation rows as tests of the "
+        "regulariser or penalty on that protocol. That page's last section separates the reduced protocol's two "
+        "cuts, training images and optimiser steps, and shows ANL-CE fitting the wrong labels when trained long on "
+        "the 10,000-image subset: the memorisation rows hold for the protocol they name, not for any amount of data.")
+display(Markdown(" ".join(notes)))
+
 # %% [markdown]
-# *Protocol*: "paper" is the paper's protocol for the data set (all training images, its epochs);
-# "reduced" is this project's CPU protocol, on which the MNIST benchmark page finds the losses
-# ranked differently from the paper's protocol at asymmetric noise, so read the ablation rows as
-# tests of the regulariser or penalty on that protocol. That page's last section separates the
-# reduced protocol's two cuts, training images and optimiser steps, and shows ANL-CE fitting the
-# wrong labels when trained long on the 10,000-image subset: the memorisation rows hold for the
-# protocol they name, not for any amount of data. The segmentation protocol is our own design (the
-# paper's could not be obtained).
-#
 # ## The runs behind the verdicts
 #
-# **Robustness, memorisation, convergence** (the table's first rows):
+# Each group of rows with the protocol read from its records:
 
 # %% tags=["hide-input"]
-display(Markdown(paper.protocol()))
-
-# %% [markdown]
-# **The named grids' runs** at the other noise settings (parameter `grids`; a row needs one
-# candidate and one baseline recorded at its setting, and names the losses it compares):
-
-# %% tags=["hide-input"]
+behind = {"**Robustness, memorisation, convergence** (the rows at the settings of parameter `noises`):":
+          paper.protocol()}
 if grids:
+    status = []
     for name in grids:
         asked = [config for grid, config in sections["grids"] if grid == name]
-        display(Markdown(report.run_status(name, asked, [config for config in asked if config in grid_waiting])))
-    display(Markdown(grid_runs.protocol() if grid_runs else "*None recorded yet.*"))
-else:
-    display(Markdown("*None asked for (no grids).*"))
-
-# %% [markdown]
-# **L1 against L2** (the ablations, see {doc}`ablations`):
-
-# %% tags=["hide-input"]
-display(Markdown(regulariser.protocol() if regulariser else "*None asked for (no weight decays).*"))
-
-# %% [markdown]
-# **The entropy regulariser** (ANL-CE-ER beside ANL-CE from the benchmark grid; ANL-CE-ER has no
-# published (Fashion-)MNIST preset, see {doc}`benchmark`):
-
-# %% tags=["hide-input"]
-display(Markdown(entropy.protocol() if entropy else "*None asked for (no noise settings).*"))
-
-# %% [markdown]
-# **Segmentation** (a protocol of our own design, see {doc}`segmentation`):
-
-# %% tags=["hide-input"]
-display(Markdown(masks.protocol() if masks else "*None asked for (no segmentation candidates).*"))
+        status.append(report.run_status(name, asked, [config for config in asked if config in grid_waiting]))
+    behind["**The named grids' runs** at their other noise settings (a row needs one candidate and one baseline "
+           "recorded there):"] = "\n".join(status) + "\n\n" + (grid_runs.protocol() if grid_runs
+                                                               else "*None recorded yet.*")
+if regulariser:
+    behind["**L1 against L2** (the ablations, see {doc}`ablations`):"] = regulariser.protocol()
+if entropy:
+    behind["**The entropy regulariser** (ANL-CE-ER beside ANL-CE from the benchmark grid; ANL-CE-ER has no "
+           "published (Fashion-)MNIST preset, see {doc}`benchmark`):"] = entropy.protocol()
+if masks:
+    behind["**Segmentation** (a protocol of our own design, the paper's could not be obtained; see "
+           "{doc}`segmentation`):"] = masks.protocol()
+display(Markdown("\n\n".join(f"{heading}\n\n{protocol}" for heading, protocol in behind.items())))

@@ -794,6 +794,26 @@ def test_the_mask_noise_colour_is_no_loss_colour():
     assert matplotlib.colors.to_rgb(report.MASK_NOISE_COLOR) not in loss_rgb | {(1.0, 1.0, 1.0)}
 
 
+def test_the_line_style_keys_of_a_curves_legend_are_far_from_every_classification_loss_colour():
+    import matplotlib
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    frame = pd.DataFrame({"loss": "ce", "noise": "sym:0.8", "seed": 1, "epoch": [1, 2], "test_acc": [0.3, 0.2]})
+    fig = report.plot_curves({"paper protocol": frame, "40 epochs": frame}, {"test_acc": "test accuracy (%)"},
+                             ["sym:0.8"], ["ce"], report.loss_colors(["ce"]), x="epoch")
+    legend = fig.legends[0]
+    keys = {text.get_text(): matplotlib.colors.to_rgb(line.get_color())
+            for text, line in zip(legend.get_texts(), legend.get_lines())}
+    classification = np.array([matplotlib.colors.to_rgb(report.LOSS_COLORS[loss]) for loss in losses.LOSSES])
+    assert np.linalg.norm(classification - keys["CE"], axis=1).min() == 0
+    # far from every loss's colour in RGB, not only different: a dark grey key read as CE's grey
+    for style in ("paper protocol", "40 epochs"):
+        assert np.linalg.norm(classification - keys[style], axis=1).min() > 0.5
+    plt.close("all")
+
+
 def test_ranking_line_ranks_losses_and_gives_the_anl_ce_gap_per_seed():
     summaries = pd.DataFrame({"loss": ["ce", "anl_ce", "dice"] * 2, "noise": "shift:1:8", "seed": [1, 1, 1, 2, 2, 2],
                               "final_test_dice": [0.70, 0.80, 0.74, 0.72, 0.71, 0.75]})

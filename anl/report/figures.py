@@ -49,6 +49,16 @@ def loss_colors(loss_names: Sequence[str]) -> dict[str, str]:
 MASK_NOISE_COLOR = "deeppink"
 
 LINE_STYLES = ("-", "--", ":", "-.")
+#: The colour of the legend keys that name line styles (sets of runs), not losses: black, which no
+#: classification loss has (CE's grey would read as CE).
+STYLE_KEY_COLOR = "black"
+
+
+def _epoch_ticks() -> Any:
+    """Whole epochs, at most about six ticks: three panels of 120 epochs side by side stay legible."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=6, steps=[1, 2, 4, 5, 10], integer=True)
 
 
 def draw_loss_curves(ax: Any, frame: pd.DataFrame, metric: str, loss_names: Sequence[str], colors: Mapping[str, Any],
@@ -99,7 +109,6 @@ def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
     the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import MaxNLocator
 
     if not 1 <= len(frames) <= len(LINE_STYLES):
         raise ValueError(f"plot_curves draws 1 to {len(LINE_STYLES)} sets of runs, got {len(frames)}")
@@ -118,10 +127,10 @@ def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
             ax.set_ylabel(ylabel if column == 0 else "")
             if row == rows - 1:
                 ax.set_xlabel({"epoch": "epoch", "step": "optimiser step"}.get(x, x))
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                ax.xaxis.set_major_locator(_epoch_ticks())
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if len(frames) > 1:
-        handles += [Line2D([], [], color="0.3", linestyle=style) for style in LINE_STYLES[:len(frames)]]
+        handles += [Line2D([], [], color=STYLE_KEY_COLOR, linestyle=style) for style in LINE_STYLES[:len(frames)]]
         labels += list(frames)
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
     return fig
@@ -163,7 +172,6 @@ def plot_curves_by_setting(curves: pd.DataFrame, setting: str, title: str) -> An
     per value of ``setting`` in tab10's colours, in order of appearance. Returns the figure."""
     import matplotlib.pyplot as plt
     import seaborn as sns
-    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), sharex=True)
     metrics = {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}
@@ -172,7 +180,7 @@ def plot_curves_by_setting(curves: pd.DataFrame, setting: str, title: str) -> An
             curve = mean_std(group, metric, ["epoch"])
             ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=color, linewidth=2)
         ax.set(xlabel="epoch", ylabel=label, title=title)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(_epoch_ticks())
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
     return fig
@@ -322,7 +330,6 @@ def plot_segmentation_curves(epochs: pd.DataFrame, noises: Sequence[str], noisy_
     other settings); one line per loss in its colour, the mean over seeds, with a marker at every
     epoch and no shading (few epochs, two seeds). Returns the figure."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     rows = [("test_dice", "test Dice (%)")] + ([("flipped_fit_given", "flipped pixels fitted (%)")]
                                               if noisy_settings else [])
@@ -339,7 +346,7 @@ def plot_segmentation_curves(epochs: pd.DataFrame, noises: Sequence[str], noisy_
                     ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=colors[name], linewidth=1.8,
                             marker="o", markersize=2.5)
             ax.set(xlabel="epoch" if row == len(rows) - 1 else None, ylabel=label if column == 0 else None)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(_epoch_ticks())
             if row == 0:
                 ax.set_title(mask_noise_label(spec), fontsize="small")
             if metric == "flipped_fit_given" and spec not in noisy_settings:
