@@ -33,7 +33,7 @@
 # %% tags=["parameters"]
 dataset = "mnist"
 anl_losses = ["anl_ce", "anl_fl"]  # the candidates: ANL with CE and with FL as the active loss
-baseline_losses = ["ce", "nce_mae", "nce_rce"]  # what the paper compares ANL against
+baseline_losses = ["ce", "gce", "nce_mae", "nce_rce", "nce_agce"]  # the paper's baselines
 slow_losses = ["nce_mae"]  # APL with MAE, which the paper says converges slowly; [] to skip
 noises = ["sym:0.8", "asym:0.4"]
 seeds = [1]
