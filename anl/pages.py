@@ -63,18 +63,18 @@ def ablations(*, dataset: str, seeds: Sequence[int], epochs: int | None, train_s
 
 def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence[str],
            slow_losses: Sequence[str], noises: Sequence[str], seeds: Sequence[int], epochs: int | None,
-           train_subset: int | None, precision: str, grids: Sequence[str], ablation_seeds: Sequence[int], ablation_epochs: int | None,
-           ablation_train_subset: int | None, high_noise: str, l2_weight_decays: Sequence[float],
-           er_noises: Sequence[str], er_seeds: Sequence[int], er_lambda: float,
+           train_subset: int | None, precision: str, grids: Sequence[str], ablation_seeds: Sequence[int],
+           ablation_epochs: int | None, ablation_train_subset: int | None, high_noise: str,
+           l2_weight_decays: Sequence[float], er_noises: Sequence[str], er_seeds: Sequence[int], er_lambda: float,
            segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str],
            segmentation_reference: Sequence[str], segmentation_noises: Sequence[str],
            segmentation_seeds: Sequence[int], segmentation_protocol: str) -> dict[str, list[Any]]:
     """"paper": the ANL, baseline and slow losses x noise x seed in ``precision``; "grids": (grid name,
     config) of the runs of the named ``grids`` with one of those losses on ``dataset`` and the same
     protocol and precision at a noise setting other than ``noises`` and clean (ValueError for a grid
-    with none); on the ablation protocol,
-    "regulariser" (the ablation section: L1, L2 at each weight decay, neither, at ``high_noise``;
-    empty without weight decays) and "er" (:func:`anl.experiments.entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
+    with none); on the ablation protocol, "regulariser" (the ablation section: L1, L2 at each weight
+    decay, neither, at ``high_noise``; empty without weight decays) and "er"
+    (:func:`anl.experiments.entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
     candidates)."""
     ablation = {"epochs": ablation_epochs, "train_subset": ablation_train_subset}

@@ -11,8 +11,8 @@
 Every public name is importable from ``anl.report`` itself (``report.load_runs``).
 """
 
-from anl.report.figures import (LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, STYLE_KEY_COLOR, draw_loss_curves, draw_masks,
-                                draw_transition_matrix, loss_colors, plot_accuracy_against_noise_rate,
+from anl.report.figures import (LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, STYLE_KEY_COLOR, draw_loss_curves,
+                                draw_masks, draw_transition_matrix, loss_colors, plot_accuracy_against_noise_rate,
                                 plot_alpha_beta_grid, plot_curves, plot_curves_by_protocol, plot_curves_by_setting,
                                 plot_delta_sweep, plot_example_predictions, plot_gradient_norms,
                                 plot_mask_noise_examples, plot_predicted_class_shares, plot_segmentation_curves,
@@ -31,7 +31,8 @@ from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, Pr
                                run_scores_table, side_by_side, with_published)
 
 __all__ = [
-    "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "STYLE_KEY_COLOR", "draw_loss_curves", "draw_masks", "draw_transition_matrix",
+    "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "STYLE_KEY_COLOR", "draw_loss_curves", "draw_masks",
+    "draw_transition_matrix",
     "loss_colors", "plot_accuracy_against_noise_rate", "plot_alpha_beta_grid", "plot_curves",
     "plot_curves_by_protocol", "plot_curves_by_setting", "plot_delta_sweep", "plot_example_predictions",
     "plot_gradient_norms", "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves",
