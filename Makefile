@@ -28,7 +28,7 @@ ifdef CI
 PAPERMILL_ARGS += -p train_missing False
 endif
 
-.PHONY: install lock test clean book html notebooks results
+.PHONY: install lock test clean book html notebooks results readme
 install: $(VENV)/.installed $(MATHJAX)
 
 # The environment is requirements.lock: every package at its exact version, hash-checked, resolved
@@ -87,6 +87,10 @@ html: install
 # `make book` refreshes the pages.
 results: install
 	for grid in $$($(PY) -m anl grids --book); do $(PY) -m anl sweep --grid $$grid || exit 1; done
+
+# Rewrite the README's results tables from the records (after committing new records).
+readme: install
+	$(PY) -m anl readme
 
 # Unit tests (tests/, including the book build check of tests/test_book.py), then nbval on the
 # executed notebooks: every cell must run, cells marked NBVAL_CHECK_OUTPUT must reproduce.

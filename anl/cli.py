@@ -1,4 +1,4 @@
-"""Command line: ``python -m anl run | sweep | grids | progress | bench | check-results |
+"""Command line: ``python -m anl run | sweep | grids | progress | bench | check-results | readme |
 segment``. Bad arguments give a one-line error. The top of the package: imported by
 ``anl.__main__`` only."""
 
@@ -8,17 +8,20 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from anl import losses, mask_noise, segmentation
+from anl.atomic import atomic_write_bytes
 from anl.claims import LOG_NAME
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
 from anl.engine import PRECISIONS, checkpoint_dir, resolve_precision, run_progress
 from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, train_configs
 from anl.models import MODELS
-from anl.results import ResultsStore, check_records
+from anl.report.readme import refresh_readme
+from anl.results import REPOSITORY, ResultsStore, check_records
 from anl.train import AUGMENTATIONS, PROTOCOLS, RunConfig, train_run
 
 
@@ -174,6 +177,23 @@ def command_check_results(args: argparse.Namespace) -> None:
         print(f"check-results: {len(damaged)} damaged record(s) in {store.runs}", file=sys.stderr)
         sys.exit(1)
     print(f"check-results: OK, {len(store.paths())} records in {store.runs}")
+
+
+def command_readme(args: argparse.Namespace) -> None:
+    """Rewrite the README's results tables from the records (anl.report.readme); with --check,
+    change nothing and exit 1 if any differs."""
+    path = Path(args.file)
+    text = path.read_text(encoding="utf-8")
+    fresh = refresh_readme(text, args.results)
+    if fresh == text:
+        print(f"readme: the results tables of {path} match the records")
+    elif args.check:
+        print(f"readme: the results tables of {path} differ from the records; run python -m anl readme",
+              file=sys.stderr)
+        sys.exit(1)
+    else:
+        atomic_write_bytes(path, fresh.encode("utf-8"))
+        print(f"readme: rewrote the results tables of {path} from the records")
 
 
 def mask_size(text: str) -> tuple[int, int]:
@@ -357,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "touching none")
     check.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
     check.set_defaults(handler=command_check_results)
+    readme = commands.add_parser("readme", help="rewrite the README's results tables from the records")
+    readme.add_argument("--file", default=str(REPOSITORY / "README.md"))
+    readme.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    readme.add_argument("--check", action="store_true", help="change nothing; exit 1 if a table differs")
+    readme.set_defaults(handler=command_readme)
     return parser
 
 

@@ -74,7 +74,8 @@ def show_grid(configs: list) -> None:
         return
     rates = report.realised_noise_rates(runs.summaries)
     realised = ", ".join(f"{report.noise_label(noise)} {100 * rate:.2f}\u00a0%" for noise, rate in rates.items())
-    display(Markdown(report.markdown_table(report.published_comparison(runs.summaries, report.noise_cells(configs)))
+    comparison = report.published_comparison(runs.summaries, report.noise_cells(configs), dataset)
+    display(Markdown(report.markdown_table(comparison)
                      + f"\n\nWrong training labels (realised): {realised}.\n\n" + runs.protocol()))
     noisiest = rates.idxmax()
     ran = list(dict.fromkeys(runs.summaries.loc[runs.summaries["noise"] == noisiest, "loss"]))
@@ -103,10 +104,10 @@ display(Markdown(paper.protocol() if paper else "*No run of the paper protocol i
 # NBVAL_CHECK_OUTPUT
 if paper:
     cells = report.noise_cells(sections["paper"])
-    display(Markdown(report.markdown_table(report.published_comparison(paper.summaries, cells))))
+    display(Markdown(report.markdown_table(report.published_comparison(paper.summaries, cells, dataset))))
     display(Markdown(f"*Published: {report.PUBLISHED_SOURCE}. Ours: "
                      f"{report.dataset_label(dataset, paper.records[0]['provenance']['data_source'])}.*"))
-    orders = [line for spec in noises if (line := report.published_order(paper.summaries, loss_names, spec))]
+    orders = [line for spec in noises if (line := report.published_order(paper.summaries, loss_names, spec, dataset))]
     if orders:
         display(Markdown("The order of the recorded losses, ours against the published (the JPEG copy, one seed "
                          "and bf16 may move the decimals; a different order would need explaining):\n\n"

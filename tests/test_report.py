@@ -227,10 +227,11 @@ def test_format_mean_std():
 
 
 def test_published_numbers_and_side_by_side():
-    published = report.published_table(["CE", "anl_ce", "gce"], ["sym:0.8", "asym:0.4", "clean"])
+    published = report.published_table("cifar10", ["CE", "anl_ce", "gce"], ["sym:0.8", "asym:0.4", "clean"])
     assert published.loc["ANL-CE", "sym 0.8"] == 62.28
     assert published.loc["CE", "asym 0.4"] == 73.85
     assert np.isnan(published.loc["GCE", "sym 0.8"]) and np.isnan(published.loc["CE", "clean"])
+    assert report.published_table("mnist", ["anl_ce"], ["sym:0.8"]).isna().all().all()  # CIFAR-10's numbers
     ours = pd.DataFrame({"sym 0.8": ["60.00", "55.00"]}, index=["ANL-CE", "GCE"])
     merged = report.with_published(ours, "cifar10", ["anl_ce", "gce"], ["sym:0.8"])
     assert list(merged.columns) == [("sym 0.8", "ours"), ("sym 0.8", report.PUBLISHED_LABEL)]
@@ -835,7 +836,8 @@ def summaries(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
 
 def test_published_comparison_sets_our_seeds_beside_the_published_number():
     ours = summaries([("anl_ce", "sym:0.8", 1, 0.60), ("anl_ce", "sym:0.8", 2, 0.64), ("ce", "sym:0.8", 1, 0.20)])
-    table = report.published_comparison(ours, [("sym:0.8", loss) for loss in ("ce", "anl_ce", "anl_fl")])
+    cells = [("sym:0.8", loss) for loss in ("ce", "anl_ce", "anl_fl")]
+    table = report.published_comparison(ours, cells, "cifar10")
     table.index = table.index.str.replace("\u2011", "-")  # names never wrap: non-breaking hyphens
     assert list(table.index) == ["CE", "ANL-CE", "ANL-FL"]
     anl = table.loc["ANL-CE"]
@@ -847,8 +849,11 @@ def test_published_comparison_sets_our_seeds_beside_the_published_number():
     assert (table.loc["ANL-FL", "last epoch (%)"], table.loc["ANL-FL", "seeds"]) == ("–", 0)
     assert table.loc["ANL-FL", report.PUBLISHED_LABEL] == "61.89"
     clean = summaries([("ce", "clean", 1, 0.80)]).assign(final_noisy_acc_given=float("nan"))  # no wrong labels
-    row = report.published_comparison(clean, [("clean", "ce")]).loc["CE"]
+    row = report.published_comparison(clean, [("clean", "ce")], "cifar10").loc["CE"]
     assert (row["last epoch (%)"], row["memorisation, last (%)"], row["ours − published"]) == ("80.00", "–", "–")
+    # the published numbers are CIFAR-10's: never beside the same loss and noise on another data set
+    other = report.published_comparison(ours, [("sym:0.8", "anl_ce")], "mnist").loc["ANL‑CE"]
+    assert (other[report.PUBLISHED_LABEL], other["ours − published"]) == ("–", "–")
 
 
 def test_shorter_protocol_is_adopted_only_within_the_bound_and_with_the_same_ranking():
@@ -924,13 +929,15 @@ def test_every_augmentation_has_a_name_in_the_book():
 
 def test_published_order_says_whether_our_ranking_is_the_papers():
     ours = summaries([("anl_ce", "sym:0.8", 1, 0.5937), ("nce_rce", "sym:0.8", 1, 0.4971), ("ce", "sym:0.8", 1, 0.20)])
-    assert report.published_order(ours, ["ce", "nce_rce", "anl_ce", "anl_fl"], "sym:0.8") == (
+    assert report.published_order(ours, ["ce", "nce_rce", "anl_ce", "anl_fl"], "sym:0.8", "cifar10") == (
         "At sym 0.8, last epoch: ours ANL-CE\u00a059.37 > NCE+RCE\u00a049.71 > CE\u00a020.00; "
         "published ANL-CE\u00a062.28 > NCE+RCE\u00a054.99 > CE\u00a019.74: the same order.")
     swapped = ours.assign(final_test_acc=[0.50, 0.55, 0.20])
-    assert report.published_order(swapped, ["nce_rce", "anl_ce"], "sym:0.8").endswith("**a different order**.")
-    assert report.published_order(ours, ["anl_ce"], "sym:0.8") is None  # one loss has no order
-    assert report.published_order(ours, ["ce", "anl_ce"], "clean") is None  # nothing published at clean
+    assert report.published_order(swapped, ["nce_rce", "anl_ce"], "sym:0.8", "cifar10").endswith(
+        "**a different order**.")
+    assert report.published_order(ours, ["anl_ce"], "sym:0.8", "cifar10") is None  # one loss has no order
+    assert report.published_order(ours, ["ce", "anl_ce"], "clean", "cifar10") is None  # nothing published at clean
+    assert report.published_order(ours, ["ce", "anl_ce"], "sym:0.8", "mnist") is None  # CIFAR-10's numbers only
 
 
 def test_noise_cells_group_a_grid_by_noise_setting_in_order_of_appearance():
@@ -952,3 +959,58 @@ def test_run_status_names_the_runs_still_missing():
     assert report.run_status("120 epochs", grid, grid[1:]) == (
         "- 120 epochs: 1 of 2 runs recorded; still to run: NCE+RCE cifar10n worst seed 1.")
     assert report.run_status("120 epochs", grid, []) == "- 120 epochs: 2 of 2 runs recorded."
+
+
+# ----------------------------------------------------------------------------- README tables
+def test_grid_results_gives_the_recorded_runs_beside_the_published_numbers_and_counts_the_rest(store):
+    anl_ce = next(config for config in experiments.grid("cifar10-paper") if config.loss == "anl_ce")
+    assert report.grid_results("cifar10-paper", store.root) == "Grid `cifar10-paper`: 0 of 4 runs recorded."
+    store.write(fake_record(anl_ce, 0.60, source="/d/cifar10-jpeg.tar.gz (JPEG q75 copy of CIFAR-10)"))
+    text = report.grid_results("cifar10-paper", store.root)
+    lines = text.splitlines()
+    assert lines[0] == "Grid `cifar10-paper`: 1 of 4 runs recorded."
+    assert "| ANL-CE | sym 0.8 | 60.00 | 65.00 | 20.00 | 1 | 62.28 | -2.28 |" in lines  # plain hyphens
+    assert "| CE | sym 0.8 | – | – | – | 0 | 19.74 | – |" in lines
+    rows = [line.split(" | ")[0] for line in lines if line.startswith("| ") and "sym 0.8" in line]
+    assert rows == ["| CE", "| NCE+RCE", "| ANL-CE", "| ANL-FL"]  # the registry's order, not the grid's
+    assert f"Published: {report.PUBLISHED_SOURCE}." in lines and "CIFAR-10 (JPEG q75 copy)" in text
+    assert "\u00a0" not in text and "\u2011" not in text
+    mnist = experiments.grid("mnist-full")[0]
+    store.write(fake_record(mnist, 0.97))
+    text = report.grid_results("mnist-full", store.root)
+    assert report.PUBLISHED_LABEL not in text and "Published:" not in text  # CIFAR-10's numbers only
+
+
+def test_refresh_readme_rewrites_only_the_results_blocks(store):
+    config = experiments.grid("cifar10-paper")[0]
+    store.write(fake_record(config, 0.5))
+    text = ("# Title\n\nIntro stays.\n\n<!-- results: cifar10-paper -->\nstale table\n<!-- end results -->\n\n"
+            "Outro stays.\n")
+    fresh = report.refresh_readme(text, store.root)
+    assert fresh.startswith("# Title\n\nIntro stays.\n\n<!-- results: cifar10-paper -->\nGrid `cifar10-paper`: 1 of 4")
+    assert fresh.endswith("<!-- end results -->\n\nOutro stays.\n") and "stale table" not in fresh
+    assert report.refresh_readme(fresh, store.root) == fresh
+    with pytest.raises(ValueError, match="cifar10-huge"):
+        report.refresh_readme("<!-- results: cifar10-huge -->\n<!-- end results -->", store.root)
+
+
+def test_the_readme_results_tables_match_the_committed_records():
+    from anl.results import REPOSITORY
+
+    text = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    assert "<!-- results: cifar10-paper -->" in text
+    assert report.refresh_readme(text) == text, "the README's results tables are stale: run make readme"
+
+
+def test_the_readme_command_checks_and_rewrites_a_file(store, tmp_path, capsys):
+    from anl.cli import main
+
+    store.write(fake_record(experiments.grid("cifar10-paper")[0], 0.5))
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results: cifar10-paper -->\n<!-- end results -->\n", encoding="utf-8")
+    arguments = ["readme", "--file", str(readme), "--results", str(store.root)]
+    with pytest.raises(SystemExit) as stale:
+        main([*arguments, "--check"])
+    assert stale.value.code == 1 and "differ from the records" in capsys.readouterr().err
+    assert main(arguments) == 0 and "1 of 4 runs recorded" in readme.read_text(encoding="utf-8")
+    assert main([*arguments, "--check"]) == 0 and "match the records" in capsys.readouterr().out

@@ -6,7 +6,8 @@
 - :mod:`anl.report.stats`: statistics of runs, rankings, findings and claim checks;
 - :mod:`anl.report.tables`: tables of runs (DataFrames and Markdown);
 - :mod:`anl.report.figures`: the figure style, the one palette of losses and shared figures;
-- :mod:`anl.report.runs`: the runs a page reads, trained when missing (the only module that trains).
+- :mod:`anl.report.runs`: the runs a page reads, trained when missing (the only module that trains);
+- :mod:`anl.report.readme`: the README's results tables, written from the records.
 
 Every public name is importable from ``anl.report`` itself (``report.load_runs``).
 """
@@ -20,7 +21,8 @@ from anl.report.figures import (LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, STYL
 from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, class_names,
                                dataset_label, mask_noise_label, noise_kind_label, noise_label, noise_rate)
 from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
-from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE
+from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE, published_accuracy
+from anl.report.readme import grid_results, refresh_readme
 from anl.report.runs import RunSet, load_runs, recorded_runs, run_status, section_runs
 from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, ShorterProtocolCheck, bar_check, claim_check,
                               format_mean_std, loss_ranking, mean_std, optimiser_steps, predicted_share_divergence,
@@ -39,7 +41,8 @@ __all__ = [
     "plot_style", "plot_transition_matrices", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KINDS",
     "SHORT_CLASS_NAMES", "class_names", "dataset_label", "mask_noise_label", "noise_kind_label", "noise_label",
     "noise_rate", "data_protocol", "protocol_label", "protocol_sentence", "segmentation_protocol_sentence",
-    "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE", "RunSet", "load_runs", "recorded_runs",
+    "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE", "published_accuracy", "grid_results",
+    "refresh_readme", "RunSet", "load_runs", "recorded_runs",
     "run_status", "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "ShorterProtocolCheck", "bar_check",
     "claim_check", "format_mean_std", "loss_ranking", "mean_std", "optimiser_steps", "predicted_share_divergence",
     "ranked_finding", "ranking_line", "realised_noise_rates", "run_dynamics", "shorter_protocol_check", "HPARAM_SYMBOLS",

@@ -8,6 +8,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from anl import losses
+
 
 def _read() -> dict[str, Any]:
     return json.loads(resources.files(__package__).joinpath("published.json").read_text(encoding="utf-8"))
@@ -23,3 +25,12 @@ PUBLISHED_DATASET: str = _PUBLISHED["dataset"]
 #: (canonical loss name, noise spec) -> published test accuracy in %.
 PUBLISHED: dict[tuple[str, str], float] = {(row["loss"], row["noise"]): row["accuracy"]
                                            for row in _PUBLISHED["accuracy"]}
+
+
+def published_accuracy(dataset: str, loss: str, noise_spec: str) -> float | None:
+    """The published last-epoch test accuracy (%) of ``loss`` (any spelling of its name) at
+    ``noise_spec`` on ``dataset``; None where none is available (every data set but
+    PUBLISHED_DATASET: a number of another data set is never set beside ours)."""
+    if dataset != PUBLISHED_DATASET:
+        return None
+    return PUBLISHED.get((losses.canonical_name(loss), noise_spec))

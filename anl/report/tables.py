@@ -13,7 +13,7 @@ import pandas as pd
 
 from anl import data, losses, noise
 from anl.report.labels import DATASET_NAMES, noise_label, nowrap
-from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL
+from anl.report.published import PUBLISHED_DATASET, PUBLISHED_LABEL, published_accuracy
 from anl.report.stats import format_mean_std, loss_ranking, mean_std, optimiser_steps
 
 
@@ -85,10 +85,12 @@ def protocol_table(summaries: pd.DataFrame,
     return table
 
 
-def published_table(loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
-    """The published CIFAR-10 numbers (%) for these losses and noise settings; NaN where none."""
-    rows = {losses.display_name(loss): [PUBLISHED.get((losses.canonical_name(loss), noise), np.nan)
-                                        for noise in noises] for loss in loss_names}
+def published_table(dataset: str, loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
+    """The published numbers (%) on ``dataset`` for these losses and noise settings; NaN where none."""
+    def number(loss: str, noise: str) -> float:
+        value = published_accuracy(dataset, loss, noise)
+        return np.nan if value is None else value
+    rows = {losses.display_name(loss): [number(loss, noise) for noise in noises] for loss in loss_names}
     return pd.DataFrame.from_dict(rows, orient="index", columns=[noise_label(noise) for noise in noises])
 
 
@@ -110,7 +112,8 @@ def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], 
     PUBLISHED_LABEL) for CIFAR-10; unchanged for other data sets (nothing comparable was published)."""
     if dataset != PUBLISHED_DATASET:
         return ours
-    published = published_table(loss_names, noises).map(lambda value: "–" if np.isnan(value) else f"{value:.2f}")
+    published = published_table(dataset, loss_names, noises)
+    published = published.map(lambda value: "–" if np.isnan(value) else f"{value:.2f}")
     return side_by_side({"ours": ours, PUBLISHED_LABEL: published})
 
 
@@ -123,12 +126,13 @@ def noise_cells(configs: Sequence[Any]) -> list[tuple[str, str]]:
     return sorted(cells, key=lambda cell: noises.index(cell[0]))
 
 
-def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str]]) -> pd.DataFrame:
+def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str]],
+                         dataset: str) -> pd.DataFrame:
     """One row per (noise spec, loss) of ``cells``, in their order, indexed by loss name: our last-
     and best-epoch test accuracy and the share of wrong labels fitted at the last epoch ("mean ±
     std" in %, "–" without runs or without wrong labels), the recorded seeds, the published number
-    beside it (PUBLISHED_LABEL, "–" where none) and ours (last epoch, mean) minus published in
-    points ("–" where either is missing)."""
+    on ``dataset`` beside it (PUBLISHED_LABEL, "–" where none) and ours (last epoch, mean) minus
+    published in points ("–" where either is missing)."""
     last, best, memorised = (mean_std(summaries, metric, ["loss", "noise"]).set_index(["loss", "noise"])
                              for metric in ("final_test_acc", "best_test_acc", "final_noisy_acc_given"))
 
@@ -140,7 +144,7 @@ def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str
     rows = []
     for spec, loss in cells:
         ran = (loss, spec) in last.index
-        published = PUBLISHED.get((losses.canonical_name(loss), spec))
+        published = published_accuracy(dataset, loss, spec)
         rows.append({
             "loss": nowrap(losses.display_name(loss)), "noise": nowrap(noise_label(spec)),
             "last epoch (%)": stated(last, (loss, spec)), "best epoch (%)": stated(best, (loss, spec)),
@@ -152,13 +156,14 @@ def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str
     return pd.DataFrame(rows).set_index("loss")
 
 
-def published_order(summaries: pd.DataFrame, loss_names: Sequence[str], noise_spec: str) -> str | None:
+def published_order(summaries: pd.DataFrame, loss_names: Sequence[str], noise_spec: str,
+                    dataset: str) -> str | None:
     """One sentence: the losses of ``loss_names`` that ran at ``noise_spec`` and have a published
-    number, best first by our mean last-epoch accuracy and by the published one, and whether the two
-    orders agree; None with fewer than two such losses."""
+    number on ``dataset``, best first by our mean last-epoch accuracy and by the published one, and
+    whether the two orders agree; None with fewer than two such losses."""
     ranking = loss_ranking(summaries, noise_spec, "final_test_acc", loss_names)
-    published = {loss: PUBLISHED[(losses.canonical_name(loss), noise_spec)] for loss in ranking.index
-                 if (losses.canonical_name(loss), noise_spec) in PUBLISHED}
+    published = {loss: number for loss in ranking.index
+                 if (number := published_accuracy(dataset, loss, noise_spec)) is not None}
     if len(published) < 2:
         return None
     ours = {loss: 100 * ranking[loss] for loss in ranking.index if loss in published}
