@@ -76,6 +76,19 @@ def test_parameter_pages_are_in_the_book_and_set_only_known_parameters():
         assert not unknown, f"{path.name} sets parameters notebooks/{source}.py does not have: {sorted(unknown)}"
 
 
+def test_the_api_reference_documents_every_public_module():
+    import pkgutil
+
+    import anl
+
+    api = (REPOSITORY / "book" / "api.md").read_text()
+    # private modules, and the command line (documented by its --help)
+    modules = [module.name for module in pkgutil.walk_packages(anl.__path__, "anl.")
+               if not module.name.rpartition(".")[2].startswith("_") and module.name != "anl.cli"]
+    missing = [name for name in modules if f".. automodule:: {name}\n" not in api]
+    assert not missing, f"book/api.md has no automodule section for {missing}"
+
+
 def test_default_parameters_read_only_runs_that_make_results_trains():
     """Executing the pages with their parameters must never train: every run they name is in a
     grid of anl.experiments.BOOK_GRIDS, which `make results` trains and results/ holds."""

@@ -23,9 +23,9 @@ def plain(text: str) -> str:
 def grid_results(name: str, results_dir: str | os.PathLike[str] | None = None) -> str:
     """The recorded runs of the named grid ``name`` as Markdown: how many of its runs are recorded,
     one row per (noise, loss), the losses in the registry's order (CE first, the ANL losses last),
-    with our last- and best-epoch test accuracy, the wrong labels fitted
-    and the seeds (:func:`published_comparison`; its published columns only where the grid has a
-    published number), and the protocol read from the records."""
+    with our last- and best-epoch test accuracy, the wrong labels fitted and the seeds
+    (:func:`anl.report.tables.published_comparison`; its published columns only where the grid has
+    a published number), and the protocol read from the records."""
     configs = experiments.grid(name)
     runs, missing = recorded_runs(configs, results_dir)
     status = f"Grid `{name}`: {len(configs) - len(missing)} of {len(configs)} runs recorded."
