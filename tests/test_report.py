@@ -581,7 +581,7 @@ def test_claim_check_compares_the_worst_candidate_with_the_best_baseline():
     assert (check.seeds_holding, check.seeds) == (1, 2)
     pm = report.PLUS_MINUS
     assert check.cells(losses.display_name) == {
-        "candidates": f"ANL-CE\u00a090.0{pm}0.0\u00a0(2), ANL-FL\u00a085.0{pm}7.1\u00a0(2)",
+        "candidates": f"ANL\u2011CE\u00a090.0{pm}0.0\u00a0(2), ANL\u2011FL\u00a085.0{pm}7.1\u00a0(2)",
         "baselines": f"CE\u00a050.0{pm}0.0\u00a0(2), NCE+RCE\u00a077.5{pm}10.6\u00a0(2)", "margin": "+7.5\u00a0points",
         "paired margin": f"+7.5{pm}17.7\u00a0points (2)", "seeds": "1 of 2", "verdict": "holds"}
     assert list(check.seed_margins.round(6)) == [-0.05, 0.2]  # the paired differences the spread is taken over

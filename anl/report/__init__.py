@@ -19,7 +19,7 @@ from anl.report.figures import (LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, STYL
                                 plot_mask_noise_examples, plot_predicted_class_shares, plot_segmentation_curves,
                                 plot_style, plot_transition_matrices)
 from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, class_names,
-                               dataset_label, mask_noise_label, noise_kind_label, noise_label, noise_rate)
+                               dataset_label, mask_noise_label, noise_kind_label, noise_label, noise_rate, nowrap)
 from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
 from anl.report.published import PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE, published_accuracy
 from anl.report.readme import grid_results, refresh_readme
@@ -40,7 +40,7 @@ __all__ = [
     "plot_gradient_norms", "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves",
     "plot_style", "plot_transition_matrices", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KINDS",
     "SHORT_CLASS_NAMES", "class_names", "dataset_label", "mask_noise_label", "noise_kind_label", "noise_label",
-    "noise_rate", "data_protocol", "protocol_label", "protocol_sentence", "segmentation_protocol_sentence",
+    "noise_rate", "nowrap", "data_protocol", "protocol_label", "protocol_sentence", "segmentation_protocol_sentence",
     "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE", "published_accuracy", "grid_results",
     "refresh_readme", "RunSet", "load_runs", "recorded_runs",
     "run_status", "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "ShorterProtocolCheck", "bar_check",

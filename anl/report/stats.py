@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from anl import losses
-from anl.report.labels import noise_label
+from anl.report.labels import noise_label, nowrap
 
 
 def mean_std(frame: pd.DataFrame, metric: str, by: Sequence[str]) -> pd.DataFrame:
@@ -173,8 +173,11 @@ class ClaimCheck:
         def stated(mean: float, std: float, count: int) -> str:
             return f"{format_mean_std(mean, std, scale, decimals)}\u00a0({count})"
 
-        def listed(stats: pd.DataFrame) -> str:  # an entry wraps only after its comma
-            return ", ".join(f"{names(group)}\u00a0{stated(row['mean'], row['std'], int(row['n']))}"
+        def name(group: Any) -> str:  # breaks between words of a long name, never at a hyphen ("ANL-CE", "1e-06")
+            return " ".join(nowrap(word) for word in names(group).split(" "))
+
+        def listed(stats: pd.DataFrame) -> str:  # an entry wraps only after its comma or inside a long name
+            return ", ".join(f"{name(group)}\u00a0{stated(row['mean'], row['std'], int(row['n']))}"
                              for group, row in stats.iterrows())
         baselines = listed(self.baselines) if self.bar is None else f"bar {self.bar * scale:.{decimals}f}"
         # no-break spaces: a narrow column wraps before the seed count, never inside a number and its unit
