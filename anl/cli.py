@@ -183,6 +183,8 @@ def command_readme(args: argparse.Namespace) -> None:
     """Rewrite the README's results tables from the records (anl.report.readme); with --check,
     change nothing and exit 1 if any differs."""
     path = Path(args.file)
+    if not path.is_file():
+        raise ValueError(f"no README at {path}; pass --file PATH of a Markdown file with results blocks")
     text = path.read_text(encoding="utf-8")
     fresh = refresh_readme(text, args.results)
     if fresh == text:

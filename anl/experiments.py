@@ -65,6 +65,19 @@ def run_config(dataset: str, loss: str, noise: str = "clean", seed: int = 1, **f
     return RunConfig(dataset, loss, noise=noise, seed=int(seed), loss_overrides=overrides, **fields)
 
 
+def at_protocol(config: RunConfig, epochs: int | None = None, train_subset: int | None = None) -> bool:
+    """Whether ``config`` is the run :func:`run_config` makes for its data set, loss, noise, seed
+    and precision on the protocol of ``epochs`` and ``train_subset`` (None, None: the paper's for
+    the data set) with no other setting changed (learning rate, weight decay, loss hyperparameters...)."""
+    key = config.key  # a bad config raises here, not below
+    try:
+        default = run_config(config.dataset, config.loss, config.noise, config.seed, epochs=epochs,
+                             train_subset=train_subset, precision=config.precision)
+        return key == default.key
+    except ValueError:  # the loss has no preset on this data set: every run of it sets its own
+        return False
+
+
 def train_configs(configs: Sequence[Config], store: ResultsStore, *, device: str | None = None,
                   progress: bool = True) -> list[dict[str, Any]]:
     """Train the configs not yet in ``store`` by their task's sweep (:func:`anl.train.train_sweep`,

@@ -85,8 +85,8 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
     grid_runs = []
     for name in grids:
         runs = [(name, config) for config in experiments.grid(name)
-                if (config.dataset, config.epochs, config.train_subset, config.precision)
-                == (dataset, epochs, train_subset, precision)
+                if config.dataset == dataset and config.precision == precision
+                and experiments.at_protocol(config, epochs, train_subset)
                 and config.loss in claim_losses and config.noise not in (*noises, "clean")]
         if not runs:
             raise ValueError(f"grid {name!r} has no run of {', '.join(claim_losses)} on {dataset} with this page's "

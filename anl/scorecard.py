@@ -21,8 +21,9 @@ import pandas as pd
 from anl import losses
 from anl.experiments import grid
 from anl.report.labels import noise_label
-from anl.report.published import PUBLISHED
+from anl.report.published import PUBLISHED, published_accuracy
 from anl.results import ResultsStore
+from anl.train import RunConfig
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,13 @@ def scorecard(store: ResultsStore, page_link: Callable[[str], str] = str) -> pd.
 
 def published_beside_ours(store: ResultsStore, grid_names: Sequence[str]) -> pd.DataFrame:
     """One row per published number (anl.report.published.PUBLISHED): the loss and noise, the published
-    last-epoch test accuracy (%), ours from the recorded runs of ``grid_names`` with the same loss
-    and noise (mean over seeds, "–" when none is recorded yet), the seeds, and ours minus published."""
+    last-epoch test accuracy (%), ours from the recorded runs of ``grid_names`` that have it beside
+    them (anl.report.published.published_accuracy: the same loss and noise, the published data set
+    and protocol; mean over seeds, "–" when none is recorded yet), the seeds, and ours minus published."""
     recorded: dict[tuple[str, str], list[float]] = {}
     for name in grid_names:
         for config in grid(name):
-            if store.has(config.key):
+            if isinstance(config, RunConfig) and published_accuracy(config) is not None and store.has(config.key):
                 record = store.read(config.key)
                 recorded.setdefault((record["config"]["loss"], record["config"]["noise"]), []).append(
                     100 * record["summary"]["final_test_acc"])

@@ -70,7 +70,7 @@ display(Markdown(runs.protocol()))
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 last = report.accuracy_table(runs.summaries, "final_test_acc")
-display(Markdown(report.markdown_table(report.with_published(last, dataset, loss_names, noises))))
+display(Markdown(report.markdown_table(report.with_published(last, sections["runs"]))))
 
 # %% [markdown]
 # Published numbers exist only for CIFAR-10 with the 8-layer CNN, trained on the original images
@@ -79,9 +79,9 @@ display(Markdown(report.markdown_table(report.with_published(last, dataset, loss
 # so the columns are comparable in trend, not to the decimal.
 
 # %% tags=["hide-input"]
-display(Markdown(f"*{report.PUBLISHED_SOURCE}.*" if dataset == report.PUBLISHED_DATASET else
-                 f"*No published numbers for {report.dataset_label(dataset)} are available here "
-                 f"(see the protocol chapter).*"))
+display(Markdown(f"*{report.PUBLISHED_SOURCE}.*" if report.published_cells(sections["runs"]) else
+                 f"*No published numbers for {report.dataset_label(dataset)} at this page's protocol are available "
+                 f"here (see the protocol chapter).*"))
 
 # %% [markdown]
 # ## Best-epoch test accuracy (%)
@@ -123,8 +123,7 @@ if sections["er"]:
     columns = {"final_test_acc": ("last-epoch test (%)", 100.0, 2),
                "divergence": ("KL(predicted share ‖ true share) ×10⁻³", 1000.0, 2)}
     display(Markdown(report.run_scores_table(er_runs, ["noise", "loss"], columns,
-                                             names={"noise": lambda spec: report.nowrap(report.noise_label(spec)),
-                                                    "loss": losses.display_name})))
+                                             names={"noise": report.noise_cell, "loss": losses.display_name})))
 else:
     display(Markdown("*No entropy-regulariser runs asked for (`er_noises` is empty).*"))
 

@@ -74,7 +74,7 @@ def show_grid(configs: list) -> None:
         return
     rates = report.realised_noise_rates(runs.summaries)
     realised = ", ".join(f"{report.noise_label(noise)} {100 * rate:.2f}\u00a0%" for noise, rate in rates.items())
-    comparison = report.published_comparison(runs.summaries, report.noise_cells(configs), dataset)
+    comparison = report.published_comparison(runs.summaries, configs)
     display(Markdown(report.markdown_table(comparison)
                      + f"\n\nWrong training labels (realised): {realised}.\n\n" + runs.protocol()))
     noisiest = rates.idxmax()
@@ -103,11 +103,10 @@ display(Markdown(paper.protocol() if paper else "*No run of the paper protocol i
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if paper:
-    cells = report.noise_cells(sections["paper"])
-    display(Markdown(report.markdown_table(report.published_comparison(paper.summaries, cells, dataset))))
+    display(Markdown(report.markdown_table(report.published_comparison(paper.summaries, sections["paper"]))))
     display(Markdown(f"*Published: {report.PUBLISHED_SOURCE}. Ours: "
                      f"{report.dataset_label(dataset, paper.records[0]['provenance']['data_source'])}.*"))
-    orders = [line for spec in noises if (line := report.published_order(paper.summaries, loss_names, spec, dataset))]
+    orders = [line for spec in noises if (line := report.published_order(paper.summaries, sections["paper"], spec))]
     if orders:
         display(Markdown("The order of the recorded losses, ours against the published (the JPEG copy, one seed "
                          "and bf16 may move the decimals; a different order would need explaining):\n\n"

@@ -26,9 +26,10 @@
 # from a reduced protocol are labelled *indicative only*: that protocol leaves ANL underfitted, so a
 # verdict there is a statement about the protocol as much as the loss. At noise settings taken from
 # named grids (parameter `grids`), where not every loss ran, a row compares the candidates and
-# baselines recorded there, named in the second table. Nothing here is written by hand: change the parameters and the verdicts are recomputed. The pages behind each row show the
-# curves and the full tables: {doc}`benchmark`, {doc}`cifar10`, {doc}`dynamics`, {doc}`ablations`
-# and {doc}`segmentation`.
+# baselines recorded there, named in the second table. Nothing here is written by hand: change the
+# parameters and the verdicts are recomputed. The pages behind each row show the curves and the
+# full tables: {doc}`benchmark`, {doc}`cifar10`, {doc}`dynamics`, {doc}`ablations` and
+# {doc}`segmentation`.
 
 # %% tags=["parameters"]
 dataset = "mnist"
@@ -97,6 +98,7 @@ def add(claim: str, protocol: str, setting: str, measure: str, check: report.Cla
 loss_name = {"names": losses.display_name}
 benchmark_protocol = report.protocol_label(epochs, train_subset)
 ablation_protocol = report.protocol_label(ablation_epochs, ablation_train_subset)
+reduced_protocols = {benchmark_protocol, ablation_protocol} - {report.protocol_label(None, None)}
 
 
 def add_noise_claims(runs: report.RunSet, spec: str, protocol: str) -> None:
@@ -168,7 +170,7 @@ if masks:
 
 table = pd.DataFrame(rows)
 for protocol, checks in table.groupby("protocol", sort=False):
-    caveat = " (reduced protocol: indicative only)" if protocol.startswith("reduced") else ""
+    caveat = " (reduced protocol: indicative only)" if protocol in reduced_protocols else ""
     display(Markdown(f"**Protocol: {protocol}**{caveat}\n\n" + report.markdown_table(
         checks[["verdict", "claim", "setting", "margin", "paired margin", "seeds"]].set_index("verdict"))))
 
@@ -184,7 +186,7 @@ display(Markdown(report.markdown_table(
 
 # %% tags=["hide-input"]
 notes = ['*Protocol*: "paper" is the paper\'s protocol for the data set (all training images, its epochs).']
-if table["protocol"].str.startswith("reduced").any():
+if table["protocol"].isin(reduced_protocols).any():
     notes.append(
         '"Reduced" is this project\'s CPU protocol, on which the MNIST benchmark page finds the losses ranked '
         "differently from the paper's protocol at asymmetric noise, so read the ablation rows as tests of the "

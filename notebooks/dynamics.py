@@ -86,8 +86,7 @@ columns = {"converged": ("converged at (epoch)", 1.0, 1), "reached_bar": ("reach
            "final_memorisation": ("memorisation, last (%)", 100.0, 2),
            "peak_memorisation": ("memorisation, peak (%)", 100.0, 2)}
 table = report.run_scores_table(per_run, ["noise", "loss"], columns,
-                                names={"noise": lambda spec: report.nowrap(report.noise_label(spec)),
-                                       "loss": losses.display_name})
+                                names={"noise": report.noise_cell, "loss": losses.display_name})
 bars = per_run.groupby("noise", sort=False)["bar"].first()
 display(Markdown(f"Converged at: first epoch reaching {100 * convergence_fraction:g} % of the run's best test accuracy. "
                  "The bar: " + ", ".join(f"{report.noise_label(spec)} {100 * bar:.2f} %" for spec, bar in bars.items())

@@ -91,6 +91,11 @@ def test_claims_take_from_named_grids_the_runs_of_their_losses_protocol_and_prec
         for loss in names]
     with pytest.raises(ValueError, match="grid 'cifar10-table' has no run"):  # its runs are bf16
         pages.page_runs("claims", {**parameters, "grids": ["cifar10-table"], "precision": "fp32"})
+    # runs that change a setting of the protocol (weight decay, loss hyperparameters) are not the loss's runs
+    ablations = pages.page_runs("claims", {**parameters, "dataset": "mnist", "noises": ["sym:0.8"], "epochs": 30,
+                                           "train_subset": 10000, "precision": "fp32", "grids": ["mnist-ablations"]})
+    assert [(name, config.loss, config.noise, config.loss_overrides) for name, config in ablations["grids"]] == [
+        ("mnist-ablations", "anl_ce", "sym:0.6", {"alpha": 1.0, "beta": 1.0, "delta": 1e-06})]
 
 
 SEGMENTATION = {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1], "protocol": "reduced", "epochs": None,

@@ -226,17 +226,34 @@ def test_format_mean_std():
     assert report.format_mean_std(12.5, np.nan, scale=1.0, decimals=1) == "12.5"
 
 
-def test_published_numbers_and_side_by_side():
-    published = report.published_table("cifar10", ["CE", "anl_ce", "gce"], ["sym:0.8", "asym:0.4", "clean"])
-    assert published.loc["ANL-CE", "sym 0.8"] == 62.28
-    assert published.loc["CE", "asym 0.4"] == 73.85
-    assert np.isnan(published.loc["GCE", "sym 0.8"]) and np.isnan(published.loc["CE", "clean"])
-    assert report.published_table("mnist", ["anl_ce"], ["sym:0.8"]).isna().all().all()  # CIFAR-10's numbers
+def cifar10_paper(loss: str, noise: str, seed: int = 1, **fields) -> RunConfig:
+    return experiments.run_config("cifar10", loss, noise, seed, **{"precision": "bf16", **fields})
+
+
+def test_published_numbers_stand_only_beside_runs_of_the_published_data_set_and_protocol():
+    assert report.published_accuracy(cifar10_paper("anl_ce", "sym:0.8")) == 62.28
+    assert report.published_accuracy(cifar10_paper("CE", "asym:0.4", precision="fp32")) == 73.85  # any precision
+    assert report.published_accuracy(cifar10_paper("gce", "sym:0.8")) is None  # none published
+    assert report.published_accuracy(cifar10_paper("ce", "clean")) is None
+    assert report.published_accuracy(cifar10_paper("anl_ce", "sym:0.8", epochs=120)) == 62.28  # the paper's, spelled out
+    for other in (cifar10_paper("anl_ce", "sym:0.8", epochs=40), cifar10_paper("anl_ce", "sym:0.8", train_subset=5000),
+                  cifar10_paper("anl_ce", "sym:0.8", weight_decay=1e-4), experiments.run_config("mnist", "anl_ce", "sym:0.8")):
+        assert report.published_accuracy(other) is None, other
+    # a cell has its number only when every run of it is at the published protocol
+    mixed = [cifar10_paper("anl_ce", "sym:0.8", 1), cifar10_paper("anl_ce", "sym:0.8", 2, epochs=40),
+             cifar10_paper("ce", "sym:0.8"), cifar10_paper("gce", "sym:0.8")]
+    assert report.published_cells(mixed) == {("sym:0.8", "ce"): 19.74}
+
+
+def test_with_published_sets_the_published_column_beside_ours():
     ours = pd.DataFrame({"sym 0.8": ["60.00", "55.00"]}, index=["ANL-CE", "GCE"])
-    merged = report.with_published(ours, "cifar10", ["anl_ce", "gce"], ["sym:0.8"])
+    merged = report.with_published(ours, [cifar10_paper(loss, "sym:0.8") for loss in ("anl_ce", "gce")])
     assert list(merged.columns) == [("sym 0.8", "ours"), ("sym 0.8", report.PUBLISHED_LABEL)]
     assert list(merged[("sym 0.8", report.PUBLISHED_LABEL)]) == ["62.28", "–"]
-    assert report.with_published(ours, "mnist", ["anl_ce", "gce"], ["sym:0.8"]) is ours
+    mnist = experiments.product("mnist", ["anl_ce", "gce"], ["sym:0.8"], [1])
+    assert report.with_published(ours, mnist) is ours
+    short = [cifar10_paper(loss, "sym:0.8", epochs=40) for loss in ("anl_ce", "gce")]
+    assert report.with_published(ours, short) is ours
 
 
 def test_side_by_side_interleaves_and_marks_missing_cells():
@@ -836,8 +853,8 @@ def summaries(rows: list[tuple[str, str, int, float]]) -> pd.DataFrame:
 
 def test_published_comparison_sets_our_seeds_beside_the_published_number():
     ours = summaries([("anl_ce", "sym:0.8", 1, 0.60), ("anl_ce", "sym:0.8", 2, 0.64), ("ce", "sym:0.8", 1, 0.20)])
-    cells = [("sym:0.8", loss) for loss in ("ce", "anl_ce", "anl_fl")]
-    table = report.published_comparison(ours, cells, "cifar10")
+    configs = [cifar10_paper(loss, "sym:0.8", seed) for loss in ("ce", "anl_ce", "anl_fl") for seed in (1, 2)]
+    table = report.published_comparison(ours, configs)
     table.index = table.index.str.replace("\u2011", "-")  # names never wrap: non-breaking hyphens
     assert list(table.index) == ["CE", "ANL-CE", "ANL-FL"]
     anl = table.loc["ANL-CE"]
@@ -849,11 +866,12 @@ def test_published_comparison_sets_our_seeds_beside_the_published_number():
     assert (table.loc["ANL-FL", "last epoch (%)"], table.loc["ANL-FL", "seeds"]) == ("–", 0)
     assert table.loc["ANL-FL", report.PUBLISHED_LABEL] == "61.89"
     clean = summaries([("ce", "clean", 1, 0.80)]).assign(final_noisy_acc_given=float("nan"))  # no wrong labels
-    row = report.published_comparison(clean, [("clean", "ce")], "cifar10").loc["CE"]
+    row = report.published_comparison(clean, [cifar10_paper("ce", "clean")]).loc["CE"]
     assert (row["last epoch (%)"], row["memorisation, last (%)"], row["ours − published"]) == ("80.00", "–", "–")
-    # the published numbers are CIFAR-10's: never beside the same loss and noise on another data set
-    other = report.published_comparison(ours, [("sym:0.8", "anl_ce")], "mnist").loc["ANL‑CE"]
-    assert (other[report.PUBLISHED_LABEL], other["ours − published"]) == ("–", "–")
+    # never beside the same loss and noise on another data set or protocol
+    for other in (experiments.run_config("mnist", "anl_ce", "sym:0.8"), cifar10_paper("anl_ce", "sym:0.8", epochs=40)):
+        row = report.published_comparison(ours, [other]).loc["ANL‑CE"]
+        assert (row[report.PUBLISHED_LABEL], row["ours − published"]) == ("–", "–")
 
 
 def test_shorter_protocol_is_adopted_only_within_the_bound_and_with_the_same_ranking():
@@ -929,15 +947,18 @@ def test_every_augmentation_has_a_name_in_the_book():
 
 def test_published_order_says_whether_our_ranking_is_the_papers():
     ours = summaries([("anl_ce", "sym:0.8", 1, 0.5937), ("nce_rce", "sym:0.8", 1, 0.4971), ("ce", "sym:0.8", 1, 0.20)])
-    assert report.published_order(ours, ["ce", "nce_rce", "anl_ce", "anl_fl"], "sym:0.8", "cifar10") == (
+    def paper(loss_names: list[str], noise: str = "sym:0.8", **fields) -> list[RunConfig]:
+        return [cifar10_paper(loss, noise, **fields) for loss in loss_names]
+    assert report.published_order(ours, paper(["ce", "nce_rce", "anl_ce", "anl_fl"]), "sym:0.8") == (
         "At sym 0.8, last epoch: ours ANL-CE\u00a059.37 > NCE+RCE\u00a049.71 > CE\u00a020.00; "
         "published ANL-CE\u00a062.28 > NCE+RCE\u00a054.99 > CE\u00a019.74: the same order.")
     swapped = ours.assign(final_test_acc=[0.50, 0.55, 0.20])
-    assert report.published_order(swapped, ["nce_rce", "anl_ce"], "sym:0.8", "cifar10").endswith(
-        "**a different order**.")
-    assert report.published_order(ours, ["anl_ce"], "sym:0.8", "cifar10") is None  # one loss has no order
-    assert report.published_order(ours, ["ce", "anl_ce"], "clean", "cifar10") is None  # nothing published at clean
-    assert report.published_order(ours, ["ce", "anl_ce"], "sym:0.8", "mnist") is None  # CIFAR-10's numbers only
+    assert report.published_order(swapped, paper(["nce_rce", "anl_ce"]), "sym:0.8").endswith("**a different order**.")
+    assert report.published_order(ours, paper(["anl_ce"]), "sym:0.8") is None  # one loss has no order
+    assert report.published_order(ours, paper(["ce", "anl_ce"], "clean"), "clean") is None  # nothing published at clean
+    assert report.published_order(ours, paper(["ce", "anl_ce"], epochs=40), "sym:0.8") is None  # another protocol
+    mnist = experiments.product("mnist", ["ce", "anl_ce"], ["sym:0.8"], [1])
+    assert report.published_order(ours, mnist, "sym:0.8") is None  # CIFAR-10's numbers only
 
 
 def test_noise_cells_group_a_grid_by_noise_setting_in_order_of_appearance():
@@ -992,6 +1013,14 @@ def test_refresh_readme_rewrites_only_the_results_blocks(store):
     assert report.refresh_readme(fresh, store.root) == fresh
     with pytest.raises(ValueError, match="cifar10-huge"):
         report.refresh_readme("<!-- results: cifar10-huge -->\n<!-- end results -->", store.root)
+    with pytest.raises(ValueError, match="'isic-reduced' is not a classification grid; a results block takes one of "
+                                         "mnist-reduced, "):
+        report.refresh_readme("<!-- results: isic-reduced -->\n<!-- end results -->", store.root)
+    # a start without its end would swallow the next block; a file without blocks is not a README of results
+    unterminated = "<!-- results: cifar10-paper -->\nA\n<!-- results: mnist-full -->\nB\n<!-- end results -->\n"
+    for broken, found in ((unterminated, "2 starts and 1 ends"), ("# Title\n", "0 starts and 0 ends")):
+        with pytest.raises(ValueError, match=found):
+            report.refresh_readme(broken, store.root)
 
 
 def test_the_readme_results_tables_match_the_committed_records():
@@ -1014,3 +1043,6 @@ def test_the_readme_command_checks_and_rewrites_a_file(store, tmp_path, capsys):
     assert stale.value.code == 1 and "differ from the records" in capsys.readouterr().err
     assert main(arguments) == 0 and "1 of 4 runs recorded" in readme.read_text(encoding="utf-8")
     assert main([*arguments, "--check"]) == 0 and "match the records" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as missing:
+        main(["readme", "--file", str(tmp_path / "missing.md")])
+    assert missing.value.code == 2 and "error: no README at" in capsys.readouterr().err

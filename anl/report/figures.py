@@ -54,8 +54,9 @@ LINE_STYLES = ("-", "--", ":", "-.")
 STYLE_KEY_COLOR = "black"
 
 
-def _epoch_ticks() -> Any:
-    """Whole epochs, at most about six ticks: three panels of 120 epochs side by side stay legible."""
+def _count_ticks() -> Any:
+    """Whole counts (epochs, optimiser steps), at most about six ticks: three panels of 120 epochs side by
+    side stay legible."""
     from matplotlib.ticker import MaxNLocator
 
     return MaxNLocator(nbins=6, steps=[1, 2, 4, 5, 10], integer=True)
@@ -127,7 +128,7 @@ def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
             ax.set_ylabel(ylabel if column == 0 else "")
             if row == rows - 1:
                 ax.set_xlabel({"epoch": "epoch", "step": "optimiser step"}.get(x, x))
-                ax.xaxis.set_major_locator(_epoch_ticks())
+                ax.xaxis.set_major_locator(_count_ticks())
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if len(frames) > 1:
         handles += [Line2D([], [], color=STYLE_KEY_COLOR, linestyle=style) for style in LINE_STYLES[:len(frames)]]
@@ -180,7 +181,7 @@ def plot_curves_by_setting(curves: pd.DataFrame, setting: str, title: str) -> An
             curve = mean_std(group, metric, ["epoch"])
             ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=color, linewidth=2)
         ax.set(xlabel="epoch", ylabel=label, title=title)
-        ax.xaxis.set_major_locator(_epoch_ticks())
+        ax.xaxis.set_major_locator(_count_ticks())
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
     return fig
@@ -346,7 +347,7 @@ def plot_segmentation_curves(epochs: pd.DataFrame, noises: Sequence[str], noisy_
                     ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=colors[name], linewidth=1.8,
                             marker="o", markersize=2.5)
             ax.set(xlabel="epoch" if row == len(rows) - 1 else None, ylabel=label if column == 0 else None)
-            ax.xaxis.set_major_locator(_epoch_ticks())
+            ax.xaxis.set_major_locator(_count_ticks())
             if row == 0:
                 ax.set_title(mask_noise_label(spec), fontsize="small")
             if metric == "flipped_fit_given" and spec not in noisy_settings:

@@ -39,6 +39,16 @@ def nowrap(text: str) -> str:
     return text.replace(" ", "\u00a0").replace("-", "\u2011")
 
 
+def plain(text: str) -> str:
+    """``text`` with :func:`nowrap`'s no-break spaces and hyphens as plain ones (for a README read as text)."""
+    return text.replace("\u00a0", " ").replace("\u2011", "-")
+
+
+def noise_cell(spec: str) -> str:
+    """A noise setting as a table cell, which never breaks: "sym 0.8"."""
+    return nowrap(noise_label(spec))
+
+
 def noise_kind_label(spec: str) -> str:
     """"sym:0.4" -> "symmetric", "asym:0.2" -> "asymmetric", "idn:0.4" -> "instance-dependent", ..."""
     kind = spec.partition(":")[0]

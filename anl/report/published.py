@@ -5,10 +5,12 @@ tables give them. Only one data set has published numbers available here."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from anl import losses
+from anl import experiments, losses
+from anl.train import RunConfig
 
 
 def _read() -> dict[str, Any]:
@@ -27,10 +29,20 @@ PUBLISHED: dict[tuple[str, str], float] = {(row["loss"], row["noise"]): row["acc
                                            for row in _PUBLISHED["accuracy"]}
 
 
-def published_accuracy(dataset: str, loss: str, noise_spec: str) -> float | None:
-    """The published last-epoch test accuracy (%) of ``loss`` (any spelling of its name) at
-    ``noise_spec`` on ``dataset``; None where none is available (every data set but
-    PUBLISHED_DATASET: a number of another data set is never set beside ours)."""
-    if dataset != PUBLISHED_DATASET:
+def published_accuracy(config: RunConfig) -> float | None:
+    """The published last-epoch test accuracy (%) of the run ``config``'s loss and noise setting;
+    None where none is published, and for every run not of PUBLISHED_DATASET at the paper's protocol
+    (any precision, no other setting changed): a number is never set beside a run of another data
+    set or protocol."""
+    if config.dataset != PUBLISHED_DATASET or not experiments.at_protocol(config):
         return None
-    return PUBLISHED.get((losses.canonical_name(loss), noise_spec))
+    return PUBLISHED.get((losses.canonical_name(config.loss), config.noise))
+
+
+def published_cells(configs: Sequence[RunConfig]) -> dict[tuple[str, str], float]:
+    """The published number (%) of each (noise spec, canonical loss) of ``configs`` that has one for
+    every run of it (:func:`published_accuracy`), in order of first appearance."""
+    numbers: dict[tuple[str, str], list[float | None]] = {}
+    for config in configs:
+        numbers.setdefault((config.noise, losses.canonical_name(config.loss)), []).append(published_accuracy(config))
+    return {cell: values[0] for cell, values in numbers.items() if None not in values}

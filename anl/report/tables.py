@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from anl import data, losses, noise
-from anl.report.labels import DATASET_NAMES, noise_label, nowrap
-from anl.report.published import PUBLISHED_DATASET, PUBLISHED_LABEL, published_accuracy
+from anl.report.labels import DATASET_NAMES, noise_cell, noise_label, nowrap
+from anl.report.published import PUBLISHED_LABEL, published_cells
 from anl.report.stats import format_mean_std, loss_ranking, mean_std, optimiser_steps
 
 
@@ -85,15 +85,6 @@ def protocol_table(summaries: pd.DataFrame,
     return table
 
 
-def published_table(dataset: str, loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
-    """The published numbers (%) on ``dataset`` for these losses and noise settings; NaN where none."""
-    def number(loss: str, noise: str) -> float:
-        value = published_accuracy(dataset, loss, noise)
-        return np.nan if value is None else value
-    rows = {losses.display_name(loss): [number(loss, noise) for noise in noises] for loss in loss_names}
-    return pd.DataFrame.from_dict(rows, orient="index", columns=[noise_label(noise) for noise in noises])
-
-
 def side_by_side(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Tables of the same kind (rows: losses, columns: noise settings) interleaved column by column:
     the rows and columns of the first table, and for each column, (column, label) for every label;
@@ -107,14 +98,16 @@ def side_by_side(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(parts, index=first.index).fillna("–")
 
 
-def with_published(ours: pd.DataFrame, dataset: str, loss_names: Sequence[str], noises: Sequence[str]) -> pd.DataFrame:
-    """``ours`` (from accuracy_table) with columns (noise, "ours") and, beside each, (noise,
-    PUBLISHED_LABEL) for CIFAR-10; unchanged for other data sets (nothing comparable was published)."""
-    if dataset != PUBLISHED_DATASET:
+def with_published(ours: pd.DataFrame, configs: Sequence[Any]) -> pd.DataFrame:
+    """``ours`` (from accuracy_table of the runs of ``configs``) with columns (noise, "ours") and,
+    beside each, (noise, PUBLISHED_LABEL) ("–" where none); unchanged when no cell of ``configs``
+    has a published number (:func:`anl.report.published.published_cells`: another data set or protocol)."""
+    published = published_cells(configs)
+    if not published:
         return ours
-    published = published_table(dataset, loss_names, noises)
-    published = published.map(lambda value: "–" if np.isnan(value) else f"{value:.2f}")
-    return side_by_side({"ours": ours, PUBLISHED_LABEL: published})
+    table = pd.DataFrame({noise_label(spec): {losses.display_name(loss): f"{number:.2f}"}
+                          for (spec, loss), number in published.items()})
+    return side_by_side({"ours": ours, PUBLISHED_LABEL: table})
 
 
 def noise_cells(configs: Sequence[Any]) -> list[tuple[str, str]]:
@@ -126,13 +119,13 @@ def noise_cells(configs: Sequence[Any]) -> list[tuple[str, str]]:
     return sorted(cells, key=lambda cell: noises.index(cell[0]))
 
 
-def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str]],
-                         dataset: str) -> pd.DataFrame:
-    """One row per (noise spec, loss) of ``cells``, in their order, indexed by loss name: our last-
-    and best-epoch test accuracy and the share of wrong labels fitted at the last epoch ("mean ±
-    std" in %, "–" without runs or without wrong labels), the recorded seeds, the published number
-    on ``dataset`` beside it (PUBLISHED_LABEL, "–" where none) and ours (last epoch, mean) minus
-    published in points ("–" where either is missing)."""
+def published_comparison(summaries: pd.DataFrame, configs: Sequence[Any]) -> pd.DataFrame:
+    """One row per (noise spec, loss) of ``configs`` (:func:`noise_cells`), indexed by loss name:
+    our last- and best-epoch test accuracy and the share of wrong labels fitted at the last epoch
+    ("mean ± std" over the runs in ``summaries``, in %; "–" without runs or without wrong labels),
+    the recorded seeds, the published number beside it (PUBLISHED_LABEL, "–" where none:
+    :func:`anl.report.published.published_cells`) and ours (last epoch, mean) minus published in
+    points ("–" where either is missing)."""
     last, best, memorised = (mean_std(summaries, metric, ["loss", "noise"]).set_index(["loss", "noise"])
                              for metric in ("final_test_acc", "best_test_acc", "final_noisy_acc_given"))
 
@@ -141,12 +134,13 @@ def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str
             return "–"
         return format_mean_std(*table.loc[cell, ["mean", "std"]])
 
+    numbers = published_cells(configs)
     rows = []
-    for spec, loss in cells:
+    for spec, loss in noise_cells(configs):
         ran = (loss, spec) in last.index
-        published = published_accuracy(dataset, loss, spec)
+        published = numbers.get((spec, losses.canonical_name(loss)))
         rows.append({
-            "loss": nowrap(losses.display_name(loss)), "noise": nowrap(noise_label(spec)),
+            "loss": nowrap(losses.display_name(loss)), "noise": noise_cell(spec),
             "last epoch (%)": stated(last, (loss, spec)), "best epoch (%)": stated(best, (loss, spec)),
             RUN_SCORES["final_noisy_acc_given"][0]: stated(memorised, (loss, spec)),
             "seeds": int(last.loc[(loss, spec), "n"]) if ran else 0,
@@ -156,14 +150,15 @@ def published_comparison(summaries: pd.DataFrame, cells: Sequence[tuple[str, str
     return pd.DataFrame(rows).set_index("loss")
 
 
-def published_order(summaries: pd.DataFrame, loss_names: Sequence[str], noise_spec: str,
-                    dataset: str) -> str | None:
-    """One sentence: the losses of ``loss_names`` that ran at ``noise_spec`` and have a published
-    number on ``dataset``, best first by our mean last-epoch accuracy and by the published one, and
-    whether the two orders agree; None with fewer than two such losses."""
+def published_order(summaries: pd.DataFrame, configs: Sequence[Any], noise_spec: str) -> str | None:
+    """One sentence: the losses of ``configs`` at ``noise_spec`` that ran (in ``summaries``) and
+    have a published number (:func:`anl.report.published.published_cells`), best first by our mean
+    last-epoch accuracy and by the published one, and whether the two orders agree; None with fewer
+    than two such losses."""
+    numbers = published_cells(configs)
+    loss_names = [loss for spec, loss in numbers if spec == noise_spec]
     ranking = loss_ranking(summaries, noise_spec, "final_test_acc", loss_names)
-    published = {loss: number for loss in ranking.index
-                 if (number := published_accuracy(dataset, loss, noise_spec)) is not None}
+    published = {loss: numbers[(noise_spec, loss)] for loss in ranking.index}
     if len(published) < 2:
         return None
     ours = {loss: 100 * ranking[loss] for loss in ranking.index if loss in published}
