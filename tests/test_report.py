@@ -246,10 +246,10 @@ def test_published_numbers_stand_only_beside_runs_of_the_published_data_set_and_
 
 
 def test_with_published_sets_the_published_column_beside_ours():
-    ours = pd.DataFrame({"sym 0.8": ["60.00", "55.00"]}, index=["ANL-CE", "GCE"])
-    merged = report.with_published(ours, [cifar10_paper(loss, "sym:0.8") for loss in ("anl_ce", "gce")])
+    ours = pd.DataFrame({"sym 0.8": ["60.00", "55.00", "20.00"]}, index=["ANL-CE", "GCE", "CE"])
+    merged = report.with_published(ours, [cifar10_paper(loss, "sym:0.8") for loss in ("anl_ce", "gce", "ce")])
     assert list(merged.columns) == [("sym 0.8", "ours"), ("sym 0.8", report.PUBLISHED_LABEL)]
-    assert list(merged[("sym 0.8", report.PUBLISHED_LABEL)]) == ["62.28", "–"]
+    assert list(merged[("sym 0.8", report.PUBLISHED_LABEL)]) == ["62.28", "–", "19.74"]  # every loss of a setting
     mnist = experiments.product("mnist", ["anl_ce", "gce"], ["sym:0.8"], [1])
     assert report.with_published(ours, mnist) is ours
     short = [cifar10_paper(loss, "sym:0.8", epochs=40) for loss in ("anl_ce", "gce")]

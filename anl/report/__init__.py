@@ -31,7 +31,8 @@ from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, Shorte
                               ranked_finding, ranking_line, realised_noise_rates, run_dynamics, shorter_protocol_check)
 from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, PrecisionComparison, accuracy_table,
                                markdown_table, noise_cells, noise_spec_table, precision_comparison, preset_table,
-                               protocol_table, published_comparison, published_order, run_scores_table, side_by_side, with_published)
+                               protocol_table, published_comparison, published_order, run_scores_table, side_by_side,
+                               with_published)
 
 __all__ = [
     "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "STYLE_KEY_COLOR", "draw_loss_curves", "draw_masks",
@@ -41,8 +42,9 @@ __all__ = [
     "plot_gradient_norms", "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves",
     "plot_style", "plot_transition_matrices", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KINDS",
     "SHORT_CLASS_NAMES", "class_names", "dataset_label", "mask_noise_label", "noise_kind_label", "noise_label",
-    "noise_rate", "noise_cell", "nowrap", "plain", "data_protocol", "protocol_label", "protocol_sentence", "segmentation_protocol_sentence",
-    "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE", "published_accuracy", "published_cells", "grid_results",
+    "noise_rate", "noise_cell", "nowrap", "plain", "data_protocol", "protocol_label", "protocol_sentence",
+    "segmentation_protocol_sentence", "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE",
+    "published_accuracy", "published_cells", "grid_results",
     "refresh_readme", "RunSet", "load_runs", "recorded_runs",
     "run_status", "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "ShorterProtocolCheck", "bar_check",
     "claim_check", "format_mean_std", "loss_ranking", "mean_std", "optimiser_steps", "predicted_share_divergence",

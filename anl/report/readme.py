@@ -8,11 +8,11 @@ import os
 import re
 
 from anl import experiments, losses
-from anl.train import RunConfig
 from anl.report.labels import plain
 from anl.report.published import PUBLISHED_LABEL, PUBLISHED_SOURCE, published_cells
 from anl.report.runs import recorded_runs
 from anl.report.tables import markdown_table, published_comparison
+from anl.train import RunConfig
 
 START, END = "<!-- results: ", "<!-- end results -->"
 # a block's body never holds another start: an unterminated block cannot swallow the next one

@@ -105,9 +105,10 @@ def with_published(ours: pd.DataFrame, configs: Sequence[Any]) -> pd.DataFrame:
     published = published_cells(configs)
     if not published:
         return ours
-    table = pd.DataFrame({noise_label(spec): {losses.display_name(loss): f"{number:.2f}"}
-                          for (spec, loss), number in published.items()})
-    return side_by_side({"ours": ours, PUBLISHED_LABEL: table})
+    columns: dict[str, dict[str, str]] = {}
+    for (spec, loss), number in published.items():
+        columns.setdefault(noise_label(spec), {})[losses.display_name(loss)] = f"{number:.2f}"
+    return side_by_side({"ours": ours, PUBLISHED_LABEL: pd.DataFrame(columns)})
 
 
 def noise_cells(configs: Sequence[Any]) -> list[tuple[str, str]]:
