@@ -1,0 +1,175 @@
+"""Train the first runs of named grids side by side on a lent GPU, one process per run
+(anl.train.train_run), inside one device call; the records that finish are packed into
+$OUT/records.tar.gz.
+
+Why processes and not one batch (anl.batched): a batched CIFAR-10 step costs about 15 ms of Python
+and kernel launches whatever the batch (H200: 15.7 ms at 4 runs, 30 ms at 24), so 120 epochs of
+391 steps outlast a 10-minute call; a single run's step launches a third as many kernels, and the
+16 cores of the device machine launch for several runs at once.
+
+A run is lost if the call ends before its last epoch (its checkpoint is too large to bring back),
+so the runs are watched: every 10 s each run's finishing time is projected from its last epochs,
+and while one would finish after the budget's end, the run last in the queue is stopped so that
+the others speed up.
+
+Usage, with the data staged by ``scripts/gpu_grid.sh stage GRID...`` (it also writes the commit the
+records name into .device/git-sha):
+
+    python3 scripts/gpu_parallel_runs.py --grids cifar10-table,cifar10-idn --processes 6 --budget 560 \
+        [--first KEY,...]
+
+``--first``: keys moved to the front of the queue (grid order otherwise). Fetch the records here
+with ``scripts/gpu_grid.sh fetch <files_at>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+# the driver's start, inherited by its workers, so that their epoch times share its clock
+STARTED = float(os.environ.setdefault("ANL_GPU_RUNS_STARTED", str(time.time())))
+REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))
+os.environ.setdefault("ANL_DATA", str(REPOSITORY / ".device" / "data"))
+os.environ.setdefault("ANL_CACHE", "/tmp/anl-cache")
+os.environ.setdefault("ANL_CHECKPOINTS", "/tmp/anl-checkpoints")
+if (REPOSITORY / ".device" / "git-sha").is_file():
+    os.environ.setdefault("ANL_GIT_SHA", (REPOSITORY / ".device" / "git-sha").read_text().strip())
+
+import torch  # noqa: E402
+
+from anl.data import load_dataset  # noqa: E402
+from anl.experiments import grid  # noqa: E402
+from anl.results import ResultsStore  # noqa: E402
+from anl.train import RunConfig, train_run  # noqa: E402
+
+EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+) at ([\d.]+) s: test ([\d.]+)")
+WATCH_SECONDS = 10
+FINISH_SECONDS = 15  # after a run's last epoch: final predictions and its record
+
+
+def log(message: str) -> None:
+    print(f"[{time.time() - STARTED:6.1f} s] {message}", flush=True)
+
+
+def queue_of(grids: list[str], first: list[str], store: ResultsStore) -> list[RunConfig]:
+    """The unrecorded runs of ``grids`` in grid order, ``first`` keys at the front."""
+    configs: dict[str, RunConfig] = {}
+    for name in grids:
+        for config in grid(name):
+            configs.setdefault(config.key, config)
+    unknown = [key for key in first if key not in configs]
+    if unknown:
+        raise SystemExit(f"keys not in grids {', '.join(grids)}: {', '.join(unknown)}")
+    ordered = [*first, *[key for key in configs if key not in first]]
+    return [configs[key] for key in ordered if not store.has(key)]
+
+
+def work(config: RunConfig, store: ResultsStore, device: str, threads: int) -> None:
+    """Train one run, printing one EPOCH_LINE per epoch."""
+    torch.set_num_threads(threads)
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True
+    epochs = config.resolved()["epochs"]
+
+    def report(epoch: int, metrics: dict) -> None:
+        print(f"epoch {epoch}/{epochs} at {time.time() - STARTED:.1f} s: test {100 * metrics['test_acc']:.2f}",
+              flush=True)
+
+    record = train_run(config, store, device=device, progress=False, on_epoch_end=report)
+    summary = record["summary"]
+    print(f"done: {100 * summary['final_test_acc']:.2f} % at the last epoch, best {100 * summary['best_test_acc']:.2f} %"
+          f" (epoch {summary['best_epoch']})", flush=True)
+
+
+def projected_end(log_path: Path) -> tuple[int, int, float | None]:
+    """(epochs done, epochs, projected finishing time in s from STARTED; None before two epochs)."""
+    lines = [EPOCH_LINE.match(line) for line in log_path.read_text().splitlines()]
+    lines = [match for match in lines if match]
+    if not lines:
+        return 0, 0, None
+    done, epochs, at = int(lines[-1][1]), int(lines[-1][2]), float(lines[-1][3])
+    recent = lines[-4:]  # the last three epochs: the others may have run beside runs stopped since
+    if len(recent) < 3:  # the first epochs also choose cuDNN kernels
+        return done, epochs, None
+    per_epoch = (float(recent[-1][3]) - float(recent[0][3])) / (len(recent) - 1)
+    return done, epochs, at + (epochs - done) * per_epoch + FINISH_SECONDS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grids", required=True, help="comma-separated grid names, in priority order")
+    parser.add_argument("--budget", type=float, required=True, help="seconds from the start of this script")
+    parser.add_argument("--processes", type=int, required=True, help="runs trained side by side")
+    parser.add_argument("--first", default="", help="comma-separated keys trained first")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per process")
+    parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    parser.add_argument("--out", default=os.environ.get("OUT", "/tmp/gpu-out"))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # the key of the run this process trains
+    args = parser.parse_args()
+    store = ResultsStore(args.results)
+    split = (lambda text: [part for part in text.split(",") if part])
+    queue = queue_of(split(args.grids), split(args.first), store)
+    if args.worker:
+        work(next(config for config in queue if config.key == args.worker), store, args.device, args.threads)
+        return
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logs = Path(tempfile.mkdtemp(prefix="anl-gpu-runs-"))  # packed at the end: a device call returns at most 8 files
+    deadline = args.budget
+    if args.device == "cuda":
+        log(f"{torch.cuda.get_device_name()}, torch {torch.__version__}")
+    log(f"queue: {len(queue)} unrecorded runs")
+    if not queue:
+        return
+    log(f"data: {load_dataset(queue[0].dataset).source}")  # decoded once, into the cache the workers read
+    chosen = queue[:args.processes]
+    workers = {}
+    for config in chosen:
+        log_path = logs / f"{config.key}.log"
+        command = [sys.executable, __file__, *sys.argv[1:], "--worker", config.key]
+        workers[config.key] = (subprocess.Popen(command, stdout=log_path.open("w"), stderr=subprocess.STDOUT), log_path)
+        log(f"started {config.key}: {config.loss} {config.noise}")
+    order = [config.key for config in chosen]
+    while any(process.poll() is None for process, _ in workers.values()):
+        time.sleep(WATCH_SECONDS)
+        now = time.time() - STARTED
+        running = [key for key in order if workers[key][0].poll() is None]
+        status = {key: projected_end(workers[key][1]) for key in running}
+        log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
+                      for key, (done, epochs, end) in status.items()))
+        late = any(end is not None and end > deadline for _, _, end in status.values())
+        if now > deadline:
+            stop = running
+        elif late and len(running) > 1:
+            stop = running[-1:]  # the last in the queue makes room for the others
+        else:
+            stop = []
+        for key in stop:
+            workers[key][0].kill()
+            log(f"stopped {key}: it would not finish before {deadline:.0f} s")
+    finished = [key for key in order if store.has(key)]
+    if finished:
+        with tarfile.open(out / "records.tar.gz", "w:gz") as archive:
+            for key in finished:
+                archive.add(store.path(key), arcname=f"{key}.json")
+    for key in order:
+        lines = workers[key][1].read_text().splitlines()
+        log(f"{key}: {lines[-1] if lines else '(no output)'}")
+    with tarfile.open(out / "worker-logs.tar.gz", "w:gz") as archive:
+        archive.add(logs, arcname="worker-logs")
+    log(f"packed {len(finished)} records into {out / 'records.tar.gz'}, the workers' logs into worker-logs.tar.gz")
+
+
+if __name__ == "__main__":
+    main()
