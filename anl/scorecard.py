@@ -49,8 +49,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("Symmetric and asymmetric noise, MNIST (4-layer CNN)", "benchmark", paper_grids=("mnist-full",),
                other_grids=("mnist-reduced",), protocol="reduced: 10,000 images, 30 epochs"),
     Experiment("Symmetric and asymmetric noise, CIFAR-100 (ResNet-34)",
-               reason="compute: ResNet-34 for 200 epochs per run is out of reach of this project's CPUs; no GPU "
-                      "has been lent"),
+               reason="compute: ResNet-34 for 200 epochs per run is out of reach of this project's CPUs and of "
+                      "the 15 minutes of GPU time a session may be lent"),
     Experiment("Instance-dependent noise, CIFAR-10", "cifar10", paper_grids=("cifar10-idn",)),
     Experiment("Real human noise, CIFAR-10N", "cifar10", paper_grids=("cifar10n",)),
     Experiment("WebVision (mini) evaluated on WebVision and ILSVRC12",

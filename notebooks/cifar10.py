@@ -19,12 +19,13 @@
 # of every loss): first at symmetric noise 0.8, the setting where CE collapses and the paper finds
 # ANL furthest ahead, then the rest of the published table, instance-dependent noise and real
 # human noise (CIFAR-10N). Our data are a JPEG (quality 75) copy of CIFAR-10 and the runs use bf16
-# autocast on the CPU (the last section shows bf16 moving MNIST results far less than a second
-# seed does), so the published column is comparable in trend, not to the decimal.
+# autocast, on the CPU or on a GPU as each section's protocol line says (the last section shows
+# bf16 moving MNIST results far less than a second seed does), so the published column is
+# comparable in trend, not to the decimal.
 #
 # The page shows the runs recorded so far and names the ones still training: each 120-epoch run
-# takes about 3 to 9 hours of one CPU core. With `train_missing = True` it trains the missing runs
-# first.
+# takes about 3 to 9 hours of one CPU core, or 6 to 8 minutes of an H200 shared with other runs
+# (`scripts/gpu_parallel_runs.py`). With `train_missing = True` it trains the missing runs first.
 
 # %% tags=["parameters"]
 dataset = "cifar10"

@@ -4,8 +4,10 @@ $OUT/records.tar.gz.
 
 Why processes and not one batch (anl.batched): a batched CIFAR-10 step costs about 15 ms of Python
 and kernel launches whatever the batch (H200: 15.7 ms at 4 runs, 30 ms at 24), so 120 epochs of
-391 steps outlast a 10-minute call; a single run's step launches a third as many kernels, and the
-16 cores of the device machine launch for several runs at once.
+391 steps outlast a 10-minute call; a single run's step launches a third as many kernels. The GPU
+time-slices between processes, though: on an H200 the runs together made about 0.7-0.8 epochs a
+second whether two or eight ran (one ANL-CE run alone: 3.5 s an epoch, 7.9 min for 120), so about
+three 120-epoch CIFAR-10 runs fit in one call: start three or four.
 
 A run is lost if the call ends before its last epoch (its checkpoint is too large to bring back),
 so the runs are watched: every 10 s each run's finishing time is projected from its last epochs,
