@@ -51,13 +51,18 @@ def per_run(tensor: Tensor, runs: int) -> Tensor:
     return tensor.unflatten(0, (runs, -1))
 
 
-def _run_scalar(values: Tensor, tensor: Tensor) -> Tensor:
-    """(R,) values shaped to broadcast against ``per_run(tensor)``."""
-    return values.view(-1, *[1] * tensor.dim())
+def flat_runs(tensors: Sequence[Tensor], runs: int) -> Tensor:
+    """(R, P): run r's slices of every tensor in row r, side by side in the order given (a copy,
+    differentiable). One flat row per run lets a per-run norm, sum or update be one kernel rather
+    than one per parameter: a GPU step of a batch costs launches more than arithmetic."""
+    return torch.cat([per_run(tensor, runs).reshape(runs, -1) for tensor in tensors], dim=1)
 
 
-def _run_sums(tensor: Tensor, runs: int) -> Tensor:
-    return per_run(tensor, runs).sum(dim=tuple(range(1, tensor.dim() + 1)))
+def unflat_runs(flat: Tensor, like: Sequence[Tensor], runs: int) -> list[Tensor]:
+    """Views of the (R, P) ``flat`` shaped as ``per_run`` of each tensor of ``like`` (flat_runs' inverse)."""
+    shapes = [per_run(tensor, runs).shape for tensor in like]
+    return [chunk.view(shape) for chunk, shape in
+            zip(flat.split([math.prod(shape[1:]) for shape in shapes], dim=1), shapes)]
 
 
 # ----------------------------------------------------------------------------- grouped model
@@ -246,7 +251,7 @@ class BatchedRuns:
             self.loss_groups.append((start, start + len(list(members)), self.objectives[start]))
         self.entropy_runs = [(run, objective) for run, objective in enumerate(self.objectives) if objective.entropy]
         self.entropy_index = torch.tensor([run for run, _ in self.entropy_runs], dtype=torch.long, device=device)
-        self.momentum: list[Tensor] | None = None
+        self.momentum: Tensor | None = None  # (R, P), flat_runs of the parameters
 
     @property
     def train_size(self) -> int:
@@ -288,7 +293,7 @@ class BatchedRuns:
                      for run, objective in self.entropy_runs]
             values = values.index_add(0, self.entropy_index, torch.stack(terms))
         if self.any_l1:
-            values = values + self.l1 * torch.stack([_run_sums(p.abs(), runs) for p in self.parameters]).sum(0)
+            values = values + self.l1 * flat_runs(self.parameters, runs).abs().sum(1)
         return values
 
     @torch.no_grad()
@@ -296,22 +301,18 @@ class BatchedRuns:
         """Per run: clip the gradient to norm grad_clip (``clip_grad_norm_``), then torch.optim.SGD's
         update: ``d = g + wd p``; ``buf = d`` at the first step, else ``0.9 buf + d``; ``p -= lr buf``."""
         runs = self.runs
-        grads = [p.grad for p in self.parameters]
-        norms = torch.stack([torch.linalg.vector_norm(per_run(g, runs), dim=tuple(range(1, g.dim() + 1)))
-                             for g in grads])
-        coefficient = (self.grad_clip / (torch.linalg.vector_norm(norms, dim=0) + CLIP_EPS)).clamp(max=1.0)
-        first_step = self.momentum is None
-        if first_step:
-            self.momentum = []
-        for index, (parameter, grad) in enumerate(zip(self.parameters, grads)):
-            step = per_run(grad, runs) * _run_scalar(coefficient, grad)
-            if self.any_weight_decay:
-                step += _run_scalar(self.weight_decay, parameter) * per_run(parameter, runs)
-            if first_step:
-                self.momentum.append(step)
-            else:
-                self.momentum[index].mul_(MOMENTUM).add_(step)
-            per_run(parameter, runs).sub_(_run_scalar(self.lr, parameter) * self.momentum[index])
+        step = flat_runs([p.grad for p in self.parameters], runs)
+        coefficient = (self.grad_clip / (torch.linalg.vector_norm(step, dim=1) + CLIP_EPS)).clamp(max=1.0)
+        step.mul_(coefficient[:, None])
+        parameters = flat_runs(self.parameters, runs)
+        if self.any_weight_decay:
+            step.add_(self.weight_decay[:, None] * parameters)
+        if self.momentum is None:
+            self.momentum = step
+        else:
+            self.momentum.mul_(MOMENTUM).add_(step)
+        parameters.sub_(self.lr[:, None] * self.momentum)
+        torch._foreach_copy_([per_run(p, runs) for p in self.parameters], unflat_runs(parameters, self.parameters, runs))
 
     def step(self, index: Tensor) -> Tensor:
         """One SGD step of every run on its batch ``index`` (R, b) of training-image positions;
@@ -356,7 +357,7 @@ class BatchedRuns:
         if state["keys"] != self.keys:
             raise ValueError("checkpoint holds a different batch of runs")
         self.model.load_state_dict(state["model"])
-        self.momentum = None if state["momentum"] is None else [t.to(self.device) for t in state["momentum"]]
+        self.momentum = None if state["momentum"] is None else state["momentum"].to(self.device)
         for generator, generator_state in zip(self.generators, state["generators"]):
             generator.set_state(generator_state)
 

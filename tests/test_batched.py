@@ -20,7 +20,8 @@ import pytest
 import torch
 
 from anl import batched
-from anl.batched import BatchedRuns, GroupedModel, per_run, plan_batches, train_batched, train_sweep_batched
+from anl.batched import (BatchedRuns, GroupedModel, flat_runs, per_run, plan_batches, train_batched, train_sweep_batched,
+                         unflat_runs)
 from anl.cli import main
 from anl.data import ImageDataset
 from anl.engine import normalise
@@ -119,6 +120,18 @@ def test_objective_values_are_each_runs_objective_with_its_own_l1_and_er() -> No
         torch.testing.assert_close(values[run], expected, rtol=1e-6, atol=0)
         torch.testing.assert_close(gradient[run], torch.autograd.grad(expected, row)[0], rtol=1e-5, atol=1e-8)
     assert values[0] - objective_without_l1(runs, logits, labels, 0) > 1e-3  # the L1 term is in
+
+
+def test_flat_runs_hold_each_runs_slices_in_one_row_and_unflat_runs_inverts_them() -> None:
+    runs = BatchedRuns([RunConfig("mnist", "ce", seed=seed) for seed in (1, 2, 3)], synthetic(), torch.device("cpu"))
+    parameters = runs.parameters
+    assert any(p.dim() == 4 and not p.is_contiguous() for p in parameters)  # channels_last weights are covered
+    flat = flat_runs(parameters, 3)
+    for run in range(3):  # row r is run r's single model, parameter by parameter
+        single = torch.cat([p.reshape(-1) for p in runs.model.run_model(run).parameters()])
+        assert torch.equal(flat[run], single)
+    for view, parameter in zip(unflat_runs(flat, parameters, 3), parameters):
+        assert torch.equal(view, per_run(parameter, 3))
 
 
 def objective_without_l1(runs: BatchedRuns, logits: torch.Tensor, labels: torch.Tensor, run: int) -> float:
