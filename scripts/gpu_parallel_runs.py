@@ -56,6 +56,7 @@ from anl.train import RunConfig, train_run  # noqa: E402
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+) at ([\d.]+) s: test ([\d.]+)")
 WATCH_SECONDS = 10
 FINISH_SECONDS = 15  # after a run's last epoch: final predictions and its record
+PROJECT_AFTER = 5  # epochs
 
 
 def log(message: str) -> None:
@@ -92,18 +93,31 @@ def work(config: RunConfig, store: ResultsStore, device: str, threads: int) -> N
           f" (epoch {summary['best_epoch']})", flush=True)
 
 
-def projected_end(log_path: Path) -> tuple[int, int, float | None]:
-    """(epochs done, epochs, projected finishing time in s from STARTED; None before two epochs)."""
-    lines = [EPOCH_LINE.match(line) for line in log_path.read_text().splitlines()]
-    lines = [match for match in lines if match]
-    if not lines:
+def projected_end(lines: list[str]) -> tuple[int, int, float | None]:
+    """From a worker's output lines: (epochs done, epochs, projected finishing time in s from
+    STARTED at the pace of its last three epochs; None before PROJECT_AFTER epochs, whose pace
+    carries every worker's start: cuDNN's kernel choice, data on the device)."""
+    matches = [match for match in map(EPOCH_LINE.match, lines) if match]
+    if not matches:
         return 0, 0, None
-    done, epochs, at = int(lines[-1][1]), int(lines[-1][2]), float(lines[-1][3])
-    recent = lines[-4:]  # the last three epochs: the others may have run beside runs stopped since
-    if len(recent) < 3:  # the first epochs also choose cuDNN kernels
+    done, epochs, at = int(matches[-1][1]), int(matches[-1][2]), float(matches[-1][3])
+    if done < PROJECT_AFTER:
         return done, epochs, None
+    recent = matches[-4:]
     per_epoch = (float(recent[-1][3]) - float(recent[0][3])) / (len(recent) - 1)
     return done, epochs, at + (epochs - done) * per_epoch + FINISH_SECONDS
+
+
+def runs_to_stop(projected: dict[str, float | None], now: float, deadline: float) -> list[str]:
+    """Which of the running runs (``projected``: key -> projected end, in queue order) to stop now:
+    every one past the deadline; else, while one is projected to end after it, the last in the
+    queue (the others speed up: they share the GPU), but never the only one."""
+    running = list(projected)
+    if now > deadline:
+        return running
+    if len(running) > 1 and any(end is not None and end > deadline for end in projected.values()):
+        return running[-1:]
+    return []
 
 
 def main() -> None:
@@ -147,17 +161,10 @@ def main() -> None:
         time.sleep(WATCH_SECONDS)
         now = time.time() - STARTED
         running = [key for key in order if workers[key][0].poll() is None]
-        status = {key: projected_end(workers[key][1]) for key in running}
+        status = {key: projected_end(workers[key][1].read_text().splitlines()) for key in running}
         log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
                       for key, (done, epochs, end) in status.items()))
-        late = any(end is not None and end > deadline for _, _, end in status.values())
-        if now > deadline:
-            stop = running
-        elif late and len(running) > 1:
-            stop = running[-1:]  # the last in the queue makes room for the others
-        else:
-            stop = []
-        for key in stop:
+        for key in runs_to_stop({key: end for key, (_, _, end) in status.items()}, now, deadline):
             workers[key][0].kill()
             log(f"stopped {key}: it would not finish before {deadline:.0f} s")
     finished = [key for key in order if store.has(key)]
@@ -170,7 +177,8 @@ def main() -> None:
         log(f"{key}: {lines[-1] if lines else '(no output)'}")
     with tarfile.open(out / "worker-logs.tar.gz", "w:gz") as archive:
         archive.add(logs, arcname="worker-logs")
-    log(f"packed {len(finished)} records into {out / 'records.tar.gz'}, the workers' logs into worker-logs.tar.gz")
+    packed = f"{len(finished)} records into {out / 'records.tar.gz'}" if finished else "no record (no run finished)"
+    log(f"packed {packed}, the workers' logs into worker-logs.tar.gz")
 
 
 if __name__ == "__main__":
