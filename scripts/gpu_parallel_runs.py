@@ -2,9 +2,10 @@
 (anl.train.train_run), inside one device call; the records that finish are packed into
 $OUT/records.tar.gz.
 
-Why processes and not one batch (anl.batched): a batched CIFAR-10 step costs about 15 ms of Python
-and kernel launches whatever the batch (H200: 15.7 ms at 4 runs, 30 ms at 24), so 120 epochs of
-391 steps outlast a 10-minute call; a single run's step launches a third as many kernels. The GPU
+Why processes and not one batch (anl.batched): a batched CIFAR-10 step cost about 15 ms of Python
+and kernel launches whatever the batch (H200: 15.7 ms at 4 runs, 30 ms at 24, measured before the
+flat per-run rows of anl.batched cut its non-view ops by 40 %: measure again), so 120 epochs of
+391 steps outlasted a 10-minute call; a single run's step launches a third as many kernels. The GPU
 time-slices between processes, though: on an H200 the runs together made about 0.7-0.8 epochs a
 second whether two or eight ran (one ANL-CE run alone: 3.5 s an epoch, 7.9 min for 120), so about
 three 120-epoch CIFAR-10 runs fit in one call: start three or four.
