@@ -304,15 +304,16 @@ class BatchedRuns:
         step = flat_runs([p.grad for p in self.parameters], runs)
         coefficient = (self.grad_clip / (torch.linalg.vector_norm(step, dim=1) + CLIP_EPS)).clamp(max=1.0)
         step.mul_(coefficient[:, None])
-        parameters = flat_runs(self.parameters, runs)
+        flat_parameters = flat_runs(self.parameters, runs)
         if self.any_weight_decay:
-            step.add_(self.weight_decay[:, None] * parameters)
+            step.add_(self.weight_decay[:, None] * flat_parameters)
         if self.momentum is None:
             self.momentum = step
         else:
             self.momentum.mul_(MOMENTUM).add_(step)
-        parameters.sub_(self.lr[:, None] * self.momentum)
-        torch._foreach_copy_([per_run(p, runs) for p in self.parameters], unflat_runs(parameters, self.parameters, runs))
+        flat_parameters.sub_(self.lr[:, None] * self.momentum)
+        for parameter, updated in zip(self.parameters, unflat_runs(flat_parameters, self.parameters, runs)):
+            per_run(parameter, runs).copy_(updated)
 
     def step(self, index: Tensor) -> Tensor:
         """One SGD step of every run on its batch ``index`` (R, b) of training-image positions;

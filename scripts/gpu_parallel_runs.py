@@ -18,8 +18,8 @@ the others speed up.
 Usage, with the data staged by ``scripts/gpu_grid.sh stage GRID...`` (it also writes the commit the
 records name into .device/git-sha):
 
-    python3 scripts/gpu_parallel_runs.py --grids cifar10-table,cifar10-idn --processes 6 --budget 560 \
-        [--first KEY,...]
+    python3 scripts/gpu_parallel_runs.py --grids cifar10-table,cifar10-idn --processes 3 --budget 560 \
+        [--first KEY,...] 2>&1 | tee $OUT/sweep.log
 
 ``--first``: keys moved to the front of the queue (grid order otherwise). Fetch the records here
 with ``scripts/gpu_grid.sh fetch <files_at>``.
@@ -64,6 +64,10 @@ def log(message: str) -> None:
     print(f"[{time.time() - STARTED:6.1f} s] {message}", flush=True)
 
 
+def comma_list(text: str) -> list[str]:
+    return [part for part in text.split(",") if part]
+
+
 def queue_of(grids: list[str], first: list[str], store: ResultsStore) -> list[RunConfig]:
     """The unrecorded runs of ``grids`` in grid order, ``first`` keys at the front."""
     configs: dict[str, RunConfig] = {}
@@ -94,18 +98,20 @@ def work(config: RunConfig, store: ResultsStore, device: str, threads: int) -> N
           f" (epoch {summary['best_epoch']})", flush=True)
 
 
-def projected_end(lines: list[str]) -> tuple[int, int, float | None]:
+def projected_end(lines: list[str], since: float = 0.0) -> tuple[int, int, float | None]:
     """From a worker's output lines: (epochs done, epochs, projected finishing time in s from
-    STARTED at the pace of its last three epochs; None before PROJECT_AFTER epochs, whose pace
-    carries every worker's start: cuDNN's kernel choice, data on the device)."""
+    STARTED at the pace of its last three epochs ended after ``since``, the last time a run was
+    stopped: the pace before then was shared with that run). None before PROJECT_AFTER epochs, whose
+    pace carries every worker's start (cuDNN's kernel choice, data on the device), or before three
+    epochs since ``since``."""
     matches = [match for match in map(EPOCH_LINE.match, lines) if match]
     if not matches:
         return 0, 0, None
     done, epochs, at = int(matches[-1][1]), int(matches[-1][2]), float(matches[-1][3])
-    if done < PROJECT_AFTER:
+    recent = [float(match[3]) for match in matches if float(match[3]) > since][-4:]
+    if done < PROJECT_AFTER or len(recent) < 4:
         return done, epochs, None
-    recent = matches[-4:]
-    per_epoch = (float(recent[-1][3]) - float(recent[0][3])) / (len(recent) - 1)
+    per_epoch = (recent[-1] - recent[0]) / (len(recent) - 1)
     return done, epochs, at + (epochs - done) * per_epoch + FINISH_SECONDS
 
 
@@ -134,15 +140,17 @@ def main() -> None:
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # the key of the run this process trains
     args = parser.parse_args()
     store = ResultsStore(args.results)
-    split = (lambda text: [part for part in text.split(",") if part])
-    queue = queue_of(split(args.grids), split(args.first), store)
+    queue = queue_of(comma_list(args.grids), comma_list(args.first), store)
     if args.worker:
-        work(next(config for config in queue if config.key == args.worker), store, args.device, args.threads)
+        config = next((config for config in queue if config.key == args.worker), None)
+        if config is None:
+            raise SystemExit(f"run {args.worker} is recorded already or not in grids {args.grids}")
+        work(config, store, args.device, args.threads)
         return
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    logs = Path(tempfile.mkdtemp(prefix="anl-gpu-runs-"))  # packed at the end: a device call returns at most 8 files
+    logs = Path(tempfile.mkdtemp(prefix="anl-gpu-runs-"))
     deadline = args.budget
     if args.device == "cuda":
         log(f"{torch.cuda.get_device_name()}, torch {torch.__version__}")
@@ -151,31 +159,45 @@ def main() -> None:
         return
     log(f"data: {load_dataset(queue[0].dataset).source}")  # decoded once, into the cache the workers read
     chosen = queue[:args.processes]
-    workers = {}
+    workers: dict[str, tuple[subprocess.Popen, Path]] = {}
     for config in chosen:
         log_path = logs / f"{config.key}.log"
         command = [sys.executable, __file__, *sys.argv[1:], "--worker", config.key]
-        workers[config.key] = (subprocess.Popen(command, stdout=log_path.open("w"), stderr=subprocess.STDOUT), log_path)
+        with log_path.open("w") as output:  # the worker holds its own copy of the file
+            workers[config.key] = (subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT), log_path)
         log(f"started {config.key}: {config.loss} {config.noise}")
     order = [config.key for config in chosen]
-    while any(process.poll() is None for process, _ in workers.values()):
-        time.sleep(WATCH_SECONDS)
-        now = time.time() - STARTED
-        running = [key for key in order if workers[key][0].poll() is None]
-        status = {key: projected_end(workers[key][1].read_text().splitlines()) for key in running}
-        log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
-                      for key, (done, epochs, end) in status.items()))
-        for key in runs_to_stop({key: end for key, (_, _, end) in status.items()}, now, deadline):
-            workers[key][0].kill()
-            log(f"stopped {key}: it would not finish before {deadline:.0f} s")
-    finished = [key for key in order if store.has(key)]
+    last_stop = 0.0
+    try:
+        while any(process.poll() is None for process, _ in workers.values()):
+            time.sleep(WATCH_SECONDS)
+            now = time.time() - STARTED
+            running = [key for key in order if workers[key][0].poll() is None]
+            status = {key: projected_end(workers[key][1].read_text().splitlines(), last_stop) for key in running}
+            log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
+                          for key, (done, epochs, end) in status.items()))
+            for key in runs_to_stop({key: end for key, (_, _, end) in status.items()}, now, deadline):
+                workers[key][0].kill()
+                last_stop = now
+                log(f"stopped {key}: it would not finish before {deadline:.0f} s")
+    finally:  # whatever stopped the watch, the finished runs come back
+        for process, _ in workers.values():
+            process.kill()
+            process.wait()
+        pack(order, store, out, logs)
+    for key in order:
+        lines = workers[key][1].read_text().splitlines()
+        log(f"{key}: {lines[-1] if lines else '(no output)'}")
+
+
+def pack(keys: list[str], store: ResultsStore, out: Path, logs: Path) -> None:
+    """The records of ``keys`` in ``store`` into out/records.tar.gz, the workers' logs into
+    out/worker-logs.tar.gz (a device call returns at most 8 files)."""
+    finished = [key for key in keys if store.has(key)]
     if finished:
         with tarfile.open(out / "records.tar.gz", "w:gz") as archive:
             for key in finished:
                 archive.add(store.path(key), arcname=f"{key}.json")
-    for key in order:
-        lines = workers[key][1].read_text().splitlines()
-        log(f"{key}: {lines[-1] if lines else '(no output)'}")
     with tarfile.open(out / "worker-logs.tar.gz", "w:gz") as archive:
         archive.add(logs, arcname="worker-logs")
     packed = f"{len(finished)} records into {out / 'records.tar.gz'}" if finished else "no record (no run finished)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_parallel_runs.py
 
 @pytest.fixture()
 def script(monkeypatch):
-    """The script as a module; the device defaults it sets in the environment stay inside the test."""
+    """The script as a module; the device defaults it sets in the environment and its sys.path entry
+    stay inside the test."""
     monkeypatch.setattr(os, "environ", dict(os.environ))
+    monkeypatch.setattr(sys, "path", list(sys.path))
     spec = importlib.util.spec_from_file_location("gpu_parallel_runs", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -33,6 +36,14 @@ def test_the_end_is_projected_from_the_pace_of_the_last_three_epochs_once_past_t
     done, epochs, end = script.projected_end(epoch_lines(steady))
     assert (done, epochs) == (7, 120)
     assert end == pytest.approx(66.0 + (120 - 7) * 2.0 + script.FINISH_SECONDS)
+
+
+def test_after_a_run_is_stopped_only_the_epochs_since_then_set_the_pace(script) -> None:
+    times = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]  # 10 s an epoch while sharing the GPU with a run stopped at 55 s
+    assert script.projected_end(epoch_lines(times), since=55.0) == (6, 120, None)
+    times += [64.0, 68.0, 72.0]  # then 4 s an epoch
+    done, _, end = script.projected_end(epoch_lines(times), since=55.0)
+    assert end == pytest.approx(72.0 + (120 - done) * 4.0 + script.FINISH_SECONDS)
 
 
 def test_the_last_run_in_the_queue_stops_while_one_would_end_late_but_never_the_only_one(script) -> None:
