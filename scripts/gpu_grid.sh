@@ -13,6 +13,9 @@
 #             trains up to 24 runs per batch with --time-budget 540 (no batch or epoch starts that
 #             would end later), then packs the new records into $OUT/records.tar.gz and the log
 #             into $OUT/sweep.log.
+#      or, for runs whose batch would outlast a call (120-epoch CIFAR-10), one process per run:
+#             run(command="bash scripts/gpu_grid.sh parallel --grids cifar10-table --processes 3 --budget 560",
+#                 carry=[".device"], timeout_s=600)   (scripts/gpu_parallel_runs.py; same packing)
 #   3. here:  scripts/gpu_grid.sh fetch <files_at of that call>
 #             copies the returned records into results/runs/ (only keys not there yet).
 #
@@ -88,20 +91,19 @@ stage() {
     fi
 }
 
-device() {
-    [ $# -ge 3 ] || usage
-    local runs=$1 budget=$2
-    shift 2
+device_environment() {  # the data staged in .device, caches and checkpoints on the machine's disk
     : "${OUT:?OUT is not set: run this through the device tool, or set OUT to a folder}"
     export ANL_DATA=${ANL_DATA:-$PWD/.device/data} ANL_CACHE=${ANL_CACHE:-/tmp/anl-cache}
     export ANL_CHECKPOINTS=${ANL_CHECKPOINTS:-/tmp/anl-checkpoints}
     [ -f .device/git-sha ] && export ANL_GIT_SHA=${ANL_GIT_SHA:-$(cat .device/git-sha)}
     mkdir -p "$RESULTS/runs" "$OUT"
+}
+
+train_and_pack() {  # run the command, its output into $OUT/sweep.log; pack the records it added, even if it failed
     local before after status=0
     before=$(mktemp) after=$(mktemp)
     ls "$RESULTS/runs" | sort >"$before"
-    "$PY" -m anl sweep "$@" --batched "$runs" --time-budget "$budget" --device "${DEVICE:-cuda}" \
-        --results "$RESULTS" --no-progress 2>&1 | tee "$OUT/sweep.log" || status=$?
+    "$@" 2>&1 | tee "$OUT/sweep.log" || status=$?
     ls "$RESULTS/runs" | sort >"$after"
     comm -13 "$before" "$after" | grep '\.json$' >"$after.new" || true
     if [ -s "$after.new" ]; then
@@ -110,6 +112,21 @@ device() {
     echo "packed $(wc -l <"$after.new") new records into \$OUT/records.tar.gz" | tee -a "$OUT/sweep.log"
     rm -f "$before" "$after" "$after.new"
     return "$status"
+}
+
+device() {
+    [ $# -ge 3 ] || usage
+    local runs=$1 budget=$2
+    shift 2
+    device_environment
+    train_and_pack "$PY" -m anl sweep "$@" --batched "$runs" --time-budget "$budget" --device "${DEVICE:-cuda}" \
+        --results "$RESULTS" --no-progress
+}
+
+parallel() {
+    [ $# -ge 1 ] || usage
+    device_environment
+    train_and_pack "$PY" scripts/gpu_parallel_runs.py "$@" --device "${DEVICE:-cuda}" --results "$RESULTS"
 }
 
 fetch() {
@@ -142,6 +159,7 @@ command=${1:-}
 case $command in
     stage) stage "$@" ;;
     device) device "$@" ;;
+    parallel) parallel "$@" ;;
     fetch) fetch "$@" ;;
     *) usage ;;
 esac

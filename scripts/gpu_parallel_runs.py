@@ -1,6 +1,7 @@
 """Train the first runs of named grids side by side on a lent GPU, one process per run
-(anl.train.train_run), inside one device call; the records that finish are packed into
-$OUT/records.tar.gz.
+(anl.train.train_run), inside one device call. Run it through ``scripts/gpu_grid.sh parallel``,
+which sets the device's data, cache and code-version environment and packs the records that finish
+into $OUT/records.tar.gz.
 
 Why processes and not one batch (anl.batched): a batched CIFAR-10 step cost about 15 ms of Python
 and kernel launches whatever the batch (H200: 15.7 ms at 4 runs, 30 ms at 24, measured before the
@@ -15,11 +16,9 @@ so the runs are watched: every 10 s each run's finishing time is projected from 
 and while one would finish after the budget's end, the run last in the queue is stopped so that
 the others speed up.
 
-Usage, with the data staged by ``scripts/gpu_grid.sh stage GRID...`` (it also writes the commit the
-records name into .device/git-sha):
+Usage, with the data staged by ``scripts/gpu_grid.sh stage GRID...``:
 
-    python3 scripts/gpu_parallel_runs.py --grids cifar10-table,cifar10-idn --processes 3 --budget 560 \
-        [--first KEY,...] 2>&1 | tee $OUT/sweep.log
+    bash scripts/gpu_grid.sh parallel --grids cifar10-table,cifar10-idn --processes 3 --budget 560 [--first KEY,...]
 
 ``--first``: keys moved to the front of the queue (grid order otherwise). Fetch the records here
 with ``scripts/gpu_grid.sh fetch <files_at>``.
@@ -37,22 +36,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
+from anl.data import load_dataset
+from anl.experiments import grid
+from anl.results import ResultsStore
+from anl.train import RunConfig, train_run
+
 # the driver's start, inherited by its workers, so that their epoch times share its clock
 STARTED = float(os.environ.setdefault("ANL_GPU_RUNS_STARTED", str(time.time())))
-REPOSITORY = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPOSITORY))
-os.environ.setdefault("ANL_DATA", str(REPOSITORY / ".device" / "data"))
-os.environ.setdefault("ANL_CACHE", "/tmp/anl-cache")
-os.environ.setdefault("ANL_CHECKPOINTS", "/tmp/anl-checkpoints")
-if (REPOSITORY / ".device" / "git-sha").is_file():
-    os.environ.setdefault("ANL_GIT_SHA", (REPOSITORY / ".device" / "git-sha").read_text().strip())
-
-import torch  # noqa: E402
-
-from anl.data import load_dataset  # noqa: E402
-from anl.experiments import grid  # noqa: E402
-from anl.results import ResultsStore  # noqa: E402
-from anl.train import RunConfig, train_run  # noqa: E402
 
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+) at ([\d.]+) s: test ([\d.]+)")
 WATCH_SECONDS = 10
@@ -180,28 +172,15 @@ def main() -> None:
                 workers[key][0].kill()
                 last_stop = now
                 log(f"stopped {key}: it would not finish before {deadline:.0f} s")
-    finally:  # whatever stopped the watch, the finished runs come back
+    finally:  # whatever stopped the watch, no worker outlives it and its logs come back
         for process, _ in workers.values():
             process.kill()
             process.wait()
-        pack(order, store, out, logs)
+        with tarfile.open(out / "worker-logs.tar.gz", "w:gz") as archive:  # a device call returns at most 8 files
+            archive.add(logs, arcname="worker-logs")
     for key in order:
         lines = workers[key][1].read_text().splitlines()
         log(f"{key}: {lines[-1] if lines else '(no output)'}")
-
-
-def pack(keys: list[str], store: ResultsStore, out: Path, logs: Path) -> None:
-    """The records of ``keys`` in ``store`` into out/records.tar.gz, the workers' logs into
-    out/worker-logs.tar.gz (a device call returns at most 8 files)."""
-    finished = [key for key in keys if store.has(key)]
-    if finished:
-        with tarfile.open(out / "records.tar.gz", "w:gz") as archive:
-            for key in finished:
-                archive.add(store.path(key), arcname=f"{key}.json")
-    with tarfile.open(out / "worker-logs.tar.gz", "w:gz") as archive:
-        archive.add(logs, arcname="worker-logs")
-    packed = f"{len(finished)} records into {out / 'records.tar.gz'}" if finished else "no record (no run finished)"
-    log(f"packed {packed}, the workers' logs into worker-logs.tar.gz")
 
 
 if __name__ == "__main__":

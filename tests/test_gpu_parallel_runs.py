@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,8 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_parallel_runs.py
 
 @pytest.fixture()
 def script(monkeypatch):
-    """The script as a module; the device defaults it sets in the environment and its sys.path entry
-    stay inside the test."""
+    """The script as a module; the start time it puts in the environment stays inside the test."""
     monkeypatch.setattr(os, "environ", dict(os.environ))
-    monkeypatch.setattr(sys, "path", list(sys.path))
     spec = importlib.util.spec_from_file_location("gpu_parallel_runs", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
