@@ -6,15 +6,19 @@ into $OUT/records.tar.gz.
 Why processes and not one batch (anl.batched): a batched CIFAR-10 step cost about 15 ms of Python
 and kernel launches whatever the batch (H200: 15.7 ms at 4 runs, 30 ms at 24, measured before the
 flat per-run rows of anl.batched cut its non-view ops by 40 %: measure again), so 120 epochs of
-391 steps outlasted a 10-minute call; a single run's step launches a third as many kernels. The GPU
-time-slices between processes, though: on an H200 the runs together made about 0.7-0.8 epochs a
-second whether two or eight ran (one ANL-CE run alone: 3.5 s an epoch, 7.9 min for 120), so about
-three 120-epoch CIFAR-10 runs fit in one call: start three or four.
+391 steps outlasted a 10-minute call; a single run's step launches a third as many kernels.
 
-A run is lost if the call ends before its last epoch (its checkpoint is too large to bring back),
-so the runs are watched: every 10 s each run's finishing time is projected from its last epochs,
-and while one would finish after the budget's end, the run last in the queue is stopped so that
-the others speed up.
+Measured on an H200 (16 cores; bf16, two threads a process): with three processes no run slows
+another (NCE+RCE 3.0 s an epoch beside two others, 3.2 s alone; CE 2.8 s; ANL-CE 4.2 s, its L1 term
+adds kernels), so three processes make about 0.9 epochs a second; eight shared the GPU at about
+0.75 in all. Stopping a run does not speed up the others, so none is stopped before the deadline.
+When a run ends, the next run in the queue takes its place.
+
+At the deadline every run still training is stopped. Its per-epoch checkpoint stays on the
+machine's disk (ANL_CHECKPOINTS, /tmp/anl-checkpoints under gpu_grid.sh) while the machine stays
+warm (the device tool hands it back after about 30 s idle): fetch the records, then call again at
+once with the same --first and the runs resume where they stopped. A run cut short in a session's
+last call is lost (its checkpoint is too large to bring back).
 
 Usage, with the data staged by ``scripts/gpu_grid.sh stage GRID...``:
 
@@ -90,33 +94,19 @@ def work(config: RunConfig, store: ResultsStore, device: str, threads: int) -> N
           f" (epoch {summary['best_epoch']})", flush=True)
 
 
-def projected_end(lines: list[str], since: float = 0.0) -> tuple[int, int, float | None]:
+def projected_end(lines: list[str]) -> tuple[int, int, float | None]:
     """From a worker's output lines: (epochs done, epochs, projected finishing time in s from
-    STARTED at the pace of its last three epochs ended after ``since``, the last time a run was
-    stopped: the pace before then was shared with that run). None before PROJECT_AFTER epochs, whose
-    pace carries every worker's start (cuDNN's kernel choice, data on the device), or before three
-    epochs since ``since``."""
+    STARTED at the pace of its last three epochs). None before PROJECT_AFTER epochs in this call:
+    their pace carries the worker's start (cuDNN's kernel choice, data onto the device, a resumed checkpoint)."""
     matches = [match for match in map(EPOCH_LINE.match, lines) if match]
     if not matches:
         return 0, 0, None
     done, epochs, at = int(matches[-1][1]), int(matches[-1][2]), float(matches[-1][3])
-    recent = [float(match[3]) for match in matches if float(match[3]) > since][-4:]
-    if done < PROJECT_AFTER or len(recent) < 4:
+    if len(matches) < PROJECT_AFTER:
         return done, epochs, None
-    per_epoch = (recent[-1] - recent[0]) / (len(recent) - 1)
+    recent = [float(match[3]) for match in matches[-4:]]
+    per_epoch = (recent[-1] - recent[0]) / 3
     return done, epochs, at + (epochs - done) * per_epoch + FINISH_SECONDS
-
-
-def runs_to_stop(projected: dict[str, float | None], now: float, deadline: float) -> list[str]:
-    """Which of the running runs (``projected``: key -> projected end, in queue order) to stop now:
-    every one past the deadline; else, while one is projected to end after it, the last in the
-    queue (the others speed up: they share the GPU), but never the only one."""
-    running = list(projected)
-    if now > deadline:
-        return running
-    if len(running) > 1 and any(end is not None and end > deadline for end in projected.values()):
-        return running[-1:]
-    return []
 
 
 def main() -> None:
@@ -143,42 +133,47 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     logs = Path(tempfile.mkdtemp(prefix="anl-gpu-runs-"))
-    deadline = args.budget
     if args.device == "cuda":
         log(f"{torch.cuda.get_device_name()}, torch {torch.__version__}")
     log(f"queue: {len(queue)} unrecorded runs")
     if not queue:
         return
     log(f"data: {load_dataset(queue[0].dataset).source}")  # decoded once, into the cache the workers read
-    chosen = queue[:args.processes]
+    waiting = list(queue)
     workers: dict[str, tuple[subprocess.Popen, Path]] = {}
-    for config in chosen:
+
+    def start_next() -> None:
+        config = waiting.pop(0)
         log_path = logs / f"{config.key}.log"
         command = [sys.executable, __file__, *sys.argv[1:], "--worker", config.key]
         with log_path.open("w") as output:  # the worker holds its own copy of the file
             workers[config.key] = (subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT), log_path)
         log(f"started {config.key}: {config.loss} {config.noise}")
-    order = [config.key for config in chosen]
-    last_stop = 0.0
+
+    for _ in range(min(args.processes, len(waiting))):
+        start_next()
     try:
         while any(process.poll() is None for process, _ in workers.values()):
             time.sleep(WATCH_SECONDS)
             now = time.time() - STARTED
-            running = [key for key in order if workers[key][0].poll() is None]
-            status = {key: projected_end(workers[key][1].read_text().splitlines(), last_stop) for key in running}
+            running = [key for key, (process, _) in workers.items() if process.poll() is None]
+            status = {key: projected_end(workers[key][1].read_text().splitlines()) for key in running}
             log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
                           for key, (done, epochs, end) in status.items()))
-            for key in runs_to_stop({key: end for key, (_, _, end) in status.items()}, now, deadline):
-                workers[key][0].kill()
-                last_stop = now
-                log(f"stopped {key}: it would not finish before {deadline:.0f} s")
+            if now > args.budget:
+                for key in running:
+                    workers[key][0].kill()
+                    log(f"stopped {key} at the deadline: its checkpoint stays on this machine")
+                break
+            for _ in range(min(args.processes - len(running), len(waiting))):
+                start_next()
     finally:  # whatever stopped the watch, no worker outlives it and its logs come back
         for process, _ in workers.values():
             process.kill()
             process.wait()
         with tarfile.open(out / "worker-logs.tar.gz", "w:gz") as archive:  # a device call returns at most 8 files
             archive.add(logs, arcname="worker-logs")
-    for key in order:
+    for key in workers:
         lines = workers[key][1].read_text().splitlines()
         log(f"{key}: {lines[-1] if lines else '(no output)'}")
 

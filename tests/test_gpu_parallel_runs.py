@@ -1,4 +1,4 @@
-"""scripts/gpu_parallel_runs.py's watch: when a run's end is projected, and which runs it stops."""
+"""scripts/gpu_parallel_runs.py's watch: when and how a run's end is projected."""
 
 from __future__ import annotations
 
@@ -35,18 +35,10 @@ def test_the_end_is_projected_from_the_pace_of_the_last_three_epochs_once_past_t
     assert end == pytest.approx(66.0 + (120 - 7) * 2.0 + script.FINISH_SECONDS)
 
 
-def test_after_a_run_is_stopped_only_the_epochs_since_then_set_the_pace(script) -> None:
-    times = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]  # 10 s an epoch while sharing the GPU with a run stopped at 55 s
-    assert script.projected_end(epoch_lines(times), since=55.0) == (6, 120, None)
-    times += [64.0, 68.0, 72.0]  # then 4 s an epoch
-    done, _, end = script.projected_end(epoch_lines(times), since=55.0)
-    assert end == pytest.approx(72.0 + (120 - done) * 4.0 + script.FINISH_SECONDS)
-
-
-def test_the_last_run_in_the_queue_stops_while_one_would_end_late_but_never_the_only_one(script) -> None:
-    on_time = {"a": 400.0, "b": None, "c": 500.0}
-    assert script.runs_to_stop(on_time, now=100.0, deadline=560.0) == []
-    late = {"a": 400.0, "b": 600.0, "c": 500.0}
-    assert script.runs_to_stop(late, now=100.0, deadline=560.0) == ["c"]
-    assert script.runs_to_stop({"b": 600.0}, now=100.0, deadline=560.0) == []
-    assert script.runs_to_stop(on_time, now=561.0, deadline=560.0) == ["a", "b", "c"]
+def test_a_resumed_run_is_projected_from_the_epochs_of_this_call(script) -> None:
+    resumed = [f"epoch {epoch}/120 at {at:.1f} s: test 70.00" for epoch, at in
+               zip(range(14, 21), [13.4, 16.4, 19.3, 22.1, 25.0, 27.8, 30.6])]
+    assert script.projected_end(resumed[:4]) == (17, 120, None)  # a resumed start is as slow as a fresh one
+    done, epochs, end = script.projected_end(resumed)
+    assert (done, epochs) == (20, 120)
+    assert end == pytest.approx(30.6 + 100 * (30.6 - 22.1) / 3 + script.FINISH_SECONDS)
