@@ -104,7 +104,7 @@ reduced_protocols = {benchmark_protocol, ablation_protocol} - {report.protocol_l
 def add_noise_claims(runs: report.RunSet, spec: str, protocol: str) -> None:
     """The robustness, memorisation and convergence rows at noise ``spec``, each with the candidates
     and baselines that ran there."""
-    summaries, label = runs.summaries[runs.summaries["noise"] == spec], report.noise_label(spec)
+    summaries, label = runs.summaries[runs.summaries["noise"] == spec], report.noise_cell(spec)
     ran = set(summaries["loss"])
     candidates, baselines, slow = ([loss for loss in group if loss in ran]
                                    for group in (anl_losses, baseline_losses, slow_losses))
@@ -142,14 +142,14 @@ if sections["regulariser"]:
     regularisers = report.section_runs(regulariser.summaries, sections["regulariser"], "regulariser")
     l1_setting = sections["regulariser"][0][0]  # ablation_configs lists the L1 (preset) runs first
     l2_settings = list(dict.fromkeys(setting for setting, config in sections["regulariser"] if config.weight_decay))
-    add("L1 keeps ANL robust where L2 does not", ablation_protocol, f"ANL-CE, {report.noise_label(high_noise)}",
+    add("L1 keeps ANL robust where L2 does not", ablation_protocol, f"ANL-CE, {report.noise_cell(high_noise)}",
         "last-epoch test accuracy (%)",
         report.claim_check(regularisers, "regulariser", "final_test_acc", [l1_setting], l2_settings))
 if sections["er"]:
     er = entropy.summaries
     er = er.assign(divergence=er["test_confusion"].map(report.predicted_share_divergence))
     for spec in er_noises:
-        runs, label = er[er["noise"] == spec], f"λ = {er_lambda:g}, {report.noise_label(spec)}"
+        runs, label = er[er["noise"] == spec], f"λ = {er_lambda:g}, {report.noise_cell(spec)}"
         add("the entropy regulariser balances the predictions", ablation_protocol, label,
             "KL(predicted class shares ‖ true shares) on the test set (×10⁻³)",
             report.claim_check(runs, "loss", "divergence", ["anl_ce_er"], ["anl_ce"], higher_is_better=False), **loss_name,
