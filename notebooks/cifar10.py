@@ -24,7 +24,7 @@
 # comparable in trend, not to the decimal.
 #
 # The page shows the runs recorded so far and names the ones still training: each 120-epoch run
-# takes about 3 to 9 hours of one CPU core, or 6 to 8 minutes of an H200 shared with other runs
+# takes about 3 to 9 hours of one CPU core, or 6 to 9 minutes of an H200 beside two other runs
 # (`scripts/gpu_parallel_runs.py`). With `train_missing = True` it trains the missing runs first.
 
 # %% tags=["parameters"]
