@@ -16,6 +16,8 @@
 #      or, for runs whose batch would outlast a call (120-epoch CIFAR-10), one process per run:
 #             run(command="bash scripts/gpu_grid.sh parallel --grids cifar10-table --processes 3 --budget 560",
 #                 carry=[".device"], timeout_s=600)   (scripts/gpu_parallel_runs.py; same packing)
+#             its runs still training at the deadline resume from the machine's disk in the next
+#             call, if it comes while the machine is warm (fetch first, then call again at once)
 #   3. here:  scripts/gpu_grid.sh fetch <files_at of that call>
 #             copies the returned records into results/runs/ (only keys not there yet).
 #
