@@ -109,6 +109,15 @@ def projected_end(lines: list[str]) -> tuple[int, int, float | None]:
     return done, epochs, at + (epochs - done) * per_epoch + FINISH_SECONDS
 
 
+def next_actions(running: list[str], waiting: int, processes: int, now: float, budget: float) -> tuple[list[str], int]:
+    """What the watch does now: (runs to stop, how many queued runs to start). Past the budget every
+    running run stops and none starts; before it none stops (a run stopped early frees no time for
+    the others) and free slots take queued runs."""
+    if now > budget:
+        return list(running), 0
+    return [], max(0, min(processes - len(running), waiting))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grids", required=True, help="comma-separated grid names, in priority order")
@@ -160,12 +169,13 @@ def main() -> None:
             status = {key: projected_end(workers[key][1].read_text().splitlines()) for key in running}
             log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
                           for key, (done, epochs, end) in status.items()))
-            if now > args.budget:
-                for key in running:
-                    workers[key][0].kill()
-                    log(f"stopped {key} at the deadline: its checkpoint stays on this machine")
+            stop, start = next_actions(running, len(waiting), args.processes, now, args.budget)
+            for key in stop:
+                workers[key][0].kill()
+                log(f"stopped {key} at the deadline: its checkpoint stays on this machine")
+            if stop:
                 break
-            for _ in range(min(args.processes - len(running), len(waiting))):
+            for _ in range(start):
                 start_next()
     finally:  # whatever stopped the watch, no worker outlives it and its logs come back
         for process, _ in workers.values():

@@ -1,4 +1,5 @@
-"""scripts/gpu_parallel_runs.py's watch: when and how a run's end is projected."""
+"""scripts/gpu_parallel_runs.py's watch: when and how a run's end is projected, which runs it stops
+and when it starts queued ones."""
 
 from __future__ import annotations
 
@@ -42,3 +43,11 @@ def test_a_resumed_run_is_projected_from_the_epochs_of_this_call(script) -> None
     done, epochs, end = script.projected_end(resumed)
     assert (done, epochs) == (20, 120)
     assert end == pytest.approx(30.6 + 100 * (30.6 - 22.1) / 3 + script.FINISH_SECONDS)
+
+
+def test_no_run_stops_before_the_deadline_free_slots_take_queued_runs_and_all_stop_after_it(script) -> None:
+    assert script.next_actions(["a", "b", "c"], waiting=4, processes=3, now=300.0, budget=560.0) == ([], 0)
+    assert script.next_actions(["a"], waiting=4, processes=3, now=300.0, budget=560.0) == ([], 2)
+    assert script.next_actions(["a"], waiting=1, processes=3, now=300.0, budget=560.0) == ([], 1)
+    assert script.next_actions([], waiting=0, processes=3, now=300.0, budget=560.0) == ([], 0)
+    assert script.next_actions(["a", "c"], waiting=4, processes=3, now=561.0, budget=560.0) == (["a", "c"], 0)
