@@ -159,24 +159,23 @@ def main() -> None:
             workers[config.key] = (subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT), log_path)
         log(f"started {config.key}: {config.loss} {config.noise}")
 
-    for _ in range(min(args.processes, len(waiting))):
-        start_next()
     try:
-        while any(process.poll() is None for process, _ in workers.values()):
-            time.sleep(WATCH_SECONDS)
+        while True:
             now = time.time() - STARTED
             running = [key for key, (process, _) in workers.items() if process.poll() is None]
-            status = {key: projected_end(workers[key][1].read_text().splitlines()) for key in running}
-            log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
-                          for key, (done, epochs, end) in status.items()))
+            if running:
+                status = {key: projected_end(workers[key][1].read_text().splitlines()) for key in running}
+                log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
+                              for key, (done, epochs, end) in status.items()))
             stop, start = next_actions(running, len(waiting), args.processes, now, args.budget)
             for key in stop:
                 workers[key][0].kill()
                 log(f"stopped {key} at the deadline: its checkpoint stays on this machine")
-            if stop:
-                break
             for _ in range(start):
                 start_next()
+            if stop or not (running or start):  # the deadline, or every run ended and none is left to start
+                break
+            time.sleep(WATCH_SECONDS)
     finally:  # whatever stopped the watch, no worker outlives it and its logs come back
         for process, _ in workers.values():
             process.kill()
