@@ -31,30 +31,36 @@ endif
 .PHONY: install lock test clean book html notebooks results readme
 install: $(VENV)/.installed $(MATHJAX)
 
-# The environment is requirements.lock: every package at its exact version, hash-checked, resolved
-# by uv from pyproject.toml with all its extras for CPython 3.11 on Linux x86_64. torch is locked as
-# the CPU build 2.13.0+cpu, so no CUDA package is in it (pip finds that wheel through this machine's
-# pip config, find-links /opt/wheels; elsewhere set PIP_FIND_LINKS to PyTorch's CPU wheels). The
-# package itself is then installed editable without resolving again, built by the locked setuptools.
-$(VENV)/.installed: pyproject.toml $(LOCK)
+# The environment: scripts/install.py makes .venv. Where requirements.lock covers this Python and
+# platform (it records them: CPython 3.11, Linux x86_64) it installs the lock, every package at its
+# exact version, hash-checked, torch as the CPU build 2.13.0+cpu (from this machine's pip find-links
+# when they hold it, else from PyTorch's CPU index), then the package editable without resolving
+# again, built by the locked setuptools. Elsewhere it says so in one line and installs the package
+# with all its extras from pyproject.toml's ranges (best-effort). `python3 scripts/install.py
+# --dry-run` prints the commands it would run.
+$(VENV)/.installed: pyproject.toml $(LOCK) scripts/install.py scripts/lock.py
 	@bash .ci/apt-packages
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --require-hashes -r $(LOCK)
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PYTHON) scripts/install.py --venv $(VENV) --lock $(LOCK)
 	touch $@
 
-# After changing a dependency in pyproject.toml (tests/test_lock.py fails until then): re-resolve
-# with uv (pins still allowed are kept; delete the lock first to move every pin to the newest) and
-# stamp the lock with the digest of the inputs. TORCH_WHEELS: a folder or find-links page holding
-# the torch 2.13.0+cpu wheel.
-UV_VERSION   := 0.13.8
-TORCH_WHEELS ?= /opt/wheels
-lock:
+# After changing a dependency in pyproject.toml or lock-constraints.txt (tests/test_lock.py fails
+# until then): re-resolve the package's ranges with uv under the pins of lock-constraints.txt (pins
+# still allowed are kept; delete the lock first to move every pin to the newest) and stamp the lock
+# with the digest of the inputs. TORCH_WHEELS: a folder or find-links page holding the torch
+# 2.13.0+cpu wheel (PyTorch's CPU index, https://download.pytorch.org/whl/cpu/torch/, is one).
+UV_VERSION    := 0.13.8
+UV            := .cache/uv/bin/uv
+TORCH_WHEELS  ?= /opt/wheels
+LOCK_PYTHON   := 3.11
+LOCK_PLATFORM := x86_64-manylinux_2_28
+$(UV):
 	$(PYTHON) -m venv .cache/uv && .cache/uv/bin/pip install -q uv==$(UV_VERSION)
-	.cache/uv/bin/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 \
-	  --find-links $(TORCH_WHEELS) --custom-compile-command "make lock" --quiet -o $(LOCK)
-	$(PYTHON) scripts/lock.py stamp $(LOCK)
+
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --all-extras --generate-hashes --python-version $(LOCK_PYTHON) \
+	  --python-platform $(LOCK_PLATFORM) -c lock-constraints.txt --find-links $(TORCH_WHEELS) \
+	  --custom-compile-command "make lock" --quiet -o $(LOCK)
+	$(PYTHON) scripts/lock.py stamp $(LOCK) --python $(LOCK_PYTHON) --platform $(LOCK_PLATFORM)
 
 # MathJax 3 from the npm registry, served by the book itself (no CDN at reading time).
 $(MATHJAX):
