@@ -28,7 +28,7 @@ ifdef CI
 PAPERMILL_ARGS += -p train_missing False
 endif
 
-.PHONY: install lock test clean book html notebooks results readme
+.PHONY: install lock test-lowest test clean book html notebooks results readme
 install: $(VENV)/.installed $(MATHJAX)
 
 # The environment: scripts/install.py makes .venv. Where requirements.lock covers this Python and
@@ -61,6 +61,27 @@ lock: | $(UV)
 	  --python-platform $(LOCK_PLATFORM) -c lock-constraints.txt --find-links $(TORCH_WHEELS) \
 	  --custom-compile-command "make lock" --quiet -o $(LOCK)
 	$(PYTHON) scripts/lock.py stamp $(LOCK) --python $(LOCK_PYTHON) --platform $(LOCK_PLATFORM)
+
+# The package at the lower bounds of its ranges: uv resolves pyproject.toml (with the extra 'test')
+# at the lowest direct versions, torch as its CPU build from TORCH_WHEELS (lock-constraints.txt: the
+# lower bound is the locked torch), installs them and the built wheel into a fresh venv and runs the
+# loss and noise tests against the installed package. Downloads the old wheels (about 100 MB besides
+# torch), so it is not part of `make test`; tests/test_ranges.py checks the resolution there.
+LOWEST := .cache/lowest
+test-lowest: | $(UV)
+	rm -rf $(LOWEST) && mkdir -p $(LOWEST)
+	$(UV) pip compile pyproject.toml --extra test --resolution lowest-direct --python-version $(LOCK_PYTHON) \
+	  --python-platform $(LOCK_PLATFORM) -c lock-constraints.txt --find-links $(TORCH_WHEELS) --quiet \
+	  -o $(LOWEST)/requirements.txt
+	$(UV) venv --quiet --python $(PYTHON) $(LOWEST)/venv
+	$(UV) pip install --quiet --python $(LOWEST)/venv/bin/python --find-links $(TORCH_WHEELS) \
+	  -r $(LOWEST)/requirements.txt
+	$(UV) build --quiet --wheel --out-dir $(LOWEST)/dist .
+	$(UV) pip install --quiet --python $(LOWEST)/venv/bin/python --no-deps $(LOWEST)/dist/anl-*.whl
+	cd $(LOWEST) && venv/bin/python -c "import anl, numpy, pandas, torch; print('anl', anl.__version__, 'from', \
+	  anl.__file__, '| torch', torch.__version__, '| numpy', numpy.__version__, '| pandas', pandas.__version__)"
+	cd $(LOWEST) && venv/bin/python -m pytest -q -p no:cacheprovider $(CURDIR)/tests/test_losses.py \
+	  $(CURDIR)/tests/test_noise.py
 
 # MathJax 3 from the npm registry, served by the book itself (no CDN at reading time).
 $(MATHJAX):
@@ -100,7 +121,7 @@ readme: install
 
 # Unit tests (tests/, including the book build check of tests/test_book.py), then nbval on the
 # executed notebooks: every cell must run, cells marked NBVAL_CHECK_OUTPUT must reproduce.
-test: install notebooks
+test: install notebooks | $(UV)
 	$(PY) -m pytest
 	$(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env book/notebooks
 

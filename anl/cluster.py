@@ -16,7 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import submitit
+try:
+    import submitit
+except ModuleNotFoundError as error:
+    raise ModuleNotFoundError(f"anl.cluster needs submitit, the extra 'cluster': pip install '.[cluster]' "
+                              f"({error})", name="submitit") from error
 
 from anl import claims
 from anl.results import REPOSITORY, ResultsStore

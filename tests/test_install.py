@@ -107,3 +107,15 @@ def test_a_python_or_platform_the_lock_does_not_cover_installs_the_ranges(python
 def test_a_newer_glibc_is_covered():
     lines = dry_run({}, "--python-version", TARGET[0], "--platform", "x86_64-manylinux_2_39")
     assert "best-effort" not in "\n".join(lines) and lock_install(lines)
+
+
+def test_the_core_modules_import_without_any_extra():
+    """`pip install anl` without extras: the losses, noise models, records and the CLI import; the job
+    arrays say which extra they need."""
+    blocked = ["submitit", "cleanlab", "matplotlib", "seaborn", "papermill", "jupytext", "jupyter_book"]
+    code = (f"import sys; sys.modules.update(dict.fromkeys({blocked!r}))\n"
+            "import anl.losses, anl.noise, anl.results, anl.data, anl.cli\n"
+            "try:\n    import anl.cluster\nexcept ModuleNotFoundError as error:\n    print(error)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPOSITORY, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "anl.cluster needs submitit, the extra 'cluster'" in done.stdout

@@ -1,0 +1,371 @@
+"""The training engine the classification, batched and segmentation trainers share: device and
+precision, seeding, the epoch loop with its checkpoints (resume after the last completed epoch),
+progress bars, the shuffled training epoch and SGD step, batched prediction, the record and its
+provenance, and the sweep that trains every run not yet recorded while holding a claim on it.
+
+The trainers (anl.train, anl.batched, anl.segmentation) say what a run is: its config, data,
+model and metrics. Everything that is the same for every kind of run is here, once.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from anl import claims, losses
+from anl.atomic import atomic_write_bytes
+from anl.results import REPOSITORY, ResultsStore, code_version, package_versions
+
+PRECISIONS = ("fp32", "bf16")  # of the model's forward and backward; objective and weights stay float32
+SUBSET_SEED = 0  # the training subset, same for every run
+TRAIN_EVAL_SEED = 0  # the sample of training images scored every epoch, same for every run
+
+#: ``on_epoch_end(epoch, metrics)``, called after each epoch's checkpoint is written (1-based epoch;
+#: the epoch's metrics, or a batch's list of them, one per run).
+EpochCallback = Callable[[int, Any], None]
+
+
+class Config(Protocol):
+    """A run config: its ``key`` is the hash of its resolved fields."""
+
+    @property
+    def key(self) -> str: ...
+
+
+# ----------------------------------------------------------------------------- device and precision
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """'auto' or None: CUDA when available, else CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch sees no CUDA device; use --device cpu")
+    return device
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or 'cpu' (provenance.device_name)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bf16 natively: a CUDA GPU that supports it, or a CPU whose
+    flags in /proc/cpuinfo include avx512_bf16 or amx_bf16 (elsewhere, e.g. macOS, False: oneDNN
+    would emulate bf16, which is no faster than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        flags = {flag for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
+                 for flag in line.partition(":")[2].split()}
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str, device: str | torch.device | None) -> str:
+    """'auto': "bf16" where :func:`native_bf16` says so for the resolved device, else "fp32";
+    "fp32" and "bf16" as given."""
+    if precision == "auto":
+        return "bf16" if native_bf16(resolve_device(device)) else "fp32"
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of auto, {', '.join(PRECISIONS)}")
+    return precision
+
+
+def run_precision(config: dict[str, Any]) -> str:
+    """The precision of a resolved config (or a record's config): "fp32" where it names none."""
+    return config.get("precision", "fp32")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and torch's global generators (a model's initial weights)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fixed_sample(candidates: int | np.ndarray, size: int, seed: int) -> np.ndarray:
+    """The first ``size`` of np.random.default_rng(seed).permutation(candidates), sorted: a sample
+    of training images that is the same for every run (``seed``: SUBSET_SEED or TRAIN_EVAL_SEED)."""
+    return np.sort(np.random.default_rng(seed).permutation(candidates)[:size])
+
+
+# ----------------------------------------------------------------------------- steps and prediction
+def normalise(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float32 (x / 255 - mean) / std."""
+    return (images.float().div_(255) - mean).div_(std)
+
+
+def cosine_lr(base_lr: float, epoch: int, epochs: int) -> float:
+    """lr for 0-based ``epoch``: base * (1 + cos(pi * epoch / epochs)) / 2 (CosineAnnealingLR, eta_min 0)."""
+    return base_lr * (1 + math.cos(math.pi * epoch / epochs)) / 2
+
+
+def set_cosine_lr(optimizer: torch.optim.Optimizer, config: dict[str, Any], epoch: int) -> float:
+    """Set every parameter group's lr to :func:`cosine_lr` of config["lr"] over config["epochs"]; return it."""
+    lr = cosine_lr(config["lr"], epoch, config["epochs"])
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def train_step(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
+               x: torch.Tensor, labels: torch.Tensor, grad_clip: float, amp: bool) -> torch.Tensor:
+    """One step on a normalised batch: forward (bf16 autocast if ``amp``), float32 objective with
+    the L1 term, backward, gradient-norm clipping, update. Returns the detached objective."""
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+        logits = model(x)
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    loss = objective(logits, labels, parameters)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
+def train_shuffled_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
+                         count: int, device: torch.device, config: dict[str, Any], generator: torch.Generator,
+                         amp: bool, batch: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """One pass over ``count`` training samples held on ``device`` in a seeded random order
+    (torch.randperm with ``generator``), batches of config["batch_size"]; ``batch(index)`` gives the normalised
+    channels_last inputs and the targets of those samples. Returns the mean objective."""
+    model.train()
+    total = torch.zeros((), device=device)
+    order = torch.randperm(count, device=device, generator=generator)
+    for start in range(0, count, config["batch_size"]):
+        index = order[start:start + config["batch_size"]]
+        x, targets = batch(index)
+        total += train_step(model, objective, optimizer, x, targets, config["grad_clip"], amp) * len(index)
+    return total.item() / count
+
+
+@torch.no_grad()
+def eval_logits(model: nn.Module, images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                batch_size: int, amp: bool) -> Iterator[torch.Tensor]:
+    """float32 logits of uint8 ``images``, batch by batch, in eval mode: normalised, channels_last,
+    under bf16 autocast if ``amp``."""
+    model.eval()
+    for start in range(0, len(images), batch_size):
+        x = normalise(images[start:start + batch_size], mean, std)
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = model(x.contiguous(memory_format=torch.channels_last)).float()
+        yield logits
+
+
+# ----------------------------------------------------------------------------- checkpoints and progress
+def checkpoint_dir() -> Path:
+    """Checkpoints (and the claims on runs) live in $ANL_CHECKPOINTS or <repository>/checkpoints."""
+    return Path(os.environ.get("ANL_CHECKPOINTS", REPOSITORY / "checkpoints"))
+
+
+def checkpoint_path(key: str) -> Path:
+    return checkpoint_dir() / f"{key}.pt"
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """torch.save ``state`` to ``path`` atomically (a run killed mid-save keeps its last checkpoint)."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where one run stands: ``state`` "recorded", "training" (a worker holds a live claim on it),
+    "stopped" (a checkpoint, no live claim: the next sweep resumes it) or "waiting"; its
+    ``epochs_done`` of ``epochs``, the ``worker`` ("host:pid") holding it, and the metrics of its
+    last completed epoch (:func:`epoch_metrics`; None before the first)."""
+
+    state: Literal["recorded", "training", "stopped", "waiting"]
+    epochs_done: int
+    epochs: int
+    worker: str = ""
+    last_epoch: dict[str, Any] | None = None
+
+    @property
+    def seconds_left(self) -> float | None:
+        """The epochs still to train times the last epoch's training and evaluation time; None
+        for a recorded run or one without a timed epoch."""
+        if self.state == "recorded" or not self.last_epoch or "train_time_s" not in self.last_epoch:
+            return None
+        return (self.epochs - self.epochs_done) * (self.last_epoch["train_time_s"] + self.last_epoch["eval_time_s"])
+
+
+def run_progress(key: str, epochs: int, store: ResultsStore) -> RunProgress:
+    """The :class:`RunProgress` of the run ``key`` of ``epochs`` epochs, from its record in
+    ``store``, else its checkpoint and claim in :func:`checkpoint_dir`."""
+    if store.has(key):
+        history = store.read(key)["epochs"]
+        return RunProgress("recorded", len(history), epochs, last_epoch=history[-1])
+    path = checkpoint_path(key)
+    history = torch.load(path, map_location="cpu", weights_only=False)["epochs"] if path.is_file() else []
+    owner = claims.holder(checkpoint_dir(), key)
+    state = "training" if owner else "stopped" if history else "waiting"
+    return RunProgress(state, len(history), epochs, f"{owner['host']}:{owner['pid']}" if owner else "",
+                       history[-1] if history else None)
+
+
+def progress_bar(label: str, total: int, done: int, enabled: bool, unit: str = "epoch"):
+    """A tqdm bar, or None when disabled or tqdm is not installed."""
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm  # optional: a run trains the same without it
+    except ImportError:
+        return None
+    return tqdm(total=total, initial=done, desc=label, unit=unit, leave=False)
+
+
+def epoch_metrics(epoch: int, lr: float, train_objective: float, epoch_scores: dict[str, Any],
+                  train_time: float, eval_time: float) -> dict[str, Any]:
+    """One entry of a record's ``epochs`` (1-based ``epoch``)."""
+    return {"epoch": epoch, "lr": lr, "train_objective": train_objective, **epoch_scores,
+            "train_time_s": train_time, "eval_time_s": eval_time}
+
+
+def training_state(model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator) -> dict[str, Any]:
+    """A single run's checkpoint state (beside the loop's torch_rng, epochs and elapsed)."""
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "generator": generator.get_state()}
+
+
+def load_training_state(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
+                        generator: torch.Generator) -> None:
+    """Restore what :func:`training_state` saved."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+
+
+# ----------------------------------------------------------------------------- the epoch loop
+def run_epochs(path: Path, total_epochs: int, *, state: Callable[[], dict[str, Any]],
+               load_state: Callable[[dict[str, Any]], None], set_lr: Callable[[int], list[float]],
+               train_epoch: Callable[[], list[float]], evaluate: Callable[[], list[dict[str, Any]]],
+               runs: int | None, label: str, headline: str | None, progress: bool,
+               on_epoch_end: EpochCallback | None, deadline: float | None = None,
+               epoch_estimate: float | None = None) -> tuple[Any, float] | None:
+    """The epoch loop of every trainer: resume from the checkpoint at ``path`` if there is one,
+    then per 0-based epoch ``set_lr(epoch)``, ``train_epoch()``, ``evaluate()`` (each a list with
+    one entry per run), write the checkpoint (``state()`` with "torch_rng", "epochs" and
+    "elapsed") and call ``on_epoch_end``. Returns (epochs, wall time including time before a
+    resume): for ``runs`` None a single run's list of :func:`epoch_metrics`, its callback given
+    one epoch's metrics; for ``runs`` = R one such list per run, the callback given R metrics.
+
+    ``deadline`` (a time.perf_counter() value): before each epoch, return None (the checkpoint
+    stays) if the epoch would end after it; an epoch takes as long as the last one, or
+    ``epoch_estimate`` seconds before the first (None: unknown, go on).
+    """
+    history: list[list[dict[str, Any]]] = [[] for _ in range(runs or 1)]
+    elapsed = 0.0
+    if path.is_file():
+        saved = torch.load(path, map_location="cpu", weights_only=False)
+        load_state(saved)
+        torch.set_rng_state(saved["torch_rng"])
+        history = saved["epochs"] if runs else [saved["epochs"]]
+        elapsed = saved["elapsed"]
+    started = time.perf_counter() - elapsed
+    bar = progress_bar(label, total_epochs, len(history[0]), progress)
+    estimate = epoch_estimate
+    for epoch in range(len(history[0]), total_epochs):
+        tick = time.perf_counter()
+        if deadline is not None and estimate is not None and tick + estimate > deadline:
+            if bar is not None:
+                bar.close()
+            return None
+        rates = set_lr(epoch)
+        objectives = train_epoch()
+        train_time = time.perf_counter() - tick
+        evaluated = time.perf_counter()
+        scores = evaluate()
+        eval_time = time.perf_counter() - evaluated
+        metrics = [epoch_metrics(epoch + 1, rate, objective, scored, train_time, eval_time)
+                   for rate, objective, scored in zip(rates, objectives, scores)]
+        for run_history, run_metrics in zip(history, metrics):
+            run_history.append(run_metrics)
+        save_checkpoint(path, {**state(), "torch_rng": torch.get_rng_state(),
+                               "epochs": history if runs else history[0], "elapsed": time.perf_counter() - started})
+        estimate = time.perf_counter() - tick
+        if bar is not None:
+            bar.update(1)
+            if headline is not None:
+                bar.set_postfix({headline: f"{metrics[0][headline]:.4f}"})
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, metrics if runs else metrics[0])
+    if bar is not None:
+        bar.close()
+    return (history if runs else history[0]), time.perf_counter() - started
+
+
+def run_single_epochs(key: str, config: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
+                      generator: torch.Generator, *, train_epoch: Callable[[], float],
+                      evaluate: Callable[[], dict[str, Any]], label: str, headline: str, progress: bool,
+                      on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, Any]], float]:
+    """:func:`run_epochs` for one run of one model, optimiser and generator: its checkpoint at
+    ``checkpoint_path(key)``, the cosine lr of config["lr"] over config["epochs"]. Returns the
+    epochs' metrics and the wall time."""
+    return run_epochs(
+        checkpoint_path(key), config["epochs"],
+        state=lambda: training_state(model, optimizer, generator),
+        load_state=lambda state: load_training_state(state, model, optimizer, generator),
+        set_lr=lambda epoch: [set_cosine_lr(optimizer, config, epoch)],
+        train_epoch=lambda: [train_epoch()], evaluate=lambda: [evaluate()],
+        runs=None, label=label, headline=headline, progress=progress, on_epoch_end=on_epoch_end)
+
+
+# ----------------------------------------------------------------------------- records
+def provenance(device: torch.device, amp: bool, data_source: str, wall_time: float) -> dict[str, Any]:
+    """Where and how a run was computed: code version, packages, device, threads, bf16 autocast,
+    the data's source, wall time and the finishing time (UTC)."""
+    return {**code_version(), "packages": package_versions(), "device": device.type,
+            "device_name": device_name(device), "threads": torch.get_num_threads(), "amp_bf16": amp,
+            "data_source": data_source, "wall_time_s": wall_time,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def make_record(key: str, config: dict[str, Any], objective: losses.Objective, noise: dict[str, Any],
+                epochs: list[dict[str, Any]], summary: dict[str, Any], provenance: dict[str, Any],
+                **extra: Any) -> dict[str, Any]:
+    """The JSON record of a finished run (the anl.results schema), with a trainer's ``extra`` fields."""
+    return {"key": key, "config": config, "loss_hparams": objective.hparams(), "noise": noise, "epochs": epochs,
+            "summary": summary, **extra, "provenance": provenance}
+
+
+# ----------------------------------------------------------------------------- sweeps
+def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[Any], None], *,
+          label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:
+    """Call ``train_one(config)`` for each config, in order, whose record is not in ``store``,
+    holding this worker's claim on it (anl.claims) meanwhile; a run another worker holds is left
+    to it. Workers sharing ``store`` and the checkpoint folder can run this on the same list at
+    once: each run is trained by one of them. Every config is validated before any training.
+    Returns the records in ``store`` at the end, in the order given (a run left to another
+    worker is missing if that worker has not finished it)."""
+    keys = [config.key for config in configs]
+    pending = [index for index, key in enumerate(keys) if not store.has(key)]
+    bar = progress_bar(f"{label} ({len(keys) - len(pending)} of {len(keys)} done)", len(pending), 0,
+                       progress and bool(pending), unit="run")
+    for index in pending:
+        key = keys[index]
+        with claims.claimed(checkpoint_dir(), key, needed=lambda key=key: not store.has(key)) as mine:
+            if mine:
+                train_one(configs[index])
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    left = [key for key in keys if not store.has(key)]
+    if left:
+        print(f"{len(left)} runs are being trained by other workers (claims in {checkpoint_dir()})", flush=True)
+    return [store.read(key) for key in keys if store.has(key)]

@@ -1,0 +1,288 @@
+"""Every experiment defined once: run configs built from losses x noise settings x seeds, the named
+protocols, the ablation set, the named grids of both tasks that ``python -m anl sweep --grid
+NAME`` and ``make results`` train, and :func:`train_configs`, which trains configs of either task.
+
+Every grid is a list of configs in the order it is worth computing (most informative first), so
+a sweep cut short still leaves the most useful records. :data:`BOOK_GRIDS` are the grids whose
+runs the book's pages read with their default parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from anl import losses
+from anl.data import SEGMENTATION_DATASETS
+from anl.results import ResultsStore
+from anl.segmentation import SegmentationConfig, train_segmentation_sweep
+from anl.train import RunConfig, train_sweep
+
+Config = RunConfig | SegmentationConfig
+
+#: Classification on a CPU: a stratified 10,000-image subset for 30 epochs, stated on every page using it.
+REDUCED_CLASSIFICATION = {"train_subset": 10_000, "epochs": 30}
+BENCHMARK_LOSSES = ("ce", "gce", "sce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl")
+DYNAMICS_LOSSES = ("ce", "gce", "nce_mae", "nce_rce", "anl_ce", "anl_fl")
+BENCHMARK_NOISE = ("clean", "sym:0.4", "sym:0.8", "asym:0.2", "asym:0.4")
+MNIST_PROTOCOL_CORNERS = ((None, 5), (10_000, 150))  # (train_subset, epochs) beside the reduced and the paper's
+ER_LAMBDA_FOR_MNIST = 2.0  # no published MNIST preset: CIFAR-10's lambda, stated where shown
+CIFAR10_FIRST_LOSSES = ("anl_ce", "nce_rce")  # ANL-CE and the best baseline: the runs computed first
+CIFAR10_OTHER_LOSSES = ("ce", "anl_fl")
+CIFAR10_HEADLINE_LOSSES = (*CIFAR10_FIRST_LOSSES, *CIFAR10_OTHER_LOSSES)
+CIFAR10_HEADLINE_NOISE = "sym:0.8"
+CIFAR10_SHORT_EPOCHS = 40  # the shorter CIFAR-10 protocol under test: everything else as the paper's
+
+#: The named segmentation protocols: "full" is SegmentationConfig's defaults (256x192, GPU),
+#: "reduced" the CPU protocol (64x48), "half" the CPU protocol at twice its resolution.
+_SEGMENTATION_DEFAULTS = SegmentationConfig.__dataclass_fields__
+SEGMENTATION_PROTOCOLS: dict[str, dict[str, Any]] = {
+    "full": {name: _SEGMENTATION_DEFAULTS[name].default for name in ("size", "base_width", "epochs")},
+    "half": {"size": (128, 96), "base_width": 8, "epochs": 20},
+    "reduced": {"size": (64, 48), "base_width": 8, "epochs": 20},
+}
+SEGMENTATION_LOSSES = ("ce", "dice", "gce", "nce_rce", "anl_ce")
+SEGMENTATION_NOISE = ("boundary:1:8-16", "clean", "shift:1:8-16", "boundary:0.5:8-16", "shift:0.5:8-16")
+RESOLUTION_LOSSES = ("ce", "dice", "anl_ce")  # the half-resolution check: two baselines and ANL-CE
+RESOLUTION_NOISE = ("clean", "boundary:1:8-16", "shift:1:8-16")  # clean and the two heaviest settings
+
+
+def segmentation_protocol(name: str) -> dict[str, Any]:
+    """The size, base width and epochs of a named segmentation protocol."""
+    if name not in SEGMENTATION_PROTOCOLS:
+        raise ValueError(f"unknown segmentation protocol {name!r}; choose one of {', '.join(SEGMENTATION_PROTOCOLS)}")
+    return dict(SEGMENTATION_PROTOCOLS[name])
+
+
+def run_config(dataset: str, loss: str, noise: str = "clean", seed: int = 1, **fields: Any) -> Config:
+    """The config of one run: a SegmentationConfig for a segmentation data set, else a RunConfig.
+    ``loss_overrides`` are taken as floats, with "lambda" spelled "lam"."""
+    overrides = {name: float(value) for name, value in losses.hparam_names(fields.pop("loss_overrides", {})).items()}
+    loss = losses.canonical_name(loss)
+    if dataset in SEGMENTATION_DATASETS:
+        return SegmentationConfig(loss, noise=noise, seed=int(seed), dataset=dataset, loss_overrides=overrides,
+                                  **fields)
+    return RunConfig(dataset, loss, noise=noise, seed=int(seed), loss_overrides=overrides, **fields)
+
+
+def at_protocol(config: RunConfig, epochs: int | None = None, train_subset: int | None = None) -> bool:
+    """Whether ``config`` is the run :func:`run_config` makes for its data set, loss, noise, seed
+    and precision on the protocol of ``epochs`` and ``train_subset`` (None, None: the paper's for
+    the data set) with no other setting changed (learning rate, weight decay, loss hyperparameters...)."""
+    key = config.key  # a bad config raises here, not below
+    try:
+        default = run_config(config.dataset, config.loss, config.noise, config.seed, epochs=epochs,
+                             train_subset=train_subset, precision=config.precision)
+        return key == default.key
+    except ValueError:  # the loss has no preset on this data set: every run of it sets its own
+        return False
+
+
+def train_configs(configs: Sequence[Config], store: ResultsStore, *, device: str | None = None,
+                  progress: bool = True) -> list[dict[str, Any]]:
+    """Train the configs not yet in ``store`` by their task's sweep (:func:`anl.train.train_sweep`,
+    or :func:`anl.segmentation.train_segmentation_sweep` for SegmentationConfigs) and return the
+    records in ``store`` at the end, in order. ValueError for classification and segmentation
+    runs at once."""
+    kinds = {isinstance(config, SegmentationConfig) for config in configs}
+    if len(kinds) > 1:
+        raise ValueError("a sweep takes classification or segmentation runs, not both at once")
+    sweep = train_segmentation_sweep if kinds == {True} else train_sweep
+    return sweep(configs, store, device=device, progress=progress)
+
+
+def product(dataset: str, loss_names: Iterable[str], noises: Iterable[str], seeds: Iterable[int],
+            **fields: Any) -> list[Config]:
+    """Every loss x noise x seed of ``dataset`` with ``fields``: seeds outermost, then noise, then
+    loss, so that one complete seed comes before the next."""
+    loss_names, noises = list(loss_names), list(noises)
+    return [run_config(dataset, loss, noise, seed, **fields) for seed in seeds for noise in noises
+            for loss in loss_names]
+
+
+def anl_ce_hparams(dataset: str) -> dict[str, float]:
+    """ANL-CE's published alpha, beta, delta on ``dataset``: the point the ablations vary, and
+    ANL-CE-ER's, with a lambda of one's choice, where no ANL-CE-ER preset is published ((Fashion-)MNIST)."""
+    return {name: value for name, value in losses.preset("anl_ce", dataset).items() if name in ("alpha", "beta", "delta")}
+
+
+def entropy_regulariser(dataset: str, noises: Sequence[str], seeds: Sequence[int], lam: float,
+                        **fields: Any) -> list[RunConfig]:
+    """ANL-CE, then ANL-CE-ER with ANL-CE's alpha, beta, delta and lambda ``lam``, for every noise
+    and seed: the regulariser added to ANL-CE and nothing else changed."""
+    return [config for noise in noises for seed in seeds for config in (
+        run_config(dataset, "anl_ce", noise, seed, **fields),
+        run_config(dataset, "anl_ce_er", noise, seed, **fields,
+                   loss_overrides={**anl_ce_hparams(dataset), "lam": lam}))]
+
+
+def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, train_subset: int | None,
+                     high_noise: str, l2_weight_decays: Sequence[float], deltas: Sequence[float] = (),
+                     sensitivity_noise: str | None = None, alphas: Sequence[float] = (), betas: Sequence[float] = (),
+                     er_noise: str | None = None,
+                     lambdas: Sequence[float] = ()) -> dict[str, list[tuple[Any, RunConfig]]]:
+    """The ANL-CE ablations by section, as (varied setting, config) for every setting and seed,
+    around the data set's ANL-CE preset (alpha, beta, delta):
+
+    - "regulariser" at ``high_noise``: "L1" (preset delta, no weight decay), "L2 <wd>" (delta 0,
+      each weight decay), "neither" (delta 0, no weight decay);
+    - "alpha_beta" at ``sensitivity_noise``: every (alpha, beta) pair;
+    - "delta" at ``high_noise``: every delta;
+    - "lambda" at ``er_noise``: ANL-CE-ER with the ANL-CE preset and every lambda.
+
+    A section whose values are left empty is empty; its noise setting is needed only with values.
+    """
+    if alphas and betas and sensitivity_noise is None:
+        raise ValueError("the alpha/beta grid needs sensitivity_noise")
+    if lambdas and er_noise is None:
+        raise ValueError("the lambda sweep needs er_noise")
+    base = anl_ce_hparams(dataset)
+
+    def anl_ce(setting: Any, noise: str, loss: str = "anl_ce", weight_decay: float = 0.0,
+               **changes: float) -> list[tuple[Any, RunConfig]]:
+        return [(setting, run_config(dataset, loss, noise, seed, epochs=epochs, train_subset=train_subset,
+                                     weight_decay=weight_decay, loss_overrides={**base, **changes}))
+                for seed in seeds]
+
+    regularisers = [*anl_ce(f"L1, delta {base['delta']:g}", high_noise)]
+    for decay in l2_weight_decays:
+        regularisers += anl_ce(f"L2, weight decay {decay:g}", high_noise, weight_decay=decay, delta=0.0)
+    regularisers += anl_ce("neither", high_noise, delta=0.0)
+    return {
+        "regulariser": regularisers,
+        "alpha_beta": [entry for alpha in alphas for beta in betas
+                       for entry in anl_ce((alpha, beta), sensitivity_noise, alpha=alpha, beta=beta)],
+        "delta": [entry for delta in deltas for entry in anl_ce(delta, high_noise, delta=delta)],
+        "lambda": [entry for lam in lambdas for entry in anl_ce(lam, er_noise, "anl_ce_er", lam=lam)],
+    }
+
+
+# ----------------------------------------------------------------------------- named grids
+def reduced_benchmark(dataset: str) -> list[Config]:
+    """The benchmark losses over the benchmark noise settings, 2 seeds, plus ANL-CE-ER at
+    asymmetric noise, on the reduced protocol; the hardest settings first."""
+    noises = ("sym:0.8", "asym:0.4", "sym:0.4", "asym:0.2", "clean")
+    runs = product(dataset, DYNAMICS_LOSSES, noises, (1,), **REDUCED_CLASSIFICATION)
+    runs += product(dataset, ("sce", "nce_agce"), noises, (1,), **REDUCED_CLASSIFICATION)
+    runs += product(dataset, BENCHMARK_LOSSES, noises, (2,), **REDUCED_CLASSIFICATION)
+    runs += product(dataset, ("anl_ce_er",), ("asym:0.2", "asym:0.4"), (1, 2), **REDUCED_CLASSIFICATION,
+                    loss_overrides={**anl_ce_hparams(dataset), "lam": ER_LAMBDA_FOR_MNIST})
+    return runs
+
+
+def ablations(dataset: str = "mnist") -> list[RunConfig]:
+    """The ablations on the reduced protocol, seed 1, as :func:`ablation_configs` defines them:
+    ANL-CE at sym 0.8 with L2 weight decay 1e-3 / 1e-4 instead of L1 and with delta in {0
+    (neither), 1e-6 (preset), 1e-5, 1e-4}; ANL-CE-ER's lambda in {0, 0.5, 2, 8} at asym 0.4; a
+    3x3 alpha/beta grid at sym 0.6. Each run once, in that order."""
+    sections = ablation_configs(dataset, [1], **REDUCED_CLASSIFICATION, high_noise="sym:0.8",
+                                l2_weight_decays=[1e-3, 1e-4], deltas=[0.0, 1e-6, 1e-5, 1e-4],
+                                sensitivity_noise="sym:0.6", alphas=[0.5, 1, 2], betas=[0.5, 1, 2],
+                                er_noise="asym:0.4", lambdas=[0.0, 0.5, 2.0, 8.0])
+    runs = {config.key: config for name in ("regulariser", "delta", "lambda", "alpha_beta")
+            for _, config in sections[name]}
+    return list(runs.values())
+
+
+def mnist_full_protocol() -> list[Config]:
+    """The paper's MNIST protocol (60,000 images, 50 epochs, fp32 like the first records), seeds 1-3:
+    CE, NCE+RCE, ANL-CE and ANL-FL, NCE+MAE for the paper's claim that MAE-style passive losses
+    converge slowly, and GCE and NCE+AGCE, the paper's own baselines."""
+    return product("mnist", ("ce", "gce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl"),
+                   ("sym:0.8", "asym:0.4"), (1, 2, 3))
+
+
+def mnist_protocols() -> list[Config]:
+    """Which half of the reduced protocol (10,000 images x 30 epochs, about 2,350 optimiser steps)
+    holds ANL back on MNIST: the full training set for 5 epochs (as many steps, 6x the images),
+    then the subset for 150 epochs (5x the steps, the same images); ANL-CE and NCE+RCE as a
+    baseline at asym 0.4 and sym 0.8, seed 1. The other two corners are in mnist-reduced and
+    mnist-full."""
+    return [config for train_subset, epochs in MNIST_PROTOCOL_CORNERS
+            for config in product("mnist", ("anl_ce", "nce_rce"), ("asym:0.4", "sym:0.8"), (1,),
+                                  train_subset=train_subset, epochs=epochs)]
+
+
+def mnist_bf16() -> list[Config]:
+    """CE and ANL-CE at sym 0.8 and asym 0.4, MNIST reduced protocol, seed 1, in bf16: beside the
+    fp32 records of mnist-reduced, whether bf16 changes what the runs say."""
+    return product("mnist", ("ce", "anl_ce"), ("sym:0.8", "asym:0.4"), (1,), **REDUCED_CLASSIFICATION,
+                   precision="bf16")
+
+
+def cifar10_runs(loss_names: Sequence[str], noises: Sequence[str], **fields: Any) -> list[Config]:
+    """CIFAR-10 runs of the CIFAR-10 grids: ``loss_names`` x ``noises``, seed 1, bf16, the paper's
+    protocol but for ``fields``."""
+    return product("cifar10", loss_names, noises, (1,), precision="bf16", **fields)
+
+
+def cifar10_headline(epochs: int | None = None) -> list[Config]:
+    """CE, NCE+RCE, ANL-CE and ANL-FL on CIFAR-10 at symmetric 0.8, seed 1, the paper's protocol
+    (8-layer CNN, 120 epochs, cifar10 presets) in bf16, or the same with ``epochs`` (cosine over them)."""
+    return cifar10_runs(CIFAR10_HEADLINE_LOSSES, (CIFAR10_HEADLINE_NOISE,), epochs=epochs)
+
+
+def cifar10_table() -> list[Config]:
+    """The published CIFAR-10 table beyond symmetric 0.8 (recorded by cifar10-paper), paper
+    protocol, bf16, seed 1: ANL-CE and NCE+RCE at asymmetric 0.4 and symmetric 0.4 first, then CE
+    and ANL-FL there, the four at asymmetric 0.2, ANL-CE-ER (its cifar10 preset, lambda 2) at
+    asymmetric 0.4, and clean CE and ANL-CE (the protocol's ceiling)."""
+    return [*cifar10_runs(CIFAR10_FIRST_LOSSES, ("asym:0.4", "sym:0.4")),
+            *cifar10_runs(CIFAR10_OTHER_LOSSES, ("asym:0.4", "sym:0.4")),
+            *cifar10_runs(CIFAR10_HEADLINE_LOSSES, ("asym:0.2",)),
+            *cifar10_runs(("anl_ce_er",), ("asym:0.4",)),
+            *cifar10_runs(("ce", "anl_ce"), ("clean",))]
+
+
+def cifar10_instance_dependent() -> list[Config]:
+    """Instance-dependent noise on CIFAR-10 (part-dependent generator), paper protocol, bf16, seed
+    1: ANL-CE and NCE+RCE at rate 0.4, then CE; then ANL-CE and NCE+RCE at 0.6."""
+    return [*cifar10_runs((*CIFAR10_FIRST_LOSSES, "ce"), ("idn:0.4",)),
+            *cifar10_runs(CIFAR10_FIRST_LOSSES, ("idn:0.6",))]
+
+
+def cifar10_human() -> list[Config]:
+    """Real human noise on CIFAR-10 (the CIFAR-10N label sets joined to the images), paper
+    protocol, bf16, seed 1: ANL-CE and NCE+RCE on ``worst`` (40.2 % wrong), then CE and ANL-FL (the
+    loss with a published number there); then ANL-CE, NCE+RCE and CE on ``aggre`` (9.0 %)."""
+    return [*cifar10_runs(CIFAR10_HEADLINE_LOSSES, ("cifar10n:worst",)),
+            *cifar10_runs((*CIFAR10_FIRST_LOSSES, "ce"), ("cifar10n:aggre",))]
+
+
+def segmentation_grid(protocol: str, loss_names: Sequence[str] = SEGMENTATION_LOSSES,
+                      noises: Sequence[str] = SEGMENTATION_NOISE, seeds: Sequence[int] = (1, 2),
+                      **changes: Any) -> list[Config]:
+    """ISIC 2017 runs of ``loss_names`` x mask ``noises`` x ``seeds`` on a named segmentation
+    protocol, with any of its fields replaced by ``changes`` (e.g. ``epochs=5``)."""
+    dataset, = SEGMENTATION_DATASETS
+    return product(dataset, loss_names, noises, seeds, **{**segmentation_protocol(protocol), **changes})
+
+
+GRIDS: dict[str, Callable[[], list[Config]]] = {
+    "mnist-reduced": lambda: reduced_benchmark("mnist"),
+    "fashion-mnist-reduced": lambda: reduced_benchmark("fashion_mnist"),
+    "mnist-ablations": ablations,
+    "mnist-full": mnist_full_protocol,
+    "mnist-protocols": mnist_protocols,
+    "mnist-bf16": mnist_bf16,
+    "cifar10-paper": cifar10_headline,
+    "cifar10-short": lambda: cifar10_headline(CIFAR10_SHORT_EPOCHS),
+    "cifar10-table": cifar10_table,
+    "cifar10-idn": cifar10_instance_dependent,
+    "cifar10n": cifar10_human,
+    "isic-reduced": lambda: segmentation_grid("reduced"),
+    "isic-full": lambda: segmentation_grid("full"),
+    "isic-half": lambda: segmentation_grid("half", RESOLUTION_LOSSES, RESOLUTION_NOISE, (1,)),
+}
+
+#: The grids whose runs the book's pages read with their default parameters (``make results``).
+BOOK_GRIDS = ("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations", "mnist-full", "mnist-protocols",
+              "mnist-bf16", "cifar10-paper", "cifar10-short", "cifar10-table", "cifar10-idn", "cifar10n",
+              "isic-reduced", "isic-half")
+
+
+def grid(name: str) -> list[Config]:
+    """The runs of a named grid of :data:`GRIDS`."""
+    if name not in GRIDS:
+        raise ValueError(f"unknown grid {name!r}; choose one of {', '.join(GRIDS)}")
+    return GRIDS[name]()

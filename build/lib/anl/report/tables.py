@@ -1,0 +1,279 @@
+"""Tables of runs for the book's pages, as DataFrames or Markdown: accuracy per loss and noise
+("mean ± std" in %), scores per run group, protocols compared, the published numbers beside ours,
+the loss presets and the noise grammar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anl import data, losses, noise
+from anl.report.labels import DATASET_NAMES, noise_cell, noise_label, nowrap
+from anl.report.published import PUBLISHED_LABEL, published_cells
+from anl.report.stats import format_mean_std, loss_ranking, mean_std, optimiser_steps
+
+
+def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
+                   noise_names: Callable[[str], str] = noise_label) -> pd.DataFrame:
+    """Loss x noise table of "mean ± std" of ``metric`` in %, rows and columns in order of
+    appearance, labelled with the paper's loss names and noise_names(spec) ("sym 0.4")."""
+    stats = mean_std(summaries, metric, ["loss", "noise"])
+    stats["cell"] = [format_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
+    table = stats.pivot(index="loss", columns="noise", values="cell")
+    table = table.loc[list(dict.fromkeys(stats["loss"])), list(dict.fromkeys(stats["noise"]))]
+    table.index = [losses.display_name(loss) for loss in table.index]
+    table.columns = [noise_names(noise) for noise in table.columns]
+    return table.fillna("–")
+
+
+RUN_SCORES: dict[str, tuple[str, float, int]] = {
+    "final_test_acc": ("last-epoch test (%)", 100.0, 2), "best_test_acc": ("best-epoch test (%)", 100.0, 2),
+    "final_noisy_acc_given": ("memorisation, last (%)", 100.0, 2)}
+
+
+def run_scores_table(runs: pd.DataFrame, by: Sequence[str],
+                     columns: Mapping[str, tuple[str, float, int]] = RUN_SCORES,
+                     names: Mapping[str, Callable[[Any], str]] | None = None) -> str:
+    """Markdown table with one row per distinct ``by`` (in order of appearance) and, for every
+    ``columns`` entry metric -> (header, scale, decimals), "mean ± std" of metric * scale over the
+    runs of the row (default: RUN_SCORES, accuracies and memorisation in %). ``names`` maps a ``by``
+    column to the function that names its values; otherwise floats print as "{:g}", the rest as str."""
+    names = names or {}
+    stats = {metric: mean_std(runs, metric, by) for metric in columns}
+    first = next(iter(stats.values()))
+    header = [*by, *(label for label, _, _ in columns.values())]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(by) + "---:|" * len(columns)]
+    for row in range(len(first)):
+        cells = [names[column](value) if column in names else f"{value:g}" if isinstance(value, float) else str(value)
+                 for column, value in zip(by, first.loc[row, list(by)])]
+        cells += [format_mean_std(stats[metric].loc[row, "mean"], stats[metric].loc[row, "std"], scale, decimals)
+                  for metric, (_, scale, decimals) in columns.items()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def protocol_table(summaries: pd.DataFrame,
+                   metrics: Sequence[str] = ("final_test_acc", "best_test_acc", "final_noisy_acc_given")) -> pd.DataFrame:
+    """One row per loss x noise x protocol (training images, epochs), in order of appearance, indexed
+    by loss name: the images as a multiple of the first protocol of that loss and noise, the
+    optimiser steps and their multiple of the first protocol's; each of ``metrics`` (headers of RUN_SCORES) as "mean ± std" in %, the first one
+    followed by the change of its mean from that first protocol in percentage points ("–" there)."""
+    by = ["loss", "noise", "train_size", "epochs", "steps"]
+    frame = summaries.assign(steps=optimiser_steps(summaries, "epochs"))
+    stats = {metric: mean_std(frame, metric, by) for metric in metrics}
+    rows = stats[metrics[0]]
+    groups = rows.groupby(["loss", "noise"], sort=False)
+    first = groups[["train_size", "steps", "mean"]].transform("first")
+    change = ["–" if first_row else f"{100 * delta:+.1f}"
+              for first_row, delta in zip(groups.cumcount() == 0, rows["mean"] - first["mean"])]
+    columns = {"noise": rows["noise"].map(noise_label),
+               "images × epochs": [f"{size:,}\u00a0×\u00a0{length}" for size, length in zip(rows["train_size"], rows["epochs"])],
+               "× images": (rows["train_size"] / first["train_size"]).map("{:.1f}".format),
+               "optimiser steps (× first)": [f"{steps:,}\u00a0(×{steps / base:.1f})"
+                                             for steps, base in zip(rows["steps"], first["steps"])]}
+    for index, metric in enumerate(metrics):
+        columns[RUN_SCORES[metric][0]] = [format_mean_std(m, s, decimals=1)
+                                          for m, s in zip(stats[metric]["mean"], stats[metric]["std"])]
+        if index == 0:
+            columns["change (points)"] = change
+    table = pd.DataFrame(columns)
+    table.index = pd.Index([losses.display_name(loss) for loss in rows["loss"]], name="loss")
+    return table
+
+
+def side_by_side(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Tables of the same kind (rows: losses, columns: noise settings) interleaved column by column:
+    the rows and columns of the first table, and for each column, (column, label) for every label;
+    "–" where a later table lacks the row or column."""
+    if not tables:
+        raise ValueError("side_by_side needs at least one table, got none")
+    first = next(iter(tables.values()))
+    parts = {(column, label): (table[column].reindex(first.index) if column in table.columns
+                               else pd.Series(index=first.index, dtype=object))
+             for column in first.columns for label, table in tables.items()}
+    return pd.DataFrame(parts, index=first.index).fillna("–")
+
+
+def with_published(ours: pd.DataFrame, configs: Sequence[Any]) -> pd.DataFrame:
+    """``ours`` (from accuracy_table of the runs of ``configs``) with columns (noise, "ours") and,
+    beside each, (noise, PUBLISHED_LABEL) ("–" where none); unchanged when no cell of ``configs``
+    has a published number (:func:`anl.report.published.published_cells`: another data set or protocol)."""
+    published = published_cells(configs)
+    if not published:
+        return ours
+    columns: dict[str, dict[str, str]] = {}
+    for (spec, loss), number in published.items():
+        columns.setdefault(noise_label(spec), {})[losses.display_name(loss)] = f"{number:.2f}"
+    return side_by_side({"ours": ours, PUBLISHED_LABEL: pd.DataFrame(columns)})
+
+
+def noise_cells(configs: Sequence[Any]) -> list[tuple[str, str]]:
+    """The (noise spec, loss) pairs of ``configs`` (anything with ``noise`` and ``loss``), once each,
+    grouped by noise setting in order of first appearance, the losses in order within a setting:
+    the rows of :func:`published_comparison` for a grid."""
+    cells = list(dict.fromkeys((config.noise, config.loss) for config in configs))
+    noises = list(dict.fromkeys(noise for noise, _ in cells))
+    return sorted(cells, key=lambda cell: noises.index(cell[0]))
+
+
+def published_comparison(summaries: pd.DataFrame, configs: Sequence[Any]) -> pd.DataFrame:
+    """One row per (noise spec, loss) of ``configs`` (:func:`noise_cells`), indexed by loss name:
+    our last- and best-epoch test accuracy and the share of wrong labels fitted at the last epoch
+    ("mean ± std" over the runs in ``summaries``, in %; "–" without runs or without wrong labels),
+    the recorded seeds, the published number beside it (PUBLISHED_LABEL, "–" where none:
+    :func:`anl.report.published.published_cells`) and ours (last epoch, mean) minus published in
+    points ("–" where either is missing)."""
+    last, best, memorised = (mean_std(summaries, metric, ["loss", "noise"]).set_index(["loss", "noise"])
+                             for metric in ("final_test_acc", "best_test_acc", "final_noisy_acc_given"))
+
+    def stated(table: pd.DataFrame, cell: tuple[str, str]) -> str:
+        if cell not in table.index or np.isnan(table.loc[cell, "mean"]):
+            return "–"
+        return format_mean_std(*table.loc[cell, ["mean", "std"]])
+
+    numbers = published_cells(configs)
+    rows = []
+    for spec, loss in noise_cells(configs):
+        ran = (loss, spec) in last.index
+        published = numbers.get((spec, losses.canonical_name(loss)))
+        rows.append({
+            "loss": nowrap(losses.display_name(loss)), "noise": noise_cell(spec),
+            "last epoch (%)": stated(last, (loss, spec)), "best epoch (%)": stated(best, (loss, spec)),
+            RUN_SCORES["final_noisy_acc_given"][0]: stated(memorised, (loss, spec)),
+            "seeds": int(last.loc[(loss, spec), "n"]) if ran else 0,
+            PUBLISHED_LABEL: "–" if published is None else f"{published:.2f}",
+            "ours − published": "–" if published is None or not ran
+            else f"{100 * last.loc[(loss, spec), 'mean'] - published:+.2f}"})
+    return pd.DataFrame(rows).set_index("loss")
+
+
+def published_order(summaries: pd.DataFrame, configs: Sequence[Any], noise_spec: str) -> str | None:
+    """One sentence: the losses of ``configs`` at ``noise_spec`` that ran (in ``summaries``) and
+    have a published number (:func:`anl.report.published.published_cells`), best first by our mean
+    last-epoch accuracy and by the published one, and whether the two orders agree; None with fewer
+    than two such losses."""
+    numbers = published_cells(configs)
+    loss_names = [loss for spec, loss in numbers if spec == noise_spec]
+    ranking = loss_ranking(summaries, noise_spec, "final_test_acc", loss_names)
+    published = {loss: numbers[(noise_spec, loss)] for loss in ranking.index}
+    if len(published) < 2:
+        return None
+    ours = {loss: 100 * ranking[loss] for loss in ranking.index if loss in published}
+
+    def order(values: Mapping[str, float]) -> list[str]:
+        return sorted(values, key=lambda loss: -values[loss])
+
+    def spelled(values: Mapping[str, float]) -> str:
+        return " > ".join(f"{losses.display_name(loss)}\u00a0{values[loss]:.2f}" for loss in order(values))
+
+    same = order(ours) == order(published)
+    return (f"At {noise_label(noise_spec)}, last epoch: ours {spelled(ours)}; published {spelled(published)}: "
+            + ("the same order." if same else "**a different order**."))
+
+
+PRECISION_METRICS = {"final_test_acc": "test accuracy", "final_noisy_acc_given": "memorisation"}  # at the last epoch
+
+
+@dataclass(frozen=True)
+class PrecisionComparison:
+    """A precision beside fp32 on the same runs, and fp32 beside itself on another seed: ``table``
+    has one row per loss, noise setting and metric, in points (%); ``shift`` is the largest absolute
+    difference candidate - fp32 on the same seed and ``spread`` the largest absolute difference
+    fp32 on the other seed - fp32 on the seed."""
+
+    table: pd.DataFrame
+    shift: float
+    spread: float
+
+    def finding(self, candidate: str) -> str:
+        """One sentence: how far the candidate precision moves the numbers, against the seed spread."""
+        return (f"{candidate} moves every number by at most {self.shift:.2f} points; on the same "
+                f"settings a second fp32 seed moves them by up to {self.spread:.2f} points.")
+
+
+def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, other_seed: int,
+                         metrics: Mapping[str, str] = PRECISION_METRICS) -> PrecisionComparison:
+    """For every loss x noise setting where ``candidate`` ran ``seed`` (rows of ``summaries``, one
+    per run, with a ``precision`` column that is NaN or absent for fp32 runs; a row per setting and
+    metric, indexed by "loss noise"): each metric at the last epoch under
+    ``candidate`` and under fp32 on ``seed``, fp32 on ``other_seed``, the precision's shift
+    (candidate - fp32, same seed) and the seed spread (fp32 other seed - fp32 seed), in points.
+    ValueError names a setting that lacks one of the three runs."""
+    precision = summaries["precision"].fillna("fp32") if "precision" in summaries else "fp32"
+    runs = summaries.assign(precision=precision).drop_duplicates(["loss", "noise", "precision", "seed"])
+    by_run = runs.set_index(["loss", "noise", "precision", "seed"])
+    cells = runs[(runs["precision"] == candidate) & (runs["seed"] == seed)][["loss", "noise"]]
+    rows = []
+    for loss, spec in cells.itertuples(index=False):
+        for run_precision, run_seed in ((candidate, seed), ("fp32", seed), ("fp32", other_seed)):
+            if (loss, spec, run_precision, run_seed) not in by_run.index:
+                raise ValueError(f"no {run_precision} run of {loss} at {spec} with seed {run_seed}")
+        for metric, label in metrics.items():
+            ours, fp32, other = (100 * float(by_run.loc[(loss, spec, run_precision, run_seed), metric])
+                                 for run_precision, run_seed in ((candidate, seed), ("fp32", seed), ("fp32", other_seed)))
+            rows.append({"run": nowrap(f"{losses.display_name(loss)} {noise_label(spec)}"), "last epoch (%)": label,
+                         f"{candidate}, seed {seed}": f"{ours:.2f}",
+                         f"fp32, seed {seed}": f"{fp32:.2f}", f"fp32, seed {other_seed}": f"{other:.2f}",
+                         f"{candidate} − fp32": f"{ours - fp32:+.2f}",
+                         f"seed {other_seed} − seed {seed} (fp32)": f"{other - fp32:+.2f}",
+                         "shift": abs(ours - fp32), "spread": abs(other - fp32)})
+    if not rows:
+        raise ValueError(f"no {candidate} run with seed {seed} in the summaries")
+    table = pd.DataFrame(rows)
+    return PrecisionComparison(table.drop(columns=["shift", "spread"]).set_index("run"),
+                               float(table["shift"].max()), float(table["spread"].max()))
+
+
+HPARAM_SYMBOLS = {"alpha": "α", "beta": "β", "delta": "δ", "lam": "λ", "gamma": "γ"}
+
+
+def preset_table() -> pd.DataFrame:
+    """Rows: the losses of the registry with hyperparameters; columns: its data sets; cells: the
+    preset ``losses.build(loss, dataset)`` takes ("α 5, β 5, δ 5e-05"; p_min and a zero delta or
+    lambda left out), "-" where the loss has no preset for the data set."""
+    def cell(loss: str, dataset: str) -> str:
+        try:
+            values = losses.preset(loss, dataset)
+        except ValueError:
+            return "-"
+        shown = {name: value for name, value in values.items()
+                 if name != "p_min" and not (name in ("delta", "lam") and value == 0)}
+        # a cell wraps between pairs only, never inside "δ 1e-06"
+        return ", ".join(nowrap(f"{HPARAM_SYMBOLS.get(name, name)} {value:g}") for name, value in shown.items())
+
+    rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in losses.DATASETS] for loss in losses.LOSSES}
+    frame = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=[DATASET_NAMES.get(dataset, dataset) for dataset in losses.DATASETS])
+    frame.index.name = "loss"
+    return frame[~frame.isin(["", "-"]).all(axis=1)]
+
+
+def noise_spec_table(dataset: data.ImageDataset, seed: int, rate: float = 0.4) -> pd.DataFrame:
+    """One row per noise kind of anl.noise: its spec form, its meaning, and the realised noise rate
+    on ``dataset``'s training labels of the kind at nominal ``rate`` with ``seed`` ("-" where the
+    kind does not apply to the data set or takes no rate)."""
+    labels = dataset.train_labels.numpy()
+    header = f"realised on {DATASET_NAMES.get(dataset.name, dataset.name)}, R = {rate:g}"
+    rows = []
+    for kind, (form, meaning) in noise.NOISE_GRAMMAR.items():
+        if kind in ("clean", "cifar10n"):
+            realised = "-"
+        else:
+            realised = noise.apply_noise(f"{kind}:{rate:g}", labels, dataset=dataset.name,
+                                         num_classes=dataset.num_classes, seed=seed, images=dataset.train_images).rate
+            realised = f"{100 * realised:.2f} %"
+        rows.append({"spec": f"`{form}`", "meaning": meaning, header: realised})
+    return pd.DataFrame(rows).set_index("spec")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub-style Markdown table (index as the first column)."""
+    header = [frame.index.name or ""] + [" / ".join(c) if isinstance(c, tuple) else str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, row in frame.iterrows():
+        lines.append("| " + " | ".join([str(index)] + [str(value) for value in row]) + " |")
+    return "\n".join(lines)
