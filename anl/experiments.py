@@ -32,6 +32,8 @@ CIFAR10_OTHER_LOSSES = ("ce", "anl_fl")
 CIFAR10_HEADLINE_LOSSES = (*CIFAR10_FIRST_LOSSES, *CIFAR10_OTHER_LOSSES)
 CIFAR10_HEADLINE_NOISE = "sym:0.8"
 CIFAR10_SHORT_EPOCHS = 40  # the shorter CIFAR-10 protocol under test: everything else as the paper's
+NEWEST_LOSSES = ("jal_ce", "ce_eps_mae")  # JAL-CE (ICCV 2025) and CEε+MAE (NeurIPS 2024)
+NEWEST_NOISE = ("sym:0.8", "asym:0.4")
 
 #: The named segmentation protocols: "full" is SegmentationConfig's defaults (256x192, GPU),
 #: "reduced" the CPU protocol (64x48), "half" the CPU protocol at twice its resolution.
@@ -210,6 +212,23 @@ def mnist_bf16() -> list[Config]:
                    precision="bf16")
 
 
+def cifar10_preset_for_mnist(loss: str, noise: str) -> dict[str, float]:
+    """The hyperparameters a MNIST run of a loss without a published MNIST preset (JAL-CE,
+    CEε+MAE) takes: its CIFAR-10 preset (same K = 10; for ε-softmax the one of the run's noise
+    type), the values that preset sets, stated where shown."""
+    values = losses.preset(loss, "cifar10", losses.noise_type_of(noise))
+    return {name: value for name, value in values.items()  # the objective's defaults left out
+            if name not in ("lam", "p_min") and not (name == "delta" and value == 0)}
+
+
+def mnist_newest() -> list[Config]:
+    """JAL-CE and CEε+MAE on MNIST, the paper's protocol (fp32, like mnist-full), seeds 1-3, at
+    sym 0.8 and asym 0.4: beside mnist-full's losses, with their CIFAR-10 presets
+    (:func:`cifar10_preset_for_mnist`)."""
+    return [run_config("mnist", loss, noise, seed, loss_overrides=cifar10_preset_for_mnist(loss, noise))
+            for seed in (1, 2, 3) for noise in NEWEST_NOISE for loss in NEWEST_LOSSES]
+
+
 def cifar10_runs(loss_names: Sequence[str], noises: Sequence[str], **fields: Any) -> list[Config]:
     """CIFAR-10 runs of the CIFAR-10 grids: ``loss_names`` x ``noises``, seed 1, bf16, the paper's
     protocol but for ``fields``."""
@@ -249,6 +268,12 @@ def cifar10_human() -> list[Config]:
             *cifar10_runs((*CIFAR10_FIRST_LOSSES, "ce"), ("cifar10n:aggre",))]
 
 
+def cifar10_newest() -> list[Config]:
+    """CIFAR-10, paper protocol, bf16, seed 1: JAL-CE and CEε+MAE (their cifar10 presets, CEε+MAE's
+    of the run's noise type) at sym 0.8 and asym 0.4, then NCE+AGCE at sym 0.8."""
+    return [*cifar10_runs(NEWEST_LOSSES, NEWEST_NOISE), *cifar10_runs(("nce_agce",), ("sym:0.8",))]
+
+
 def segmentation_grid(protocol: str, loss_names: Sequence[str] = SEGMENTATION_LOSSES,
                       noises: Sequence[str] = SEGMENTATION_NOISE, seeds: Sequence[int] = (1, 2),
                       **changes: Any) -> list[Config]:
@@ -270,6 +295,8 @@ GRIDS: dict[str, Callable[[], list[Config]]] = {
     "cifar10-table": cifar10_table,
     "cifar10-idn": cifar10_instance_dependent,
     "cifar10n": cifar10_human,
+    "mnist-newest": mnist_newest,
+    "cifar10-newest": cifar10_newest,
     "isic-reduced": lambda: segmentation_grid("reduced"),
     "isic-full": lambda: segmentation_grid("full"),
     "isic-half": lambda: segmentation_grid("half", RESOLUTION_LOSSES, RESOLUTION_NOISE, (1,)),

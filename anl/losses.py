@@ -22,11 +22,20 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from anl import data
+from anl import data, noise
 
 P_MIN = 1e-7
 RCE_A = -math.log(1e-4)  # RCE = -sum_k p_k log clamp(onehot_k, 1e-4, 1) = RCE_A * sum_{k!=y} p_k
 DATASETS = (*data.DATASETS, "webvision")  # the data sets with presets: WebVision's are published, not trained here
+#: The noise types a preset may depend on (the ε-softmax paper tunes per type): symmetric,
+#: asymmetric (class-dependent), instance-dependent.
+NOISE_TYPES = ("sym", "asym", "idn")
+#: The noise type of each noise kind of anl.noise: clean labels are symmetric noise at rate 0 (as
+#: in the ε-softmax authors' code), pair-flip is class-dependent, human labels (CIFAR-10N) are
+#: instance-dependent.
+NOISE_TYPE_OF_KIND = {"clean": "sym", "sym": "sym", "asym": "asym", "pairflip": "asym", "idn": "idn",
+                      "cifar10n": "idn"}
+EPS_SOFTMAX_P_MIN = 1e-8  # the ε-softmax output is clamped below here before its log
 
 
 # ----------------------------------------------------------------------------- validation
@@ -304,6 +313,72 @@ class AsymmetricExponentialLoss(Loss):
         return torch.exp(-_pick(log_probs, labels).exp() / self.a)
 
 
+class AsymmetricMeanSquareError(Loss):
+    """AMSE = (1/K) sum_k (p_k - a [k = y])^2, a >= 1 (JAL's passive loss; a = 1 is the MSE).
+    Asymmetric (Zhou et al. 2021) on label weights w, i.e. argmin_p sum_k w_k AMSE(p, k) = e_t for
+    the class t of largest weight, iff a >= sum_k w_k / (w_t - max_{k != t} w_k)."""
+
+    name = "amse"
+    hparam_names = ("a",)
+
+    def __init__(self, a: float) -> None:
+        super().__init__()
+        self.a = _hparam("a", a, 1.0, strict=False)
+
+    def per_sample(self, log_probs: Tensor, labels: Tensor) -> Tensor:
+        target = torch.zeros_like(log_probs).scatter(1, labels.unsqueeze(1), self.a)
+        return (log_probs.exp() - target).square().mean(dim=1)
+
+
+class L1Distance(Loss):
+    """||p - onehot(y)||_1 = 2 (1 - p_y): the ε-softmax paper's MAE (twice the reduced MAE)."""
+
+    name = "l1"
+
+    def per_sample(self, log_probs: Tensor, labels: Tensor) -> Tensor:
+        return -2.0 * torch.expm1(_pick(log_probs, labels))
+
+
+def _eps_softmax_log(log_probs: Tensor, labels: Tensor, m: float) -> Tensor:
+    """log p~_y with p~ = (p + m onehot(argmax p)) / (1 + m), clamped below at 1e-8; the one-hot
+    of the argmax is a constant (no gradient). For y the argmax, p~_y = 1 - (1 - p_y) / (1 + m),
+    computed from 1 - p_y so that it keeps its precision next to 1."""
+    log_p_y = _pick(log_probs, labels)
+    is_top = log_probs.argmax(dim=1) == labels
+    top = torch.log1p(torch.expm1(log_p_y) / (1.0 + m))
+    other = log_p_y - math.log1p(m)
+    return torch.where(is_top, top, other).clamp(min=math.log(EPS_SOFTMAX_P_MIN))
+
+
+class EpsilonSoftmaxCrossEntropy(Loss):
+    """CEε = -log p~_y, p~ = (p + m onehot(argmax p)) / (1 + m) clamped below at 1e-8, m >= 0."""
+
+    name = "ce_eps"
+    hparam_names = ("m",)
+
+    def __init__(self, m: float) -> None:
+        super().__init__()
+        self.m = _hparam("m", m, 0.0, strict=False)
+
+    def per_sample(self, log_probs: Tensor, labels: Tensor) -> Tensor:
+        return -_eps_softmax_log(log_probs, labels, self.m)
+
+
+class EpsilonSoftmaxFocalLoss(Loss):
+    """FLε = -(1 - p~_y)^gamma log p~_y on the ε-softmax output p~ (see CEε), factor detached."""
+
+    name = "fl_eps"
+    hparam_names = ("m", "gamma")
+
+    def __init__(self, m: float, gamma: float) -> None:
+        super().__init__()
+        self.m = _hparam("m", m, 0.0, strict=False)
+        self.gamma = _hparam("gamma", gamma, 0.0, strict=False)
+
+    def per_sample(self, log_probs: Tensor, labels: Tensor) -> Tensor:
+        return _focal(_eps_softmax_log(log_probs, labels, self.m), self.gamma)
+
+
 class DiceLoss(Loss):
     """Soft Dice loss per image, for per-pixel logits only: with p = softmax(z) and g = onehot(y),
     1 - (2 sum_pixels p_c g_c + eps) / (sum_pixels p_c + sum_pixels g_c + eps), averaged over the
@@ -435,6 +510,11 @@ _ANL = _rows(("alpha", "beta", "delta"), (1, 1, 1e-6), (5, 5, 5e-5), (10, 1, 5e-
 _ANL_FL = {dataset: row for dataset, row in _ANL.items() if dataset != "webvision"}
 _ANL_ER = {dataset: {**_ANL[dataset], "lam": lam} for dataset, lam in (("cifar10", 2.0), ("cifar100", 0.01))}
 _GAMMA = {"gamma": 0.5}
+_JAL = _rows(("alpha", "beta", "a", "delta"), cifar10=(1, 1, 30, 5e-5), cifar100=(5, 1, 20, 5e-6))
+_EPS_SOFTMAX = {"cifar10": {  # per noise type: the authors' CIFAR-10 settings
+    noise_type: dict(zip(("alpha", "beta", "m"), map(float, row)))
+    for noise_type, row in (("sym", (0.01, 5, 1e5)), ("asym", (0.02, 5, 1e3)), ("idn", (0.045, 10, 1e5)))}}
+_EPS_FOCAL_GAMMA = {"gamma": 0.1}  # the ε-softmax authors' focal gamma
 _OBJECTIVE_DEFAULTS = {"delta": 0.0, "lam": 0.0, "p_min": P_MIN}  # every objective takes these
 
 
@@ -444,6 +524,9 @@ class _Entry:
     make: Callable[..., Loss]  # keyword arguments = the data term's hyperparameters
     defaults: Mapping[str, float] = field(default_factory=dict)  # dataset-independent
     presets: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # dataset-dependent
+    #: {dataset: {noise type: preset}}: presets that depend on the noise type as well
+    noise_presets: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
+    l1_instead_of_weight_decay: bool = False  # regularised by its L1 term (delta): weight decay 0
 
     @property
     def data_keys(self) -> tuple[str, ...]:
@@ -455,7 +538,8 @@ class _Entry:
 
     @property
     def dataset_keys(self) -> set[str]:
-        return {key for row in self.presets.values() for key in row}
+        rows = [*self.presets.values(), *(row for table in self.noise_presets.values() for row in table.values())]
+        return {key for row in rows for key in row}
 
 
 _REGISTRY: dict[str, _Entry] = {
@@ -489,13 +573,24 @@ _REGISTRY: dict[str, _Entry] = {
         "nce_ael", alpha, NormalizedCrossEntropy(), beta, AsymmetricExponentialLoss(a)), presets=_NCE_AEL),
     "anl_ce": _Entry("ANL-CE", lambda alpha, beta, p_min: WeightedSum(
         "anl_ce", alpha, NormalizedCrossEntropy(), beta, NormalizedNegativeCrossEntropy(p_min)),
-        presets=_ANL),
+        presets=_ANL, l1_instead_of_weight_decay=True),
     "anl_fl": _Entry("ANL-FL", lambda alpha, beta, gamma, p_min: WeightedSum(
         "anl_fl", alpha, NormalizedFocalLoss(gamma), beta, NormalizedNegativeFocalLoss(gamma, p_min)),
-        _GAMMA, _ANL_FL),
+        _GAMMA, _ANL_FL, l1_instead_of_weight_decay=True),
     "anl_ce_er": _Entry("ANL-CE-ER", lambda alpha, beta, p_min: WeightedSum(
         "anl_ce_er", alpha, NormalizedCrossEntropy(), beta,
-        NormalizedNegativeCrossEntropy(p_min, clamp_upper=True)), presets=_ANL_ER),
+        NormalizedNegativeCrossEntropy(p_min, clamp_upper=True)), presets=_ANL_ER, l1_instead_of_weight_decay=True),
+    "jal_ce": _Entry("JAL-CE", lambda alpha, beta, a: WeightedSum(
+        "jal_ce", alpha, NormalizedCrossEntropy(), beta, AsymmetricMeanSquareError(a)),
+        presets=_JAL, l1_instead_of_weight_decay=True),
+    "jal_fl": _Entry("JAL-FL", lambda alpha, beta, gamma, a: WeightedSum(
+        "jal_fl", alpha, NormalizedFocalLoss(gamma), beta, AsymmetricMeanSquareError(a)),
+        _GAMMA, _JAL, l1_instead_of_weight_decay=True),
+    "ce_eps_mae": _Entry("CEε+MAE", lambda alpha, beta, m: WeightedSum(
+        "ce_eps_mae", alpha, EpsilonSoftmaxCrossEntropy(m), beta, L1Distance()), noise_presets=_EPS_SOFTMAX),
+    "fl_eps_mae": _Entry("FLε+MAE", lambda alpha, beta, m, gamma: WeightedSum(
+        "fl_eps_mae", alpha, EpsilonSoftmaxFocalLoss(m, gamma), beta, L1Distance()),
+        _EPS_FOCAL_GAMMA, noise_presets=_EPS_SOFTMAX),
     "dice": _Entry("Dice", lambda eps: DiceLoss(eps), {"eps": 1.0}),
 }
 PIXEL_LOSSES: tuple[str, ...] = ("dice",)  # per-pixel (segmentation) only: no (N, K) input
@@ -513,14 +608,22 @@ def is_anl_family(loss: str) -> bool:
 
 
 def default_weight_decay(loss: str, baseline: float) -> float:
-    """The weight decay of a run that sets none: 0 for the ANL family, which regularises with its
-    L1 term (delta) instead, else ``baseline`` (the protocol's L2)."""
-    return 0.0 if is_anl_family(loss) else baseline
+    """The weight decay of a run that sets none: 0 for a loss regularised by its L1 term (delta)
+    instead (the ANL family, JAL), else ``baseline`` (the protocol's L2)."""
+    return 0.0 if _REGISTRY[canonical_name(loss)].l1_instead_of_weight_decay else baseline
+
+
+def noise_type_of(spec: str) -> str:
+    """The noise type (one of NOISE_TYPES) whose preset a run with noise ``spec`` takes:
+    "sym:0.8" -> "sym", "asym:0.4" and "pairflip:0.4" -> "asym", "idn:0.4" and "cifar10n:worst"
+    -> "idn", "clean" -> "sym" (symmetric noise at rate 0). ValueError for a bad spec."""
+    kind, _ = noise.parse_noise(spec)
+    return NOISE_TYPE_OF_KIND[kind]
 
 
 def canonical_name(name: str) -> str:
-    """The registry key of a loss name: "ANL-CE" -> "anl_ce", "NCE+RCE" -> "nce_rce"."""
-    key = str(name).strip().lower().replace("-", "_").replace("+", "_")
+    """The registry key of a loss name: "ANL-CE" -> "anl_ce", "NCE+RCE" -> "nce_rce", "CEε+MAE" -> "ce_eps_mae"."""
+    key = str(name).strip().lower().replace("ε", "_eps").replace("-", "_").replace("+", "_")
     if key not in _REGISTRY:
         raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES + PIXEL_LOSSES)}")
     return key
@@ -538,8 +641,17 @@ def display_name(key: str) -> str:
     return _REGISTRY[canonical_name(key)].display
 
 
-def _resolve(key: str, dataset: str | None, overrides: Mapping[str, float]) -> dict[str, float]:
-    """All keywords of ``key``: objective defaults < dataset-free defaults < preset < overrides."""
+def _noise_type_key(noise_type: str | None) -> str | None:
+    if noise_type is not None and noise_type not in NOISE_TYPES:
+        raise ValueError(f"unknown noise type {noise_type!r}; valid: {', '.join(NOISE_TYPES)} "
+                         f"(noise_type_of('sym:0.8') gives a run's)")
+    return noise_type
+
+
+def _resolve(key: str, dataset: str | None, noise_type: str | None,
+             overrides: Mapping[str, float]) -> dict[str, float]:
+    """All keywords of ``key``: objective defaults < dataset-free defaults < preset (of the data
+    set, and of the noise type where it depends on it) < overrides."""
     entry = _REGISTRY[key]
     overrides = hparam_names(overrides)
     unknown = sorted(set(overrides) - set(entry.keywords))
@@ -550,52 +662,78 @@ def _resolve(key: str, dataset: str | None, overrides: Mapping[str, float]) -> d
               if name in entry.keywords and name not in entry.dataset_keys}
     if dataset is not None:
         values.update(entry.presets.get(dataset, {}))
+        if noise_type is not None:
+            values.update(entry.noise_presets.get(dataset, {}).get(noise_type, {}))
     values.update(overrides)
     missing = [name for name in entry.keywords if name not in values]
     if missing and dataset is None:
         raise ValueError(f"{key} needs dataset-dependent hyperparameters ({', '.join(missing)}): pass "
                          f"dataset= one of {', '.join(DATASETS)}, or give them as keywords")
+    if missing and dataset in entry.noise_presets and noise_type is None:
+        raise ValueError(f"{entry.display}'s preset on {dataset} depends on the noise type: pass noise_type= "
+                         f"one of {', '.join(NOISE_TYPES)} (noise_type_of('sym:0.8') gives a run's), "
+                         f"or give {', '.join(missing)} as keywords")
     if missing:
-        raise ValueError(f"no published preset for {entry.display} on {dataset} (published for: "
-                         f"{', '.join(entry.presets)}); pass {', '.join(missing)} as keywords to build()")
+        published = [*entry.presets, *(f"{name} ({', '.join(table)})" for name, table in entry.noise_presets.items())]
+        raise ValueError(f"no published preset for {entry.display} on {dataset}"
+                         f"{f' with {noise_type} noise' if dataset in entry.noise_presets else ''} (published for: "
+                         f"{', '.join(published)}); pass {', '.join(missing)} as keywords to build()")
     return {name: values[name] for name in entry.keywords}
 
 
-def preset(name: str, dataset: str) -> dict[str, float]:
-    """The paper's hyperparameters for loss ``name`` on ``dataset`` (all of build()'s keywords)."""
-    return _resolve(canonical_name(name), _dataset_key(dataset), {})
+def needs_noise_type(name: str, dataset: str) -> bool:
+    """Whether loss ``name``'s preset on ``dataset`` depends on the noise type (CEε+MAE on CIFAR-10)."""
+    return _dataset_key(dataset) in _REGISTRY[canonical_name(name)].noise_presets
 
 
-def build(name: str, dataset: str | None = None, **overrides: float) -> Objective:
+def preset(name: str, dataset: str, noise_type: str | None = None) -> dict[str, float]:
+    """The paper's hyperparameters for loss ``name`` on ``dataset`` (all of build()'s keywords);
+    ``noise_type`` (one of NOISE_TYPES) is required where the preset depends on it."""
+    return _resolve(canonical_name(name), _dataset_key(dataset), _noise_type_key(noise_type), {})
+
+
+def build(name: str, dataset: str | None = None, noise_type: str | None = None, **overrides: float) -> Objective:
     """The objective of loss ``name`` (registry key or the paper's spelling, e.g. "ANL-CE"), with
-    the preset of ``dataset`` if given, then ``overrides`` (alpha, beta, gamma, q, a, delta, lam,
-    p_min ...; "lambda" is accepted for lam)."""
+    the preset of ``dataset`` if given (and of ``noise_type``, one of NOISE_TYPES, for a loss whose
+    preset depends on it; ignored by the others), then ``overrides`` (alpha, beta, gamma, q, a, m,
+    delta, lam, p_min ...; "lambda" is accepted for lam)."""
     key = canonical_name(name)
-    values = _resolve(key, None if dataset is None else _dataset_key(dataset), overrides)
+    values = _resolve(key, None if dataset is None else _dataset_key(dataset), _noise_type_key(noise_type), overrides)
     entry = _REGISTRY[key]
     data_term = entry.make(**{name: values[name] for name in entry.data_keys})
     return Objective(data_term, l1=values["delta"], entropy=values["lam"], p_min=values["p_min"], name=key)
 
 
 # ----------------------------------------------------------------------------- report
+def _preset_settings(key: str) -> list[tuple[str | None, str | None]]:
+    """(dataset, noise type) of every preset of ``key`` in DATASETS order: (None, None) for a loss
+    without dataset-dependent hyperparameters, a noise type only where the preset depends on it."""
+    entry = _REGISTRY[key]
+    if not entry.dataset_keys:
+        return [(None, None)]
+    return [(dataset, noise_type) for dataset in DATASETS
+            for noise_type in (entry.noise_presets[dataset] if dataset in entry.noise_presets
+                               else [None] if dataset in entry.presets else [])]
+
+
 def report() -> str:
     """Value and logit-gradient norm of every loss, for its dataset-free defaults ("-", same on
-    every data set) or for every data set with a preset, on a fixed float64 batch:
-    z = 3 * torch.randn(8, 10, generator=torch.Generator().manual_seed(0)), labels 0..7.
-    The value is mean data term + lambda * ER; the L1 term is left out (it needs a model)."""
+    every data set) or for every data set (and noise type, "cifar10:sym") with a preset, on a
+    fixed float64 batch: z = 3 * torch.randn(8, 10, generator=torch.Generator().manual_seed(0)),
+    labels 0..7. The value is mean data term + lambda * ER; the L1 term is left out (it needs a model)."""
     logits = 3 * torch.randn(8, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     labels = torch.arange(8)
     lines = [f"{'loss':<10} {'dataset':<14} {'value':>20} {'grad_norm':>20}  hyperparameters"]
     for key in LOSSES:
         entry = _REGISTRY[key]
-        datasets = [None] if not entry.dataset_keys else [d for d in DATASETS if d in entry.presets]
-        for dataset in datasets:
-            objective = build(key, dataset)
+        for dataset, noise_type in _preset_settings(key):
+            objective = build(key, dataset, noise_type)
             inputs = logits.clone().requires_grad_(True)
             value = objective(inputs, labels)
             (gradient,) = torch.autograd.grad(value, inputs)
             settings = " ".join(f"{name}={number:g}" for name, number in objective.hparams().items())
-            lines.append(f"{entry.display:<10} {dataset or '-':<14} {value.item():20.12e} "
+            where = ":".join(part for part in (dataset, noise_type) if part) or "-"
+            lines.append(f"{entry.display:<10} {where:<14} {value.item():20.12e} "
                          f"{gradient.norm().item():20.12e}  {settings}")
     return "\n".join(lines)
 

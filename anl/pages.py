@@ -236,10 +236,12 @@ def listed(item: Kind, *, required: bool | str = True) -> Kind:
 
 @functools.cache
 def _losses_with_presets(dataset: str, pixel: bool) -> tuple[str, ...]:
-    """The registry's losses that build with ``dataset``'s presets, the per-pixel ones if ``pixel``."""
+    """The registry's losses that build with ``dataset``'s presets (for every noise type, where a
+    preset depends on it), the per-pixel ones if ``pixel``."""
     def builds(name: str) -> bool:
         try:
-            losses.build(name, dataset)
+            for noise_type in losses.NOISE_TYPES:
+                losses.build(name, dataset, noise_type)
         except ValueError:
             return False
         return True
@@ -320,6 +322,11 @@ def _preset_dataset(value: Any, parameters: Mapping[str, Any]) -> None:
         raise ValueError(f"{value!r} is not a data set with a preset for every loss; choose from {', '.join(choices)}")
 
 
+def _noise_type(value: Any, parameters: Mapping[str, Any]) -> None:
+    if value not in losses.NOISE_TYPES:
+        raise ValueError(f"unknown noise type {value!r}; choose from {', '.join(losses.NOISE_TYPES)}")
+
+
 def hyperparameter(loss: str, name: str) -> Kind:
     """A value of the hyperparameter ``name`` that the registry accepts for ``loss`` set at ANL-CE's
     preset on the page's ``dataset`` (the point :func:`anl.experiments.ablation_configs` varies)."""
@@ -360,6 +367,7 @@ GRID = Kind("a named grid of anl.experiments", "grid names", _grid)
 CIFAR10N_SET = Kind("a CIFAR-10N label set", "CIFAR-10N label sets", _cifar10n_set)
 SEGMENTATION_PROTOCOL = Kind("a segmentation protocol", "segmentation protocols", _segmentation_protocol)
 PRESET_DATASET = Kind("a data set with a preset for every loss", "data sets", _preset_dataset)
+NOISE_TYPE = Kind("a noise type", "noise types", _noise_type)
 SEED = integer(1)
 EPOCHS = optional(integer(1))  # None: the protocol's
 TRAIN_SUBSET = optional(integer(1))  # None: the full training set
@@ -430,7 +438,7 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
     "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),
               "epochs": integer(1), "seed": SEED},
     "losses": {"num_classes": integer(2), "num_inputs": integer(1), "logit_scale": number(0.0, low_open=True),
-               "seed": integer(0), "preset_dataset": PRESET_DATASET},
+               "seed": integer(0), "preset_dataset": PRESET_DATASET, "preset_noise_type": NOISE_TYPE},
     "noise": {"seed": SEED, "heatmap_rate": noise_rate("sym", "asym", "idn"),
               "cifar10n_heatmaps": listed(CIFAR10N_SET, required=False),
               "sym_rates": listed(noise_rate("sym"), required=False),

@@ -41,6 +41,17 @@
 # the authors' code does). ANL-CE $= \alpha\,\mathrm{NCE} + \beta\,\mathrm{NNCE}$ and
 # ANL-FL $= \alpha\,\mathrm{NFL} + \beta\,\mathrm{NNFL}$; APL pairs such as NCE+MAE are
 # $\alpha\,\mathrm{active} + \beta\,\mathrm{passive}$.
+#
+# Two later losses from the same line of work use ANL's CIFAR-10 protocol. JAL (Joint Asymmetric
+# Loss, ICCV 2025) replaces the passive loss by the asymmetric mean square error
+# $\mathrm{AMSE} = \frac{1}{K}\sum_k (p_k - a\,[k = y])^2$: JAL-CE $= \alpha\,\mathrm{NCE} + \beta\,\mathrm{AMSE}$,
+# JAL-FL $= \alpha\,\mathrm{NFL} + \beta\,\mathrm{AMSE}$. ε-softmax (NeurIPS 2024) moves $p$ towards
+# the one-hot vector of its argmax, $\tilde p = (p + m\,\mathrm{onehot}(\arg\max p)) / (1 + m)$
+# (clamped below at $10^{-8}$; the one-hot is a constant when differentiating), and adds the
+# L1 distance $\lVert p - \mathrm{onehot}(y) \rVert_1 = 2(1 - p_y)$:
+# CEε+MAE $= -\alpha \log \tilde p_y + 2\beta(1 - p_y)$, FLε+MAE likewise with
+# $-(1-\tilde p_y)^{\gamma}\log \tilde p_y$, $\gamma = 0.1$. ε-softmax's presets depend on the noise
+# type: this page takes the one named by `preset_noise_type`.
 
 # %% tags=["parameters"]
 num_classes = 10
@@ -48,6 +59,7 @@ num_inputs = 2000  # random logit vectors for the symmetry table
 logit_scale = 3.0  # logits are logit_scale times standard normal draws
 seed = 0
 preset_dataset = "cifar10"  # preset of alpha, beta, a, q for the losses that need one
+preset_noise_type = "sym"  # and its noise type, for the losses whose preset depends on it (ε-softmax)
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -62,11 +74,12 @@ report.plot_style()
 
 
 def data_term(name: str) -> losses.Loss:
-    """The per-sample loss of ``name``, with the preset of ``preset_dataset`` where it needs one."""
+    """The per-sample loss of ``name``, with the preset of ``preset_dataset`` (and
+    ``preset_noise_type``) where it needs one."""
     try:
         return losses.build(name).data_term
     except ValueError:
-        return losses.build(name, preset_dataset).data_term
+        return losses.build(name, preset_dataset, preset_noise_type).data_term
 
 
 # %% [markdown]
@@ -101,6 +114,9 @@ display(Markdown(header + "\n".join(
 # $K - 1$. CE, FL, GCE and SCE are not, and neither are the asymmetric losses AGCE, AUL and AEL
 # (they are robust through a different condition, asymmetry). RCE's sum moves slightly because $p$
 # is clamped at $p_{\min}$ before summing: its spread of about $10^{-5}$ is $10^{-7}$ of its value.
+# JAL-CE, JAL-FL, CEε+MAE and FLε+MAE are not symmetric either: AMSE is asymmetric instead (for
+# $a$ above a bound set by the noise), and ε-softmax relaxes the symmetric condition by a
+# controlled error.
 # The losses with data-set-dependent hyperparameters use the preset named by `preset_dataset`.
 
 # %% [markdown]
@@ -121,7 +137,9 @@ display(Markdown(header + "\n".join(
 # NNFL are nearly flat for small $p(y|x)$ and grow as $p(y|x) \to 1$: unlike CE they do not single
 # out the samples the model contradicts, and unlike MAE they keep pushing on the samples that are
 # already being learned, which under label noise are mostly the correctly labelled ones. The
-# {doc}`dynamics page <dynamics>` checks this on real training runs.
+# {doc}`dynamics page <dynamics>` checks this on real training runs. JAL and the ε-softmax losses
+# at their presets are shaped like MAE, about ten times larger: their passive terms (AMSE with
+# $a$ = 30, the L1 distance with $\beta$ = 5) dominate, and like MAE they vanish at both ends.
 
 # %% tags=["hide-input"]
 def gradient_norms(name: str, t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +153,8 @@ def gradient_norms(name: str, t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 
 t = torch.linspace(-8.0, 14.0, 600, dtype=torch.float64)
-families = {"CE family": ["ce", "nce", "nnce", "mae"], "focal family": ["fl", "nfl", "nnfl", "mae"]}
+families = {"CE family": ["ce", "nce", "nnce", "jal_ce", "ce_eps_mae", "mae"],
+            "focal family": ["fl", "nfl", "nnfl", "jal_fl", "fl_eps_mae", "mae"]}
 norms = {family: {name: gradient_norms(name, t) for name in names} for family, names in families.items()}
 report.plot_gradient_norms(norms, f"Logit-gradient norm against p(y|x), K = {num_classes}, other logits equal")
 plt.show()

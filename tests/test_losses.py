@@ -12,12 +12,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from anl.losses import (
-    DATASETS, LOSSES, Objective, build, display_name, entropy_regulariser, l1_norm, preset, report,
+    DATASETS, LOSSES, NOISE_TYPES, Objective, build, default_weight_decay, display_name, entropy_regulariser,
+    hparam_names, l1_norm, needs_noise_type, noise_type_of, preset, report,
 )
+from anl.noise import NOISE_KINDS
 
 P_MIN = 1e-7
 LOG_1E4 = math.log(1e-4)
-FOCAL_KEYS = ("fl", "nfl", "nnfl", "nfl_rce", "anl_fl")  # analytic gradient != derivative (detach)
+FOCAL_KEYS = ("fl", "nfl", "nnfl", "nfl_rce", "anl_fl", "jal_fl", "fl_eps_mae")  # analytic gradient != derivative (detach)
 
 
 # ----------------------------------------------------------------------------- references
@@ -96,6 +98,32 @@ def ref_ael(z, y, h):
     return torch.exp(-pick(torch.softmax(z, 1), y) / h["a"])
 
 
+def ref_amse(z, y, h):
+    target = h["a"] * F.one_hot(y, z.shape[1]).double()
+    return ((torch.softmax(z, 1) - target) ** 2).mean(1)
+
+
+def ref_l1(z, y, h):
+    return (torch.softmax(z, 1) - F.one_hot(y, z.shape[1]).double()).abs().sum(1)
+
+
+def ref_eps_softmax(z, h):
+    """p~ = (p + m onehot(argmax p)) / (1 + m), clamped below at 1e-8; argmax an index (no gradient)."""
+    p = torch.softmax(z, 1)
+    top = F.one_hot(p.argmax(1), z.shape[1]).double()
+    return ((p + h["m"] * top) / (1 + h["m"])).clamp(min=1e-8)
+
+
+def ref_ce_eps(z, y, h):
+    return -pick(ref_eps_softmax(z, h), y).log()
+
+
+def ref_fl_eps(z, y, h):
+    p_y = pick(ref_eps_softmax(z, h), y)
+    factor = (1 - p_y) ** h["gamma"]
+    return -(factor.detach() if h.get("detach", True) else factor) * p_y.log()
+
+
 def pair(active, passive):
     return lambda z, y, h: h["alpha"] * active(z, y, h) + h["beta"] * passive(z, y, h)
 
@@ -108,6 +136,8 @@ REFERENCES = {
     "nce_agce": pair(ref_nce, ref_agce), "nce_aul": pair(ref_nce, ref_aul), "nce_ael": pair(ref_nce, ref_ael),
     "anl_ce": pair(ref_nce, ref_nnce), "anl_fl": pair(ref_nfl, ref_nnfl),
     "anl_ce_er": pair(ref_nce, ref_nnce_er),
+    "jal_ce": pair(ref_nce, ref_amse), "jal_fl": pair(ref_nfl, ref_amse),
+    "ce_eps_mae": pair(ref_ce_eps, ref_l1), "fl_eps_mae": pair(ref_fl_eps, ref_l1),
 }
 
 
@@ -121,19 +151,34 @@ def np_entropy_regulariser(z: np.ndarray, p_min: float = P_MIN) -> float:
 
 
 def configs(key):
-    """(dataset, objective) for the defaults or every published preset of a loss."""
+    """(setting, objective) for the defaults or every published preset of a loss; the setting is
+    None, a data set, or "dataset:noise type" where the preset depends on the noise type."""
     try:
         return [(None, build(key))]
     except ValueError:
-        return [(d, build(key, d)) for d in DATASETS if d != "fashion_mnist" and _has_preset(key, d)]
+        pass
+    found = []
+    for d in DATASETS:
+        if d == "fashion_mnist":
+            continue
+        if needs_noise_type(key, d):
+            found += [(f"{d}:{t}", build(key, d, t)) for t in NOISE_TYPES if _has_preset(key, d, t)]
+        elif _has_preset(key, d):
+            found.append((d, build(key, d)))
+    return found
 
 
-def _has_preset(key, dataset):
+def _has_preset(key, dataset, noise_type=None):
     try:
-        preset(key, dataset)
+        preset(key, dataset, noise_type)
         return True
     except ValueError:
         return False
+
+
+def rebuild(objective, **changes):
+    """``objective`` built again from its hyperparameters, with ``changes``."""
+    return build(objective.name, **hparam_names({**objective.hparams(), **changes}))
 
 
 def logit_cases(num_classes=6):
@@ -161,7 +206,7 @@ def value_and_grad(fn, z, y):
 # ----------------------------------------------------------------------------- values and gradients
 def test_every_loss_has_a_reference():
     assert set(REFERENCES) == set(LOSSES)
-    assert len(LOSSES) == 22
+    assert len(LOSSES) == 26
 
 
 def reference_configs(key):
@@ -169,7 +214,7 @@ def reference_configs(key):
     found = configs(key)
     dataset, objective = found[-1]
     if "p_min" in objective.data_term.hparams():
-        found.append((f"{dataset} p_min=0.01", build(key, dataset, p_min=0.01)))
+        found.append((f"{dataset} p_min=0.01", rebuild(objective, p_min=0.01)))
     return found
 
 
@@ -212,8 +257,9 @@ def test_focal_factor_is_detached():
     with .detach() matches, the one without does not (so a missing detach would be caught)."""
     z = (3 * torch.randn(4, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64))
     y = torch.tensor([0, 1, 2, 3])
+    visible = {"fl_eps_mae": {"beta": 0.0, "m": 1.0, "gamma": 2.0}}  # its preset's MAE term dwarfs the factor
     for key in FOCAL_KEYS:
-        objective = configs(key)[-1][1]
+        objective = rebuild(configs(key)[-1][1], **visible.get(key, {}))
         _, got = value_and_grad(objective.data_term, z, y)
         h = {**objective.data_term.hparams(), "detach": False}
         _, not_detached = value_and_grad(lambda t, u: REFERENCES[key](t, u, h), z, y)
@@ -228,7 +274,7 @@ def test_gradcheck(key):
     """float64 gradcheck on random logits (no clamp active); focal losses at gamma = 0, where the
     detached factor is 1 and the loss is smooth."""
     overrides = {"gamma": 0.0} if key in FOCAL_KEYS else {}
-    objective = build(key, configs(key)[-1][0], **overrides)
+    objective = rebuild(configs(key)[-1][1], **overrides)
     g = torch.Generator().manual_seed(3)
     z = torch.randn(3, 5, generator=g, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([0, 2, 4])
@@ -292,6 +338,106 @@ def test_nnce_gradient_grows_with_p_y_but_mae_does_not():
     assert not torch.all(mae[1:] > mae[:-1])
     assert mae.argmax() not in (0, len(p_y) - 1) and mae[-1] < 0.01 * mae.max()
     assert abs(p_y[mae.argmax()].item() - 0.5) < 0.02
+
+
+def amse_threshold(w: np.ndarray) -> float:
+    """The least a for which e_t (t = argmax w) minimises sum_k w_k AMSE(p, k) over the simplex:
+    sum_k w_k / (w_t - max_{k != t} w_k), from the first-order conditions at the vertex."""
+    top, second = np.sort(w)[::-1][:2]
+    return float(w.sum() / (top - second))
+
+
+def weighted_amse(a: float, p: torch.Tensor, w: np.ndarray) -> torch.Tensor:
+    """sum_k w_k AMSE(p, k) for every row of p (probabilities, zeros allowed), by the passive term
+    of the registry's JAL-CE."""
+    term = build("jal_ce", alpha=1.0, beta=1.0, a=a, delta=0.0).data_term.passive
+    k = p.shape[1]
+    log_p = p.log().repeat_interleave(k, dim=0)
+    values = term.per_sample(log_p, torch.arange(k).repeat(p.shape[0])).reshape(-1, k)
+    return values @ torch.as_tensor(w)
+
+
+def test_amse_is_asymmetric_exactly_when_a_reaches_its_bound():
+    """AMSE is asymmetric on weights w (the vertex of the largest weight minimises the weighted
+    loss) iff a >= sum w / (w_t - max_{k!=t} w_k): no random p beats the vertex at a on the
+    bound or above it; just below it, moving a little mass to the second class does."""
+    rng = np.random.default_rng(11)
+    k = 6
+    for _ in range(20):
+        w = rng.dirichlet(np.ones(k))
+        t, second = np.argsort(w)[::-1][:2]
+        bound = amse_threshold(w)
+        vertex = torch.zeros(1, k, dtype=torch.float64)
+        vertex[0, t] = 1.0
+        p = torch.softmax(3 * torch.as_tensor(rng.standard_normal((200, k))), 1)
+        near = (1 - 1e-3) * vertex + 1e-3 * torch.softmax(torch.as_tensor(rng.standard_normal((50, k))), 1)
+        for a in (bound, 1.5 * bound):
+            at_vertex = weighted_amse(a, vertex, w)
+            assert (weighted_amse(a, torch.cat([p, near]), w) >= at_vertex - 1e-12).all()
+        a = 0.95 * bound
+        moved = vertex.clone()
+        moved[0, t], moved[0, second] = 1 - 1e-3, 1e-3
+        assert weighted_amse(a, moved, w) < weighted_amse(a, vertex, w)
+
+
+def test_jal_presets_meet_the_bound_at_the_papers_noise():
+    """Noisy-label weights of a clean class: 1 - eta on it, the rest spread by the noise."""
+    for dataset, k in (("cifar10", 10), ("cifar100", 100)):
+        a = preset("jal_ce", dataset)["a"]
+        symmetric = np.array([0.2] + [0.8 / (k - 1)] * (k - 1))
+        assert a >= amse_threshold(symmetric)
+    assert preset("jal_ce", "cifar10")["a"] >= amse_threshold(np.array([0.6, 0.4] + [0.0] * 8))
+    assert amse_threshold(np.array([0.2] + [0.8 / 9] * 9)) == pytest.approx(9.0)
+
+
+def test_eps_softmax_argmax_one_hot_is_a_constant():
+    """For a label that is not the argmax, CEε = CE + log(1 + m): the same logit gradient as CE
+    (the one-hot of the argmax carries none); for the argmax label the gradient is CE's scaled by
+    p_y / ((1 + m) p~_y)."""
+    g = torch.Generator().manual_seed(12)
+    z = 2 * torch.randn(40, 7, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 7, (40,), generator=g)
+    m = 10.0
+    eps_values, eps_grad = value_and_grad(build("ce_eps_mae", alpha=1.0, beta=0.0, m=m).data_term, z, y)
+    ce_values, ce_grad = value_and_grad(build("ce").data_term, z, y)
+    top = z.argmax(1) == y
+    assert 0 < top.sum() < len(y)
+    torch.testing.assert_close(eps_values[~top], ce_values[~top] + math.log1p(m))
+    torch.testing.assert_close(eps_grad[~top], ce_grad[~top])
+    p_y = pick(torch.softmax(z, 1), y)
+    scale = p_y / (p_y + m)
+    torch.testing.assert_close(eps_grad[top], scale[top, None] * ce_grad[top])
+
+
+def test_noise_type_of_every_noise_kind():
+    assert [noise_type_of(s) for s in ("sym:0.8", "asym:0.4", "pairflip:0.45", "idn:0.4", "cifar10n:worst",
+                                       "clean")] == ["sym", "asym", "asym", "idn", "idn", "sym"]
+    assert {kind for kind in NOISE_KINDS} == set(__import__("anl.losses").losses.NOISE_TYPE_OF_KIND)
+    with pytest.raises(ValueError, match="unknown noise kind"):
+        noise_type_of("label:0.4")
+
+
+def test_noise_type_presets():
+    assert {t: {k: preset("ce_eps_mae", "cifar10", t)[k] for k in ("alpha", "beta", "m")} for t in NOISE_TYPES} == {
+        "sym": {"alpha": 0.01, "beta": 5, "m": 1e5}, "asym": {"alpha": 0.02, "beta": 5, "m": 1e3},
+        "idn": {"alpha": 0.045, "beta": 10, "m": 1e5}}
+    assert preset("fl_eps_mae", "cifar10", "asym") == {**preset("ce_eps_mae", "cifar10", "asym"), "gamma": 0.1}
+    explicit = build("ce_eps_mae", "cifar10", alpha=0.01, beta=5, m=1e5)  # every value given: no noise type needed
+    assert explicit.hparams() == build("ce_eps_mae", "cifar10", "sym").hparams()
+    assert build("anl_ce", "cifar10", noise_type="asym").hparams() == build("anl_ce", "cifar10").hparams()
+    assert build("ce_eps_mae", "mnist", "idn", alpha=1, beta=1, m=1).hparams()["m"] == 1.0
+    assert needs_noise_type("CEε+MAE", "cifar10") and not needs_noise_type("ce_eps_mae", "mnist")
+    assert not needs_noise_type("jal_ce", "cifar10")
+
+
+def test_jal_presets_and_weight_decay_rule():
+    assert preset("jal_ce", "cifar10") == {"alpha": 1, "beta": 1, "a": 30, "delta": 5e-5, "lam": 0.0, "p_min": 1e-7}
+    assert preset("jal_fl", "cifar100") == {"alpha": 5, "beta": 1, "gamma": 0.5, "a": 20, "delta": 5e-6, "lam": 0.0,
+                                            "p_min": 1e-7}
+    assert build("jal_ce", "cifar10").l1 == 5e-5 and build("ce_eps_mae", "cifar10", "sym").l1 == 0.0
+    decays = {key: default_weight_decay(key, 1e-4) for key in LOSSES}
+    assert {key for key, decay in decays.items() if decay == 0.0} == {"anl_ce", "anl_fl", "anl_ce_er", "jal_ce", "jal_fl"}
+    assert decays["ce_eps_mae"] == decays["fl_eps_mae"] == 1e-4 and default_weight_decay("JAL-CE", 1e-3) == 0.0
 
 
 # ----------------------------------------------------------------------------- entropy regulariser
@@ -401,12 +547,13 @@ def test_overrides_and_spellings():
     assert build("nnce", p_min=1e-3).data_term.p_min == 1e-3
     for key in LOSSES:
         assert display_name(key) == display_name(display_name(key))
-        assert build(display_name(key), "cifar10" if _has_preset(key, "cifar10") else None).name == key
         dataset, objective = configs(key)[0]
+        assert rebuild(objective).name == key and build(display_name(key), **hparam_names(objective.hparams())).name == key
         rebuilt = build(key, **objective.hparams())
         assert rebuilt.hparams() == objective.hparams()
-    assert [display_name(k) for k in ("anl_ce", "nce_rce", "ce", "anl_ce_er")] == [
-        "ANL-CE", "NCE+RCE", "CE", "ANL-CE-ER"]
+    assert [display_name(k) for k in ("anl_ce", "nce_rce", "ce", "anl_ce_er", "jal_fl", "ce_eps_mae")] == [
+        "ANL-CE", "NCE+RCE", "CE", "ANL-CE-ER", "JAL-FL", "CEε+MAE"]
+    assert build("FLε+MAE", "cifar10", "asym").name == "fl_eps_mae"
 
 
 LOGITS, LABELS = torch.randn(4, 5), torch.tensor([0, 1, 2, 4])
@@ -422,6 +569,17 @@ VALUE_ERRORS = [
     (lambda: build("anl_ce_er", "mnist"), "pass alpha, beta, delta, lam as keywords"),
     (lambda: build("anl_fl", "webvision"), "no published preset for ANL-FL on webvision"),
     (lambda: preset("nce_ael", "webvision"), "pass alpha, beta, a"),
+    (lambda: build("ce_eps_mae", "cifar10"),
+     "CEε+MAE's preset on cifar10 depends on the noise type: pass noise_type= one of sym, asym, idn"),
+    (lambda: preset("fl_eps_mae", "cifar10"), "or give alpha, beta, m as keywords"),
+    (lambda: build("ce_eps_mae", "cifar10", "symmetric"), "unknown noise type 'symmetric'; valid: sym, asym, idn"),
+    (lambda: build("ce", noise_type="x"), "unknown noise type 'x'"),
+    (lambda: build("ce_eps_mae", "mnist", "sym"),
+     "no published preset for CEε+MAE on mnist (published for: cifar10 (sym, asym, idn))"),
+    (lambda: build("ce_eps_mae", "cifar100", "sym"), "pass alpha, beta, m as keywords"),
+    (lambda: build("jal_ce", "mnist"), "no published preset for JAL-CE on mnist (published for: cifar10, cifar100)"),
+    (lambda: build("jal_ce", "cifar10", a=0.5), "a must be >= 1"),
+    (lambda: build("ce_eps_mae", "cifar10", "sym", m=-1), "m must be >= 0"),
     (lambda: build("gce", q=0), "q must be > 0, got 0"),
     (lambda: build("agce", "cifar10", q=-1), "q must be > 0"),
     (lambda: build("aul", "cifar10", a=1.0), "a must be > 1"),
@@ -519,10 +677,12 @@ def test_report_lists_every_loss_and_preset():
     rows = [line.split() for line in text.splitlines()[1:]]
     expected = []
     for key in LOSSES:
-        datasets = [None] if configs(key)[0][0] is None else [d for d in DATASETS if _has_preset(key, d)]
+        datasets = [None] if configs(key)[0][0] is None else [d for d in DATASETS if _has_preset(key, d)] + [
+            f"{d}:{t}" for d in DATASETS if needs_noise_type(key, d) for t in NOISE_TYPES if _has_preset(key, d, t)]
         expected += [(display_name(key), d or "-") for d in datasets]
     assert [(row[0], row[1]) for row in rows] == expected
     assert ("ANL-FL", "webvision") not in expected and ("ANL-CE-ER", "cifar10") in expected
+    assert ("CEε+MAE", "cifar10:idn") in expected and ("JAL-FL", "cifar100") in expected
     z = 3 * torch.randn(8, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     z = z.numpy()
     log_p = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))

@@ -54,7 +54,7 @@ BAD = [  # notebook, parameter, bad value, the start of the one-line message
     ("ablations", "dataset", "cifar100", "parameter dataset: no class names for 'cifar100'; valid: mnist, "
                                          "fashion_mnist, cifar10 (needed while lambdas is not empty)"),
     ("losses", "preset_dataset", "mnist", "parameter preset_dataset: 'mnist' is not a data set with a preset for "
-                                          "every loss; choose from cifar10, cifar100"),
+                                          "every loss; choose from cifar10"),
     # label noise
     ("benchmark", "noises", ["clean", "gauss:0.2"],
      "parameter noises: unknown noise kind 'gauss' in 'gauss:0.2'; "
@@ -159,7 +159,7 @@ def test_values_at_the_edges_and_empty_lists_that_skip_a_section_pass():
     check("segmentation", example_noise="boundary:1.0:8-16", resolution_protocol=None, noises=["coarse:0.5:ellipse"],
           loss_names=["dice", "anl_ce_er"])
     check("noise", heatmap_rate=0.0, asym_rates=[1.0], idn_rates=[1.0], sym_rates=[], cifar10n_heatmaps=[])
-    check("losses", seed=0, num_classes=2, preset_dataset="cifar100")
+    check("losses", seed=0, num_classes=2, preset_dataset="cifar10", preset_noise_type="idn")
     check("cifar10", short_epochs=None, precision="fp32", tolerance=1.0)
 
 

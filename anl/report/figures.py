@@ -35,7 +35,7 @@ LOSS_COLORS: dict[str, str] = {
     "nce_agce": "#9467bd", "ce": "#7f7f7f", "gce": "#2ca02c", "sce": "#8c564b", "fl": "#e377c2", "mae": "#bcbd22",
     "dice": "#000000", "nce": "#aec7e8", "nfl": "#ffbb78", "nnce": "#ff9896", "nnfl": "#c49c94", "rce": "#98df8a",
     "agce": "#c5b0d5", "aul": "#f7b6d2", "ael": "#dbdb8d", "nfl_rce": "#9edae5", "nce_aul": "#5254a3",
-    "nce_ael": "#6b6ecf",
+    "nce_ael": "#6b6ecf", "jal_ce": "#637939", "jal_fl": "#8ca252", "ce_eps_mae": "#7b4173", "fl_eps_mae": "#393b79",
 }
 
 

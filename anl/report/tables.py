@@ -234,16 +234,23 @@ HPARAM_SYMBOLS = {"alpha": "α", "beta": "β", "delta": "δ", "lam": "λ", "gamm
 def preset_table() -> pd.DataFrame:
     """Rows: the losses of the registry with hyperparameters; columns: its data sets; cells: the
     preset ``losses.build(loss, dataset)`` takes ("α 5, β 5, δ 5e-05"; p_min and a zero delta or
-    lambda left out), "-" where the loss has no preset for the data set."""
-    def cell(loss: str, dataset: str) -> str:
-        try:
-            values = losses.preset(loss, dataset)
-        except ValueError:
-            return "-"
+    lambda left out), one per noise type ("sym: α 0.01, ...; asym: ...") where the preset depends
+    on it, "-" where the loss has no preset for the data set."""
+    def values_cell(values: dict[str, float]) -> str:
         shown = {name: value for name, value in values.items()
                  if name != "p_min" and not (name in ("delta", "lam") and value == 0)}
         # a cell wraps between pairs only, never inside "δ 1e-06"
         return ", ".join(nowrap(f"{HPARAM_SYMBOLS.get(name, name)} {value:g}") for name, value in shown.items())
+
+    def cell(loss: str, dataset: str) -> str:
+        noise_types = losses.NOISE_TYPES if losses.needs_noise_type(loss, dataset) else (None,)
+        try:
+            rows = {noise_type: losses.preset(loss, dataset, noise_type) for noise_type in noise_types}
+        except ValueError:
+            return "-"
+        if noise_types == (None,):
+            return values_cell(rows[None])
+        return "; ".join(f"{noise_type}: {values_cell(values)}" for noise_type, values in rows.items())
 
     rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in losses.DATASETS] for loss in losses.LOSSES}
     frame = pd.DataFrame.from_dict(rows, orient="index",
