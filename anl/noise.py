@@ -1,5 +1,7 @@
 """Label-noise models (section 4 of anl-method.md): symmetric, asymmetric, pair-flip,
-instance-dependent (Xia et al. 2020) and CIFAR-10N human labels (mask noise: anl.mask_noise).
+instance-dependent (Xia et al. 2020, on raw or normalised pixels), the fixed instance-dependent
+CIFAR-10 labels of the published IDN numbers, and CIFAR-10N human labels (mask noise:
+anl.mask_noise); statistics that compare them (top-target share, effective number of targets).
 
 A transition matrix T has rows = true class, columns = given label, rows summing to 1.
 Every generator returns a :class:`NoisyLabels` that keeps the clean labels beside the noisy ones.
@@ -14,9 +16,9 @@ from typing import Sequence
 
 import numpy as np
 
-from anl.data import CIFAR10N_SOURCE, DATASETS, verify_cifar10n_labels
+from anl.data import CIFAR10N_SOURCE, DATASETS, read_cifar10_idn_labels, read_cifar10n_labels
 
-NOISE_KINDS = ("clean", "sym", "asym", "pairflip", "idn", "cifar10n")
+NOISE_KINDS = ("clean", "sym", "asym", "pairflip", "idn", "idn-norm", "idn-file", "cifar10n")
 #: Each kind's spec form and meaning, as parse_noise reads it (R: the nominal rate).
 NOISE_GRAMMAR: dict[str, tuple[str, str]] = {
     "clean": ("clean", "the given labels"),
@@ -25,11 +27,16 @@ NOISE_GRAMMAR: dict[str, tuple[str, str]] = {
                        "(MNIST 7→1, 2→7, 5↔6, 3→8; CIFAR-10 truck→car, bird→plane, cat↔dog, deer→horse)"),
     "pairflip": ("pairflip:R", "a fraction R of class c moved to class c + 1 (mod K)"),
     "idn": ("idn:R", "instance-dependent (Xia et al. 2020): per-image flip rates drawn around R, "
-                     "labels drawn from a random projection of the image"),
+                     "labels drawn from a random projection of the image's raw pixels in [0, 1]"),
+    "idn-norm": ("idn-norm:R", "as idn:R, on the image normalised per channel to mean 0 and std 1 "
+                               "(flips spread over more classes)"),
+    "idn-file": ("idn-file:R", "the fixed instance-dependent labels of the published IDN numbers, "
+                               "exactly a fraction R flipped, read from $ANL_DATA/cifar10-idn (CIFAR-10 only)"),
     "cifar10n": ("cifar10n:NAME", "CIFAR-10N human labels, NAME one of aggre, random1, random2, random3, "
                                   "worst (CIFAR-10 only)"),
 }
 ASYMMETRIC_DATASETS = DATASETS  # every image data set has a class map (CIFAR-100: shifts in blocks of 5)
+CIFAR10_ONLY_KINDS = ("idn-file", "cifar10n")  # labels of CIFAR-10's training images, read from files
 CIFAR10N_COLUMNS = {
     "aggre": "aggre_label",
     "random1": "random_label1",
@@ -50,6 +57,7 @@ _ASYMMETRIC_MAPS = {
 _CIFAR10N_CLASSES = 10
 _IDN_FLIP_STD = 0.1
 _IDN_CHUNK = 2048
+_PIXEL_MAX = 255.0
 _COUNT_GUARD = 1e-9  # int(T_ij n_i) would turn a product like 0.2 * 5 = 0.9999999999999999 into 0
 
 
@@ -59,7 +67,7 @@ class NoisyLabels:
 
     ``transition`` is the realised matrix: row i is the distribution of given labels among the
     samples of true class i (a zero row for a class with no samples). ``nominal`` is the T that
-    was asked for (None for idn and cifar10n).
+    was asked for (None for the instance-dependent kinds and cifar10n).
     """
 
     clean: np.ndarray
@@ -251,9 +259,10 @@ def _truncated_normal(rng: np.random.Generator, mean: float, std: float, size: i
 
 
 def _instance_noise(
-    labels, features, num_classes: int, rate: float, seed: int, feature_divisor: float
+    labels, features, num_classes: int, rate: float, seed: int, offset, scale, kind: str = "idn"
 ) -> NoisyLabels:
-    """instance_noise on ``features / feature_divisor``, converted chunk by chunk (memory-light)."""
+    """instance_noise on ``(features - offset) / scale`` (scalars or one value per feature),
+    converted chunk by chunk (memory-light); the result's spec is ``kind:rate``."""
     num_classes = _check_num_classes(num_classes)
     rate = _check_rate("idn", rate, upper_inclusive=True)
     clean = _check_labels(labels, num_classes)
@@ -271,7 +280,7 @@ def _instance_noise(
         members = np.flatnonzero(clean == source)
         for start in range(0, members.size, _IDN_CHUNK):
             rows = members[start : start + _IDN_CHUNK]
-            scores = (features[rows].astype(np.float64) / feature_divisor) @ projection
+            scores = ((features[rows].astype(np.float64) - offset) / scale) @ projection
             scores[:, source] = -np.inf
             weights = np.exp(scores - scores.max(axis=1, keepdims=True))
             probabilities = weights / weights.sum(axis=1, keepdims=True) * flip_rate[rows, None]
@@ -279,7 +288,7 @@ def _instance_noise(
             cumulative = np.cumsum(probabilities, axis=1)
             drawn = (cumulative < uniform[rows, None] * cumulative[:, -1:]).sum(axis=1)
             noisy[rows] = np.minimum(drawn, num_classes - 1)
-    return _noisy_labels(clean, noisy, num_classes, None, f"idn:{rate:g}")
+    return _noisy_labels(clean, noisy, num_classes, None, f"{kind}:{rate:g}")
 
 
 def instance_noise(labels, features, num_classes: int, rate: float, seed: int) -> NoisyLabels:
@@ -291,8 +300,33 @@ def instance_noise(labels, features, num_classes: int, rate: float, seed: int) -
     p = q_i softmax(x_i W_y with entry y set to -inf) and p_y = 1 - q_i; the noisy label is
     drawn from p (inverse CDF of one uniform per sample). Draw order: all q, all uniforms, then
     W_0, W_1, ... P(flip) = q_i, so the realised rate is near E[q]: about eta, 0.08 at eta = 0.
+    Flips are per-sample draws, not exact counts.
+
+    On raw pixels (all positive) x_i W_y is dominated by the class-wide term (mean brightness x
+    column sums of W_y), so most flips of a class go to one class; on features centred and scaled
+    per channel (``idn-norm:R``, :func:`channel_standardisation`) they spread over many.
     """
-    return _instance_noise(labels, features, num_classes, rate, seed, 1.0)
+    return _instance_noise(labels, features, num_classes, rate, seed, 0.0, 1.0)
+
+
+def channel_standardisation(images) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, scale), one value per feature of ``images`` (N, C, ...) flattened per sample, such
+    that (pixels - offset) / scale has mean 0 and standard deviation 1 in every channel over the N
+    images (population std; scale 1 for a constant channel). Pixel values stay in their own units."""
+    pixels = np.asarray(images)
+    if pixels.ndim < 2 or len(pixels) == 0:
+        raise ValueError(f"images must have shape (N, C, ...) with N >= 1, got {pixels.shape}")
+    channels, per_channel = pixels.shape[1], int(np.prod(pixels.shape[2:], dtype=np.int64))
+    sums, squares = np.zeros(channels), np.zeros(channels)
+    for start in range(0, len(pixels), _IDN_CHUNK):
+        chunk = pixels[start : start + _IDN_CHUNK].reshape(-1, channels, per_channel).astype(np.float64)
+        sums += chunk.sum(axis=(0, 2))
+        squares += (chunk**2).sum(axis=(0, 2))
+    count = len(pixels) * per_channel
+    mean = sums / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    std[std == 0] = 1.0
+    return np.repeat(mean, per_channel), np.repeat(std, per_channel)
 
 
 def cifar10n_noise(labels, which: str, path) -> NoisyLabels:
@@ -307,20 +341,15 @@ def cifar10n_noise(labels, which: str, path) -> NoisyLabels:
     """
     _check_cifar10n_which(which)
     clean = _check_labels(labels, _CIFAR10N_CLASSES)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"CIFAR-10N labels not found at {path}; get them from {CIFAR10N_SOURCE}"
-        )
-    import torch
+    column = CIFAR10N_COLUMNS[which]
+    table = read_cifar10n_labels(path, ("clean_label", column))
+    noisy = _join_original_order(clean, table["clean_label"], table[column])
+    return _noisy_labels(clean, noisy, _CIFAR10N_CLASSES, None, f"cifar10n:{which}")
 
-    verify_cifar10n_labels(path)
-    table = torch.load(path, weights_only=False)
-    missing = {"clean_label", CIFAR10N_COLUMNS[which]} - set(table)
-    if missing:
-        raise ValueError(f"{path} is not a CIFAR-10N label file: it lacks {sorted(missing)}")
-    file_clean = np.asarray(table["clean_label"], dtype=np.int64)
-    file_noisy = np.asarray(table[CIFAR10N_COLUMNS[which]], dtype=np.int64)
+
+def _join_original_order(clean: np.ndarray, file_clean: np.ndarray, file_noisy: np.ndarray) -> np.ndarray:
+    """Noisy labels indexed in CIFAR-10's original order, moved to the order of ``clean``: the j-th
+    sample of class c in ``clean`` takes the j-th entry with file_clean == c."""
     ours = np.bincount(clean, minlength=_CIFAR10N_CLASSES)
     theirs = np.bincount(file_clean, minlength=_CIFAR10N_CLASSES)
     if not np.array_equal(ours, theirs):
@@ -331,7 +360,58 @@ def cifar10n_noise(labels, which: str, path) -> NoisyLabels:
     noisy = np.empty_like(clean)
     for source in range(_CIFAR10N_CLASSES):
         noisy[clean == source] = file_noisy[file_clean == source]
-    return _noisy_labels(clean, noisy, _CIFAR10N_CLASSES, None, f"cifar10n:{which}")
+    return noisy
+
+
+def fixed_instance_noise(labels, rate: float, cifar10n_path, root=None) -> NoisyLabels:
+    """The fixed instance-dependent CIFAR-10 labels at ``rate`` (data.read_cifar10_idn_labels,
+    from data_root(root)/cifar10-idn), joined to the data set's clean training labels.
+
+    The file is in CIFAR-10's original training order and holds only noisy labels, so it joins
+    through the clean labels of CIFAR-10N's file at ``cifar10n_path`` (``clean_label``, the same
+    order) under :func:`cifar10n_noise`'s join contract. Exactly int(rate x 50,000) images are
+    flipped (realised 20.00 / 40.00 / 60.00 %); the flips are fixed, no seed enters.
+    """
+    clean = _check_labels(labels, _CIFAR10N_CLASSES)
+    rate = _check_rate("idn-file", rate, upper_inclusive=True)
+    file_noisy = read_cifar10_idn_labels(rate, root)
+    file_clean = read_cifar10n_labels(cifar10n_path, ("clean_label",))["clean_label"]
+    noisy = _join_original_order(clean, file_clean, file_noisy)
+    return _noisy_labels(clean, noisy, _CIFAR10N_CLASSES, None, f"idn-file:{rate:g}")
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def flip_distribution(noise: NoisyLabels | np.ndarray) -> np.ndarray:
+    """Per true class i, where its flips go: F_ij = T_ij / sum_{k != i} T_ik for j != i, F_ii = 0.
+
+    ``noise`` is a NoisyLabels (its realised transition, i.e. the clean and noisy labels) or a
+    K x K transition matrix. A class without flips gets a row of NaN.
+    """
+    transition = np.array(noise.transition if isinstance(noise, NoisyLabels) else noise, dtype=np.float64)
+    if transition.ndim != 2 or transition.shape[0] != transition.shape[1]:
+        raise ValueError(f"transition must be a square K x K matrix, got shape {transition.shape}")
+    if (transition < 0).any():
+        raise ValueError("transition must have non-negative entries")
+    np.fill_diagonal(transition, 0.0)
+    flipped = transition.sum(axis=1, keepdims=True)
+    return np.divide(transition, flipped, out=np.full_like(transition, np.nan), where=flipped > 0)
+
+
+def top_target_share(noise: NoisyLabels | np.ndarray) -> np.ndarray:
+    """Per true class, the share of its flips that go to its most frequent wrong class: max_j F_ij
+    of :func:`flip_distribution` (1 for asymmetric noise, 1 / (K - 1) for symmetric; NaN without flips)."""
+    return flip_distribution(noise).max(axis=1)
+
+
+def effective_targets(noise: NoisyLabels | np.ndarray) -> np.ndarray:
+    """Per true class, the effective number of classes its flips go to: exp(-sum_j F_ij ln F_ij)
+    over the wrong classes, F of :func:`flip_distribution` (0 ln 0 = 0): 1 for asymmetric noise,
+    K - 1 for symmetric; NaN without flips."""
+    distribution = flip_distribution(noise)
+    logs = np.log(distribution, out=np.zeros_like(distribution), where=distribution > 0)
+    return np.exp(-(distribution * logs).sum(axis=1))  # a NaN row stays NaN
 
 
 # ----------------------------------------------------------------------------- specs
@@ -385,14 +465,21 @@ def apply_noise(
     seed: int,
     images=None,
     cifar10n_path=None,
+    root=None,
 ) -> NoisyLabels:
     """Apply the noise named by ``spec`` to clean training labels (see :func:`parse_noise`).
 
-    idn needs ``images`` (N, ...) with pixel values in [0, 255]; they are flattened and divided by
-    255. cifar10n reads ``cifar10n_path``, else $ANL_DATA/cifar-n/CIFAR-10_human.pt, else
-    $ANL_DATA/CIFAR-10_human.pt.
+    idn and idn-norm need ``images`` (N, C, ...) with pixel values in [0, 255], flattened per
+    sample: idn divides them by 255, idn-norm standardises each channel over the N images
+    (:func:`channel_standardisation`). cifar10n reads ``cifar10n_path``, else
+    $ANL_DATA/cifar-n/CIFAR-10_human.pt, else $ANL_DATA/CIFAR-10_human.pt; idn-file reads the
+    fixed labels under data_root(root) (``$ANL_DATA`` when None) and joins them through that same
+    CIFAR-10N file. idn-file and cifar10n exist for ``dataset`` cifar10 only.
     """
     kind, parameter = parse_noise(spec)
+    if kind in CIFAR10_ONLY_KINDS and dataset.lower().replace("-", "") != "cifar10":
+        raise ValueError(f"{kind} noise labels CIFAR-10's training images; it has none for dataset {dataset!r} "
+                         f"(use it with dataset 'cifar10')")
     if kind == "clean":
         num_classes = _check_num_classes(num_classes)
         clean = _check_labels(labels, num_classes)
@@ -409,13 +496,16 @@ def apply_noise(
         return asymmetric_noise(labels, dataset, parameter, seed)
     if kind == "pairflip":
         return pairflip_noise(labels, num_classes, parameter, seed)
-    if kind == "idn":
+    if kind in ("idn", "idn-norm"):
         if images is None:
-            raise ValueError("idn noise needs the training images (images=...), got None")
+            raise ValueError(f"{kind} noise needs the training images (images=...), got None")
         pixels = np.asarray(images)
+        offset, scale = channel_standardisation(pixels) if kind == "idn-norm" else (0.0, _PIXEL_MAX)
         features = pixels.reshape(len(pixels), -1)
-        return _instance_noise(labels, features, num_classes, parameter, seed, 255.0)
+        return _instance_noise(labels, features, num_classes, parameter, seed, offset, scale, kind)
     path = Path(cifar10n_path) if cifar10n_path is not None else _default_cifar10n_path()
+    if kind == "idn-file":
+        return fixed_instance_noise(labels, parameter, path, root)
     return cifar10n_noise(labels, parameter, path)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import pickle
 import random
@@ -31,7 +32,9 @@ from anl.data import (
     ImageDataset,
     cache_dir,
     data_root,
+    cifar10_idn_rates,
     load_dataset,
+    read_cifar10_idn_labels,
     read_webvision_filelist,
     stratified_subset,
     verify_cifar10n_labels,
@@ -543,6 +546,62 @@ def test_webvision_filelist(tmp_path):
         read_webvision_filelist(tmp_path, "val")
 
 
+# --- fixed instance-dependent CIFAR-10 labels -------------------------------------------------
+
+def write_idn_file(root: Path, name: str, payload: str) -> Path:
+    path = root / "cifar10-idn" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(payload)
+    return path
+
+
+def test_read_cifar10_idn_labels_round_trip_and_rates(tmp_path):
+    labels = np.random.default_rng(2).integers(0, 10, 50_000)
+    write_idn_file(tmp_path, "cifar10_dependent_0.6.json", json.dumps(labels.tolist(), separators=(",", ":")))
+    write_idn_file(tmp_path, "cifar10_dependent_0.2.json", "[]")
+    write_idn_file(tmp_path, "cifar10_dependent_notes.json", "{}")  # not a rate: ignored
+    read = read_cifar10_idn_labels(0.6, root=tmp_path)
+    assert read.dtype == np.int64
+    np.testing.assert_array_equal(read, labels)
+    assert cifar10_idn_rates(tmp_path) == (0.2, 0.6)
+    assert cifar10_idn_rates(tmp_path / "nowhere") == ()
+
+
+def test_read_cifar10_idn_labels_missing_rate_is_one_line(tmp_path, monkeypatch):
+    write_idn_file(tmp_path, "cifar10_dependent_0.4.json", "[]")
+    monkeypatch.setenv("ANL_DATA", str(tmp_path))
+    with pytest.raises(DataNotFoundError) as caught:
+        read_cifar10_idn_labels(0.3)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"rate 0.3 not found: {tmp_path / 'cifar10-idn' / 'cifar10_dependent_0.3.json'}" in message
+    assert "rates with a file there: 0.4" in message and "cswjl/joint-asymmetric-loss" in message
+
+
+@pytest.mark.parametrize("payload, problem", [
+    ("[1, 2", "not a JSON file"),
+    ("[1, 2, 3]", r"expected a JSON list of 50000 labels in \[0, 10\), got shape \(3,\) of int64"),
+    (json.dumps([10] * 50_000, separators=(",", ":")), "labels in \\[0, 10\\)"),
+    (json.dumps([0.5] * 50_000, separators=(",", ":")), "of float64"),
+])
+def test_read_cifar10_idn_labels_rejects_malformed_files(tmp_path, payload, problem):
+    path = write_idn_file(tmp_path, "cifar10_dependent_0.4.json", payload)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + problem):
+        read_cifar10_idn_labels(0.4, root=tmp_path)
+
+
+def test_read_cifar10_idn_labels_checks_the_published_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANL_CACHE", str(tmp_path / "cache"))
+    labels = [3] * 50_000  # json.dumps writes "3, " per label: the published files' 150,000 bytes
+    path = write_idn_file(tmp_path, "cifar10_dependent_0.4.json", json.dumps(labels))
+    assert path.stat().st_size == data._CIFAR10_IDN_LABELS[0.4].size
+    with pytest.raises(DataChecksumError, match=f"checksum mismatch for {re.escape(str(path))}: expected sha256 "
+                                                f"{data._CIFAR10_IDN_LABELS[0.4].digest}"):
+        read_cifar10_idn_labels(0.4, root=tmp_path)
+    other = write_idn_file(tmp_path, "cifar10_dependent_0.5.json", json.dumps(labels))  # no published file: unchecked
+    assert read_cifar10_idn_labels(0.5, root=tmp_path).tolist() == labels and other.is_file()
+
+
 # --- the real data sets ----------------------------------------------------------------------
 
 def sha256_of(tensor: torch.Tensor) -> str:
@@ -633,6 +692,8 @@ def test_real_idx_files_pass_their_checksums(real_dataset, tmp_path, monkeypatch
     ("cifar10-jpeg.tar.gz", lambda path: data._verify(path, data._CIFAR10_JPEG_ARCHIVE)),
     ("isic2017-256x192.tar.gz", lambda path: data._verify(path, data._ISIC_COPY_ARCHIVE)),
     ("cifar-n/CIFAR-10_human.pt", verify_cifar10n_labels),
+    *[(f"cifar10-idn/cifar10_dependent_{rate:g}.json",
+       lambda path, rate=rate: read_cifar10_idn_labels(rate, root=path.parent.parent)) for rate in (0.2, 0.4, 0.6)],
 ])
 def test_real_single_files_pass_their_checksums(tmp_path, monkeypatch, relative, verify):
     path = real_file(relative)

@@ -1,7 +1,9 @@
-"""Label-noise models: exact counts, nominal matrices, IDN rates, CIFAR-10N join and rates."""
+"""Label-noise models: exact counts, nominal matrices, IDN rates (raw and normalised pixels), the
+fixed IDN labels and CIFAR-10N (join and rates), and the statistics that compare noise definitions."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from fractions import Fraction
@@ -16,7 +18,11 @@ from anl.noise import (
     apply_noise,
     asymmetric_matrix,
     asymmetric_noise,
+    channel_standardisation,
     cifar10n_noise,
+    effective_targets,
+    fixed_instance_noise,
+    flip_distribution,
     flip_exact,
     format_matrix,
     instance_noise,
@@ -25,6 +31,7 @@ from anl.noise import (
     parse_noise,
     symmetric_matrix,
     symmetric_noise,
+    top_target_share,
 )
 
 CIFAR10N_PUBLISHED = {
@@ -190,6 +197,8 @@ def test_format_matrix():
     ("asym:0.2", ("asym", 0.2)),
     ("pairflip:0.45", ("pairflip", 0.45)),
     ("idn:0.4", ("idn", 0.4)),
+    ("idn-norm:0.4", ("idn-norm", 0.4)),
+    ("idn-file:0.6", ("idn-file", 0.6)),
     ("cifar10n:worst", ("cifar10n", "worst")),
 ])
 def test_parse_noise(spec, expected):
@@ -200,11 +209,14 @@ def test_parse_noise(spec, expected):
 @pytest.mark.parametrize("spec, message", [
     ("sym", r"needs a parameter, e\.g\. 'sym:0\.4'"),
     ("sym:abc", "not a number: 'abc'"),
-    ("gauss:0.2", r"kind 'gauss'.*'clean', 'sym', 'asym', 'pairflip', 'idn', 'cifar10n'"),
+    ("gauss:0.2", r"kind 'gauss'.*'clean', 'sym', 'asym', 'pairflip', 'idn', 'idn-norm', 'idn-file', 'cifar10n'"),
     ("sym:1.0", r"sym noise rate must lie in \[0, 1\), got 1\.0"),
     ("sym:-0.1", r"must lie in \[0, 1\)"),
     ("asym:1.5", r"asym noise rate must lie in \[0, 1\], got 1\.5"),
     ("idn:nan", r"idn noise rate must lie in \[0, 1\]"),
+    ("idn-norm:1.2", r"idn-norm noise rate must lie in \[0, 1\], got 1\.2"),
+    ("idn-file:-0.4", r"idn-file noise rate must lie in \[0, 1\], got -0\.4"),
+    ("idn-file", r"e\.g\. 'idn-file:0\.4'"),
     ("clean:0.2", "takes no parameter"),
     ("cifar10n:best", r"label set 'best'.*'aggre', 'random1', 'random2', 'random3', 'worst'"),
     ("cifar10n", r"e\.g\. 'cifar10n:worst'"),
@@ -235,6 +247,13 @@ def test_bad_arguments_rejected():
         apply_noise("asym:0.2", labels, dataset="cifar10", num_classes=100, seed=0)
     with pytest.raises(ValueError, match="idn noise needs the training images"):
         apply_noise("idn:0.2", labels, dataset="cifar10", num_classes=3, seed=0)
+    with pytest.raises(ValueError, match="idn-norm noise needs the training images"):
+        apply_noise("idn-norm:0.2", labels, dataset="cifar10", num_classes=3, seed=0)
+    for spec in ("idn-file:0.4", "cifar10n:worst"):
+        kind = spec.partition(":")[0]
+        with pytest.raises(ValueError, match=f"{kind} noise labels CIFAR-10's training images; it has none for "
+                                             f"dataset 'mnist'"):
+            apply_noise(spec, labels, dataset="mnist", num_classes=10, seed=0)
     with pytest.raises(ValueError, match="unknown CIFAR-10N label set 'best'"):
         cifar10n_noise(labels, "best", "/nonexistent")
 
@@ -314,6 +333,35 @@ def test_apply_noise_idn_scales_images_to_unit_interval():
     assert np.any(scaled_wrong.noisy != direct.noisy)
 
 
+def test_channel_standardisation_gives_mean_zero_std_one_per_channel():
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (300, 3, 4, 5), dtype=np.uint8)
+    images[:, 2] = 7  # a constant channel: scale 1, not a division by 0
+    offset, scale = channel_standardisation(images)
+    assert offset.shape == scale.shape == (60,)
+    standardised = ((images.reshape(300, -1) - offset) / scale).reshape(300, 3, 20)
+    for channel in (0, 1):
+        values = images[:, channel].astype(np.float64)
+        np.testing.assert_allclose(standardised[:, channel], (values.reshape(300, 20) - values.mean()) / values.std())
+    np.testing.assert_array_equal(standardised[:, 2], 0.0)
+    np.testing.assert_array_equal(scale[40:], 1.0)
+
+
+def test_apply_noise_idn_norm_standardises_each_channel():
+    rng = np.random.default_rng(6)
+    images = rng.integers(0, 256, (600, 3, 4, 4), dtype=np.uint8)
+    labels = rng.integers(0, 10, 600)
+    via_spec = apply_noise("idn-norm:0.4", labels, dataset="cifar10", num_classes=10, seed=3,
+                           images=torch.from_numpy(images))
+    pixels = images.astype(np.float64)
+    mean, std = pixels.mean(axis=(0, 2, 3), keepdims=True), pixels.std(axis=(0, 2, 3), keepdims=True)
+    direct = instance_noise(labels, ((pixels - mean) / std).reshape(600, -1), 10, 0.4, seed=3)
+    np.testing.assert_array_equal(via_spec.noisy, direct.noisy)
+    assert via_spec.spec == "idn-norm:0.4" and via_spec.nominal is None
+    raw = apply_noise("idn:0.4", labels, dataset="cifar10", num_classes=10, seed=3, images=images)
+    assert np.any(raw.noisy != via_spec.noisy)
+
+
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", ["mnist", "cifar10"])
 def test_idn_on_real_images(real_dataset, name):
@@ -324,6 +372,66 @@ def test_idn_on_real_images(real_dataset, name):
     )
     assert abs(result.rate - 0.4) <= 0.02
     np.testing.assert_array_equal(result.clean, dataset.train_labels.numpy())
+
+
+@pytest.mark.realdata
+def test_normalised_pixels_spread_idn_flips_over_more_classes(real_dataset):
+    """On raw CIFAR-10 pixels the class-wide brightness term sends most of a class's flips to one
+    class (effective number of targets ~2.4 on all images); standardised per channel they spread
+    over ~7.5 of the 9 wrong classes. 5,000 images (500 per class) show it."""
+    from anl.data import stratified_subset
+
+    cifar10 = real_dataset("cifar10")
+    index = stratified_subset(cifar10.train_labels, 5000, seed=0)
+    labels, images = cifar10.train_labels[index].numpy(), cifar10.train_images[index]
+    kwargs = dict(dataset="cifar10", num_classes=10, seed=1, images=images)
+    raw, normalised = apply_noise("idn:0.4", labels, **kwargs), apply_noise("idn-norm:0.4", labels, **kwargs)
+    assert abs(raw.rate - 0.4) < 0.02 and abs(normalised.rate - 0.4) < 0.02
+    raw_targets, normalised_targets = effective_targets(raw), effective_targets(normalised)
+    assert (normalised_targets > raw_targets).all()
+    assert raw_targets.mean() < 3.5 and normalised_targets.mean() > 6.0
+    assert top_target_share(normalised).mean() < 0.4 < 0.6 < top_target_share(raw).mean()
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def test_flip_statistics_of_a_hand_matrix():
+    transition = np.array([[0.5, 0.3, 0.1, 0.1],
+                           [0.0, 1.0, 0.0, 0.0],
+                           [0.2, 0.2, 0.4, 0.2],
+                           [0.0, 0.0, 0.9, 0.1]])
+    distribution = flip_distribution(transition)
+    np.testing.assert_allclose(distribution[[0, 2, 3]], [[0, 0.6, 0.2, 0.2], [1 / 3, 1 / 3, 0, 1 / 3], [0, 0, 1, 0]])
+    assert np.isnan(distribution[1]).all()
+    entropy = -(0.6 * math.log(0.6) + 2 * 0.2 * math.log(0.2))
+    np.testing.assert_allclose(top_target_share(transition), [0.6, np.nan, 1 / 3, 1.0])
+    np.testing.assert_allclose(effective_targets(transition), [math.exp(entropy), np.nan, 3.0, 1.0])
+
+
+def test_flip_statistics_of_symmetric_and_asymmetric_matrices():
+    np.testing.assert_allclose(top_target_share(symmetric_matrix(10, 0.4)), np.full(10, 1 / 9))
+    np.testing.assert_allclose(effective_targets(symmetric_matrix(10, 0.4)), np.full(10, 9.0))
+    asymmetric = effective_targets(asymmetric_matrix("cifar10", 0.4))
+    mapped = [9, 2, 3, 5, 4]
+    np.testing.assert_allclose(asymmetric[mapped], 1.0)
+    assert np.isnan(np.delete(asymmetric, mapped)).all()
+
+
+def test_flip_statistics_from_clean_and_noisy_labels():
+    # class 0: 4 flips to 1 and 2 to 2 of 10; class 1 unflipped; class 2: 5 flips to 0 of 10
+    labels = np.repeat([0, 1, 2], 10)
+    result = flip_exact(labels, np.array([[0.4, 0.4, 0.2], [0, 1, 0], [0.5, 0, 0.5]]), seed=0)
+    np.testing.assert_allclose(top_target_share(result), [2 / 3, np.nan, 1.0])
+    two_thirds = -(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3))
+    np.testing.assert_allclose(effective_targets(result), [math.exp(two_thirds), np.nan, 1.0])
+
+
+def test_flip_statistics_reject_bad_matrices():
+    with pytest.raises(ValueError, match=r"square K x K matrix, got shape \(2, 3\)"):
+        effective_targets(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="non-negative"):
+        top_target_share(np.array([[1.5, -0.5], [0.0, 1.0]]))
 
 
 # ----------------------------------------------------------------------------- CIFAR-10N
@@ -446,3 +554,105 @@ def test_cifar10n_joins_the_loaded_cifar10_images(real_dataset, which):
     joined_auc, shuffled_auc = within_class_auc(doubt, mislabelled, clean), within_class_auc(doubt, shuffled, clean)
     assert abs(shuffled_auc - 0.5) < 0.015
     assert joined_auc > 0.52 and joined_auc - shuffled_auc > 0.02
+
+
+# ----------------------------------------------------------------------------- fixed IDN labels
+
+
+def write_fixed_idn(root: Path, rate: str, labels: np.ndarray) -> Path:
+    """The JSON list format of cifar10-idn/, written compactly (not the published files' size)."""
+    path = root / "cifar10-idn" / f"cifar10_dependent_{rate}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(labels.tolist(), separators=(",", ":")))
+    return path
+
+
+@pytest.fixture
+def fake_fixed_idn(tmp_path):
+    """A data root with a CIFAR-10N file (clean labels in a shuffled original order, 5,000 per
+    class) and fixed labels at 0.4 that flip class c of image i to (c + 1 + i mod 3) mod 10 for
+    every third image."""
+    rng = np.random.default_rng(8)
+    clean = rng.permutation(np.repeat(np.arange(10), 5000))
+    torch.save({"clean_label": clean}, tmp_path / "CIFAR-10_human.pt")
+    index = np.arange(clean.size)
+    noisy = np.where(index % 3 == 0, (clean + 1 + index % 3) % 10, clean)
+    write_fixed_idn(tmp_path, "0.4", noisy)
+    return tmp_path, clean, noisy
+
+
+def test_fixed_idn_joins_through_the_clean_labels(fake_fixed_idn):
+    root, clean, noisy = fake_fixed_idn
+    order = np.argsort(clean, kind="stable")  # class-major, original order inside a class: the JPEG copy
+    result = fixed_instance_noise(clean[order], 0.4, root / "CIFAR-10_human.pt", root)
+    np.testing.assert_array_equal(result.noisy, noisy[order])
+    np.testing.assert_array_equal(result.clean, clean[order])
+    assert result.spec == "idn-file:0.4" and result.nominal is None
+    assert result.rate == np.mean(noisy != clean)
+
+
+def test_apply_noise_idn_file_reads_anl_data(fake_fixed_idn, monkeypatch):
+    root, clean, noisy = fake_fixed_idn
+    monkeypatch.setenv("ANL_DATA", str(root))
+    result = apply_noise("idn-file:0.4", clean, dataset="cifar10", num_classes=10, seed=5)
+    np.testing.assert_array_equal(result.noisy, noisy)
+    assert apply_noise("idn-file:0.4", clean, dataset="cifar10", num_classes=10, seed=6).spec == "idn-file:0.4"
+
+
+def test_fixed_idn_missing_file_names_path_and_rates(fake_fixed_idn, monkeypatch):
+    root, clean, _ = fake_fixed_idn
+    write_fixed_idn(root, "0.2", clean)
+    monkeypatch.setenv("ANL_DATA", str(root))
+    expected = str(root / "cifar10-idn" / "cifar10_dependent_0.6.json")
+    with pytest.raises(FileNotFoundError) as caught:
+        apply_noise("idn-file:0.6", clean, dataset="cifar10", num_classes=10, seed=0)
+    message = str(caught.value)
+    assert "\n" not in message and expected in message and "rates with a file there: 0.2, 0.4" in message
+    with pytest.raises(FileNotFoundError, match=r"at rate 0\.4 not found: .*elsewhere.*there: none"):
+        fixed_instance_noise(clean, 0.4, root / "CIFAR-10_human.pt", root / "elsewhere")
+    with pytest.raises(FileNotFoundError, match=r"CIFAR-10N labels not found at .*nowhere\.pt"):
+        fixed_instance_noise(clean, 0.4, root / "nowhere.pt", root)
+    with pytest.raises(ValueError, match="per-class counts"):
+        fixed_instance_noise(clean[1:], 0.4, root / "CIFAR-10_human.pt", root)
+
+
+@pytest.fixture(scope="module")
+def published_fixed_idn():
+    """The folder of the published fixed IDN label files; missing ones skip (fail under CI=true)."""
+    from anl.data import data_root
+
+    folder = data_root() / "cifar10-idn"
+    missing = [rate for rate in (0.2, 0.4, 0.6) if not (folder / f"cifar10_dependent_{rate:g}.json").is_file()]
+    if missing:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(f"fixed IDN labels at {missing} missing in {folder}")
+    return folder
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("rate", [0.2, 0.4, 0.6])
+def test_fixed_idn_published_rates(cifar10n_table, published_fixed_idn, rate):
+    """The published files flip exactly int(rate x 50,000) images, and at 0.4 every class 39-41 %
+    (whole percent); labels in original order get the file itself back."""
+    from anl.data import read_cifar10_idn_labels
+
+    clean = cifar10n_table["clean_label"]
+    class_major = np.concatenate([np.flatnonzero(clean == c) for c in range(10)])
+    kwargs = dict(dataset="cifar10", num_classes=10, seed=0)
+    original = apply_noise(f"idn-file:{rate:g}", clean, **kwargs)
+    np.testing.assert_array_equal(original.noisy, read_cifar10_idn_labels(rate))
+    joined = apply_noise(f"idn-file:{rate:g}", clean[class_major], **kwargs)
+    np.testing.assert_array_equal(joined.noisy, original.noisy[class_major])
+    assert f"{100 * joined.rate:.2f}" == f"{100 * rate:.2f}"
+    if rate == 0.4:
+        per_class = np.round(100 * (1 - np.diag(joined.transition)))  # 38.96 to 41.30 %
+        assert ((39 <= per_class) & (per_class <= 41)).all(), per_class
+        assert effective_targets(joined).mean() > 6.0 and top_target_share(joined).mean() < 0.35
+
+
+@pytest.mark.realdata
+def test_fixed_idn_joins_the_loaded_cifar10_images(real_dataset, cifar10n_table, published_fixed_idn):
+    cifar10 = real_dataset("cifar10")
+    result = apply_noise("idn-file:0.4", cifar10.train_labels, dataset="cifar10", num_classes=10, seed=0)
+    assert result.rate == 0.4
+    per_class = np.round(100 * (1 - np.diag(result.transition)))
+    assert ((39 <= per_class) & (per_class <= 41)).all(), per_class

@@ -58,7 +58,7 @@ BAD = [  # notebook, parameter, bad value, the start of the one-line message
     # label noise
     ("benchmark", "noises", ["clean", "gauss:0.2"],
      "parameter noises: unknown noise kind 'gauss' in 'gauss:0.2'; "
-     "choose one of ('clean', 'sym', 'asym', 'pairflip', 'idn', 'cifar10n')"),
+     "choose one of ('clean', 'sym', 'asym', 'pairflip', 'idn', 'idn-norm', 'idn-file', 'cifar10n')"),
     ("dynamics", "noises", ["sym:1.2"], "parameter noises: sym noise rate must lie in [0, 1), got 1.2"),
     ("ablations", "er_noise", "asym:-0.1", "parameter er_noise: asym noise rate must lie in [0, 1], got -0.1"),
     ("claims", "noises", ["idn:2"], "parameter noises: idn noise rate must lie in [0, 1], got 2.0"),

@@ -268,7 +268,7 @@ def draw_transition_matrix(ax: Any, matrix: np.ndarray, dataset: str, title: str
     import seaborn as sns
 
     cells = np.where(matrix >= 0.005, np.vectorize(lambda value: f"{value:.2f}".lstrip("0"))(matrix), "")
-    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=cells, fmt="", annot_kws={"fontsize": 6},
+    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=cells, fmt="", annot_kws={"fontsize": 7},
                 square=True, cbar=False, xticklabels=class_names(dataset), yticklabels=class_names(dataset),
                 linewidths=0.3, linecolor="white")
     ax.set(title=title, xlabel="given label", ylabel="true class")

@@ -262,12 +262,12 @@ def preset_table() -> pd.DataFrame:
 def noise_spec_table(dataset: data.ImageDataset, seed: int, rate: float = 0.4) -> pd.DataFrame:
     """One row per noise kind of anl.noise: its spec form, its meaning, and the realised noise rate
     on ``dataset``'s training labels of the kind at nominal ``rate`` with ``seed`` ("-" where the
-    kind does not apply to the data set or takes no rate)."""
+    kind does not apply to the data set or takes no rate; idn-file reads its label file)."""
     labels = dataset.train_labels.numpy()
     header = f"realised on {DATASET_NAMES.get(dataset.name, dataset.name)}, R = {rate:g}"
     rows = []
     for kind, (form, meaning) in noise.NOISE_GRAMMAR.items():
-        if kind in ("clean", "cifar10n"):
+        if kind in ("clean", "cifar10n") or (kind in noise.CIFAR10_ONLY_KINDS and dataset.name != "cifar10"):
             realised = "-"
         else:
             realised = noise.apply_noise(f"{kind}:{rate:g}", labels, dataset=dataset.name,
