@@ -29,10 +29,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from anl import engine, losses
+from anl import claims, detection, engine, losses
 from anl.data import ImageDataset, load_dataset
-from anl.engine import (EpochCallback, checkpoint_path, cosine_lr, device_name, normalise, resolve_device,
-                        run_precision, seed_everything)
+from anl.engine import (EpochCallback, checkpoint_dir, checkpoint_path, claim_runs, cosine_lr, device_name, normalise,
+                        resolve_device, run_precision, seed_everything)
 from anl.models import build_model
 from anl.results import ResultsStore, config_key
 from anl.train import RunConfig, apply_augmentation, draw_augmentation, make_record, predict, prepare_data, scores
@@ -214,7 +214,8 @@ class BatchedRuns:
         check_batchable(resolved)
         if dataset.name != resolved[0]["dataset"]:
             raise ValueError(f"dataset {dataset.name!r} given for {resolved[0]['dataset']!r} runs")
-        objectives = [losses.build(c["loss"], dataset=c["dataset"], **c["loss_overrides"]) for c in resolved]
+        objectives = [losses.build(c["loss"], dataset=c["dataset"], noise_type=losses.noise_type_of(c["noise"]),
+                                   **c["loss_overrides"]) for c in resolved]
         order = sorted(range(len(resolved)), key=lambda i: (_objective_key(objectives[i]), config_key(resolved[i])))
         self.configs = [resolved[i] for i in order]
         self.keys = [config_key(config) for config in self.configs]
@@ -350,6 +351,15 @@ class BatchedRuns:
         return [scores(test[:, run], train[:, run], data, objective)
                 for run, (data, objective) in enumerate(zip(self.data, self.objectives))]
 
+    def confident_learning(self) -> list[dict[str, Any] | None]:
+        """anl.detection.confident_learning of every run on its in-sample probabilities of the
+        scored training sample."""
+        first = self.data[0]
+        train = self.logits(first.images[first.eval_index])
+        return [detection.confident_learning(train[:, run], data.labels[data.eval_index],
+                                             data.labels[data.eval_index] != data.true_labels[data.eval_index])
+                for run, data in enumerate(self.data)]
+
     def state_dict(self) -> dict[str, Any]:
         return {"keys": self.keys, "model": self.model.state_dict(), "momentum": self.momentum,
                 "generators": [generator.get_state() for generator in self.generators]}
@@ -363,22 +373,26 @@ class BatchedRuns:
             generator.set_state(generator_state)
 
 
-def batch_checkpoint_path(keys: Sequence[str]) -> Path:
-    return checkpoint_path("batch-" + config_key({"batched_runs": sorted(keys)}))
+def batch_checkpoint_path(store: ResultsStore, keys: Sequence[str]) -> Path:
+    """The checkpoint of the batch of runs ``keys`` of ``store``."""
+    return checkpoint_path(store, "batch-" + config_key({"batched_runs": sorted(keys)}))
 
 
 def train_batched(configs: Sequence[RunConfig], store: ResultsStore | None = None, *,
                   dataset: ImageDataset | None = None, device: str | torch.device | None = None,
                   progress: bool = True, on_epoch_end: EpochCallback | None = None,
                   deadline: float | None = None, epoch_estimate: float | None = None) -> list[dict[str, Any]] | None:
-    """Train compatible runs as one batch, checkpointing every epoch; return (and store) their
-    records in the order given, or None when stopped for ``deadline``.
+    """Train compatible runs as one batch, checkpointing every epoch in ``store``'s checkpoint
+    folder; return (and store) their records in the order given, or None when stopped for ``deadline``.
 
-    Runs already in ``store`` are not trained. A batch with a checkpoint resumes after its last
-    completed epoch. ``deadline`` (a time.perf_counter() value): before each epoch, stop (the
-    checkpoint stays) if the epoch would end after it; an epoch takes as long as the batch's last
-    one, or ``epoch_estimate`` seconds before the first (None: unknown, go on).
-    ``on_epoch_end(epoch, metrics of every run, in batch order)`` follows each checkpoint.
+    Runs already in ``store`` are not trained; this worker claims the others while training them
+    (anl.engine.claim_runs: RunClaimedError if another worker holds one); without a store nothing
+    is claimed or checkpointed. A batch with a checkpoint resumes after its last completed epoch.
+    ``deadline`` (a time.perf_counter() value): before each epoch, stop (the checkpoint stays) if
+    the epoch would end after it; an epoch takes as long as the batch's last one, or
+    ``epoch_estimate`` seconds before the first (None: unknown, go on).
+    ``on_epoch_end(epoch, metrics of every run, in batch order)`` follows each checkpoint. A NaN or
+    infinite objective of any run stops the batch unrecorded.
     """
     keys = [config.key for config in configs]
     if store is not None and all(store.has(key) for key in keys):
@@ -388,25 +402,27 @@ def train_batched(configs: Sequence[RunConfig], store: ResultsStore | None = Non
     first = pending[0].resolved()
     dataset = dataset if dataset is not None else load_dataset(first["dataset"])
     runs = BatchedRuns(pending, dataset, device)
-    path = batch_checkpoint_path(runs.keys)
-    trained = engine.run_epochs(
-        path, first["epochs"], state=runs.state_dict, load_state=runs.load_state_dict, set_lr=runs.set_epoch_lr,
-        train_epoch=runs.train_epoch, evaluate=runs.evaluate, runs=runs.runs,
-        label=f"{runs.runs} {first['dataset']} runs ({first['model']})", headline=None, progress=progress,
-        on_epoch_end=on_epoch_end, deadline=deadline, epoch_estimate=epoch_estimate)
-    if trained is None:
-        return None
-    epochs_of_run, wall_time = trained
-    predictions = runs.logits(runs.data[0].test_images).argmax(2).cpu()
-    records = {}
-    for run, key in enumerate(runs.keys):
-        provenance = engine.provenance(device, runs.amp, runs.data[run].source, wall_time)
-        record = make_record(key, runs.configs[run], runs.data[run], runs.objectives[run], epochs_of_run[run],
-                             predictions[:, run], {**provenance, "batched_runs": runs.runs})
-        if store is not None:
-            store.write(record)
-        records[key] = record
-    path.unlink(missing_ok=True)
+    path = None if store is None else batch_checkpoint_path(store, runs.keys)
+    with claim_runs(store, runs.keys):
+        trained = engine.run_epochs(
+            path, first["epochs"], state=runs.state_dict, load_state=runs.load_state_dict, set_lr=runs.set_epoch_lr,
+            train_epoch=runs.train_epoch, evaluate=runs.evaluate, runs=runs.runs,
+            label=f"{runs.runs} {first['dataset']} runs ({first['model']})", headline=None, progress=progress,
+            on_epoch_end=on_epoch_end, deadline=deadline, epoch_estimate=epoch_estimate)
+        if trained is None:
+            return None
+        predictions = runs.logits(runs.data[0].test_images).argmax(2).cpu()
+        confident = runs.confident_learning()
+        records = {}
+        for run, key in enumerate(runs.keys):
+            provenance = engine.provenance(device, runs.amp, runs.data[run].source, trained)
+            record = make_record(key, runs.configs[run], runs.data[run], runs.objectives[run], trained.epochs[run],
+                                 predictions[:, run], {**provenance, "batched_runs": runs.runs}, confident[run])
+            if store is not None:
+                store.write(record)
+            records[key] = record
+        if path is not None:
+            path.unlink(missing_ok=True)
     return [records[key] if key in records else store.read(key) for key in keys]
 
 
@@ -450,8 +466,9 @@ def recorded_seconds_per_unit(store: ResultsStore, dataset: str, model: str, dev
 def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_per_batch: int, *,
                         device: str | torch.device | None = None, progress: bool = True,
                         time_budget: float | None = None) -> list[dict[str, Any]]:
-    """Train every config not yet in ``store`` in batches (plan_batches); return the records of
-    the configs recorded at the end, in the order given.
+    """Train every config not yet in ``store`` in batches (plan_batches), leaving the runs another
+    worker holds a claim on to it; return the records of the configs recorded at the end, in the
+    order given.
 
     ``time_budget`` (seconds from the call): a batch starts only if 1.1 x its estimated time fits
     in what is left, and a running batch stops before an epoch that would overrun, leaving its
@@ -463,7 +480,12 @@ def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_
     started = time.perf_counter()
     deadline = None if time_budget is None else started + time_budget
     keys = [config.key for config in configs]  # validates every config before any training
-    batches = plan_batches([config for config, key in zip(configs, keys) if not store.has(key)], runs_per_batch)
+    folder = checkpoint_dir(store)
+    held = [key for key in keys if not store.has(key) and claims.holder(folder, key) is not None]
+    if held:
+        print(f"{len(held)} runs are being trained by other workers (claims in {folder}): left to them", flush=True)
+    batches = plan_batches([config for config, key in zip(configs, keys) if not store.has(key) and key not in held],
+                           runs_per_batch)
     device = resolve_device(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest grouped kernels

@@ -5,7 +5,10 @@ A worker claims a run before training it by creating ``<folder>/<key>.claim`` at
 heartbeat thread touches the file every :data:`HEARTBEAT_S` seconds. A claim is stale when its
 heartbeat is older than :func:`stale_after` seconds (``ANL_CLAIM_STALE_S``, default 300), or when
 it names a process of this host that has exited; a stale claim may be taken over, by one worker
-only (an ``O_EXCL`` takeover lock). The claim is removed when the worker is done with the run.
+only (an ``O_EXCL`` takeover lock). A claim file that cannot be read (a worker killed between
+creating it and writing its owner, a full disk) is judged by its age alone. A process that holds a
+claim may claim the run again (a sweep's claim, then the trainer's): claims nest, and the file is
+removed when the outermost is released, that is when the worker is done with the run.
 Every claim and takeover of a run still to train is appended to ``<folder>/claims.log`` (one line
 each: time, event, key, host:pid), the place to watch which worker trains what.
 """
@@ -30,6 +33,7 @@ HEARTBEAT_S = 20.0
 DEFAULT_STALE_S = 300.0
 LOG_NAME = "claims.log"
 _HELD: dict[Path, tuple[str, threading.Event]] = {}  # claims this process holds -> (token, heartbeat's stop)
+_DEPTH: dict[Path, int] = {}  # how many times this process claimed each held claim
 
 
 def stale_after() -> float:
@@ -146,6 +150,9 @@ def acquire(folder: Path, key: str, needed: Callable[[], bool] | None = None) ->
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = claim_path(folder, key)
+    if path in _HELD and (_read(path) or {}).get("token") == _HELD[path][0]:
+        _DEPTH[path] += 1
+        return True
     owner = _owner()
     event = "claimed"
     if not _create(path, owner):
@@ -153,7 +160,7 @@ def acquire(folder: Path, key: str, needed: Callable[[], bool] | None = None) ->
         if seen is None:
             if not _create(path, owner):
                 return False
-        elif not (seen and is_stale(path, seen) and _take_over(path, seen, owner)):
+        elif not (is_stale(path, seen) and _take_over(path, seen, owner)):
             return False
         else:
             event = f"took-over-from {seen.get('host')}:{seen.get('pid')}"
@@ -162,6 +169,7 @@ def acquire(folder: Path, key: str, needed: Callable[[], bool] | None = None) ->
         return False
     stop = threading.Event()
     _HELD[path] = owner["token"], stop
+    _DEPTH[path] = 1
     threading.Thread(target=_heartbeat, args=(path, stop), daemon=True, name=f"claim {key}").start()
     _log(folder, event, key)
     return True
@@ -170,18 +178,22 @@ def acquire(folder: Path, key: str, needed: Callable[[], bool] | None = None) ->
 def release(folder: Path, key: str) -> None:
     """Stop the heartbeat and remove this process's claim on ``key`` (if it still holds it)."""
     path = claim_path(Path(folder), key)
-    held = _HELD.pop(path, None)
-    if held is None:
+    if path not in _HELD:
         return
-    token, stop = held
+    _DEPTH[path] -= 1
+    if _DEPTH[path] > 0:
+        return
+    del _DEPTH[path]
+    token, stop = _HELD.pop(path)
     stop.set()
     if (_read(path) or {}).get("token") == token:  # not taken over meanwhile
         path.unlink(missing_ok=True)
 
 
 def release_all() -> None:
-    """Release every claim this process holds (before it is stopped and requeued)."""
+    """Release every claim this process holds, however deeply nested (before it is stopped and requeued)."""
     for path in list(_HELD):
+        _DEPTH[path] = 1
         release(path.parent, path.name.removesuffix(".claim"))
 
 

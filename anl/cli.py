@@ -114,16 +114,12 @@ def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict
         return [store.read(config.key) for config in configs]
     folder = jobs[0].paths.folder
     print(f"submitted {len(jobs)} jobs ({args.executor}), array {jobs[0].job_id.split('_')[0]}; logs in {folder}; "
-          f"claims and progress: {claims_log()}", flush=True)
+          f"claims and progress: {checkpoint_dir(store) / LOG_NAME}", flush=True)
     if args.executor == "slurm":
         return None
     for job in jobs:
         job.result()  # raises with the job's error and log path if it failed
     return [store.read(config.key) for config in configs if store.has(config.key)]
-
-
-def claims_log() -> str:
-    return str(checkpoint_dir() / LOG_NAME)
 
 
 def command_sweep(args: argparse.Namespace) -> None:

@@ -9,13 +9,15 @@ model and metrics. Everything that is the same for every kind of run is here, on
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import math
 import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -25,7 +27,7 @@ from torch import nn
 
 from anl import claims, losses
 from anl.atomic import atomic_write_bytes
-from anl.results import REPOSITORY, ResultsStore, code_version, package_versions
+from anl.results import ResultsStore, code_version, package_versions
 
 PRECISIONS = ("fp32", "bf16")  # of the model's forward and backward; objective and weights stay float32
 SUBSET_SEED = 0  # the training subset, same for every run
@@ -167,13 +169,44 @@ def eval_logits(model: nn.Module, images: torch.Tensor, mean: torch.Tensor, std:
 
 
 # ----------------------------------------------------------------------------- checkpoints and progress
-def checkpoint_dir() -> Path:
-    """Checkpoints (and the claims on runs) live in $ANL_CHECKPOINTS or <repository>/checkpoints."""
-    return Path(os.environ.get("ANL_CHECKPOINTS", REPOSITORY / "checkpoints"))
+class NonFiniteObjectiveError(ValueError):
+    """A run whose training objective became NaN or infinite: it stops, unrecorded."""
 
 
-def checkpoint_path(key: str) -> Path:
-    return checkpoint_dir() / f"{key}.pt"
+class RunClaimedError(ValueError):
+    """A run that another worker is training (it holds the claim on it)."""
+
+
+def checkpoint_dir(store: ResultsStore) -> Path:
+    """The folder of ``store``'s checkpoints and of the claims on its runs: ``<store>/checkpoints``;
+    or, when $ANL_CHECKPOINTS names a folder (a fast local disk), its subfolder named by a hash of
+    the store's absolute path. Either way two stores never share a checkpoint or a claim, so a run
+    trained into one store can neither resume from nor delete the checkpoint of the same config in
+    another."""
+    base = os.environ.get("ANL_CHECKPOINTS")
+    if not base:
+        return store.root / "checkpoints"
+    return Path(base) / hashlib.sha256(str(store.root.resolve()).encode()).hexdigest()[:16]
+
+
+def checkpoint_path(store: ResultsStore, key: str) -> Path:
+    """The checkpoint of run ``key`` of ``store``."""
+    return checkpoint_dir(store) / f"{key}.pt"
+
+
+@contextlib.contextmanager
+def claim_runs(store: ResultsStore | None, keys: Sequence[str]) -> Iterator[None]:
+    """Hold this worker's claims (anl.claims) on runs ``keys`` of ``store`` while the block trains
+    them; RunClaimedError naming the holder if another worker holds one. No store: no claims."""
+    with contextlib.ExitStack() as stack:
+        for key in keys if store is not None else ():
+            folder = checkpoint_dir(store)
+            if not stack.enter_context(claims.claimed(folder, key)):
+                owner = claims.holder(folder, key) or {}
+                raise RunClaimedError(f"run {key} is being trained by another worker "
+                                      f"({owner.get('host', '?')}:{owner.get('pid', '?')}, claim "
+                                      f"{claims.claim_path(folder, key)}); wait for it to finish")
+        yield
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -181,6 +214,25 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """The state :func:`save_checkpoint` wrote to ``path``, on the CPU."""
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+#: The code version of the epochs of a checkpoint written before checkpoints stored one.
+UNKNOWN_CODE_VERSION = {"git_sha": "unknown", "git_dirty": None,
+                        "code_version_source": "checkpoint written without its code version"}
+
+
+def extend_code_versions(versions: list[dict[str, Any]], epoch: int) -> list[dict[str, Any]]:
+    """``versions`` (the code versions that trained epochs 1..epoch-1, each with its first_epoch
+    and last_epoch) with 1-based ``epoch`` added as trained by this process's code."""
+    current = code_version()
+    if versions and {name: versions[-1][name] for name in current} == current:
+        return [*versions[:-1], {**versions[-1], "last_epoch": epoch}]
+    return [*versions, {**current, "first_epoch": epoch, "last_epoch": epoch}]
 
 
 @dataclass(frozen=True)
@@ -207,13 +259,13 @@ class RunProgress:
 
 def run_progress(key: str, epochs: int, store: ResultsStore) -> RunProgress:
     """The :class:`RunProgress` of the run ``key`` of ``epochs`` epochs, from its record in
-    ``store``, else its checkpoint and claim in :func:`checkpoint_dir`."""
+    ``store``, else its checkpoint and claim in :func:`checkpoint_dir` of ``store``."""
     if store.has(key):
         history = store.read(key)["epochs"]
         return RunProgress("recorded", len(history), epochs, last_epoch=history[-1])
-    path = checkpoint_path(key)
-    history = torch.load(path, map_location="cpu", weights_only=False)["epochs"] if path.is_file() else []
-    owner = claims.holder(checkpoint_dir(), key)
+    path = checkpoint_path(store, key)
+    history = load_checkpoint(path)["epochs"] if path.is_file() else []
+    owner = claims.holder(checkpoint_dir(store), key)
     state = "training" if owner else "stopped" if history else "waiting"
     return RunProgress(state, len(history), epochs, f"{owner['host']}:{owner['pid']}" if owner else "",
                        history[-1] if history else None)
@@ -251,18 +303,33 @@ def load_training_state(state: dict[str, Any], model: nn.Module, optimizer: torc
 
 
 # ----------------------------------------------------------------------------- the epoch loop
-def run_epochs(path: Path, total_epochs: int, *, state: Callable[[], dict[str, Any]],
+@dataclass(frozen=True)
+class TrainedEpochs:
+    """What :func:`run_epochs` trained: ``epochs``, for a single run the list of its
+    :func:`epoch_metrics`, for R runs one such list per run; ``wall_time`` in seconds including time
+    before a resume; ``code_versions``, the code versions that trained the epochs, each with its
+    first_epoch and last_epoch (several when the run was resumed after a code change)."""
+
+    epochs: list[Any]
+    wall_time: float
+    code_versions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_epochs(path: Path | None, total_epochs: int, *, state: Callable[[], dict[str, Any]],
                load_state: Callable[[dict[str, Any]], None], set_lr: Callable[[int], list[float]],
                train_epoch: Callable[[], list[float]], evaluate: Callable[[], list[dict[str, Any]]],
                runs: int | None, label: str, headline: str | None, progress: bool,
                on_epoch_end: EpochCallback | None, deadline: float | None = None,
-               epoch_estimate: float | None = None) -> tuple[Any, float] | None:
+               epoch_estimate: float | None = None) -> TrainedEpochs | None:
     """The epoch loop of every trainer: resume from the checkpoint at ``path`` if there is one,
     then per 0-based epoch ``set_lr(epoch)``, ``train_epoch()``, ``evaluate()`` (each a list with
-    one entry per run), write the checkpoint (``state()`` with "torch_rng", "epochs" and
-    "elapsed") and call ``on_epoch_end``. Returns (epochs, wall time including time before a
-    resume): for ``runs`` None a single run's list of :func:`epoch_metrics`, its callback given
-    one epoch's metrics; for ``runs`` = R one such list per run, the callback given R metrics.
+    one entry per run), write the checkpoint (``state()`` with "torch_rng", "epochs", "elapsed" and
+    "code_versions") and call ``on_epoch_end``. ``runs`` None: a single run, the callback given one
+    epoch's metrics; ``runs`` = R: R runs, the callback given R metrics. ``path`` None: no
+    checkpoint is read or written.
+
+    A training objective that is NaN or infinite raises NonFiniteObjectiveError before that
+    epoch's checkpoint is written (a record holds finite numbers only).
 
     ``deadline`` (a time.perf_counter() value): before each epoch, return None (the checkpoint
     stays) if the epoch would end after it; an epoch takes as long as the last one, or
@@ -270,12 +337,15 @@ def run_epochs(path: Path, total_epochs: int, *, state: Callable[[], dict[str, A
     """
     history: list[list[dict[str, Any]]] = [[] for _ in range(runs or 1)]
     elapsed = 0.0
-    if path.is_file():
-        saved = torch.load(path, map_location="cpu", weights_only=False)
+    versions: list[dict[str, Any]] = []
+    if path is not None and path.is_file():
+        saved = load_checkpoint(path)
         load_state(saved)
         torch.set_rng_state(saved["torch_rng"])
         history = saved["epochs"] if runs else [saved["epochs"]]
         elapsed = saved["elapsed"]
+        versions = saved.get("code_versions") or [
+            {**UNKNOWN_CODE_VERSION, "first_epoch": 1, "last_epoch": len(history[0])}]
     started = time.perf_counter() - elapsed
     bar = progress_bar(label, total_epochs, len(history[0]), progress)
     estimate = epoch_estimate
@@ -287,6 +357,13 @@ def run_epochs(path: Path, total_epochs: int, *, state: Callable[[], dict[str, A
             return None
         rates = set_lr(epoch)
         objectives = train_epoch()
+        if not all(math.isfinite(value) for value in objectives):
+            if bar is not None:
+                bar.close()
+            raise NonFiniteObjectiveError(
+                f"{label}: the training objective is {objectives if runs else objectives[0]} in epoch {epoch + 1}; "
+                "the run stops unrecorded (its checkpoint keeps the last finite epoch): lower the learning rate "
+                "or the weight decay")
         train_time = time.perf_counter() - tick
         evaluated = time.perf_counter()
         scores = evaluate()
@@ -295,8 +372,11 @@ def run_epochs(path: Path, total_epochs: int, *, state: Callable[[], dict[str, A
                    for rate, objective, scored in zip(rates, objectives, scores)]
         for run_history, run_metrics in zip(history, metrics):
             run_history.append(run_metrics)
-        save_checkpoint(path, {**state(), "torch_rng": torch.get_rng_state(),
-                               "epochs": history if runs else history[0], "elapsed": time.perf_counter() - started})
+        versions = extend_code_versions(versions, epoch + 1)
+        if path is not None:
+            save_checkpoint(path, {**state(), "torch_rng": torch.get_rng_state(),
+                                   "epochs": history if runs else history[0],
+                                   "elapsed": time.perf_counter() - started, "code_versions": versions})
         estimate = time.perf_counter() - tick
         if bar is not None:
             bar.update(1)
@@ -306,18 +386,17 @@ def run_epochs(path: Path, total_epochs: int, *, state: Callable[[], dict[str, A
             on_epoch_end(epoch + 1, metrics if runs else metrics[0])
     if bar is not None:
         bar.close()
-    return (history if runs else history[0]), time.perf_counter() - started
+    return TrainedEpochs(history if runs else history[0], time.perf_counter() - started, versions)
 
 
-def run_single_epochs(key: str, config: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
+def run_single_epochs(path: Path | None, config: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
                       generator: torch.Generator, *, train_epoch: Callable[[], float],
                       evaluate: Callable[[], dict[str, Any]], label: str, headline: str, progress: bool,
-                      on_epoch_end: EpochCallback | None) -> tuple[list[dict[str, Any]], float]:
-    """:func:`run_epochs` for one run of one model, optimiser and generator: its checkpoint at
-    ``checkpoint_path(key)``, the cosine lr of config["lr"] over config["epochs"]. Returns the
-    epochs' metrics and the wall time."""
+                      on_epoch_end: EpochCallback | None) -> TrainedEpochs:
+    """:func:`run_epochs` for one run of one model, optimiser and generator, checkpointed at
+    ``path`` (None: not checkpointed), the cosine lr of config["lr"] over config["epochs"]."""
     return run_epochs(
-        checkpoint_path(key), config["epochs"],
+        path, config["epochs"],
         state=lambda: training_state(model, optimizer, generator),
         load_state=lambda state: load_training_state(state, model, optimizer, generator),
         set_lr=lambda epoch: [set_cosine_lr(optimizer, config, epoch)],
@@ -326,12 +405,17 @@ def run_single_epochs(key: str, config: dict[str, Any], model: nn.Module, optimi
 
 
 # ----------------------------------------------------------------------------- records
-def provenance(device: torch.device, amp: bool, data_source: str, wall_time: float) -> dict[str, Any]:
+def provenance(device: torch.device, amp: bool, data_source: str, trained: TrainedEpochs) -> dict[str, Any]:
     """Where and how a run was computed: code version, packages, device, threads, bf16 autocast,
-    the data's source, wall time and the finishing time (UTC)."""
-    return {**code_version(), "packages": package_versions(), "device": device.type,
+    the data's source, wall time and the finishing time (UTC); and ``code_versions``, the code
+    version of each span of epochs, when some epochs were trained by other code than the record's
+    (a run resumed after a code change)."""
+    current = code_version()
+    spans = {"code_versions": trained.code_versions} if any(
+        {name: span[name] for name in current} != current for span in trained.code_versions) else {}
+    return {**current, **spans, "packages": package_versions(), "device": device.type,
             "device_name": device_name(device), "threads": torch.get_num_threads(), "amp_bf16": amp,
-            "data_source": data_source, "wall_time_s": wall_time,
+            "data_source": data_source, "wall_time_s": trained.wall_time,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
@@ -347,8 +431,8 @@ def make_record(key: str, config: dict[str, Any], objective: losses.Objective, n
 def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[Any], None], *,
           label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:
     """Call ``train_one(config)`` for each config, in order, whose record is not in ``store``,
-    holding this worker's claim on it (anl.claims) meanwhile; a run another worker holds is left
-    to it. Workers sharing ``store`` and the checkpoint folder can run this on the same list at
+    holding this worker's claim on it (anl.claims, in ``checkpoint_dir(store)``) meanwhile; a run
+    another worker holds is left to it. Workers sharing ``store`` can run this on the same list at
     once: each run is trained by one of them. Every config is validated before any training.
     Returns the records in ``store`` at the end, in the order given (a run left to another
     worker is missing if that worker has not finished it)."""
@@ -356,9 +440,10 @@ def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[A
     pending = [index for index, key in enumerate(keys) if not store.has(key)]
     bar = progress_bar(f"{label} ({len(keys) - len(pending)} of {len(keys)} done)", len(pending), 0,
                        progress and bool(pending), unit="run")
+    folder = checkpoint_dir(store)
     for index in pending:
         key = keys[index]
-        with claims.claimed(checkpoint_dir(), key, needed=lambda key=key: not store.has(key)) as mine:
+        with claims.claimed(folder, key, needed=lambda key=key: not store.has(key)) as mine:
             if mine:
                 train_one(configs[index])
         if bar is not None:
@@ -367,5 +452,5 @@ def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[A
         bar.close()
     left = [key for key in keys if not store.has(key)]
     if left:
-        print(f"{len(left)} runs are being trained by other workers (claims in {checkpoint_dir()})", flush=True)
+        print(f"{len(left)} runs are being trained by other workers (claims in {folder})", flush=True)
     return [store.read(key) for key in keys if store.has(key)]

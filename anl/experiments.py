@@ -257,10 +257,10 @@ def cifar10_instance_dependent() -> list[Config]:
     """Instance-dependent noise on CIFAR-10, paper protocol, bf16, seed 1: ANL-CE and NCE+RCE on
     the fixed labels at 0.4 (``idn-file:0.4``, those of the published IDN numbers) first; then the
     part-dependent generator on raw pixels (``idn``): ANL-CE and NCE+RCE at rate 0.4, then CE; then
-    ANL-CE and NCE+RCE at 0.6."""
+    ANL-CE and NCE+RCE on the fixed labels at 0.6."""
     return [*cifar10_runs(CIFAR10_FIRST_LOSSES, ("idn-file:0.4",)),
             *cifar10_runs((*CIFAR10_FIRST_LOSSES, "ce"), ("idn:0.4",)),
-            *cifar10_runs(CIFAR10_FIRST_LOSSES, ("idn:0.6",))]
+            *cifar10_runs(CIFAR10_FIRST_LOSSES, ("idn-file:0.6",))]
 
 
 def cifar10_human() -> list[Config]:

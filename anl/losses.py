@@ -34,7 +34,7 @@ NOISE_TYPES = ("sym", "asym", "idn")
 #: in the ε-softmax authors' code), pair-flip is class-dependent, human labels (CIFAR-10N) are
 #: instance-dependent.
 NOISE_TYPE_OF_KIND = {"clean": "sym", "sym": "sym", "asym": "asym", "pairflip": "asym", "idn": "idn",
-                      "cifar10n": "idn"}
+                      "idn-norm": "idn", "idn-file": "idn", "cifar10n": "idn"}
 EPS_SOFTMAX_P_MIN = 1e-8  # the ε-softmax output is clamped below here before its log
 
 

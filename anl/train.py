@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from anl import engine, losses, noise
+from anl import detection, engine, losses, noise
 from anl.data import DATASETS, ImageDataset, load_dataset, stratified_subset
-from anl.engine import (PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, eval_logits,
-                        fixed_sample, normalise, resolve_device, run_precision, seed_everything)
+from anl.engine import (PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, claim_runs,
+                        eval_logits, fixed_sample, normalise, resolve_device, run_precision, seed_everything)
 from anl.models import MODELS, build_model
 from anl.results import ResultsStore, config_key
 
@@ -85,7 +85,8 @@ class RunConfig:
         config["loss"] = losses.canonical_name(self.loss)
         if config["loss"] in losses.PIXEL_LOSSES:
             raise ValueError(f"{config['loss']} is a segmentation loss; classification losses: {', '.join(losses.LOSSES)}")
-        config["loss_overrides"] = canonical_overrides(config["loss"], self.dataset, self.loss_overrides)
+        config["loss_overrides"] = canonical_overrides(config["loss"], self.dataset, self.loss_overrides,
+                                                       losses.noise_type_of(self.noise))
         if config["weight_decay"] is None:
             config["weight_decay"] = losses.default_weight_decay(config["loss"], protocol.weight_decay)
         for name, value in dataclasses.asdict(protocol).items():
@@ -117,14 +118,15 @@ class RunConfig:
         return config_key(self.resolved())
 
 
-def canonical_overrides(loss: str, dataset: str, overrides: dict[str, float]) -> dict[str, float]:
+def canonical_overrides(loss: str, dataset: str, overrides: dict[str, float],
+                        noise_type: str | None = None) -> dict[str, float]:
     """The overrides that change the objective, as floats, so that runs computing the same thing
     share one key: a value equal to the preset's (or default's) is dropped, "lambda" becomes "lam".
     Raises ValueError (from the registry) for an unknown hyperparameter or a missing preset."""
     overrides = {name: float(value) for name, value in losses.hparam_names(overrides).items()}
-    losses.build(loss, dataset=dataset, **overrides)  # validates names and values
+    losses.build(loss, dataset=dataset, noise_type=noise_type, **overrides)  # validates names and values
     try:
-        baseline = losses.build(loss, dataset=dataset).hparams()
+        baseline = losses.build(loss, dataset=dataset, noise_type=noise_type).hparams()
     except ValueError:  # no published preset: every override is needed
         baseline = {}
     hparam_name = {"lam": "lambda"}  # Objective.hparams() spells lam as lambda
@@ -260,7 +262,8 @@ def subset_scores(logits: torch.Tensor, labels: torch.Tensor, loss: losses.Loss,
 def evaluate(model: nn.Module, data: TrainData, objective: losses.Objective, amp: bool) -> dict[str, Any]:
     """Test accuracy/loss, and on the scored training sample: accuracy and loss of the correctly
     labelled images, and of the mislabelled ones against their given label (memorisation) and
-    against their true label (correction)."""
+    against their true label (correction); how well the loss and the margin under the given label
+    rank the mislabelled images first (anl.detection)."""
     test_logits = predict(model, data.test_images, data, amp=amp)
     train_logits = predict(model, data.images[data.eval_index], data, amp=amp)
     return scores(test_logits, train_logits, data, objective)
@@ -276,8 +279,19 @@ def scores(test_logits: torch.Tensor, train_logits: torch.Tensor, data: TrainDat
     clean_acc, clean_loss = subset_scores(train_logits, given, objective.data_term, ~mislabelled)
     noisy_acc_given, noisy_loss = subset_scores(train_logits, given, objective.data_term, mislabelled)
     noisy_acc_true, _ = subset_scores(train_logits, true, objective.data_term, mislabelled)
+    detected = detection.detection_scores(objective.data_term(train_logits, given), train_logits, given, mislabelled)
     return {"test_acc": test_acc, "test_loss": test_loss, "clean_acc": clean_acc, "clean_loss": clean_loss,
-            "noisy_acc_given": noisy_acc_given, "noisy_acc_true": noisy_acc_true, "noisy_loss": noisy_loss}
+            "noisy_acc_given": noisy_acc_given, "noisy_acc_true": noisy_acc_true, "noisy_loss": noisy_loss,
+            **detected}
+
+
+def confident_learning(model: nn.Module, data: TrainData, amp: bool) -> dict[str, Any] | None:
+    """anl.detection.confident_learning on the model's in-sample probabilities of the scored
+    training sample, against the truth."""
+    index = data.eval_index
+    given = data.labels[index]
+    logits = predict(model, data.images[index], data, amp=amp)
+    return detection.confident_learning(logits, given, given != data.true_labels[index])
 
 
 def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
@@ -295,11 +309,15 @@ def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.
 def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: ImageDataset | None = None,
               device: str | torch.device | None = None, progress: bool = True,
               on_epoch_end: EpochCallback | None = None) -> dict[str, Any]:
-    """Train one run, checkpointing every epoch, and return (and store) its record.
+    """Train one run, checkpointing every epoch in ``store``'s checkpoint folder, and return (and
+    store) its record.
 
     A run whose record is already in ``store`` is not trained again: the stored record is returned.
-    A run with a checkpoint resumes after its last completed epoch. ``on_epoch_end(epoch, metrics)``
-    is called after each epoch's checkpoint is written.
+    A run with a checkpoint resumes after its last completed epoch. This worker claims the run
+    (anl.engine.claim_runs) while training it: RunClaimedError if another worker holds it. Without
+    a store the run is neither claimed nor checkpointed. ``on_epoch_end(epoch, metrics)`` is called
+    after each epoch's checkpoint is written. A NaN or infinite training objective stops the run
+    unrecorded (anl.engine.NonFiniteObjectiveError).
     """
     resolved = config.resolved()
     key = config_key(resolved)
@@ -312,23 +330,29 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
         raise ValueError(f"dataset {dataset.name!r} given for a {resolved['dataset']!r} run")
     data = prepare_data(resolved, dataset, device)
     seed_everything(resolved["seed"])
-    objective = losses.build(resolved["loss"], dataset=resolved["dataset"], **resolved["loss_overrides"])
+    objective = losses.build(resolved["loss"], dataset=resolved["dataset"],
+                             noise_type=losses.noise_type_of(resolved["noise"]), **resolved["loss_overrides"])
     model = build_model(resolved["model"], data.num_classes, dataset.image_shape[0])
     model = model.to(device=device, memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
                                 weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    epochs, wall_time = engine.run_single_epochs(
-        key, resolved, model, optimizer, generator,
-        train_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
-        evaluate=lambda: evaluate(model, data, objective, amp),
-        label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
-    predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
-    record = make_record(key, resolved, data, objective, epochs, predictions,
-                         engine.provenance(device, amp, data.source, wall_time))
-    if store is not None:
-        store.write(record)
-    checkpoint_path(key).unlink(missing_ok=True)
+    path = None if store is None else checkpoint_path(store, key)
+    with claim_runs(store, [key]):
+        if store is not None and store.has(key):  # recorded by another worker while the data loaded
+            return store.read(key)
+        trained = engine.run_single_epochs(
+            path, resolved, model, optimizer, generator,
+            train_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
+            evaluate=lambda: evaluate(model, data, objective, amp),
+            label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
+        predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
+        record = make_record(key, resolved, data, objective, trained.epochs, predictions,
+                             engine.provenance(device, amp, data.source, trained),
+                             confident_learning(model, data, amp))
+        if store is not None:
+            store.write(record)
+            path.unlink(missing_ok=True)
     return record
 
 
@@ -337,9 +361,11 @@ def run_label(config: dict[str, Any]) -> str:
 
 
 def make_record(key: str, config: dict[str, Any], data: TrainData, objective: losses.Objective,
-                epochs: list[dict[str, Any]], predictions: torch.Tensor, provenance: dict[str, Any]) -> dict[str, Any]:
+                epochs: list[dict[str, Any]], predictions: torch.Tensor, provenance: dict[str, Any],
+                confident: dict[str, Any] | None) -> dict[str, Any]:
     """The JSON record of a finished run (see anl.results): its noise, and a summary of final and
-    best test accuracy and the test confusion matrix of ``predictions``."""
+    best test accuracy, the test confusion matrix of ``predictions`` and the last epoch's
+    ``confident`` learning scores (anl.detection.confident_learning; None without cleanlab)."""
     accuracies = [epoch["test_acc"] for epoch in epochs]
     best = int(np.argmax(accuracies))
     k = data.num_classes
@@ -353,7 +379,8 @@ def make_record(key: str, config: dict[str, Any], data: TrainData, objective: lo
                "nominal": None if noisy.nominal is None else noisy.nominal.tolist()},
         epochs=epochs,
         summary={"final_test_acc": accuracies[-1], "best_test_acc": accuracies[best], "best_epoch": best + 1,
-                 "final_noisy_acc_given": epochs[-1]["noisy_acc_given"], "test_confusion": confusion.tolist()},
+                 "final_noisy_acc_given": epochs[-1]["noisy_acc_given"], "test_confusion": confusion.tolist(),
+                 "confident_learning": confident},
         provenance=provenance)
 
 

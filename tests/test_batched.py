@@ -37,8 +37,8 @@ LOSSES = ("train_objective", "test_loss", "clean_loss", "noisy_loss")
 
 
 @pytest.fixture(autouse=True)
-def checkpoints_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("ANL_CHECKPOINTS", str(tmp_path / "checkpoints"))
+def checkpoints_beside_their_store(monkeypatch):
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -272,15 +272,15 @@ def test_interrupted_batch_resumes_to_the_same_records_and_deadlines_stop_cleanl
     store = ResultsStore(tmp_path / "results")
     assert train_batched(configs, store, dataset=data, device="cpu", progress=False,
                          deadline=time.perf_counter(), epoch_estimate=1.0) is None
-    assert not batched.batch_checkpoint_path([c.key for c in configs]).exists()
+    assert not batched.batch_checkpoint_path(store, [c.key for c in configs]).exists()
     seen = []
     stopped = train_batched(configs, store, dataset=data, device="cpu", progress=False, deadline=time.perf_counter(),
                             on_epoch_end=lambda epoch, metrics: seen.append(epoch))
     assert stopped is None and seen == [1] and not any(store.has(c.key) for c in configs)
-    assert batched.batch_checkpoint_path([c.key for c in configs]).is_file()
+    assert batched.batch_checkpoint_path(store, [c.key for c in configs]).is_file()
     resumed = train_batched(configs, store, dataset=data, device="cpu", progress=False,
                             on_epoch_end=lambda epoch, metrics: seen.append(epoch))
-    assert seen == [1, 2] and not batched.batch_checkpoint_path([c.key for c in configs]).exists()
+    assert seen == [1, 2] and not batched.batch_checkpoint_path(store, [c.key for c in configs]).exists()
     for before, after in zip(whole, resumed):
         assert without_timings(after["epochs"]) == without_timings(before["epochs"])
         assert after["summary"] == before["summary"] and store.read(after["key"]) == json.loads(json.dumps(after))

@@ -29,10 +29,9 @@ TINY = ["--dataset", "mnist", "--train-subset", "256", "--train-eval-size", "256
 
 @pytest.fixture
 def folders(tmp_path, monkeypatch):
-    """A results folder and a checkpoint folder in tmp, the latter named in ANL_CHECKPOINTS."""
-    checkpoints = tmp_path / "checkpoints"
-    monkeypatch.setenv("ANL_CHECKPOINTS", str(checkpoints))
-    return tmp_path / "results", checkpoints
+    """A results folder in tmp and its checkpoint folder."""
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
+    return tmp_path / "results", tmp_path / "results" / "checkpoints"
 
 
 def log_events(checkpoints: Path) -> list[tuple[str, str]]:
@@ -42,21 +41,25 @@ def log_events(checkpoints: Path) -> list[tuple[str, str]]:
 
 
 def sweep_process(results: Path, checkpoints: Path, *arguments: str) -> subprocess.Popen:
-    env = {**os.environ, "ANL_CHECKPOINTS": str(checkpoints), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(REPOSITORY)}
+    env = {**{name: value for name, value in os.environ.items() if name != "ANL_CHECKPOINTS"},
+           "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPOSITORY)}
     return subprocess.Popen([sys.executable, "-m", "anl", "sweep", *TINY, "--results", str(results), *arguments],
                             env=env, cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 # --- claims --------------------------------------------------------------------------------------
 
-def test_a_claim_is_held_once_and_released(tmp_path) -> None:
+def test_a_claim_is_held_once_nests_in_its_process_and_is_released(tmp_path) -> None:
     assert claims.acquire(tmp_path, "k1")
-    assert not claims.acquire(tmp_path, "k1")  # held, heartbeat fresh, holder alive: not stale
     owner = json.loads(claims.claim_path(tmp_path, "k1").read_text())
     assert owner["pid"] == os.getpid() and owner["host"] == socket.gethostname()
+    assert claims.acquire(tmp_path, "k1")  # the same process again (a sweep's claim, then its trainer's)
+    claims.release(tmp_path, "k1")
+    assert claims.claim_path(tmp_path, "k1").exists()  # the outer claim still holds
     claims.release(tmp_path, "k1")
     assert not claims.claim_path(tmp_path, "k1").exists()
+    claims.claim_path(tmp_path, "k0").write_text(json.dumps({"host": socket.gethostname(), "pid": 1, "token": "x"}))
+    assert not claims.acquire(tmp_path, "k0")  # held by another live process, heartbeat fresh: not stale
     with claims.claimed(tmp_path, "k2") as mine:
         assert mine and claims.claim_path(tmp_path, "k2").exists()
     assert not claims.claim_path(tmp_path, "k2").exists()
@@ -159,7 +162,7 @@ def test_progress_tells_recorded_training_stopped_and_waiting_runs_apart(real_da
                for loss in ("ce", "gce", "sce", "nce_rce")]
     train_sweep(configs[:1], store, device="cpu", progress=False)
     for config in configs[1:3]:  # two runs interrupted after their first epoch
-        save_checkpoint(checkpoint_path(config.key), {"epochs": [{"epoch": 1, "test_acc": 0.5, "train_time_s": 50.0,
+        save_checkpoint(checkpoint_path(store, config.key), {"epochs": [{"epoch": 1, "test_acc": 0.5, "train_time_s": 50.0,
                                                                   "eval_time_s": 10.0}]})
     assert claims.acquire(checkpoints, configs[2].key)  # one of them is being trained by this process
     try:

@@ -132,6 +132,12 @@ def test_protocol_sentence_is_drawn_from_the_records():
     assert "; model in bf16 autocast or fp32 (the loss in float32);" in report.protocol_sentence([bf16, records[0]])
     with pytest.raises(ValueError, match="at least one run record"):
         report.protocol_sentence([])
+    resumed = fake_record(configs[0], 0.9)
+    resumed["provenance"]["code_versions"] = [
+        {"git_sha": "unknown", "git_dirty": None, "code_version_source": "checkpoint", "first_epoch": 1, "last_epoch": 2},
+        {"git_sha": "abcdef0123", "git_dirty": True, "code_version_source": "git", "first_epoch": 3, "last_epoch": 3}]
+    assert ("code 0123456, abcdef0+local changes, unknown (1 run resumed across code versions)"
+            in report.protocol_sentence([records[0], resumed]))
 
 
 def fake_segmentation_record(config: SegmentationConfig, final_dice: float, *, threads: int = 1) -> dict:

@@ -27,7 +27,7 @@ TIMING_FIELDS = ("train_time_s", "eval_time_s")
 
 @pytest.fixture(autouse=True)
 def checkpoints_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("ANL_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -274,7 +274,7 @@ def test_record_round_trips_and_stored_runs_are_not_retrained(synthetic, tmp_pat
     record = train_segmentation(config, store, datasets=synthetic, device="cpu", progress=False,
                                 on_epoch_end=lambda epoch, metrics: seen.append(epoch))
     assert seen == [1, 2] and store.has(config.key) and record["key"] == config.key
-    assert not (tmp_path / "checkpoints" / f"{config.key}.pt").exists()
+    assert not (tmp_path / "results" / "checkpoints" / f"{config.key}.pt").exists()
     assert json.loads(store.path(config.key).read_text()) == json.loads(json.dumps(record))
     noise = record["noise"]
     assert noise["spec"] == "boundary:0.5:4-8" and noise["rate"] == 0.5 and noise["noisy_masks"] == 8
@@ -311,10 +311,12 @@ def test_resume_is_bit_identical(synthetic, tmp_path):
         if epoch == 1:
             raise KeyboardInterrupt
 
+    store = ResultsStore(tmp_path / "results")
     with pytest.raises(KeyboardInterrupt):
-        train_segmentation(config, device="cpu", datasets=synthetic, progress=False, on_epoch_end=stop_after_first)
-    assert (tmp_path / "checkpoints" / f"{config.key}.pt").exists()
-    resumed = train_segmentation(config, device="cpu", datasets=synthetic, progress=False)
+        train_segmentation(config, store, device="cpu", datasets=synthetic, progress=False,
+                           on_epoch_end=stop_after_first)
+    assert (tmp_path / "results" / "checkpoints" / f"{config.key}.pt").exists()
+    resumed = train_segmentation(config, store, device="cpu", datasets=synthetic, progress=False)
 
     def without_timings(epochs):
         return [{k: v for k, v in epoch.items() if k not in TIMING_FIELDS} for epoch in epochs]

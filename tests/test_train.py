@@ -21,8 +21,8 @@ TIMING_FIELDS = ("train_time_s", "eval_time_s")
 
 
 @pytest.fixture(autouse=True)
-def checkpoints_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.setenv("ANL_CHECKPOINTS", str(tmp_path / "checkpoints"))
+def checkpoints_beside_their_store(monkeypatch):
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
 
 
 def without_timings(epochs: list[dict]) -> list[dict]:
@@ -175,14 +175,14 @@ def test_interrupted_run_resumes_to_the_same_record(real_dataset, tmp_path) -> N
     store = ResultsStore(tmp_path / "b")
     with pytest.raises(KeyboardInterrupt):
         train_run(config, store, dataset=mnist, device="cpu", progress=False, on_epoch_end=stop_after_first)
-    assert not store.has(config.key) and engine.checkpoint_path(config.key).is_file()
+    assert not store.has(config.key) and engine.checkpoint_path(store, config.key).is_file()
     resumed_epochs = []
     resumed = train_run(config, store, dataset=mnist, device="cpu", progress=False,
                         on_epoch_end=lambda epoch, metrics: resumed_epochs.append(epoch))
     assert resumed_epochs == [2, 3]
     assert without_timings(resumed["epochs"]) == without_timings(whole["epochs"])
     assert resumed["summary"] == whole["summary"] and resumed["noise"] == whole["noise"]
-    assert not engine.checkpoint_path(config.key).exists()
+    assert not engine.checkpoint_path(store, config.key).exists()
     other_seed = train_run(RunConfig("mnist", "anl_ce", noise="sym:0.4", seed=4, epochs=1, train_subset=1500),
                            None, dataset=mnist, device="cpu", progress=False)
     assert without_timings(other_seed["epochs"]) != without_timings(whole["epochs"][:1])
@@ -197,6 +197,7 @@ def test_a_checkpoint_in_the_saved_format_resumes(real_dataset, tmp_path) -> Non
     config = RunConfig("mnist", "ce", noise="sym:0.4", seed=2, epochs=2, train_subset=600, train_eval_size=200)
     resolved = config.resolved()
     whole = train_run(config, None, dataset=mnist, device="cpu", progress=False)
+    store = ResultsStore(tmp_path / "results")
 
     def write_checkpoint(epochs: list[dict], elapsed: float) -> None:
         torch.manual_seed(resolved["seed"])
@@ -206,20 +207,21 @@ def test_a_checkpoint_in_the_saved_format_resumes(real_dataset, tmp_path) -> Non
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                  "generator": torch.Generator().manual_seed(resolved["seed"]).get_state(),
                  "torch_rng": torch.get_rng_state(), "epochs": epochs, "elapsed": elapsed}
-        path = tmp_path / "checkpoints" / f"{config.key}.pt"
+        path = store.root / "checkpoints" / f"{config.key}.pt"
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(state, path)
 
     write_checkpoint([], 0.0)
-    resumed = train_run(config, None, dataset=mnist, device="cpu", progress=False)
+    resumed = train_run(config, store, dataset=mnist, device="cpu", progress=False)
     assert without_timings(resumed["epochs"]) == without_timings(whole["epochs"])
     assert resumed["summary"] == whole["summary"]
-    assert not engine.checkpoint_path(config.key).exists()
+    assert not engine.checkpoint_path(store, config.key).exists()
 
+    store.path(config.key).unlink()
     first = {**whole["epochs"][0], "test_acc": 0.5}  # marked, to see that it is kept as saved
     write_checkpoint([first], 1000.0)
     seen = []
-    record = train_run(config, None, dataset=mnist, device="cpu", progress=False,
+    record = train_run(config, store, dataset=mnist, device="cpu", progress=False,
                        on_epoch_end=lambda epoch, metrics: seen.append(epoch))
     assert seen == [2] and record["epochs"][0] == first and record["epochs"][1]["epoch"] == 2
     assert record["provenance"]["wall_time_s"] >= 1000.0

@@ -29,12 +29,16 @@ def _weight_decays(configs: Sequence[Mapping[str, Any]]) -> str:
 
 def _provenance_clause(provenance: Sequence[Mapping[str, Any]]) -> str:
     """"trained on cpu (1 thread), code 0123abc, 1.50 h of training in total." from the records'
-    provenance: devices (threads on CPU), commits (marked when anl/ had local changes), wall time."""
+    provenance: devices (threads on CPU), commits (marked when anl/ had local changes; every
+    commit of a run resumed across code versions, and how many such runs), wall time."""
     devices = _values(f"{p['device_name']} ({p['threads']} thread{'s' * (p['threads'] != 1)})"
                       if p["device"] == "cpu" else p["device_name"] for p in provenance)
-    shas = _values(p["git_sha"][:7] + ("+local changes" if p.get("git_dirty") else "") for p in provenance)
+    shas = _values(span["git_sha"][:7] + ("+local changes" if span.get("git_dirty") else "")
+                   for p in provenance for span in p.get("code_versions") or [p])
+    resumed = sum(bool(p.get("code_versions")) for p in provenance)
+    across = f" ({resumed} run{'s' * (resumed != 1)} resumed across code versions)" if resumed else ""
     hours = sum(p["wall_time_s"] for p in provenance) / 3600
-    return f"trained on {devices}, code {shas}, {hours:.2f} h of training in total."
+    return f"trained on {devices}, code {shas}{across}, {hours:.2f} h of training in total."
 
 
 def protocol_label(epochs: int | None, train_subset: int | None) -> str:
