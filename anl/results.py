@@ -24,6 +24,7 @@ import math
 import os
 import platform
 import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -300,6 +301,23 @@ class ResultsStore:
         """The record files, sorted by name."""
         return sorted(self.runs.glob("*.json"))
 
+    def require_runs(self) -> None:
+        """ValueError unless the store has its runs/ folder (a mistyped path is not an empty store)."""
+        if not self.runs.is_dir():
+            raise ValueError(f"no runs/ folder in {self.root} (give a results folder that has one)")
+
+    def check_writable(self) -> None:
+        """ValueError unless a record can be written in runs/ (created if missing), tried by creating
+        and removing a file there: called before training, not after the last epoch."""
+        try:
+            self.runs.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(dir=self.runs, prefix=".write-check.", suffix=".tmp")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as error:
+            raise ValueError(f"cannot write records in {self.runs} ({error.strerror or error}); "
+                             "give a writable results folder") from None
+
     def has(self, key: str) -> bool:
         return self.path(key).is_file()
 
@@ -321,8 +339,7 @@ def check_records(root: str | os.PathLike[str] | None = None) -> list[DamagedRec
     """Every damaged record of the store at ``root``, in file name order, as the error reading it
     raises; the files are only read. ValueError if ``root`` has no runs/ folder."""
     store = ResultsStore(root)
-    if not store.runs.is_dir():
-        raise ValueError(f"no runs/ folder in {store.root} (give a results folder that has one)")
+    store.require_runs()
     damaged = []
     for path in store.paths():
         try:
