@@ -124,7 +124,7 @@ class DamagedRecordError(ValueError):
         self.problem = problem
 
 
-def field_path(parts: Iterable[str | int]) -> str:
+def _field_path(parts: Iterable[str | int]) -> str:
     """("epochs", 3, "test_acc") -> "epochs[3].test_acc"."""
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts).lstrip(".")
 
@@ -134,7 +134,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else f"{text[:50]}...{text[-6:]}"
 
 
-def schema_problem(record: Any) -> str | None:
+def _schema_problem(record: Any) -> str | None:
     """The most relevant way ``record`` breaks SCHEMA ("field.path: what is wrong"), or None."""
     error = best_match(_VALIDATOR.iter_errors(record))
     if error is None:
@@ -143,7 +143,7 @@ def schema_problem(record: Any) -> str | None:
         message = "not allowed in a record of this config.dataset"
     else:
         message = error.message.replace(repr(error.instance), _short(error.instance))
-    where = field_path(error.absolute_path)
+    where = _field_path(error.absolute_path)
     return f"{where}: {message}" if where else message
 
 
@@ -255,7 +255,7 @@ def record_problem(record: Any, path: Path) -> str | None:
     the epochs are 1..config.epochs, the summary agrees with the epochs (final = last, best = the
     first maximum and its epoch), the noise matrices are square with rows summing to 1, the
     confusion matrix is as large and its accuracy is the final one, code_versions cover 1..N."""
-    problem = schema_problem(record)
+    problem = _schema_problem(record)
     if problem is not None:
         return problem
     key, expected = record["key"], config_key(record["config"])
