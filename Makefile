@@ -92,10 +92,10 @@ $(MATHJAX):
 
 notebooks: $(EXECUTED)
 
-book/notebooks/%.ipynb: notebooks/%.py $(wildcard anl/*.py anl/*/*.py anl/*/*.json) $(wildcard results/runs/*.json) | $(VENV)/.installed
+book/notebooks/%.ipynb: notebooks/%.py $(wildcard anl/*.py anl/*.json anl/*/*.py anl/*/*.json) $(wildcard results/runs/*.json) | $(VENV)/.installed
 	VENV=$(VENV) bash book/execute-notebook.sh $* $(PAPERMILL_ARGS)
 
-book/notebooks/%.ipynb: notebooks/%.yml $(wildcard notebooks/*.py) $(wildcard anl/*.py anl/*/*.py anl/*/*.json) $(wildcard results/runs/*.json) | $(VENV)/.installed
+book/notebooks/%.ipynb: notebooks/%.yml $(wildcard notebooks/*.py) $(wildcard anl/*.py anl/*.json anl/*/*.py anl/*/*.json) $(wildcard results/runs/*.json) | $(VENV)/.installed
 	VENV=$(VENV) bash book/execute-notebook.sh $* $(PAPERMILL_ARGS)
 
 # The records are checked before the notebooks read them: a damaged one stops the build, named.

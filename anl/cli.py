@@ -16,10 +16,12 @@ import torch
 from anl import losses, mask_noise, segmentation
 from anl.atomic import atomic_write_bytes
 from anl.claims import LOG_NAME
+from anl.cluster import JobFailedError
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
 from anl.engine import PRECISIONS, checkpoint_dir, resolve_precision, run_progress
 from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, train_configs
 from anl.models import MODELS
+from anl.pages import DEVICE
 from anl.report.readme import refresh_readme
 from anl.results import REPOSITORY, ResultsStore, check_records
 from anl.train import AUGMENTATIONS, PROTOCOLS, RunConfig, train_run
@@ -37,6 +39,22 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, float]:
         if not sep or not name:
             raise ValueError(f"loss override {pair!r} is not NAME=NUMBER (e.g. delta=0, lam=2)")
     return overrides
+
+
+def device_option(text: str) -> str:
+    """--device, checked before anything is loaded: auto, cpu, cuda or cuda:N."""
+    try:
+        DEVICE.check(text, {})
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def writable_store(results: str | None) -> ResultsStore:
+    """The store of --results, ValueError unless a record can be written there (before any training)."""
+    store = ResultsStore(results)
+    store.check_writable()
+    return store
 
 
 def comma_list(text: str) -> list[str]:
@@ -57,7 +75,7 @@ def add_run_options(parser: argparse.ArgumentParser, dataset_required: bool = Tr
                         help="loss hyperparameter override, e.g. --set delta=0 --set lam=2")
     parser.add_argument("--train-eval-size", type=int, default=10_000,
                         help="training images scored per epoch (0 = all)")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 or auto (default)")
+    parser.add_argument("--device", default="auto", type=device_option, help="cpu, cuda, cuda:1 or auto (default)")
     parser.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
                         help="of the model's forward/backward (the loss stays float32); auto (default): bf16 on "
                              "CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX), else fp32; part of the run's key")
@@ -75,7 +93,7 @@ def make_config(args: argparse.Namespace, loss: str, noise: str, seed: int) -> R
 
 def command_run(args: argparse.Namespace) -> None:
     config = make_config(args, args.loss, args.noise, args.seed)
-    store = ResultsStore(args.results)
+    store = writable_store(args.results)
     record = train_run(config, store, device=args.device, progress=not args.no_progress)
     summary = {k: v for k, v in record["summary"].items() if k != "test_confusion"}
     print(json.dumps({"key": record["key"], "noise_rate": record["noise"]["rate"], **summary,
@@ -100,10 +118,10 @@ def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict
     """Train ``configs`` with ``train`` (a sweep function, e.g. anl.experiments.train_configs) in this
     process, or submit them as a job array when --executor is local or slurm; local waits for the
     jobs and returns the records."""
-    store = ResultsStore(args.results)
+    store = writable_store(args.results)
     if args.executor == "inprocess":
         return train(configs, store, device=args.device, progress=not args.no_progress)
-    from anl.cluster import submit_sweep
+    from anl.cluster import submit_sweep, wait_for
 
     gpus = args.gpus_per_job if args.gpus_per_job is not None else int(args.executor == "slurm")
     jobs = submit_sweep(train, configs, store, executor=args.executor, runs_per_job=args.runs_per_job,
@@ -117,8 +135,7 @@ def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict
           f"claims and progress: {checkpoint_dir(store) / LOG_NAME}", flush=True)
     if args.executor == "slurm":
         return None
-    for job in jobs:
-        job.result()  # raises with the job's error and log path if it failed
+    wait_for(jobs)
     return [store.read(config.key) for config in configs if store.has(config.key)]
 
 
@@ -130,7 +147,7 @@ def command_sweep(args: argparse.Namespace) -> None:
                    for noise in comma_list(args.noise) for seed in [int(s) for s in comma_list(args.seeds)]]
     else:
         raise ValueError(f"give --grid (one of {', '.join(GRIDS)}) or --dataset with --losses")
-    store = ResultsStore(args.results)
+    store = writable_store(args.results)
     if args.executor != "inprocess" and args.batched is not None:
         raise ValueError(f"--batched trains in this process; it cannot be combined with --executor {args.executor}")
     if args.batched is not None:
@@ -217,7 +234,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-eval-size", type=int, default=256, help="noisy training images scored (0 = all)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="loss hyperparameter override, e.g. --set delta=0")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", type=device_option, help="cpu, cuda, cuda:1 or auto (default)")
     parser.add_argument("--threads", type=int, help="torch intra-op CPU threads (1 is fastest on a busy machine)")
     parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
     parser.add_argument("--no-progress", action="store_true")
@@ -250,7 +267,7 @@ def print_segment_record(record: dict[str, Any]) -> None:
 
 def command_segment_run(args: argparse.Namespace) -> None:
     set_threads(args)
-    store = ResultsStore(args.results)
+    store = writable_store(args.results)
     record = segmentation.train_segmentation(segment_config(args, args.loss, args.noise, args.seed), store,
                                              device=args.device, progress=not args.no_progress)
     print_segment_record(record)
@@ -364,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     progress.set_defaults(handler=command_progress)
     bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
     bench.add_argument("--models", default="cnn4,cnn8")
-    bench.add_argument("--device", default="auto")
+    bench.add_argument("--device", default="auto", type=device_option)
     bench.add_argument("--precisions", default=",".join(PRECISIONS), help="comma-separated, side by side")
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--baseline", action="store_true", help="also time a PIL + DataLoader pipeline")
@@ -383,15 +400,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def unreadable_torch_file(error: BaseException) -> object | None:
+    """The file torch.load was reading where ``error`` was raised, or None if it was raised elsewhere."""
+    file, trace = None, error.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_name == "load" and code.co_filename == torch.serialization.__file__:
+            file = trace.tb_frame.f_locals.get("f")
+        trace = trace.tb_next
+    return file
+
+
 def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse ``argv`` and call the chosen handler; bad input exits 2 with a one-line message."""
+    """Parse ``argv`` and call the chosen handler; bad input, a damaged checkpoint and a failed job
+    exit 2 with a one-line message."""
     args = parser.parse_args(argv)
     try:
         args.handler(args)
-    except (ValueError, DataNotFoundError) as error:
-        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
     except KeyboardInterrupt:
         parser.exit(130, "interrupted: finished runs are recorded; a rerun resumes from the last checkpoint\n")
+    except Exception as error:
+        # torch.load of damaged bytes raises EOFError, KeyError, ValueError, UnpicklingError or RuntimeError
+        file = unreadable_torch_file(error)
+        if file is not None:
+            detail = str(error).splitlines()[0] if str(error) else "no detail"
+            parser.exit(2, f"{parser.prog} {args.command}: error: cannot read {file} ({type(error).__name__}: "
+                           f"{detail}): a damaged checkpoint; delete it and its run trains again from epoch 0\n")
+        if not isinstance(error, (ValueError, DataNotFoundError, JobFailedError)):
+            raise
+        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
     return 0
 
 

@@ -12,6 +12,7 @@ requeued by submitit; the requeued job resumes each run from its last epoch chec
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,24 @@ EXECUTORS = ("inprocess", "local", "slurm")
 DEFAULT_JOBS_FOLDER = REPOSITORY / "jobs"
 
 SweepFunction = Callable[..., list[dict[str, Any]]]
+
+
+class JobFailedError(RuntimeError):
+    """A job of a sweep's array that failed: one line naming the job, its error and its log."""
+
+
+def wait_for(jobs: Sequence[submitit.Job]) -> None:
+    """Wait for every job; JobFailedError for the first that failed, with the last line of its
+    error (its exception) and the path of its log."""
+    for job in jobs:
+        try:
+            job.result()
+        except submitit.core.utils.UncompletedJobError as error:
+            # the message holds the job's whole traceback; its exception is the last "Name: text" line
+            exceptions = re.findall(r"^[A-Za-z_][\w.]*(?::\s.*)?$", str(error), flags=re.M)
+            cause = exceptions[-1] if exceptions else str(error).splitlines()[0]
+            raise JobFailedError(f"job {job.job_id} failed: {cause}; its log: {job.paths.stderr} (the runs recorded "
+                                 "stay recorded; a rerun trains the rest)") from None
 
 
 class SweepJob(submitit.helpers.Checkpointable):

@@ -395,10 +395,15 @@ def _fingerprint(path: Path) -> str:
 
 
 def _cached_tensors(cache: Path, build: Callable[[], dict[str, torch.Tensor]], what: str) -> dict[str, torch.Tensor]:
-    """The tensors saved at ``cache``; if absent, ``build()`` them and save them atomically (a
-    failed save only warns)."""
+    """The tensors saved at ``cache``; if absent or unreadable (a damaged cache is decoded again,
+    with a warning naming it), ``build()`` them and save them atomically (a failed save only warns)."""
     if cache.is_file():
-        return torch.load(cache, weights_only=True)
+        try:
+            return torch.load(cache, weights_only=True)
+        except Exception as error:  # torch.load of damaged bytes: EOFError, KeyError, UnpicklingError, RuntimeError...
+            warnings.warn(f"the decoded {what} cached at {cache} cannot be read ({type(error).__name__}: "
+                          f"{str(error).splitlines()[0] if str(error) else 'no detail'}); decoding it again",
+                          stacklevel=4)
     tensors = build()
     try:
         buffer = io.BytesIO()

@@ -297,6 +297,24 @@ def test_jpeg_cache_written_once_reused_and_invalidated(tmp_path, monkeypatch, w
         load_dataset("cifar10", root=tmp_path)
 
 
+@pytest.mark.parametrize("damage", [b"", b"garbage\n", b"\x80\x02garbage" * 10], ids=["empty", "text", "pickle"])
+def test_a_damaged_cache_is_named_decoded_again_and_rewritten(damage, tmp_path, monkeypatch, write_tar_gz):
+    write_tar_gz(tmp_path / "cifar10-jpeg.tar.gz", jpeg_members())
+    first = load_dataset("cifar10", root=tmp_path)
+    [cache] = (tmp_path / "cache").iterdir()
+    cache.write_bytes(damage)
+    with pytest.warns(UserWarning, match=rf"^the decoded CIFAR-10 JPEG copy cached at {re.escape(str(cache))} "
+                                         r"cannot be read \(\w+: .*\); decoding it again$"):
+        second = load_dataset("cifar10", root=tmp_path)
+    assert torch.equal(first.train_images, second.train_images)
+
+    def refuse(payload):
+        raise AssertionError("decoded although cached")
+
+    monkeypatch.setattr(data, "_decode_jpeg", refuse)
+    assert torch.equal(load_dataset("cifar10", root=tmp_path).test_labels, first.test_labels)  # the cache was rewritten
+
+
 @pytest.mark.parametrize("problem", ["gap", "unknown_class", "wrong_size"])
 def test_jpeg_copy_layout_problems_are_value_errors(tmp_path, problem, write_tar_gz):
     members = [member for member in jpeg_members() if member[0] != "cifar10-jpeg/train/cat/0004.jpg"

@@ -13,6 +13,7 @@ from anl import experiments, losses, report
 from anl.segmentation import SegmentationConfig
 from anl.results import ResultsStore
 from anl.train import AUGMENTATIONS, RunConfig
+from records import classification_record, segmentation_record
 
 
 # ----------------------------------------------------------------------------- names
@@ -44,18 +45,7 @@ def test_class_names():
 # ----------------------------------------------------------------------------- records
 def fake_record(config: RunConfig, final: float, *, sha: str = "0123456789abcdef", source: str = "/d/mnist (IDX)",
                 wall: float = 1800.0) -> dict:
-    resolved = config.resolved()
-    hparams = losses.build(resolved["loss"], resolved["dataset"], **resolved["loss_overrides"]).hparams()
-    accuracies = [final - 0.1, final + 0.05, final]
-    return {
-        "key": config.key, "config": resolved, "loss_hparams": hparams,
-        "noise": {"spec": resolved["noise"], "rate": 0.4, "train_size": 10_000, "transition": [], "nominal": None},
-        "epochs": [{"epoch": e + 1, "test_acc": a, "noisy_acc_given": 0.1 * e} for e, a in enumerate(accuracies)],
-        "summary": {"final_test_acc": final, "best_test_acc": max(accuracies), "best_epoch": 2,
-                    "final_noisy_acc_given": 0.2, "test_confusion": [[6000, 0], [1000, 3000]]},
-        "provenance": {"git_sha": sha, "git_dirty": False, "device": "cpu", "device_name": "cpu", "threads": 2,
-                       "data_source": source, "wall_time_s": wall},
-    }
+    return classification_record(config, final, sha=sha, source=source, wall=wall)
 
 
 @pytest.fixture
@@ -141,15 +131,7 @@ def test_protocol_sentence_is_drawn_from_the_records():
 
 
 def fake_segmentation_record(config: SegmentationConfig, final_dice: float, *, threads: int = 1) -> dict:
-    resolved = config.resolved()
-    return {
-        "key": config.key, "config": resolved, "loss_hparams": {},
-        "noise": {"spec": resolved["noise"], "rate": 1.0, "train_size": 2_000},
-        "epochs": [{"epoch": 1, "test_dice": final_dice - 0.1}, {"epoch": 2, "test_dice": final_dice}],
-        "summary": {"final_test_dice": final_dice},
-        "provenance": {"git_sha": "abcdef0123456789", "git_dirty": True, "device": "cpu", "device_name": "cpu",
-                       "threads": threads, "wall_time_s": 900.0},
-    }
+    return segmentation_record(config, final_dice, sha="abcdef0123456789", dirty=True, threads=threads, wall=900.0)
 
 
 def test_mask_noise_label():

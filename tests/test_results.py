@@ -13,6 +13,8 @@ import pytest
 import anl
 from anl import results
 from anl.cli import main
+from anl.train import RunConfig
+from records import classification_record
 
 
 def test_code_version_is_read_from_git_once_per_process(monkeypatch):
@@ -55,12 +57,7 @@ def test_a_write_interrupted_before_the_rename_leaves_the_previous_record(tmp_pa
 
 
 def make_record(seed: int) -> dict:
-    config = {"dataset": "mnist", "loss": "ce", "noise": "sym:0.4", "seed": seed, "loss_overrides": {}}
-    return {"key": results.config_key(config), "config": config, "loss_hparams": {},
-            "noise": {"spec": "sym:0.4", "rate": 0.4, "train_size": 100},
-            "epochs": [{"epoch": 1, "test_acc": 0.5}],
-            "summary": {"final_test_acc": 0.5, "best_test_acc": 0.5, "best_epoch": 1},
-            "provenance": {"git_sha": "0123abc", "git_dirty": None, "device": "cpu", "wall_time_s": 1.0}}
+    return classification_record(RunConfig("mnist", "ce", noise="sym:0.4", seed=seed, epochs=2, train_subset=100), 0.5)
 
 
 def truncated(store, record):
@@ -90,7 +87,7 @@ def misnamed(store, record):
 
 
 DAMAGE = {truncated: "invalid JSON", tampered_config: "does not match its config",
-          without_summary: "missing required field.*'summary'", epochs_not_a_list: "field 'epochs' is an object, not an array",
+          without_summary: "'summary' is a required property", epochs_not_a_list: "epochs: .* is not of type 'array'",
           misnamed: "file name '0000000000000000.json' is not its key"}
 
 
@@ -153,7 +150,7 @@ def test_check_results_without_a_runs_folder_is_a_one_line_error(tmp_path, capsy
 
 
 def test_every_record_in_the_repository_is_sound():
-    """Classification and segmentation records alike: the key is config_key of the config."""
+    """Classification and segmentation records alike pass the schema and the consistency checks."""
     store = results.ResultsStore()
     datasets = {json.loads(path.read_bytes())["config"]["dataset"] for path in store.paths()}
     assert {"mnist", "isic2017"} <= datasets

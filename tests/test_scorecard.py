@@ -8,6 +8,7 @@ import pytest
 from anl import experiments, scorecard
 from anl.results import ResultsStore
 from anl.train import RunConfig
+from records import classification_record
 
 PAPER = [RunConfig("cifar10", "anl_ce", noise="sym:0.8", seed=seed, precision="bf16") for seed in (1, 2)]
 REDUCED = [RunConfig("mnist", loss, noise="sym:0.8", epochs=30, train_subset=10_000) for loss in ("ce", "nce_rce")]
@@ -18,9 +19,7 @@ OTHER_PROTOCOLS = [RunConfig("cifar10", "anl_ce", noise="sym:0.8", seed=3, epoch
 
 
 def record(config: RunConfig, accuracy: float = 0.5) -> dict:
-    resolved = config.resolved()
-    return {"key": config.key, "config": resolved, "loss_hparams": {}, "noise": {}, "epochs": [],
-            "summary": {"final_test_acc": accuracy}, "provenance": {}}
+    return classification_record(config, accuracy)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from anl.report.labels import plain
 from anl.report.published import PUBLISHED_LABEL, PUBLISHED_SOURCE, published_cells
 from anl.report.runs import recorded_runs
 from anl.report.tables import markdown_table, published_comparison
+from anl.results import ResultsStore
 from anl.train import RunConfig
 
 START, END = "<!-- results: ", "<!-- end results -->"
@@ -47,7 +48,9 @@ def grid_results(name: str, results_dir: str | os.PathLike[str] | None = None) -
 
 def refresh_readme(text: str, results_dir: str | os.PathLike[str] | None = None) -> str:
     """``text`` with every results block rewritten from the records of the store at ``results_dir``;
-    ValueError naming an unknown grid, or when ``text`` has no block or a start without its end."""
+    ValueError naming an unknown grid, a store without runs/ (rather than tables of no runs), or
+    when ``text`` has no block or a start without its end."""
+    ResultsStore(results_dir).require_runs()
     starts, ends = text.count(START), text.count(END)
     if starts == 0 or starts != ends:
         raise ValueError(f"expected results blocks ({START}GRID --> ... {END}), found {starts} starts "
