@@ -16,7 +16,6 @@ import torch
 from anl import losses, mask_noise, segmentation
 from anl.atomic import atomic_write_bytes
 from anl.claims import LOG_NAME
-from anl.cluster import JobFailedError
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
 from anl.engine import PRECISIONS, checkpoint_dir, resolve_precision, run_progress
 from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, train_configs
@@ -426,7 +425,8 @@ def run_cli(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
             detail = str(error).splitlines()[0] if str(error) else "no detail"
             parser.exit(2, f"{parser.prog} {args.command}: error: cannot read {file} ({type(error).__name__}: "
                            f"{detail}): a damaged checkpoint; delete it and its run trains again from epoch 0\n")
-        if not isinstance(error, (ValueError, DataNotFoundError, JobFailedError)):
+        cluster = sys.modules.get("anl.cluster")  # imported only by a job-array sweep (it needs submitit)
+        if not isinstance(error, (ValueError, DataNotFoundError, *((cluster.JobFailedError,) if cluster else ()))):
             raise
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
     return 0

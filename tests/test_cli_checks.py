@@ -96,8 +96,8 @@ def zip_checkpoint() -> bytes:
                          ids=["empty", "text", "pickle", "truncated"])
 def test_a_damaged_checkpoint_is_one_line_naming_its_file(damage, real_dataset, tmp_path, monkeypatch, capsys):
     real_dataset("mnist")
-    monkeypatch.setenv("ANL_CHECKPOINTS", str(tmp_path / "checkpoints"))
-    path = engine.checkpoint_path(TINY_CONFIG.key)
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
+    path = engine.checkpoint_path(ResultsStore(tmp_path / "results"), TINY_CONFIG.key)
     path.parent.mkdir(parents=True)
     path.write_bytes(damage)
     line = error_line(capsys, ["run", *TINY, "--loss", "ce", "--results", str(tmp_path / "results")])
@@ -108,7 +108,7 @@ def test_a_damaged_checkpoint_is_one_line_naming_its_file(damage, real_dataset, 
 def test_a_failed_job_of_a_local_array_is_one_line_naming_its_log(tmp_path, monkeypatch, capsys):
     (tmp_path / "no-data").mkdir()
     monkeypatch.setenv("ANL_DATA", str(tmp_path / "no-data"))  # the job finds no MNIST and fails
-    monkeypatch.setenv("ANL_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
     line = error_line(capsys, ["sweep", *TINY, "--losses", "ce", "--results", str(tmp_path / "results"),
                                "--executor", "local", "--jobs-folder", str(tmp_path / "jobs")])
     [log] = (tmp_path / "jobs").glob("*_log.err")
@@ -119,11 +119,13 @@ def test_a_failed_job_of_a_local_array_is_one_line_naming_its_log(tmp_path, monk
 
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_records_and_checkpoints_are_written_with_the_umask(umask, mode, tmp_path, monkeypatch):
-    monkeypatch.setenv("ANL_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
     previous = os.umask(umask)
     try:
-        record = ResultsStore(tmp_path / "results").write(classification_record(TINY_CONFIG, 0.5))
-        checkpoint = engine.checkpoint_path(TINY_CONFIG.key)
+        store = ResultsStore(tmp_path / "results")
+        record = store.write(classification_record(TINY_CONFIG, 0.5))
+        checkpoint = engine.checkpoint_path(store, TINY_CONFIG.key)
+        checkpoint.parent.mkdir(parents=True)
         engine.save_checkpoint(checkpoint, {"epochs": []})
         plain = tmp_path / "plain"
         atomic_write_bytes(plain, b"x")
