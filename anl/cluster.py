@@ -26,7 +26,6 @@ except ModuleNotFoundError as error:
 from anl import claims
 from anl.results import REPOSITORY, ResultsStore
 
-EXECUTORS = ("inprocess", "local", "slurm")
 DEFAULT_JOBS_FOLDER = REPOSITORY / "jobs"
 
 SweepFunction = Callable[..., list[dict[str, Any]]]

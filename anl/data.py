@@ -73,7 +73,6 @@ _JPEG_SUFFIXES = (".jpg", ".jpeg")
 _JPEG_COPY = "JPEG q75 copy of CIFAR-10"
 _JPEG_EXPECTS = "{train,test}/<class>/NNNN.jpg"
 _CACHE_FORMAT = 1  # bump when the cached tensors change meaning
-_WEBVISION_FILELISTS = {"train": "info/train_filelist_google.txt", "val": "info/val_filelist.txt"}
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -647,35 +646,6 @@ def stratified_subset(labels: torch.Tensor, size: int, seed: int = 0) -> torch.T
         members = torch.nonzero(labels == label).flatten()
         chosen.append(members[torch.randperm(len(members), generator=generator)[:quota]])
     return torch.sort(torch.cat(chosen)).values
-
-
-def read_webvision_filelist(
-    root: str | os.PathLike, split: str = "train", num_classes: int = 50
-) -> list[tuple[str, int]]:
-    """(image path relative to ``root``, label) from WebVision 1.0's file list, keeping labels < num_classes.
-
-    ``split`` "train" reads info/train_filelist_google.txt (the Google images, as WebVision-mini
-    uses), "val" reads info/val_filelist.txt; each line is "<path> <label>".
-    """
-    if split not in _WEBVISION_FILELISTS:
-        raise ValueError(f"unknown WebVision split {split!r}; valid splits: {', '.join(_WEBVISION_FILELISTS)}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or not 1 <= num_classes <= 1000:
-        raise ValueError(f"num_classes must be an integer in [1, 1000], got {num_classes!r}")
-    path = Path(root).expanduser() / _WEBVISION_FILELISTS[split]
-    if not path.is_file():
-        raise DataNotFoundError(f"WebVision {split} file list not found: looked for {path}. To get it: download "
-                                f"WebVision 1.0 (resized images and info/) from the WebVision challenge site "
-                                f"(data.vision.ee.ethz.ch/cvl/webvision) and pass its folder as root.")
-    entries = []
-    for line_number, line in enumerate(path.read_text().splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 2 or not (fields[1].isascii() and fields[1].isdigit()):
-            raise ValueError(f"{path}:{line_number}: expected '<path> <label>', got {line!r}")
-        if int(fields[1]) < num_classes:
-            entries.append((fields[0], int(fields[1])))
-    return entries
 
 
 # === Segmentation: ISIC 2017 Part 1 (lesion masks) ==========================================

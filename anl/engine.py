@@ -427,6 +427,23 @@ def make_record(key: str, config: dict[str, Any], objective: losses.Objective, n
             "summary": summary, **extra, "provenance": provenance}
 
 
+def train_recorded(store: ResultsStore | None, key: str, train: Callable[[Path | None], TrainedEpochs],
+                   record: Callable[[TrainedEpochs], dict[str, Any]]) -> dict[str, Any]:
+    """One run from claim to record: claim run ``key`` of ``store`` (:func:`claim_runs`), return
+    its record if another worker wrote it meanwhile, else ``train(checkpoint path)``, make its
+    ``record`` from what was trained, write it and delete the checkpoint. Without a store: neither
+    claimed, checkpointed nor written."""
+    path = None if store is None else checkpoint_path(store, key)
+    with claim_runs(store, [key]):
+        if store is not None and store.has(key):
+            return store.read(key)
+        made = record(train(path))
+        if store is not None:
+            store.write(made)
+            path.unlink(missing_ok=True)
+    return made
+
+
 # ----------------------------------------------------------------------------- sweeps
 def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[Any], None], *,
           label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:

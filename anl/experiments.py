@@ -24,7 +24,6 @@ Config = RunConfig | SegmentationConfig
 REDUCED_CLASSIFICATION = {"train_subset": 10_000, "epochs": 30}
 BENCHMARK_LOSSES = ("ce", "gce", "sce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl")
 DYNAMICS_LOSSES = ("ce", "gce", "nce_mae", "nce_rce", "anl_ce", "anl_fl")
-BENCHMARK_NOISE = ("clean", "sym:0.4", "sym:0.8", "asym:0.2", "asym:0.4")
 MNIST_PROTOCOL_CORNERS = ((None, 5), (10_000, 150))  # (train_subset, epochs) beside the reduced and the paper's
 ER_LAMBDA_FOR_MNIST = 2.0  # no published MNIST preset: CIFAR-10's lambda, stated where shown
 CIFAR10_FIRST_LOSSES = ("anl_ce", "nce_rce")  # ANL-CE and the best baseline: the runs computed first

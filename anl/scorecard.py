@@ -54,7 +54,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("Instance-dependent noise, CIFAR-10", "cifar10", paper_grids=("cifar10-idn",)),
     Experiment("Real human noise, CIFAR-10N", "cifar10", paper_grids=("cifar10n",)),
     Experiment("WebVision (mini) evaluated on WebVision and ILSVRC12",
-               reason="data: not obtainable here (no download; tens of GB); the file-list reader exists"),
+               reason="data: not obtainable here (no download; tens of GB)"),
     Experiment("Clothing1M and Animal-10N", reason="data: not obtainable here (licensed, no download)"),
     Experiment("Entropy regulariser on non-symmetric noise", "ablations",
                other_grids=("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations"), only_losses=("anl_ce_er",),

@@ -35,6 +35,7 @@ import base64
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,8 +50,8 @@ from anl.data import (
 from anl.mask_noise import NoisyMasks, apply_mask_noise, parse_mask_noise
 from anl.models import UNet
 from anl.results import ResultsStore, config_key
-from anl.engine import (SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, claim_runs, eval_logits,
-                        fixed_sample, normalise, resolve_device, seed_everything)
+from anl.engine import (SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits, fixed_sample, normalise,
+                        resolve_device, seed_everything)
 
 NUM_CLASSES = 2  # background, lesion
 #: The data set whose presets of anl.losses segmentation uses (none are published for ISIC).
@@ -296,22 +297,17 @@ def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = 
     model = model.to(device=device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=resolved["lr"], weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    path = None if store is None else checkpoint_path(store, key)
-    with claim_runs(store, [key]):
-        if store is not None and store.has(key):  # recorded by another worker while the data loaded
-            return store.read(key)
-        trained = engine.run_single_epochs(
+
+    def train(path: Path | None) -> engine.TrainedEpochs:
+        return engine.run_single_epochs(
             path, resolved, model, optimizer, generator,
             train_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
             evaluate=lambda: evaluate(model, data, amp),
             label=f"isic2017 {resolved['loss']} {resolved['noise']} seed {resolved['seed']}",
             headline="test_dice", progress=progress, on_epoch_end=on_epoch_end)
-        record = make_record(key, resolved, data, objective, trained.epochs, model, amp,
-                             engine.provenance(device, amp, data.source, trained))
-        if store is not None:
-            store.write(record)
-            path.unlink(missing_ok=True)
-    return record
+
+    return engine.train_recorded(store, key, train, lambda trained: make_record(
+        key, resolved, data, objective, trained.epochs, model, amp, engine.provenance(device, amp, data.source, trained)))
 
 
 # ----------------------------------------------------------------------------- records

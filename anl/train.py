@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,8 @@ from torch import nn
 
 from anl import detection, engine, losses, noise
 from anl.data import DATASETS, ImageDataset, load_dataset, stratified_subset
-from anl.engine import (PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, checkpoint_path, claim_runs,
-                        eval_logits, fixed_sample, normalise, resolve_device, run_precision, seed_everything)
+from anl.engine import (PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits, fixed_sample,
+                        normalise, resolve_device, run_precision, seed_everything)
 from anl.models import MODELS, build_model
 from anl.results import ResultsStore, config_key
 
@@ -337,23 +338,20 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
                                 weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    path = None if store is None else checkpoint_path(store, key)
-    with claim_runs(store, [key]):
-        if store is not None and store.has(key):  # recorded by another worker while the data loaded
-            return store.read(key)
-        trained = engine.run_single_epochs(
+
+    def train(path: Path | None) -> engine.TrainedEpochs:
+        return engine.run_single_epochs(
             path, resolved, model, optimizer, generator,
             train_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
             evaluate=lambda: evaluate(model, data, objective, amp),
             label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
+
+    def record(trained: engine.TrainedEpochs) -> dict[str, Any]:
         predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
-        record = make_record(key, resolved, data, objective, trained.epochs, predictions,
-                             engine.provenance(device, amp, data.source, trained),
-                             confident_learning(model, data, amp))
-        if store is not None:
-            store.write(record)
-            path.unlink(missing_ok=True)
-    return record
+        return make_record(key, resolved, data, objective, trained.epochs, predictions,
+                           engine.provenance(device, amp, data.source, trained), confident_learning(model, data, amp))
+
+    return engine.train_recorded(store, key, train, record)
 
 
 def run_label(config: dict[str, Any]) -> str:

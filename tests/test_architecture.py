@@ -1,5 +1,6 @@
 """The package's dependencies point one way: no import circle among anl's modules (imports inside
-functions included), and the command line is imported by ``anl.__main__`` alone."""
+functions included), every module in a layer (library, training, experiments, book helpers,
+command line) importing none above it, and the command line imported by ``anl.__main__`` alone."""
 
 from __future__ import annotations
 
@@ -88,3 +89,43 @@ def test_no_import_circle_inside_the_package() -> None:
 def test_the_command_line_is_imported_by_main_alone(module: str) -> None:
     importers = {name for name, targets in import_graph().items() if module in targets}
     assert importers == {"anl.__main__"}
+
+
+#: The layers, bottom up: a module imports only modules of its own layer or below. Every module of
+#: the package is in one (a new module fails the test below until it is placed).
+LAYERS: dict[str, tuple[str, ...]] = {
+    "library": ("anl", "anl._torchvision", "anl.atomic", "anl.claims", "anl.data", "anl.detection", "anl.losses",
+                "anl.mask_noise", "anl.models", "anl.noise", "anl.results"),
+    "training": ("anl.engine", "anl.train", "anl.batched", "anl.segmentation"),
+    "experiments": ("anl.experiments", "anl.cluster", "anl.bench"),
+    "book helpers": ("anl.pages", "anl.scorecard", "anl.report"),
+    "command line": ("anl.cli", "anl.__main__"),
+}
+
+
+def layer_of(module: str) -> int | None:
+    """The index in LAYERS of ``module``'s layer (a subpackage's modules share its layer), None if in none."""
+    for index, members in enumerate(LAYERS.values()):
+        if module in members or any(module.startswith(f"{member}.") for member in members if member != "anl"):
+            return index
+    return None
+
+
+def test_every_module_has_a_layer_and_imports_none_above_it() -> None:
+    graph = import_graph()
+    unplaced = [module for module in graph if layer_of(module) is None]
+    assert not unplaced, f"modules in no layer of LAYERS: {unplaced}"
+    upward = [f"{module} ({list(LAYERS)[layer_of(module)]}) imports {target} ({list(LAYERS)[layer_of(target)]})"
+              for module, targets in graph.items() for target in targets if layer_of(target) > layer_of(module)]
+    assert not upward, "imports pointing up: " + "; ".join(upward)
+
+
+def test_the_layer_check_sees_an_import_pointing_up(tmp_path) -> None:
+    package = tmp_path / "anl"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "losses.py").write_text("def f():\n    from anl.train import g\n")
+    (package / "train.py").write_text("import anl.losses\n")
+    graph = import_graph(package)
+    assert [(module, target) for module, targets in graph.items() for target in targets
+            if layer_of(target) > layer_of(module)] == [("anl.losses", "anl.train")]

@@ -35,7 +35,6 @@ from anl.data import (
     cifar10_idn_rates,
     load_dataset,
     read_cifar10_idn_labels,
-    read_webvision_filelist,
     stratified_subset,
     verify_cifar10n_labels,
 )
@@ -542,26 +541,6 @@ def test_stratified_subset_sorted_unique_deterministic():
 def test_stratified_subset_bad_input(labels, size, message):
     with pytest.raises(ValueError, match=message):
         stratified_subset(labels, size)
-
-
-# --- WebVision file list ---------------------------------------------------------------------
-
-def test_webvision_filelist(tmp_path):
-    (tmp_path / "info").mkdir()
-    (tmp_path / "info" / "train_filelist_google.txt").write_text(
-        "google/q0001/a.jpg 0\ngoogle/q0050/b.jpg 49\n\ngoogle/q0051/c.jpg 50\ngoogle/q0002/d.jpg 1\n")
-    (tmp_path / "info" / "val_filelist.txt").write_text("val_images_256/v1.jpg 3\nval_images_256/v2.jpg 700\n")
-    assert read_webvision_filelist(tmp_path) == [("google/q0001/a.jpg", 0), ("google/q0050/b.jpg", 49),
-                                                 ("google/q0002/d.jpg", 1)]
-    assert read_webvision_filelist(tmp_path, num_classes=51)[2] == ("google/q0051/c.jpg", 50)
-    assert read_webvision_filelist(tmp_path, "val") == [("val_images_256/v1.jpg", 3)]
-    with pytest.raises(ValueError, match="valid splits: train, val"):
-        read_webvision_filelist(tmp_path, "test")
-    with pytest.raises(DataNotFoundError, match="val_filelist.txt"):
-        read_webvision_filelist(tmp_path / "elsewhere", "val")
-    (tmp_path / "info" / "val_filelist.txt").write_text("v1.jpg 3\nv2.jpg three\n")
-    with pytest.raises(ValueError, match="val_filelist.txt:2"):
-        read_webvision_filelist(tmp_path, "val")
 
 
 # --- fixed instance-dependent CIFAR-10 labels -------------------------------------------------
