@@ -453,7 +453,8 @@ def l1_norm(parameters: Iterable[Tensor]) -> Tensor:
     return sum(norms[1:], norms[0]) if norms else torch.zeros(())
 
 
-REDUCTIONS = ("mean", "sum", "none")  # as torch's losses
+#: The reductions of :class:`Objective`, as torch's losses take them.
+REDUCTIONS = ("mean", "sum", "none")
 
 
 def _checked_weight(weight: Tensor, values: Tensor, logits: Tensor) -> Tensor:
@@ -470,10 +471,10 @@ def _checked_weight(weight: Tensor, values: Tensor, logits: Tensor) -> Tensor:
 
 
 class Objective(nn.Module):
-    """What training minimises: with the per-sample data term d_i = ``data_term(logits, labels)``
-    (shape (N,) for (N, K) logits, (N, *spatial) per pixel, (N,) per image for the Dice loss),
-    optional per-sample weights w_i of the same shape (1 if not given) and the batch-level terms
-    B = lambda * ER(batch) + delta * sum_theta |theta| (one value for the whole batch)::
+    """What training minimises: with the per-sample data term ``d_i = data_term(logits, labels)_i``
+    (shape (N,) for (N, K) logits, ``(N, *spatial)`` per pixel, (N,) per image for the Dice loss),
+    optional per-sample weights ``w_i`` of the same shape (1 if not given) and the batch-level terms
+    ``B = lambda * ER(batch) + delta * sum_theta |theta|`` (one value for the whole batch)::
 
         reduction="mean" (default):  mean_i(w_i d_i) + B      (the paper's objective for w = 1)
         reduction="sum":             sum_i(w_i d_i) + n B     (n = d.numel(); = "none".sum())
@@ -509,7 +510,7 @@ class Objective(nn.Module):
         return parts
 
     def batch_terms(self, logits: Tensor, parameters: Iterable[Tensor] = ()) -> Tensor:
-        """B = lambda * ER(logits) + delta * sum_theta |theta|, a scalar (0 when both weights are 0)."""
+        """``B = lambda * ER(logits) + delta * sum_theta |theta|``, a scalar (0 when both weights are 0)."""
         parts = self._batch_term_parts(logits, parameters)
         return sum(parts[1:], parts[0]) if parts else torch.zeros((), dtype=_compute_dtype(logits))
 
