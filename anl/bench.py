@@ -1,4 +1,4 @@
-"""``python -m anl bench``: training and evaluation throughput on real data, printed as numbers,
+"""Internal: ``python -m anl bench``: training and evaluation throughput on real data, printed as numbers,
 for each model in each precision (fp32, and bf16 autocast; channels_last throughout).
 
 - steps: images/s of bare training steps (forward, float32 objective, backward, clip, SGD) on

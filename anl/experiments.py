@@ -1,4 +1,4 @@
-"""Every experiment defined once: run configs built from losses x noise settings x seeds, the named
+"""Internal: Every experiment defined once: run configs built from losses x noise settings x seeds, the named
 protocols, the ablation set, the named grids of both tasks that ``python -m anl sweep --grid
 NAME`` and ``make results`` train, and :func:`train_configs`, which trains configs of either task.
 

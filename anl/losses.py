@@ -1,7 +1,9 @@
 """The losses of Active Negative Loss and its baselines (section 2 of anl-method.md), their
 per-data-set presets (section 3) and the training objective::
 
-    Objective = mean_i L(f(x_i), y_i) + lambda * ER(batch) + delta * sum_theta |theta|.
+    Objective = mean_i L(f(x_i), y_i) + lambda * ER(batch) + delta * sum_theta |theta|
+
+(per-sample values and weights: ``build(name, reduction="none")`` and ``weight=``, see :class:`Objective`).
 
 p = softmax(z), K classes, p_min = 1e-7. Every :class:`Loss` returns per-sample values, works on
 (N, K) logits with (N,) labels or per pixel on ``(N, K, *spatial)`` with ``(N, *spatial)``, and computes
@@ -451,29 +453,82 @@ def l1_norm(parameters: Iterable[Tensor]) -> Tensor:
     return sum(norms[1:], norms[0]) if norms else torch.zeros(())
 
 
+#: The reductions of :class:`Objective`, as torch's losses take them.
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _checked_weight(weight: Tensor, values: Tensor, logits: Tensor) -> Tensor:
+    """``weight`` if it is a floating-point tensor of the per-sample values' shape on their device."""
+    if not isinstance(weight, Tensor) or not weight.is_floating_point():
+        kind = weight.dtype if isinstance(weight, Tensor) else type(weight).__name__
+        raise ValueError(f"weight must be a floating-point tensor, got {kind}")
+    if weight.shape != values.shape:
+        raise ValueError(f"weight must have the shape of the per-sample values, {tuple(values.shape)} for "
+                         f"logits {tuple(logits.shape)}, got {tuple(weight.shape)}")
+    if weight.device != values.device:
+        raise ValueError(f"weight is on {weight.device} but logits on {logits.device}")
+    return weight
+
+
 class Objective(nn.Module):
-    """What training minimises: ``mean(data_term) + entropy * ER(batch) + l1 * sum_theta |theta|``.
+    """What training minimises: with the per-sample data term ``d_i = data_term(logits, labels)_i``
+    (shape (N,) for (N, K) logits, ``(N, *spatial)`` per pixel, (N,) per image for the Dice loss),
+    optional per-sample weights ``w_i`` of the same shape (1 if not given) and the batch-level terms
+    ``B = lambda * ER(batch) + delta * sum_theta |theta|`` (one value for the whole batch)::
+
+        reduction="mean" (default):  mean_i(w_i d_i) + B      (the paper's objective for w = 1)
+        reduction="sum":             sum_i(w_i d_i) + n B     (n = d.numel(); = "none".sum())
+        reduction="none":            w_i d_i + B, shape of d  ("none".mean() = "mean")
+
+    so B is carried by every per-sample value: reducing "none" by hand keeps the L1 and ER terms.
+    The weighted mean divides by n, not by sum_i w_i (torch's per-sample ``weight`` convention).
+    For the Dice loss, which is defined per image, "none" gives one value per image.
+    ``data_term(logits, labels)`` alone gives d without B or weights.
 
     The L1 sum covers exactly the ``parameters`` passed to :meth:`forward` (pass
     ``model.parameters()``: biases and BatchNorm affine included, as in the paper); they are
     ignored when ``l1 == 0``."""
 
     def __init__(self, data_term: Loss, l1: float = 0.0, entropy: float = 0.0,
-                 p_min: float = P_MIN, name: str | None = None) -> None:
+                 p_min: float = P_MIN, name: str | None = None, reduction: str = "mean") -> None:
         super().__init__()
         self.data_term = data_term
         self.l1 = _hparam("delta (L1 weight)", l1, 0.0, strict=False)
         self.entropy = _hparam("lambda (ER weight)", entropy, 0.0, strict=False)
         self.p_min = _p_min(p_min)
         self.name = name or data_term.name
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"unknown reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
+        self.reduction = reduction
 
-    def forward(self, logits: Tensor, labels: Tensor, parameters: Iterable[Tensor] = ()) -> Tensor:
-        """The scalar objective of a batch: mean data term, plus the ER and L1 terms where set."""
-        value = self.data_term(logits, labels).mean()
+    def _batch_term_parts(self, logits: Tensor, parameters: Iterable[Tensor]) -> list[Tensor]:
+        parts = []
         if self.entropy:
-            value = value + self.entropy * entropy_regulariser(logits, self.p_min)
+            parts.append(self.entropy * entropy_regulariser(logits, self.p_min))
         if self.l1:
-            value = value + self.l1 * l1_norm(parameters)
+            parts.append(self.l1 * l1_norm(parameters))
+        return parts
+
+    def batch_terms(self, logits: Tensor, parameters: Iterable[Tensor] = ()) -> Tensor:
+        """``B = lambda * ER(logits) + delta * sum_theta |theta|``, a scalar (0 when both weights are 0)."""
+        parts = self._batch_term_parts(logits, parameters)
+        return sum(parts[1:], parts[0]) if parts else torch.zeros((), dtype=_compute_dtype(logits))
+
+    def forward(self, logits: Tensor, labels: Tensor, parameters: Iterable[Tensor] = (),
+                weight: Tensor | None = None) -> Tensor:
+        """The objective of a batch under ``self.reduction`` (see the class): a scalar for "mean"
+        and "sum", the shape of the per-sample values for "none"."""
+        values = self.data_term(logits, labels)
+        if weight is not None:
+            values = values * _checked_weight(weight, values, logits)
+        if self.reduction == "mean":
+            value, copies = values.mean(), 1
+        elif self.reduction == "sum":
+            value, copies = values.sum(), values.numel()
+        else:
+            value, copies = values, 1
+        for part in self._batch_term_parts(logits, parameters):
+            value = value + (part if copies == 1 else copies * part)
         return value
 
     def hparams(self) -> dict[str, float]:
@@ -482,7 +537,7 @@ class Objective(nn.Module):
         return {**self.data_term.hparams(), "delta": self.l1, "lambda": self.entropy, **extra}
 
     def extra_repr(self) -> str:
-        return f"name={self.name!r}, delta={self.l1:g}, lambda={self.entropy:g}"
+        return f"name={self.name!r}, delta={self.l1:g}, lambda={self.entropy:g}, reduction={self.reduction!r}"
 
 
 # ----------------------------------------------------------------------------- registry
@@ -692,16 +747,19 @@ def preset(name: str, dataset: str, noise_type: str | None = None) -> dict[str, 
     return _resolve(canonical_name(name), _dataset_key(dataset), _noise_type_key(noise_type), {})
 
 
-def build(name: str, dataset: str | None = None, noise_type: str | None = None, **overrides: float) -> Objective:
+def build(name: str, dataset: str | None = None, noise_type: str | None = None, *, reduction: str = "mean",
+          **overrides: float) -> Objective:
     """The objective of loss ``name`` (registry key or the paper's spelling, e.g. "ANL-CE"), with
     the preset of ``dataset`` if given (and of ``noise_type``, one of NOISE_TYPES, for a loss whose
     preset depends on it; ignored by the others), then ``overrides`` (alpha, beta, gamma, q, a, m,
-    delta, lam, p_min ...; "lambda" is accepted for lam)."""
+    delta, lam, p_min ...; "lambda" is accepted for lam), reducing per-sample values by
+    ``reduction`` (one of REDUCTIONS; see :class:`Objective`)."""
     key = canonical_name(name)
     values = _resolve(key, None if dataset is None else _dataset_key(dataset), _noise_type_key(noise_type), overrides)
     entry = _REGISTRY[key]
     data_term = entry.make(**{name: values[name] for name in entry.data_keys})
-    return Objective(data_term, l1=values["delta"], entropy=values["lam"], p_min=values["p_min"], name=key)
+    return Objective(data_term, l1=values["delta"], entropy=values["lam"], p_min=values["p_min"], name=key,
+                     reduction=reduction)
 
 
 # ----------------------------------------------------------------------------- report

@@ -1,4 +1,4 @@
-"""The runs each book page reads, from its parameters: one function per notebook of notebooks/,
+"""Internal: The runs each book page reads, from its parameters: one function per notebook of notebooks/,
 called by the notebook itself and by the tests that check every page's runs are trained by a grid,
 so the two cannot disagree. Each returns the page's sections of runs by name; an entry is a config,
 or a (varied setting, config) pair in the ablation sections of :func:`anl.experiments.ablation_configs`.

@@ -1,4 +1,4 @@
-"""The paper's experiments against this project's runs: for each, the named grids that reproduce
+"""Internal: The paper's experiments against this project's runs: for each, the named grids that reproduce
 it, at which protocol, and why where none can; its status is computed from the records in the
 store (how many of the grids' runs are recorded), never typed.
 

@@ -89,6 +89,27 @@ def test_the_api_reference_documents_every_public_module():
     assert not missing, f"book/api.md has no automodule section for {missing}"
 
 
+def test_the_api_page_tables_cover_the_package():
+    """book/_ext/api_tables.py: one row per registered loss and per noise kind, classes that exist,
+    and the API page names only tables it has."""
+    sys.path.insert(0, str(REPOSITORY / "book" / "_ext"))
+    try:
+        import api_tables
+    finally:
+        sys.path.remove(str(REPOSITORY / "book" / "_ext"))
+    from anl import losses, noise
+
+    header, rows = api_tables.losses_table()
+    assert [row[1] for row in rows] == [f"``{key}``" for key in losses.LOSSES + losses.PIXEL_LOSSES]
+    classes = {name for row in rows for name in re.findall(r":class:`~anl\.losses\.(\w+)`", row[2])}
+    assert classes and all(isinstance(getattr(losses, name), type) for name in classes)
+    assert all(len(row) == len(header) for row in rows)
+    _, specs = api_tables.noise_specs_table()
+    assert len(specs) == len(noise.NOISE_KINDS)
+    named = re.findall(r"^\.\. anl-table:: (\S+)$", (REPOSITORY / "book" / "api.md").read_text(), re.M)
+    assert sorted(named) == sorted(api_tables.TABLES)
+
+
 def test_default_parameters_read_only_runs_that_make_results_trains():
     """Executing the pages with their parameters must never train: every run they name is in a
     grid of anl.experiments.BOOK_GRIDS, which `make results` trains and results/ holds."""

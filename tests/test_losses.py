@@ -4,6 +4,7 @@ values and gradients, symmetry, gradient shape, ER, the objective, presets, vali
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -12,8 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from anl.losses import (
-    DATASETS, LOSSES, NOISE_TYPES, Objective, build, default_weight_decay, display_name, entropy_regulariser,
-    hparam_names, l1_norm, needs_noise_type, noise_type_of, preset, report,
+    DATASETS, LOSSES, NOISE_TYPES, PIXEL_LOSSES, Objective, build, default_weight_decay, display_name,
+    entropy_regulariser, hparam_names, l1_norm, needs_noise_type, noise_type_of, preset, report,
 )
 from anl.noise import NOISE_KINDS
 
@@ -508,6 +509,119 @@ def test_entropy_term_uses_lambda():
     with_er = build("ce", lam=0.5)
     assert (with_er(z, y) - build("ce")(z, y)).item() == pytest.approx(
         0.5 * np_entropy_regulariser(z.numpy()), rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- reductions and weights
+REGISTERED = LOSSES + PIXEL_LOSSES
+BATCH_TERMS = {"delta": 1e-3, "lam": 0.5}  # both batch-level terms on, for every loss
+
+
+def reduction_objective(key, reduction):
+    return build(key, "cifar10", "sym", reduction=reduction, **BATCH_TERMS)
+
+
+def reduction_inputs(key, per_pixel=False):
+    """float64 logits and labels: (6, 5) and (6,), or per pixel (3, 4, 2, 5) and (3, 2, 5) (the Dice loss)."""
+    g = torch.Generator().manual_seed(21)
+    if per_pixel or key in PIXEL_LOSSES:
+        return 3 * torch.randn(3, 4, 2, 5, generator=g, dtype=torch.float64), torch.randint(0, 4, (3, 2, 5), generator=g)
+    return 3 * torch.randn(6, 5, generator=g, dtype=torch.float64), torch.randint(0, 5, (6,), generator=g)
+
+
+def np_batch_terms(z, parameters):
+    """lam * ER + delta * sum |theta| in float64 numpy, every pixel a row of ER."""
+    rows = z.movedim(1, -1).reshape(-1, z.shape[1]).detach().numpy()
+    total_abs = sum(np.abs(p.detach().numpy()).sum() for p in parameters)
+    return BATCH_TERMS["lam"] * np_entropy_regulariser(rows) + BATCH_TERMS["delta"] * total_abs
+
+
+@pytest.mark.parametrize("key", REGISTERED)
+@pytest.mark.parametrize("per_pixel", [False, True], ids=["rows", "per_pixel"])
+def test_none_carries_the_batch_terms_and_reduces_to_mean_and_sum(key, per_pixel):
+    if per_pixel and key in PIXEL_LOSSES:
+        pytest.skip("the Dice loss has per-pixel input only")
+    z, y = reduction_inputs(key, per_pixel)
+    parameters = list(small_model().parameters())
+    none = reduction_objective(key, "none")(z, y, parameters)
+    # one value per sample: per pixel for per-pixel logits, per image for the Dice loss
+    assert none.shape == ((z.shape[0],) if key in PIXEL_LOSSES else y.shape)
+    data_term = reduction_objective(key, "none").data_term(z, y)
+    np.testing.assert_allclose((none - data_term).detach().numpy(), np_batch_terms(z, parameters), rtol=1e-9)
+    mean = reduction_objective(key, "mean")(z, y, parameters)
+    total = reduction_objective(key, "sum")(z, y, parameters)
+    assert mean.ndim == total.ndim == 0
+    assert mean.item() == pytest.approx(none.mean().item(), rel=1e-12)
+    assert total.item() == pytest.approx(none.sum().item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("key", REGISTERED)
+def test_each_per_sample_value_is_the_loss_of_that_sample_alone(key):
+    """none_i = d_i + B(batch), and the batch of sample i alone gives d_i + B(sample i)."""
+    z, y = reduction_inputs(key)
+    parameters = list(small_model().parameters())
+    none = reduction_objective(key, "none")(z, y, parameters)
+    alone = torch.stack([reduction_objective(key, "mean")(z[i:i + 1], y[i:i + 1], parameters)
+                         - np_batch_terms(z[i:i + 1], parameters) for i in range(len(z))])
+    torch.testing.assert_close(none - np_batch_terms(z, parameters), alone, rtol=1e-9, atol=1e-12)
+
+
+def test_per_pixel_values_are_each_pixel_alone():
+    z, y = reduction_inputs("anl_ce", per_pixel=True)
+    none = reduction_objective("anl_ce", "none")(z, y) - np_batch_terms(z, [])
+    for n, h, w in [(0, 0, 0), (1, 1, 3), (2, 0, 4)]:
+        pixel = reduction_objective("anl_ce", "mean")(z[n, :, h, w][None], y[n, h, w][None])
+        assert none[n, h, w].item() == pytest.approx(pixel.item() - np_batch_terms(z[n, :, h, w][None], []), rel=1e-9)
+
+
+@pytest.mark.parametrize("key", REGISTERED)
+def test_per_sample_weights(key):
+    z, y = reduction_inputs(key)
+    parameters = list(small_model().parameters())
+    shape = reduction_objective(key, "none").data_term(z, y).shape
+    for reduction in ("mean", "sum", "none"):
+        objective = reduction_objective(key, reduction)
+        assert torch.equal(objective(z, y, parameters, weight=torch.ones(shape, dtype=z.dtype)),
+                           objective(z, y, parameters))
+    weight = torch.rand(shape, generator=torch.Generator().manual_seed(22), dtype=torch.float64)
+    d = reduction_objective(key, "none").data_term(z, y).detach().numpy()
+    w, batch = weight.numpy(), np_batch_terms(z, parameters)
+    expected = {"mean": np.mean(w * d) + batch, "sum": np.sum(w * d) + d.size * batch, "none": w * d + batch}
+    for reduction, value in expected.items():
+        got = reduction_objective(key, reduction)(z, y, parameters, weight=weight)
+        np.testing.assert_allclose(got.detach().numpy(), value, rtol=1e-9)
+
+
+def test_default_mean_is_the_objective_as_before():
+    """The default reduction adds the terms in the order training always has: bit-identical values."""
+    z, y = reduction_inputs("anl_ce_er")
+    parameters = list(small_model().parameters())
+    objective = build("anl_ce_er", "cifar10", delta=1e-3)
+    before = (objective.data_term(z, y).mean() + objective.entropy * entropy_regulariser(z)
+              + objective.l1 * l1_norm(parameters))
+    assert objective.reduction == "mean" and torch.equal(objective(z, y, parameters), before)
+
+
+REDUCTION_ERRORS = [
+    (lambda: build("ce", reduction="avg"), "unknown reduction 'avg'; valid: mean, sum, none"),
+    (lambda: Objective(build("ce").data_term, reduction=None), "unknown reduction None; valid: mean, sum, none"),
+    (lambda: build("ce")(torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), weight=torch.ones(3, 1)),
+     "weight must have the shape of the per-sample values, (3,) for logits (3, 4), got (3, 1)"),
+    (lambda: build("ce")(torch.zeros(3, 4, 2, 2), torch.zeros(3, 2, 2, dtype=torch.long), weight=torch.ones(3)),
+     "weight must have the shape of the per-sample values, (3, 2, 2) for logits (3, 4, 2, 2), got (3,)"),
+    (lambda: build("dice")(torch.zeros(3, 2, 4, 4), torch.zeros(3, 4, 4, dtype=torch.long),
+                           weight=torch.ones(3, 4, 4)),
+     "weight must have the shape of the per-sample values, (3,) for logits (3, 2, 4, 4), got (3, 4, 4)"),
+    (lambda: build("ce")(torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), weight=torch.ones(3, dtype=torch.long)),
+     "weight must be a floating-point tensor, got torch.int64"),
+    (lambda: build("ce")(torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), weight=[1.0, 1.0, 1.0]),
+     "weight must be a floating-point tensor, got list"),
+]
+
+
+@pytest.mark.parametrize("call, message", REDUCTION_ERRORS, ids=[m for _, m in REDUCTION_ERRORS])
+def test_bad_reduction_or_weight_is_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
 
 
 def test_presets():

@@ -1,4 +1,4 @@
-"""Helpers the book's notebooks share, one module per concern, dependencies pointing down:
+"""Internal: Helpers the book's notebooks share, one module per concern, dependencies pointing down:
 
 - :mod:`anl.report.labels`: names of data sets, classes and noise settings;
 - :mod:`anl.report.published`: the published numbers, read from a data file with their source;

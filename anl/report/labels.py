@@ -1,4 +1,4 @@
-"""How the book names things: data sets, classes, noise settings, augmentations and mask-noise settings."""
+"""Internal: How the book names things: data sets, classes, noise settings, augmentations and mask-noise settings."""
 
 from __future__ import annotations
 

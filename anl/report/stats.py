@@ -1,4 +1,4 @@
-"""Statistics of runs: mean and std per group, rankings and the findings stated from them, training
+"""Internal: Statistics of runs: mean and std per group, rankings and the findings stated from them, training
 dynamics per run, and claim checks (every candidate against every baseline, or against a bar)."""
 
 from __future__ import annotations

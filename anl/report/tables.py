@@ -1,4 +1,4 @@
-"""Tables of runs for the book's pages, as DataFrames or Markdown: accuracy per loss and noise
+"""Internal: Tables of runs for the book's pages, as DataFrames or Markdown: accuracy per loss and noise
 ("mean ± std" in %), scores per run group, protocols compared, the published numbers beside ours,
 the loss presets and the noise grammar."""
 
