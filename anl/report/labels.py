@@ -1,4 +1,5 @@
-"""How the book names things: data sets, classes, noise settings, augmentations and mask-noise settings."""
+"""How the book names and writes things: data sets, classes, noise settings, augmentations, mask-noise
+settings and numbers."""
 
 from __future__ import annotations
 
@@ -77,3 +78,15 @@ def mask_noise_label(spec: str) -> str:
     detail = f"({parsed.shape})" if parsed.kind == "coarse" else f"{parsed.low}-{parsed.high} px"
     share = "all masks" if parsed.fraction == 1 else f"{100 * parsed.fraction:g} % of masks"
     return f"{parsed.kind} {detail}, {share}"
+
+
+def format_number(value: float, decimals: int, signed: bool = False) -> str:
+    """``value`` rounded to ``decimals`` places, with a "+" when ``signed`` and positive, and never
+    "-0.0": a value that rounds to zero is written without a sign ("0.0", also when ``signed``);
+    "–" for NaN."""
+    if value != value:
+        return "–"
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:
+        return text.lstrip("-")
+    return f"+{text}" if signed and value > 0 else text
