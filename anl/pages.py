@@ -396,7 +396,8 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "protocol_seeds": listed(SEED, required="protocol_losses")},
     "dynamics": {
         "dataset": dataset(), "loss_names": listed(loss_name()), "noises": listed(NOISE), "seeds": listed(SEED),
-        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, **RUNS, "convergence_fraction": FRACTION},
+        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, **RUNS, "convergence_fraction": FRACTION,
+        "early_epochs": listed(integer(1), required=False)},
     "ablations": {
         "dataset": dataset(class_names_for="lambdas"), "seeds": listed(SEED), "epochs": EPOCHS,
         "train_subset": TRAIN_SUBSET, **RUNS, "high_noise": NOISE,

@@ -65,7 +65,7 @@ device = "auto"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from anl import losses, pages, report
+from anl import experiments, pages, report
 
 pages.check_parameters("claims", globals())  # a bad parameter stops the page here, in one line
 sections = pages.page_runs("claims", globals())  # the configs these parameters name, by section
@@ -76,7 +76,7 @@ def load(configs: list) -> report.RunSet | None:
 
 
 paper = load(sections["paper"])
-grid_runs, grid_waiting = report.recorded_runs(pages.configs(sections["grids"]), results_dir)
+grid_runs, _ = report.recorded_runs(pages.configs(sections["grids"]), results_dir)
 regulariser = load(pages.configs(sections["regulariser"]))
 entropy = load(sections["er"])
 masks = load(sections["masks"])
@@ -99,7 +99,7 @@ def add(claim: str, protocol: str, setting: str, measure: str, check: report.Cla
     rows.append({"claim": claim, "protocol": protocol, "setting": setting, "measure": measure, **cells})
 
 
-loss_name = {"names": losses.display_name}
+loss_name = {"names": lambda loss: report.loss_label(loss, dataset)}
 benchmark_protocol = report.protocol_label(epochs, train_subset)
 ablation_protocol = report.protocol_label(ablation_epochs, ablation_train_subset)
 reduced_protocols = {benchmark_protocol, ablation_protocol} - {report.protocol_label(None, None)}
@@ -209,12 +209,10 @@ display(Markdown(" ".join(notes)))
 behind = {"**Robustness, memorisation, convergence** (the rows at the settings of parameter `noises`):":
           paper.protocol()}
 if grids:
-    status = []
-    for name in grids:
-        asked = [config for grid, config in sections["grids"] if grid == name]
-        status.append(report.run_status(name, asked, [config for config in asked if config in grid_waiting]))
-    behind["**The named grids' runs** at their other noise settings (a row needs one candidate and one baseline "
-           "recorded there):"] = "\n".join(status) + "\n\n" + (grid_runs.protocol() if grid_runs
+    status = [report.run_status(name, whole, report.recorded_runs(whole, results_dir)[1])
+              for name in grids for whole in [experiments.grid(name)]]
+    behind["**The named grids' runs**, counted whole; the rows above take those at their other noise settings "
+           "(a row needs one candidate and one baseline recorded there):"] = "\n".join(status) + "\n\n" + (grid_runs.protocol() if grid_runs
                                                                else "*None recorded yet.*")
 if regulariser:
     behind["**L1 against L2** (the ablations, see {doc}`ablations`):"] = regulariser.protocol()

@@ -20,7 +20,7 @@ from anl.report.figures import (LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, STYL
                                 plot_mask_noise_examples, plot_predicted_class_shares, plot_segmentation_curves,
                                 plot_style, plot_transition_matrices)
 from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, class_names,
-                               dataset_label, format_number, mask_noise_label, noise_cell, noise_kind_label, noise_label, noise_rate,
+                               dataset_label, format_number, loss_label, mask_noise_label, noise_cell, noise_kind_label, noise_label, noise_rate,
                                nowrap, plain)
 from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
 from anl.report.published import (PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE, published_accuracy,
@@ -43,7 +43,7 @@ __all__ = [
     "plot_curves_by_protocol", "plot_curves_by_setting", "plot_delta_sweep", "plot_example_predictions",
     "plot_gradient_norms", "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves",
     "plot_style", "plot_transition_matrices", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KINDS",
-    "SHORT_CLASS_NAMES", "class_names", "dataset_label", "format_number", "mask_noise_label", "noise_kind_label", "noise_label",
+    "SHORT_CLASS_NAMES", "class_names", "dataset_label", "format_number", "loss_label", "mask_noise_label", "noise_kind_label", "noise_label",
     "noise_rate", "noise_cell", "nowrap", "plain", "data_protocol", "protocol_label", "protocol_sentence",
     "segmentation_protocol_sentence", "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE",
     "published_accuracy", "published_cells", "grid_results",
