@@ -1,4 +1,4 @@
-"""Internal: Atomic file writes: a reader (or a process killed mid-write) sees the old file or the new one,
+"""Internal: atomic file writes: a reader (or a process killed mid-write) sees the old file or the new one,
 never part of one. Every file the package writes for others to read goes through here."""
 
 from __future__ import annotations

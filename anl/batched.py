@@ -1,4 +1,4 @@
-"""Batched runs on the engine (anl.engine): R runs of one grid trained in lockstep as one grouped model, so that one
+"""Internal: batched runs on the engine (anl.engine): R runs of one grid trained in lockstep as one grouped model, so that one
 GPU step does the work of R runs; every run still gets its own record, as from ``train_run``.
 
 Grouped model: run r owns channel block r of every convolution (``groups = R``) and BatchNorm2d,

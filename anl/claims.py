@@ -1,4 +1,4 @@
-"""Internal: Claims on runs, so that workers sharing one results folder never train the same run.
+"""Internal: claims on runs, so that workers sharing one results folder never train the same run.
 
 A worker claims a run before training it by creating ``<folder>/<key>.claim`` atomically
 (``O_CREAT | O_EXCL``), holding its host, pid and a random token; while it holds the claim a

@@ -1,4 +1,4 @@
-"""Command line: ``python -m anl run | sweep | grids | progress | bench | check-results | readme |
+"""Internal: command line: ``python -m anl run | sweep | grids | progress | bench | check-results | readme |
 segment``. Bad arguments give a one-line error. The top of the package: imported by
 ``anl.__main__`` only."""
 

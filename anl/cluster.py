@@ -1,4 +1,4 @@
-"""Internal: Sweeps as job arrays through submitit: SLURM on a cluster, or submitit's local executor on this
+"""Internal: sweeps as job arrays through submitit: SLURM on a cluster, or submitit's local executor on this
 machine (the same path, which the tests take).
 
 The runs of a grid that are not yet recorded are cut into jobs of ``runs_per_job`` runs, submitted

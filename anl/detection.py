@@ -1,4 +1,4 @@
-"""Internal: Mislabel detection: how well a trained model tells the mislabelled training images from the
+"""Internal: mislabel detection: how well a trained model tells the mislabelled training images from the
 correctly labelled ones, where the truth is known (the noise models keep both labels).
 
 Two per-sample scores, each higher for an image more likely mislabelled, ranked against the truth

@@ -1,4 +1,4 @@
-"""The training engine the classification, batched and segmentation trainers share: device and
+"""Internal: the training engine the classification, batched and segmentation trainers share: device and
 precision, seeding, the epoch loop with its checkpoints (resume after the last completed epoch),
 progress bars, the shuffled training epoch and SGD step, batched prediction, the record and its
 provenance, and the sweep that trains every run not yet recorded while holding a claim on it.

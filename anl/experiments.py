@@ -1,4 +1,4 @@
-"""Internal: Every experiment defined once: run configs built from losses x noise settings x seeds, the named
+"""Internal: every experiment defined once: run configs built from losses x noise settings x seeds, the named
 protocols, the ablation set, the named grids of both tasks that ``python -m anl sweep --grid
 NAME`` and ``make results`` train, and :func:`train_configs`, which trains configs of either task.
 
@@ -171,15 +171,21 @@ def reduced_benchmark(dataset: str) -> list[Config]:
     return runs
 
 
+def ablation_sections(dataset: str = "mnist") -> dict[str, list[tuple[Any, RunConfig]]]:
+    """The sections of :func:`ablation_configs` the grid ``mnist-ablations`` runs, on the reduced
+    protocol, seed 1: ANL-CE at sym 0.8 with L2 weight decay 1e-3 / 1e-4 instead of L1
+    ("regulariser") and with delta in {0 (neither), 1e-6 (preset), 1e-5, 1e-4} ("delta"); ANL-CE-ER's
+    lambda in {0, 0.5, 2, 8} at asym 0.4 ("lambda"); a 3x3 alpha/beta grid at sym 0.6 ("alpha_beta")."""
+    return ablation_configs(dataset, [1], **REDUCED_CLASSIFICATION, high_noise="sym:0.8",
+                            l2_weight_decays=[1e-3, 1e-4], deltas=[0.0, 1e-6, 1e-5, 1e-4],
+                            sensitivity_noise="sym:0.6", alphas=[0.5, 1, 2], betas=[0.5, 1, 2],
+                            er_noise="asym:0.4", lambdas=[0.0, 0.5, 2.0, 8.0])
+
+
 def ablations(dataset: str = "mnist") -> list[RunConfig]:
-    """The ablations on the reduced protocol, seed 1, as :func:`ablation_configs` defines them:
-    ANL-CE at sym 0.8 with L2 weight decay 1e-3 / 1e-4 instead of L1 and with delta in {0
-    (neither), 1e-6 (preset), 1e-5, 1e-4}; ANL-CE-ER's lambda in {0, 0.5, 2, 8} at asym 0.4; a
-    3x3 alpha/beta grid at sym 0.6. Each run once, in that order."""
-    sections = ablation_configs(dataset, [1], **REDUCED_CLASSIFICATION, high_noise="sym:0.8",
-                                l2_weight_decays=[1e-3, 1e-4], deltas=[0.0, 1e-6, 1e-5, 1e-4],
-                                sensitivity_noise="sym:0.6", alphas=[0.5, 1, 2], betas=[0.5, 1, 2],
-                                er_noise="asym:0.4", lambdas=[0.0, 0.5, 2.0, 8.0])
+    """The runs of :func:`ablation_sections`, each once, sections in the order regulariser, delta,
+    lambda, alpha_beta."""
+    sections = ablation_sections(dataset)
     runs = {config.key: config for name in ("regulariser", "delta", "lambda", "alpha_beta")
             for _, config in sections[name]}
     return list(runs.values())

@@ -1,4 +1,4 @@
-"""Internal: The runs each book page reads, from its parameters: one function per notebook of notebooks/,
+"""Internal: the runs each book page reads, from its parameters: one function per notebook of notebooks/,
 called by the notebook itself and by the tests that check every page's runs are trained by a grid,
 so the two cannot disagree. Each returns the page's sections of runs by name; an entry is a config,
 or a (varied setting, config) pair in the ablation sections of :func:`anl.experiments.ablation_configs`.
@@ -396,7 +396,8 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "protocol_seeds": listed(SEED, required="protocol_losses")},
     "dynamics": {
         "dataset": dataset(), "loss_names": listed(loss_name()), "noises": listed(NOISE), "seeds": listed(SEED),
-        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, **RUNS, "convergence_fraction": FRACTION},
+        "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, **RUNS, "convergence_fraction": FRACTION,
+        "early_epochs": listed(integer(1), required=False)},
     "ablations": {
         "dataset": dataset(class_names_for="lambdas"), "seeds": listed(SEED), "epochs": EPOCHS,
         "train_subset": TRAIN_SUBSET, **RUNS, "high_noise": NOISE,

@@ -1,4 +1,4 @@
-"""The results store: one JSON record per run under ``results/runs/``, named by a hash of its
+"""Internal: the results store: one JSON record per run under ``results/runs/``, named by a hash of its
 config; atomic writes; a loader that returns tidy pandas frames for the notebooks.
 
 A record holds ``key``, ``config`` (the resolved run config), ``loss_hparams`` (every

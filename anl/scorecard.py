@@ -1,13 +1,16 @@
-"""Internal: The paper's experiments against this project's runs: for each, the named grids that reproduce
-it, at which protocol, and why where none can; its status is computed from the records in the
-store (how many of the grids' runs are recorded), never typed.
+"""Internal: the paper's experiments against this project's runs, in two separate judgements computed from
+the records in the store, never typed:
 
-Status: "reproduced (paper protocol)" when every run of its paper-protocol grids is recorded;
-"partial" when some runs are recorded but the paper-protocol grids are incomplete, or the grids
-use a protocol of this project (reduced, or its own); "planned" when grids exist but no run is
-recorded; "not reproduced" with the reason (the data cannot be obtained here, or the compute
-exceeds this project's) when no grid can exist; "reproduced (numerical)" for analyses that need
-no training.
+- **coverage**: which runs of each experiment are recorded, group by group, each group being a
+  section of runs of the book page the experiment links to (a named grid, a part of one), with its
+  protocol, noise settings and seeds, and "R of N runs", the count that page states
+  (:func:`anl.report.run_status` counts the same runs);
+- **agreement**: where published numbers exist, ours (mean over the recorded seeds) against each
+  within :data:`TOLERANCE`; else the verdict of the experiment's claim at the paper's protocol
+  with at least :data:`MIN_SEEDS` seeds (:mod:`anl.report.verdicts`); else "not assessed".
+
+"reproduced" is said only when agreement holds: every published number of the experiment recorded
+and within the tolerance, or the claim holding at every noise setting it is tested at.
 """
 
 from __future__ import annotations
@@ -19,89 +22,222 @@ import numpy as np
 import pandas as pd
 
 from anl import losses
-from anl.experiments import grid
-from anl.report.labels import noise_label
+from anl.experiments import BENCHMARK_LOSSES, Config, ablation_sections, at_protocol, grid
+from anl.report.labels import format_number, mask_noise_label, noise_label
 from anl.report.published import PUBLISHED, published_accuracy
+from anl.report.runs import load_runs
+from anl.report.stats import claim_check, run_dynamics
+from anl.report.verdicts import measure
 from anl.results import ResultsStore
 from anl.train import RunConfig
+
+#: Ours within this many points of a published accuracy counts as agreement.
+TOLERANCE = 2.0
+#: The fewest seeds a claim's verdict needs to stand for agreement.
+MIN_SEEDS = 3
+#: The fraction of the best loss's last-epoch accuracy that sets the convergence bar.
+CONVERGENCE_FRACTION = 0.95
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """A group of runs, as the linked page reads them: the grid ``grid``, or its ablation
+    ``section`` (:func:`anl.experiments.ablation_sections`), only the runs of ``loss_names`` if given."""
+
+    grid: str
+    section: str = ""
+    loss_names: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.grid}, {self.section} section" if self.section else self.grid
+
+    def configs(self) -> list[Config]:
+        if self.section:
+            entries = [config for _, config in ablation_sections()[self.section]]
+        else:
+            entries = grid(self.grid)
+        unique = {config.key: config for config in entries if not self.loss_names or config.loss in self.loss_names}
+        return list(unique.values())
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The claim an experiment without published numbers is judged on: every loss of ``candidates``
+    beats every loss of ``baselines`` on ``metric`` (a summary field, or ``reached_bar``, the epochs to
+    the convergence bar of :func:`anl.report.run_dynamics`) at each of ``noises``, judged in the
+    measure ``measure`` of :data:`anl.report.MEASURES`."""
+
+    metric: str
+    measure: str
+    candidates: tuple[str, ...]
+    baselines: tuple[str, ...]
+    noises: tuple[str, ...]
+    higher_is_better: bool = True
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One experiment of the paper. ``paper_grids`` run its protocol, ``other_grids`` a protocol of
-    this project (named in ``protocol``), counting only ``only_losses``' runs if given; ``reason``
-    says why it is not reproduced, ``numerical`` marks an analysis without
-    training; ``page`` is the book page showing it."""
+    """One experiment of the paper: the run ``groups`` of the book ``page`` that shows it,
+    ``claim`` for agreement where no published number exists, or ``reason`` why it is not
+    reproduced, ``numerical`` for an analysis without training."""
 
     name: str
     page: str | None = None
-    paper_grids: tuple[str, ...] = ()
-    other_grids: tuple[str, ...] = ()
-    protocol: str = ""
+    groups: tuple[RunGroup, ...] = ()
+    claim: Claim | None = None
     reason: str = ""
     numerical: bool = False
-    only_losses: tuple[str, ...] = ()  # count only these losses' runs of the grids (none: all)
 
 
+ANL = ("anl_ce", "anl_fl")
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("Symmetric and asymmetric noise, CIFAR-10 (8-layer CNN)", "cifar10",
-               paper_grids=("cifar10-paper", "cifar10-table"), other_grids=("cifar10-short",), protocol="40 epochs"),
-    Experiment("Symmetric and asymmetric noise, MNIST (4-layer CNN)", "benchmark", paper_grids=("mnist-full",),
-               other_grids=("mnist-reduced",), protocol="reduced: 10,000 images, 30 epochs"),
+               (RunGroup("cifar10-paper"), RunGroup("cifar10-table"), RunGroup("cifar10-short"))),
+    Experiment("Symmetric and asymmetric noise, MNIST (4-layer CNN)", "benchmark",
+               (RunGroup("mnist-full"), RunGroup("mnist-reduced", loss_names=BENCHMARK_LOSSES)),
+               claim=Claim("final_test_acc", "accuracy", ANL, ("ce", "gce", "nce_mae", "nce_rce", "nce_agce"),
+                           ("sym:0.8", "asym:0.4"))),
     Experiment("Symmetric and asymmetric noise, CIFAR-100 (ResNet-34)",
                reason="compute: ResNet-34 for 200 epochs per run is out of reach of this project's CPUs and of "
                       "the 15 minutes of GPU time a session may be lent"),
-    Experiment("Instance-dependent noise, CIFAR-10", "cifar10", paper_grids=("cifar10-idn",)),
-    Experiment("Real human noise, CIFAR-10N", "cifar10", paper_grids=("cifar10n",)),
+    Experiment("Instance-dependent noise, CIFAR-10", "cifar10", (RunGroup("cifar10-idn"),)),
+    Experiment("Real human noise, CIFAR-10N", "cifar10", (RunGroup("cifar10n"),)),
     Experiment("WebVision (mini) evaluated on WebVision and ILSVRC12",
                reason="data: not obtainable here (no download; tens of GB)"),
     Experiment("Clothing1M and Animal-10N", reason="data: not obtainable here (licensed, no download)"),
     Experiment("Entropy regulariser on non-symmetric noise", "ablations",
-               other_grids=("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations"), only_losses=("anl_ce_er",),
-               protocol="(Fashion-)MNIST reduced, CIFAR-10's lambda (no MNIST preset is published)"),
+               (RunGroup("mnist-ablations", "lambda"),)),
     Experiment("Gradient analysis of NNLFs against MAE", "losses", numerical=True),
-    Experiment("Convergence of APL with MAE against ANL", "dynamics-paper-protocol", paper_grids=("mnist-full",)),
-    Experiment("L1 against L2 regularisation", "ablations", other_grids=("mnist-ablations",),
-               protocol="MNIST reduced, one seed"),
-    Experiment("Parameter sensitivity (alpha, beta, delta)", "ablations", other_grids=("mnist-ablations",),
-               protocol="MNIST reduced, one seed"),
-    Experiment("Image segmentation with noisy masks, ISIC 2017", "segmentation", other_grids=("isic-reduced", "isic-half"),
-               protocol="own protocol (the paper's could not be obtained), 64x48 and 128x96 px; isic-full "
-                        "(256x192) needs a GPU"),
+    Experiment("Convergence of APL with MAE against ANL", "dynamics-paper-protocol", (RunGroup("mnist-full"),),
+               claim=Claim("reached_bar", "epochs", ANL, ("nce_mae",), ("sym:0.8", "asym:0.4"),
+                           higher_is_better=False)),
+    Experiment("L1 against L2 regularisation", "ablations", (RunGroup("mnist-ablations", "regulariser"),)),
+    Experiment("Parameter sensitivity (alpha, beta, delta)", "ablations",
+               (RunGroup("mnist-ablations", "alpha_beta"), RunGroup("mnist-ablations", "delta"))),
+    Experiment("Image segmentation with noisy masks, ISIC 2017", "segmentation",
+               (RunGroup("isic-reduced"), RunGroup("isic-half"))),
 )
 
 
-def coverage(names: Sequence[str], store: ResultsStore, only_losses: Sequence[str] = ()) -> tuple[int, int]:
-    """(recorded, total) runs of the named grids (of ``only_losses`` if given), each counted once."""
-    keys = {config.key for name in names for config in grid(name)
-            if not only_losses or config.loss in only_losses}
-    return sum(store.has(key) for key in keys), len(keys)
+def protocol_of(config: Config) -> str:
+    """"paper protocol" for a classification run at the paper's protocol, else what differs
+    ("reduced: 10,000 images, 30 epochs", "40 epochs", a segmentation run's "64x48 px, 20 epochs")."""
+    if isinstance(config, RunConfig):
+        if at_protocol(config):
+            return "paper protocol"
+        resolved = config.resolved()
+        if config.train_subset:
+            return f"reduced: {config.train_subset:,} images, {resolved['epochs']} epochs"
+        return f"{resolved['epochs']} epochs"
+    resolved = config.resolved()
+    width, height = resolved["size"]
+    return f"own protocol, {width}x{height} px, {resolved['epochs']} epochs"
 
 
-def status(experiment: Experiment, store: ResultsStore) -> str:
-    """The experiment's status from the records in ``store`` (see the module docstring)."""
+def _seeds(seeds: Sequence[int]) -> str:
+    ordered = sorted(set(seeds))
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"seeds {ordered[0]}–{ordered[-1]}"
+    return ("seed " if len(ordered) == 1 else "seeds ") + ", ".join(map(str, ordered))
+
+
+def group_coverage(group: RunGroup, store: ResultsStore) -> str:
+    """"NAME (protocol): R of N runs recorded; per noise setting, the seeds recorded": the count
+    the linked page states for the same runs."""
+    configs = group.configs()
+    recorded = [config for config in configs if store.has(config.key)]
+    protocols = ", ".join(dict.fromkeys(protocol_of(config) for config in configs))
+    by_noise: dict[str, list[int]] = {}
+    for config in recorded:
+        by_noise.setdefault(config.noise, []).append(config.seed)
+    name = noise_label if all(isinstance(config, RunConfig) for config in configs) else mask_noise_label
+    settings = "; ".join(f"{name(noise)} {_seeds(seeds)}" for noise, seeds in by_noise.items())
+    return (f"{group.name} ({protocols}): {len(recorded)} of {len(configs)} runs recorded"
+            + (f" ({settings})" if settings else ""))
+
+
+def coverage(experiment: Experiment, store: ResultsStore) -> str:
+    """The experiment's coverage (see the module docstring)."""
     if experiment.numerical:
-        return "reproduced (numerical, no training)"
+        return "numerical analysis, no training"
     if experiment.reason:
-        return f"not reproduced: {experiment.reason}"
-    paper_done, paper_total = coverage(experiment.paper_grids, store, experiment.only_losses)
-    other_done, other_total = coverage(experiment.other_grids, store, experiment.only_losses)
-    if paper_total and paper_done == paper_total:
-        return f"reproduced: paper protocol, {paper_done} runs"
-    parts = []
-    if paper_total:
-        parts.append(f"paper protocol, {paper_done} of {paper_total} runs")
-    if other_total:
-        parts.append(f"{experiment.protocol}, {other_done} of {other_total} runs")
-    if paper_done + other_done == 0:
-        return "planned: " + "; ".join(parts)
-    return "partial: " + "; ".join(parts)
+        return f"none: {experiment.reason}"
+    return "; ".join(group_coverage(group, store) for group in experiment.groups)
+
+
+def _published_agreement(experiment: Experiment, store: ResultsStore) -> str | None:
+    """Agreement with the published numbers of the experiment's runs; None when it has none."""
+    cells: dict[tuple[str, str], list[float]] = {}
+    for group in experiment.groups:
+        for config in group.configs():
+            if isinstance(config, RunConfig) and published_accuracy(config) is not None:
+                ours = cells.setdefault((losses.canonical_name(config.loss), config.noise), [])
+                if store.has(config.key):
+                    ours.append(100 * store.read(config.key)["summary"]["final_test_acc"])
+    if not cells:
+        return None
+    gaps = {cell: float(np.mean(ours)) - PUBLISHED[cell] for cell, ours in cells.items() if ours}
+    if not gaps:
+        return f"not assessed: no run recorded yet for the {len(cells)} published number(s)"
+    beyond = {cell: gap for cell, gap in gaps.items() if abs(gap) > TOLERANCE}
+    worst = max(gaps, key=lambda cell: abs(gaps[cell]))
+    largest = (f"largest gap {format_number(gaps[worst], 2, signed=True)} points, "
+               f"{losses.display_name(worst[0])} {noise_label(worst[1])}")
+    counted = f"{len(gaps)} of the {len(cells)} published numbers have runs"
+    if beyond:
+        return f"differs: {counted}, {len(beyond)} of them beyond {TOLERANCE:g} points ({largest})"
+    if len(gaps) < len(cells):
+        return f"agrees so far, not yet reproduced: {counted}, all within {TOLERANCE:g} points ({largest})"
+    return f"reproduced: all {len(cells)} published numbers within {TOLERANCE:g} points ({largest})"
+
+
+def _claim_agreement(claim: Claim, experiment: Experiment, store: ResultsStore) -> str:
+    """The claim's verdict at each of its noise settings on the experiment's paper-protocol runs."""
+    configs = [config for group in experiment.groups for config in group.configs()
+               if isinstance(config, RunConfig) and at_protocol(config) and store.has(config.key)]
+    if not configs:
+        return "not assessed: no paper-protocol run recorded"
+    runs = load_runs(configs, store.root, train=False)
+    judged_on = measure(claim.measure)
+    verdicts = []
+    for noise in claim.noises:
+        if claim.metric == "reached_bar":
+            rows = run_dynamics(runs.epochs[runs.epochs["noise"] == noise], CONVERGENCE_FRACTION)
+        else:
+            rows = runs.summaries[runs.summaries["noise"] == noise]
+        try:
+            check = claim_check(rows, "loss", claim.metric, claim.candidates, claim.baselines, claim.higher_is_better)
+        except ValueError:  # a loss of the claim without runs at this setting
+            return f"not assessed: not every loss of the claim ran at {noise_label(noise)}"
+        verdicts.append((noise, check.verdict(judged_on)))
+    if min(judged.seeds for _, judged in verdicts) < MIN_SEEDS:
+        return f"not assessed: the claim needs {MIN_SEEDS} seeds at the paper protocol"
+    stated = "; ".join(f"{noise_label(noise)} {judged.label}" for noise, judged in verdicts)
+    if all(judged.label == "holds" for _, judged in verdicts):
+        return f"reproduced: the claim holds at the paper protocol ({stated})"
+    return f"not reproduced: the claim at the paper protocol, {MIN_SEEDS}+ seeds: {stated}"
+
+
+def agreement(experiment: Experiment, store: ResultsStore) -> str:
+    """The experiment's agreement (see the module docstring)."""
+    published = _published_agreement(experiment, store)
+    if published is not None:
+        return published
+    if experiment.claim is not None:
+        return _claim_agreement(experiment.claim, experiment, store)
+    if experiment.reason:
+        return "not assessed: not run"
+    if experiment.numerical:
+        return "not assessed: an analysis without runs, shown on its page"
+    return "not assessed: no published number, and the runs are not at the paper protocol"
 
 
 def scorecard(store: ResultsStore, page_link: Callable[[str], str] = str) -> pd.DataFrame:
-    """One row per experiment of EXPERIMENTS: its status and the book page that shows it
+    """One row per experiment of EXPERIMENTS: coverage, agreement and the book page that shows it
     (``page_link(page)``, "–" for none)."""
-    rows = [{"experiment": experiment.name, "status": status(experiment, store),
+    rows = [{"experiment": experiment.name, "coverage": coverage(experiment, store),
+             "agreement": agreement(experiment, store),
              "page": page_link(experiment.page) if experiment.page else "–"} for experiment in EXPERIMENTS]
     return pd.DataFrame(rows).set_index("experiment")
 
@@ -124,5 +260,5 @@ def published_beside_ours(store: ResultsStore, grid_names: Sequence[str]) -> pd.
         mean = float(np.mean(ours)) if ours else np.nan
         rows.append({"loss": losses.display_name(loss), "noise": noise_label(noise), "published": f"{published:.2f}",
                      "ours": "–" if not ours else f"{mean:.2f}", "seeds": len(ours),
-                     "ours − published": "–" if not ours else f"{mean - published:+.2f}"})
+                     "ours − published": "–" if not ours else format_number(mean - published, 2, signed=True)})
     return pd.DataFrame(rows).set_index("loss")

@@ -1,4 +1,4 @@
-"""Internal: Robust losses for lesion segmentation with noisy masks (ISIC 2017 Part 1) on the engine
+"""Internal: robust losses for lesion segmentation with noisy masks (ISIC 2017 Part 1) on the engine
 (anl.engine): the trainer, the metrics and run records in the shared results store (its named protocols and grids are
 in anl.experiments, its command line ``python -m anl segment`` in anl.cli).
 

@@ -1,4 +1,4 @@
-"""Image classification on the engine (anl.engine): the paper's protocol per data set, data
+"""Internal: image classification on the engine (anl.engine): the paper's protocol per data set, data
 resident on the device as uint8, augmentation batched on the device, per-epoch clean/mislabelled
 metrics, and the run's record in the results store.
 

@@ -58,7 +58,10 @@ base = losses.preset("anl_ce", dataset)
 sections = pages.page_runs("ablations", globals())  # (varied setting, config) by section
 runs = report.load_runs([config for entries in sections.values() for config in pages.configs(entries)], results_dir,
                         train=train_missing, device=device)
-display(Markdown(runs.protocol()))
+display(Markdown("**Runs, by section** (the counts the scorecard gives):\n\n" + "\n".join(
+    report.run_status(f"{name} section", configs, report.recorded_runs(configs, results_dir)[1])
+    for name, entries in sections.items() if (configs := list({c.key: c for c in pages.configs(entries)}.values())))
+    + "\n\n" + runs.protocol()))
 
 # %% [markdown]
 # ## 1. L1 against L2 at a high noise rate
@@ -149,15 +152,16 @@ else:
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if sections["lambda"]:
+    KL = report.measure("divergence")  # the one unit of the KL divergence on every page
     columns = {"final_test_acc": ("last-epoch test (%)", 100.0, 2),
-               "divergence": ("KL(predicted share ‖ true share)", 1.0, 4)}
+               "divergence": (f"KL(predicted share ‖ true share) ({KL.unit})", KL.scale, KL.decimals)}
     er_table = er_runs.assign(divergence=er_runs["test_confusion"].map(report.predicted_share_divergence))
     display(Markdown(report.run_scores_table(er_table.rename(columns={"lam": "λ"}), ["λ"], columns)))
     by_lambda = er_table.groupby("lam")[["final_test_acc", "divergence"]].mean()
     balanced, accurate = by_lambda["divergence"].idxmin(), by_lambda["final_test_acc"].idxmax()
     display(Markdown(f"**Finding:** at {report.noise_label(er_noise)} the predictions are closest to the true class "
-                     f"shares at λ = {balanced:g} (KL {by_lambda.loc[balanced, 'divergence']:.4f}, against "
-                     f"{by_lambda.loc[0.0, 'divergence']:.4f} without the regulariser) and the test accuracy is "
+                     f"shares at λ = {balanced:g} (KL {KL.shown(by_lambda.loc[balanced, 'divergence'])} "
+                     f"{KL.unit}, against {KL.shown(by_lambda.loc[0.0, 'divergence'])} without the regulariser) and the test accuracy is "
                      f"highest at λ = {accurate:g} ({100 * by_lambda.loc[accurate, 'final_test_acc']:.1f} %, against "
                      f"{100 * by_lambda.loc[0.0, 'final_test_acc']:.1f} % at λ = 0)."
                      if 0.0 in by_lambda.index else

@@ -119,9 +119,10 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 if sections["er"]:
     er_runs = report.load_runs(sections["er"], results_dir, train=train_missing, device=device).summaries
+    KL = report.measure("divergence")  # the one unit of the KL divergence on every page
     er_runs = er_runs.assign(divergence=er_runs["test_confusion"].map(report.predicted_share_divergence))
     columns = {"final_test_acc": ("last-epoch test (%)", 100.0, 2),
-               "divergence": ("KL(predicted share ‖ true share) ×10⁻³", 1000.0, 2)}
+               "divergence": (f"KL(predicted share ‖ true share) ({KL.unit})", KL.scale, KL.decimals)}
     display(Markdown(report.run_scores_table(er_runs, ["noise", "loss"], columns,
                                              names={"noise": report.noise_cell, "loss": losses.display_name})))
 else:

@@ -64,12 +64,12 @@ short, short_missing = report.recorded_runs(sections["short"], results_dir)
 CURVES = {"test_acc": "test accuracy (%)", "clean_acc": "clean fit (%)", "noisy_acc_given": "memorisation (%)"}
 
 
-def show_grid(configs: list) -> None:
+def show_grid(name: str, configs: list) -> None:
     """A grid's runs: what is recorded, ours beside the published numbers per setting, the realised
     noise rates, the protocol, and the curves of its noisiest recorded setting."""
     runs, missing = report.recorded_runs(configs, results_dir)
     epochs = configs[0].resolved()["epochs"]
-    display(Markdown("**Runs:**\n\n" + report.run_status(f"{epochs} epochs", configs, missing)))
+    display(Markdown("**Runs:**\n\n" + report.run_status(f"{name} ({epochs} epochs)", configs, missing)))
     if not runs:
         display(Markdown("*Waits for the first recorded run.*"))
         return
@@ -176,7 +176,7 @@ else:
 
 # %% tags=["hide-input"]
 if sections["table"]:
-    show_grid(sections["table"])
+    show_grid(table_grid, sections["table"])
 else:
     display(Markdown("*No grid asked for (`table_grid` is None).*"))
 
@@ -190,7 +190,7 @@ else:
 
 # %% tags=["hide-input"]
 if sections["idn"]:
-    show_grid(sections["idn"])
+    show_grid(idn_grid, sections["idn"])
 else:
     display(Markdown("*No grid asked for (`idn_grid` is None).*"))
 
@@ -205,7 +205,7 @@ else:
 
 # %% tags=["hide-input"]
 if sections["human"]:
-    show_grid(sections["human"])
+    show_grid(human_grid, sections["human"])
 else:
     display(Markdown("*No grid asked for (`human_grid` is None).*"))
 

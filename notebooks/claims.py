@@ -15,19 +15,17 @@
 # # The paper's claims against our runs
 #
 # Each row of the tables below is one claim of the ANL papers, tested on the committed run records
-# by a rule stated in advance: **every candidate beats every baseline** on the named measure, or for
-# memorisation also **every candidate clears an absolute bar** (parameter `memorisation_bar`:
-# beating CE is not enough if ANL still fits many wrong labels), on the mean over seeds (the
-# *margin* is the worst candidate's value minus the best baseline's, or minus the bar, signed so
-# that a positive margin means the claim holds). The same rule applied to each seed's runs alone
-# gives a *paired margin* (mean ± std over the seeds where every loss ran, their number in brackets)
-# and the *seeds* column counts the seeds where the claim holds; with one seed a verdict is a single
-# observation, and a small margin whose seeds disagree should be read as no difference. Rows drawn
-# from a reduced protocol are labelled *indicative only*: that protocol leaves ANL underfitted, so a
-# verdict there is a statement about the protocol as much as the loss. At noise settings taken from
-# named grids (parameter `grids`), where not every loss ran, a row compares the candidates and
-# baselines recorded there, named in the second table. Nothing here is written by hand: change the
-# parameters and the verdicts are recomputed. The pages behind each row show the curves and the
+# by a rule stated in advance, below: **every candidate beats every baseline** on the named measure,
+# or for memorisation also **every candidate clears an absolute bar** (beating CE is not enough if
+# ANL still fits many wrong labels). The *margin* is the worst candidate's mean over seeds minus the
+# best baseline's (or minus the bar), signed so that a positive margin favours the claim; the same
+# rule applied to each seed's runs alone gives the *paired difference* (mean ± std over the seeds
+# where every loss ran, their number in brackets), and the verdict is taken on those paired
+# differences. Rows drawn from a reduced protocol are labelled *indicative only*: that protocol
+# leaves ANL underfitted, so a verdict there is a statement about the protocol as much as the loss.
+# At noise settings taken from named grids, where not every loss ran, a row compares the candidates
+# and baselines recorded there, named in the second table. Nothing here is written by hand: change
+# the parameters and the verdicts are recomputed. The pages behind each row show the curves and the
 # full tables: {doc}`benchmark`, {doc}`cifar10`, {doc}`dynamics`, {doc}`ablations` and
 # {doc}`segmentation`.
 
@@ -42,7 +40,7 @@ epochs = None  # None (with train_subset None): the paper's protocol for the dat
 train_subset = None  # size of the stratified training subset, None for the full training set
 precision = "fp32"  # of these runs' forward and backward (the loss is float32): part of each run's key
 grids = []  # named grids whose recorded runs (this protocol, other noise settings) test the claims too
-convergence_fraction = 0.95  # converged: first epoch reaching this fraction of the run's own last-epoch test accuracy
+convergence_fraction = 0.95  # the convergence bar: this fraction of the best loss's last-epoch test accuracy
 early_epochs = [5, 10]  # convergence also as the test accuracy after these epochs; [] to skip
 memorisation_bar = 0.10  # the absolute bar: ANL fits fewer than this share of the wrong labels at the last epoch
 ablation_seeds = [1]  # of the L1 against L2 runs
@@ -67,7 +65,7 @@ device = "auto"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from anl import losses, pages, report
+from anl import experiments, pages, report
 
 pages.check_parameters("claims", globals())  # a bad parameter stops the page here, in one line
 sections = pages.page_runs("claims", globals())  # the configs these parameters name, by section
@@ -78,7 +76,7 @@ def load(configs: list) -> report.RunSet | None:
 
 
 paper = load(sections["paper"])
-grid_runs, grid_waiting = report.recorded_runs(pages.configs(sections["grids"]), results_dir)
+grid_runs, _ = report.recorded_runs(pages.configs(sections["grids"]), results_dir)
 regulariser = load(pages.configs(sections["regulariser"]))
 entropy = load(sections["er"])
 masks = load(sections["masks"])
@@ -87,15 +85,21 @@ masks = load(sections["masks"])
 # ## Verdicts
 
 # %% tags=["hide-input"]
+display(Markdown(report.rule_text() + "\n\n" + report.convergence_rule(convergence_fraction)))
+
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 rows = []
 
 
-def add(claim: str, protocol: str, setting: str, measure: str, check: report.ClaimCheck, **cells) -> None:
-    rows.append({"claim": claim, "protocol": protocol, "setting": setting, "measure": measure, **check.cells(**cells)})
+def add(claim: str, protocol: str, setting: str, measure: str, check: report.ClaimCheck, judged_on: str,
+        names=str) -> None:
+    """A row of the verdict tables: ``check`` shown and judged in the measure ``judged_on`` of report.MEASURES."""
+    cells = check.cells(report.measure(judged_on), names)
+    rows.append({"claim": claim, "protocol": protocol, "setting": setting, "measure": measure, **cells})
 
 
-loss_name = {"names": losses.display_name}
+loss_name = {"names": lambda loss: report.loss_label(loss, dataset)}
 benchmark_protocol = report.protocol_label(epochs, train_subset)
 ablation_protocol = report.protocol_label(ablation_epochs, ablation_train_subset)
 reduced_protocols = {benchmark_protocol, ablation_protocol} - {report.protocol_label(None, None)}
@@ -111,26 +115,26 @@ def add_noise_claims(runs: report.RunSet, spec: str, protocol: str) -> None:
     if not candidates or not baselines:
         return
     add("robust at high noise", protocol, label, "last-epoch test accuracy (%)",
-        report.claim_check(summaries, "loss", "final_test_acc", candidates, baselines), **loss_name)
+        report.claim_check(summaries, "loss", "final_test_acc", candidates, baselines), "accuracy", **loss_name)
     add("does not memorise wrong labels", protocol, label, "wrong labels fitted, last epoch (%)",
         report.claim_check(summaries, "loss", "final_noisy_acc_given", candidates, baselines, higher_is_better=False),
-        **loss_name)
+        "memorisation", **loss_name)
     add(f"fits under {100 * memorisation_bar:g} % of the wrong labels", protocol, label,
         "wrong labels fitted, last epoch (%)",
         report.bar_check(summaries, "loss", "final_noisy_acc_given", candidates, memorisation_bar, higher_is_better=False),
-        **loss_name)
+        "memorisation", **loss_name)
     if not slow:
         return
-    epochs_run = runs.epochs[(runs.epochs["noise"] == spec) & runs.epochs["loss"].isin([*candidates, *slow])]
+    epochs_run = runs.epochs[runs.epochs["noise"] == spec]  # every loss there sets the convergence bar
     early = report.accuracy_at_epochs(epochs_run, early_epochs)
     for epoch in early_epochs:
         add(f"converges faster than APL with MAE: accuracy after epoch {epoch}", protocol, label,
             f"test accuracy after epoch {epoch} (%)",
-            report.claim_check(early, "loss", f"test_acc_at_{epoch}", candidates, slow), **loss_name)
-    add(f"converges faster than APL with MAE: epochs to {100 * convergence_fraction:g} % of its own last-epoch "
-        "accuracy", protocol, label, f"epochs to {100 * convergence_fraction:g} % of its own last-epoch test accuracy",
-        report.claim_check(report.run_dynamics(epochs_run, convergence_fraction), "loss", "reached_final", candidates,
-                           slow, higher_is_better=False), **loss_name, scale=1.0, decimals=1, unit="epochs")
+            report.claim_check(early, "loss", f"test_acc_at_{epoch}", candidates, slow), "accuracy", **loss_name)
+    add("converges faster than APL with MAE: epochs to the convergence bar", protocol, label,
+        f"epochs to {100 * convergence_fraction:g} % of the best loss's last-epoch test accuracy",
+        report.claim_check(report.run_dynamics(epochs_run, convergence_fraction), "loss", "reached_bar", candidates,
+                           slow, higher_is_better=False), "epochs", **loss_name)
 
 
 for spec in noises:
@@ -144,35 +148,36 @@ if sections["regulariser"]:
     l2_settings = list(dict.fromkeys(setting for setting, config in sections["regulariser"] if config.weight_decay))
     add("L1 keeps ANL robust where L2 does not", ablation_protocol, f"ANL-CE, {report.noise_cell(high_noise)}",
         "last-epoch test accuracy (%)",
-        report.claim_check(regularisers, "regulariser", "final_test_acc", [l1_setting], l2_settings))
+        report.claim_check(regularisers, "regulariser", "final_test_acc", [l1_setting], l2_settings), "accuracy")
 if sections["er"]:
     er = entropy.summaries
     er = er.assign(divergence=er["test_confusion"].map(report.predicted_share_divergence))
     for spec in er_noises:
         runs, label = er[er["noise"] == spec], f"λ = {er_lambda:g}, {report.noise_cell(spec)}"
         add("the entropy regulariser balances the predictions", ablation_protocol, label,
-            "KL(predicted class shares ‖ true shares) on the test set (×10⁻³)",
-            report.claim_check(runs, "loss", "divergence", ["anl_ce_er"], ["anl_ce"], higher_is_better=False), **loss_name,
-            scale=1000.0, unit="×10⁻³")
+            "KL(predicted class shares ‖ true shares) on the test set (nats)",
+            report.claim_check(runs, "loss", "divergence", ["anl_ce_er"], ["anl_ce"], higher_is_better=False),
+            "divergence", **loss_name)
         add("the entropy regulariser raises test accuracy", ablation_protocol, label, "last-epoch test accuracy (%)",
-            report.claim_check(runs, "loss", "final_test_acc", ["anl_ce_er"], ["anl_ce"]), **loss_name)
+            report.claim_check(runs, "loss", "final_test_acc", ["anl_ce_er"], ["anl_ce"]), "accuracy", **loss_name)
 
 if masks:
     mask_protocol = f"segmentation, {segmentation_protocol}"
     for spec in segmentation_noises:
         runs, label = masks.summaries[masks.summaries["noise"] == spec], f"ISIC 2017, {report.mask_noise_label(spec)}"
         add("robust to noisy masks, per pixel", mask_protocol, label, "last-epoch test Dice (%)",
-            report.claim_check(runs, "loss", "final_test_dice", segmentation_candidates, segmentation_baselines), **loss_name)
+            report.claim_check(runs, "loss", "final_test_dice", segmentation_candidates, segmentation_baselines), "dice",
+            **loss_name)
         if segmentation_reference:
             add("robust to noisy masks, against the Dice loss", mask_protocol, label, "last-epoch test Dice (%)",
                 report.claim_check(runs, "loss", "final_test_dice", segmentation_candidates, segmentation_reference),
-                **loss_name)
+                "dice", **loss_name)
 
 table = pd.DataFrame(rows)
 for protocol, checks in table.groupby("protocol", sort=False):
     caveat = " (reduced protocol: indicative only)" if protocol in reduced_protocols else ""
     display(Markdown(f"**Protocol: {protocol}**{caveat}\n\n" + report.markdown_table(
-        checks[["verdict", "claim", "setting", "margin", "paired margin", "seeds"]].set_index("verdict"))))
+        checks[["verdict", "claim", "setting", "margin", "paired difference", "interval", "seeds"]].set_index("verdict"))))
 
 # %% [markdown]
 # The means behind each verdict, per loss (or setting), mean ± std over the seeds (their number in
@@ -204,12 +209,10 @@ display(Markdown(" ".join(notes)))
 behind = {"**Robustness, memorisation, convergence** (the rows at the settings of parameter `noises`):":
           paper.protocol()}
 if grids:
-    status = []
-    for name in grids:
-        asked = [config for grid, config in sections["grids"] if grid == name]
-        status.append(report.run_status(name, asked, [config for config in asked if config in grid_waiting]))
-    behind["**The named grids' runs** at their other noise settings (a row needs one candidate and one baseline "
-           "recorded there):"] = "\n".join(status) + "\n\n" + (grid_runs.protocol() if grid_runs
+    status = [report.run_status(name, whole, report.recorded_runs(whole, results_dir)[1])
+              for name in grids for whole in [experiments.grid(name)]]
+    behind["**The named grids' runs**, counted whole; the rows above take those at their other noise settings "
+           "(a row needs one candidate and one baseline recorded there):"] = "\n".join(status) + "\n\n" + (grid_runs.protocol() if grid_runs
                                                                else "*None recorded yet.*")
 if regulariser:
     behind["**L1 against L2** (the ablations, see {doc}`ablations`):"] = regulariser.protocol()

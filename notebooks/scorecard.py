@@ -15,11 +15,15 @@
 # # Scorecard: the paper's experiments
 #
 # Every experiment of the ANL papers {cite}`ye2023active,ye2024active`, and how far this book
-# reproduces it. The status is computed from the run records in `results/` against the named
-# grids of runs that reproduce each experiment (`anl.scorecard`): *reproduced* when every run of
-# its paper-protocol grids is recorded; *partial* when only some are, or when the runs use a
-# protocol of this project (named); *planned* when its grids are defined but not yet run; *not
-# reproduced* with the reason where no grid can exist here.
+# reproduces it, in two separate columns computed from the run records in `results/`
+# (`anl.scorecard`). *Coverage* says which runs are recorded, group by group, each group a section
+# of runs of the page named in the last column, with its protocol, noise settings and seeds; its
+# "R of N runs" is the count that page states. *Agreement* compares ours with the published
+# numbers where they exist (mean over the recorded seeds, within 2 points of each published
+# accuracy); else it gives the verdict of the experiment's claim at the paper's protocol with at
+# least 3 seeds, by the rule of {doc}`claims`; else it says "not assessed". A row says
+# *reproduced* only when agreement holds: every published number recorded and within 2 points, or
+# the claim holding at every noise setting it is tested at.
 
 # %% tags=["parameters"]
 # the paper-protocol grids compared with the published numbers

@@ -1,4 +1,4 @@
-"""Internal: The book's figures: one style, one palette giving each loss one colour on every page, and the
+"""Internal: the book's figures: one style, one palette giving each loss one colour on every page, and the
 figures and panels the pages draw (training curves per loss, noise setting and set of runs;
 transition matrices; masks on an image)."""
 

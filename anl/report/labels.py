@@ -1,8 +1,9 @@
-"""Internal: How the book names things: data sets, classes, noise settings, augmentations and mask-noise settings."""
+"""Internal: how the book names and writes things: data sets, classes, noise settings, augmentations, mask-noise
+settings and numbers."""
 
 from __future__ import annotations
 
-from anl import data, mask_noise
+from anl import data, losses, mask_noise
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
                  "cifar100": "CIFAR-100", "webvision": "WebVision"}
@@ -77,3 +78,30 @@ def mask_noise_label(spec: str) -> str:
     detail = f"({parsed.shape})" if parsed.kind == "coarse" else f"{parsed.low}-{parsed.high} px"
     share = "all masks" if parsed.fraction == 1 else f"{100 * parsed.fraction:g} % of masks"
     return f"{parsed.kind} {detail}, {share}"
+
+
+def format_number(value: float, decimals: int, signed: bool = False) -> str:
+    """``value`` rounded to ``decimals`` places, with a "+" when ``signed`` and positive, and never
+    "-0.0": a value that rounds to zero is written without a sign ("0.0", also when ``signed``);
+    "–" for NaN."""
+    if value != value:
+        return "–"
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:
+        return text.lstrip("-")
+    return f"+{text}" if signed and value > 0 else text
+
+
+def loss_label(loss: str, dataset: str | None = None) -> str:
+    """The paper's name of a loss ("ANL-CE"), saying when the preset of ``dataset`` switches one of
+    its two terms off: on MNIST NCE+AGCE's preset has α = 0, so it is "NCE+AGCE (α = 0: AGCE alone)"."""
+    name = losses.display_name(loss)
+    if dataset is None:
+        return name
+    try:
+        weights = losses.preset(loss, dataset)
+    except ValueError:  # no preset of this data set: nothing switched off by one
+        return name
+    if "alpha" in weights and "beta" in weights and loss.startswith("nce_") and weights["alpha"] == 0:
+        return f"{name} (α\u00a0=\u00a00: {name.partition('+')[2]} alone)"
+    return name

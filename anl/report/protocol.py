@@ -1,4 +1,4 @@
-"""Internal: Where a page's numbers come from, in words: protocol sentences drawn from run records, and the
+"""Internal: where a page's numbers come from, in words: protocol sentences drawn from run records, and the
 sentence naming the data files a page's labels are read from."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Internal: The published numbers the book sets beside its own, read from ``published.json`` (shipped with
+"""Internal: the published numbers the book sets beside its own, read from ``published.json`` (shipped with
 the package): test accuracies (%) per loss and noise setting, with their source and the label the
 tables give them. Only one data set has published numbers available here."""
 

@@ -1,4 +1,4 @@
-"""Internal: The README's results tables: each block between ``<!-- results: GRID -->`` and
+"""Internal: the README's results tables: each block between ``<!-- results: GRID -->`` and
 ``<!-- end results -->`` holds the recorded runs of the named classification grid GRID, written
 from the run records by :func:`refresh_readme` (``python -m anl readme``), never by hand."""
 

@@ -1,4 +1,4 @@
-"""Internal: The runs a page reads: the only module of anl.report that trains (runs missing from the store),
+"""Internal: the runs a page reads: the only module of anl.report that trains (runs missing from the store),
 and the rows of the runs of one page section."""
 
 from __future__ import annotations

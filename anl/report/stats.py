@@ -1,5 +1,6 @@
-"""Internal: Statistics of runs: mean and std per group, rankings and the findings stated from them, training
-dynamics per run, and claim checks (every candidate against every baseline, or against a bar)."""
+"""Internal: statistics of runs: mean and std per group, rankings and the findings stated from them, training
+dynamics per run (with the one definition of convergence), and claim checks (every candidate
+against every baseline, or against a bar), judged by the rule of :mod:`anl.report.verdicts`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from anl import losses
-from anl.report.labels import noise_label, nowrap
+from anl.report.labels import format_number, noise_label, nowrap
+from anl.report.verdicts import Measure, Verdict, verdict
 
 
 def mean_std(frame: pd.DataFrame, metric: str, by: Sequence[str]) -> pd.DataFrame:
@@ -25,11 +27,11 @@ PLUS_MINUS = "\u00a0±\u00a0"
 
 def format_mean_std(mean: float, std: float, scale: float = 100.0, decimals: int = 2) -> str:
     """"87.16 ± 0.35" (scaled), with no-break spaces around ± so that a table cell never wraps
-    inside it; the mean alone when std is NaN (one run); "–" when mean is NaN."""
+    inside it; the mean alone when std is NaN (one run); "–" when mean is NaN; never "-0.00"."""
     if np.isnan(mean):
         return "–"
-    text = f"{mean * scale:.{decimals}f}"
-    return text if np.isnan(std) else f"{text}{PLUS_MINUS}{std * scale:.{decimals}f}"
+    text = format_number(mean * scale, decimals)
+    return text if np.isnan(std) else f"{text}{PLUS_MINUS}{format_number(std * scale, decimals)}"
 
 
 def predicted_share_divergence(confusion: Sequence[Sequence[int]]) -> float:
@@ -96,27 +98,44 @@ def optimiser_steps(frame: pd.DataFrame, epochs: str = "epoch") -> pd.Series:
     return frame[epochs] * np.ceil(frame["train_size"] / frame["batch_size"]).astype(int)
 
 
+def convergence_rule(fraction: float) -> str:
+    """The definition of convergence every page states (the one :func:`run_dynamics` computes)."""
+    return (f"*Convergence* is read against one bar per noise setting, the same for every loss: "
+            f"{100 * fraction:g} % of the highest last-epoch test accuracy any loss reaches there (mean over its "
+            f"seeds). A run's *epochs to the bar* is the first epoch from which its test accuracy stays at or above "
+            f"the bar to the last epoch; a run that ends below the bar counts as its last epoch + 1, so a loss that "
+            f"stalls, or that passes the bar early and then collapses, never converges first. Test accuracy after "
+            f"fixed early epochs completes the picture.")
+
+
+def convergence_bars(epochs: pd.DataFrame, fraction: float) -> pd.Series:
+    """Per noise setting of the per-epoch rows ``epochs``: ``fraction`` x the highest, over losses,
+    of the mean over seeds of the runs' last-epoch test accuracy (see :func:`convergence_rule`)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"convergence_fraction must be in (0, 1], got {fraction}")
+    last = epochs.loc[epochs.groupby("key")["epoch"].idxmax()]
+    return fraction * last.groupby(["noise", "loss"])["test_acc"].mean().groupby("noise").max()
+
+
 def run_dynamics(epochs: pd.DataFrame, convergence_fraction: float = 0.95) -> pd.DataFrame:
     """One row per run of the per-epoch rows ``epochs`` (key, loss, noise, seed, in order of
-    appearance): ``converged``, the first epoch whose test accuracy reaches ``convergence_fraction``
-    of the run's best; ``reached_final``, the same of the run's last-epoch accuracy; ``reached_bar``, the first epoch whose test accuracy reaches the ``bar`` of its
-    noise setting, ``convergence_fraction`` of the lowest best test accuracy of the runs of that
-    setting in ``epochs`` (a bar every run clears: runs compared on one accuracy, where a run that
-    stalls early "converges" to its own best at once); ``final_test`` and ``final_memorisation``
-    (noisy_acc_given) at the last epoch; ``peak_memorisation``, the largest noisy_acc_given of any epoch."""
-    if not 0 < convergence_fraction <= 1:
-        raise ValueError(f"convergence_fraction must be in (0, 1], got {convergence_fraction}")
-    bars = convergence_fraction * epochs.groupby(["noise", "key"])["test_acc"].max().groupby("noise").min()
+    appearance): the ``bar`` of its noise setting (:func:`convergence_bars`, every loss in ``epochs``
+    at that setting counts), ``reached_bar``, the first epoch from which the test accuracy stays at or
+    above it to the last epoch (the run's last epoch + 1 when the last is below) and ``cleared_bar``
+    (whether the last epoch is at or above it); ``final_test`` and
+    ``final_memorisation`` (noisy_acc_given) at the last epoch; ``peak_memorisation``, the largest
+    noisy_acc_given of any epoch."""
+    bars = convergence_bars(epochs, convergence_fraction)
 
     def scores(run: pd.DataFrame) -> pd.Series:
-        def first_epoch(bar: float) -> float:
-            return float(run.loc[run["test_acc"] >= bar, "epoch"].min())
-
-        last = run.loc[run["epoch"].idxmax()]
-        return pd.Series({"converged": first_epoch(convergence_fraction * run["test_acc"].max()),
-                          "reached_final": first_epoch(convergence_fraction * last["test_acc"]),
-                          "bar": bars[run.name[2]], "reached_bar": first_epoch(bars[run.name[2]]),
-                          "final_test": last["test_acc"],
+        bar = bars[run.name[2]]
+        run = run.sort_values("epoch")
+        last = run.iloc[-1]
+        below = run.loc[run["test_acc"] < bar, "epoch"]
+        # the epoch after the last one below the bar (the first when none is): from there on it stays above
+        stays_from = float(run["epoch"].iloc[0] if below.empty else below.max() + 1)
+        return pd.Series({"bar": bar, "reached_bar": stays_from,
+                          "cleared_bar": bool(last["test_acc"] >= bar), "final_test": last["test_acc"],
                           "final_memorisation": last["noisy_acc_given"], "peak_memorisation": run["noisy_acc_given"].max()})
 
     grouped = epochs.groupby(["key", "loss", "noise", "seed"], sort=False)
@@ -142,20 +161,15 @@ def accuracy_at_epochs(epochs: pd.DataFrame, at: Sequence[int]) -> pd.DataFrame:
 class ClaimCheck:
     """A claim "every candidate beats every baseline" tested on runs: mean, std and count of the
     metric per candidate and per baseline group over seeds (columns mean, std, n), the margin of the
-    worst candidate over the best baseline on those means (positive: the claim holds, in the metric's
-    units, sign-flipped when lower is better), and the same margin on each seed's runs alone where
-    every group ran (``seed_margins``: a paired difference, whose spread says how much to trust the
-    verdict)."""
+    worst candidate over the best baseline on those means (positive favours the claim, in the
+    metric's units, sign-flipped when lower is better), and the same margin on each seed's runs alone
+    where every group ran (``seed_margins``: the paired differences the verdict is taken on)."""
 
     candidates: pd.DataFrame
     baselines: pd.DataFrame
     margin: float
     seed_margins: pd.Series
     bar: float | None = None  # an absolute bar in place of the baselines (bar_check)
-
-    @property
-    def holds(self) -> bool:
-        return bool(self.margin > 0)
 
     @property
     def seeds_holding(self) -> int:
@@ -165,11 +179,18 @@ class ClaimCheck:
     def seeds(self) -> int:
         return len(self.seed_margins)
 
-    def cells(self, names: Callable[[Any], str] = str, scale: float = 100.0, decimals: int = 1,
-              unit: str = "points") -> dict[str, str]:
-        """The check as table cells: candidates and baselines ("name mean ± std (n)", the std left
-        out for one seed), the margin ("+1.2 points"), the paired margin over seeds ("+1.1 ± 0.4
-        points (3)"), "k of n" seeds and the verdict ("holds" / "does not hold")."""
+    def verdict(self, measure: Measure) -> Verdict:
+        """The rule of :mod:`anl.report.verdicts` on the paired differences, with the measure's
+        equivalence margin (0 against an absolute bar)."""
+        return verdict(self.seed_margins, 0.0 if self.bar is not None else measure.margin)
+
+    def cells(self, measure: Measure, names: Callable[[Any], str] = str) -> dict[str, str]:
+        """The check as table cells, in the measure's unit: candidates and baselines ("name mean ± std
+        (n)", the std left out for one seed), the margin on the means ("+1.2 points"), the paired
+        difference over seeds ("+1.1 ± 0.4 points (3)"), its interval, "k of n" seeds favouring the
+        claim and the verdict."""
+        scale, decimals, unit = measure.scale, measure.decimals, measure.unit
+
         def stated(mean: float, std: float, count: int) -> str:
             return f"{format_mean_std(mean, std, scale, decimals)}\u00a0({count})"
 
@@ -179,15 +200,19 @@ class ClaimCheck:
         def listed(stats: pd.DataFrame) -> str:  # an entry wraps only after its comma or inside a long name
             return ", ".join(f"{name(group)}\u00a0{stated(row['mean'], row['std'], int(row['n']))}"
                              for group, row in stats.iterrows())
-        baselines = listed(self.baselines) if self.bar is None else f"bar {self.bar * scale:.{decimals}f}"
+        baselines = listed(self.baselines) if self.bar is None else f"bar {measure.shown(self.bar)}"
+        judged = self.verdict(measure)
         # no-break spaces: a narrow column wraps before the seed count, never inside a number and its unit
-        paired = ("–" if not self.seeds else
-                  f"{format_mean_std(self.seed_margins.mean(), self.seed_margins.std(), scale, decimals)}\u00a0{unit} "
-                  f"({self.seeds})")
+        paired = "–"
+        if self.seeds:
+            mean = measure.shown(judged.mean, signed=True)
+            spread = "" if self.seeds < 2 else f"{PLUS_MINUS}{measure.shown(self.seed_margins.std())}"
+            paired = f"{mean}{spread}\u00a0{unit} ({self.seeds})"
+        interval = ("–" if not judged.decided else
+                    f"[{measure.shown(judged.low, signed=True)},\u00a0{measure.shown(judged.high, signed=True)}]")
         return {"candidates": listed(self.candidates), "baselines": baselines,
-                "margin": f"{self.margin * scale:+.{decimals}f}\u00a0{unit}",
-                "paired margin": paired if paired == "–" or paired.startswith("-") else "+" + paired,
-                "seeds": f"{self.seeds_holding} of {self.seeds}", "verdict": "holds" if self.holds else "does not hold"}
+                "margin": f"{measure.shown(self.margin, signed=True)}\u00a0{unit}", "paired difference": paired,
+                "interval": interval, "seeds": f"{self.seeds_holding} of {self.seeds}", "verdict": judged.label}
 
 
 def _group_stats(runs: pd.DataFrame, group: str, metric: str, wanted: Sequence[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:

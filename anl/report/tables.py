@@ -1,4 +1,4 @@
-"""Internal: Tables of runs for the book's pages, as DataFrames or Markdown: accuracy per loss and noise
+"""Internal: tables of runs for the book's pages, as DataFrames or Markdown: accuracy per loss and noise
 ("mean ± std" in %), scores per run group, protocols compared, the published numbers beside ours,
 the loss presets and the noise grammar."""
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anl import data, losses, noise
-from anl.report.labels import DATASET_NAMES, noise_cell, noise_label, nowrap
+from anl.report.labels import DATASET_NAMES, format_number, noise_cell, noise_label, nowrap
 from anl.report.published import PUBLISHED_LABEL, published_cells
 from anl.report.stats import format_mean_std, loss_ranking, mean_std, optimiser_steps
 
@@ -68,7 +68,7 @@ def protocol_table(summaries: pd.DataFrame,
     rows = stats[metrics[0]]
     groups = rows.groupby(["loss", "noise"], sort=False)
     first = groups[["train_size", "steps", "mean"]].transform("first")
-    change = ["–" if first_row else f"{100 * delta:+.1f}"
+    change = ["–" if first_row else format_number(100 * delta, 1, signed=True)
               for first_row, delta in zip(groups.cumcount() == 0, rows["mean"] - first["mean"])]
     columns = {"noise": rows["noise"].map(noise_label),
                "images × epochs": [f"{size:,}\u00a0×\u00a0{length}" for size, length in zip(rows["train_size"], rows["epochs"])],
@@ -147,7 +147,7 @@ def published_comparison(summaries: pd.DataFrame, configs: Sequence[Any]) -> pd.
             "seeds": int(last.loc[(loss, spec), "n"]) if ran else 0,
             PUBLISHED_LABEL: "–" if published is None else f"{published:.2f}",
             "ours − published": "–" if published is None or not ran
-            else f"{100 * last.loc[(loss, spec), 'mean'] - published:+.2f}"})
+            else format_number(100 * last.loc[(loss, spec), 'mean'] - published, 2, signed=True)})
     return pd.DataFrame(rows).set_index("loss")
 
 
@@ -218,8 +218,8 @@ def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, oth
             rows.append({"run": nowrap(f"{losses.display_name(loss)} {noise_label(spec)}"), "last epoch (%)": label,
                          f"{candidate}, seed {seed}": f"{ours:.2f}",
                          f"fp32, seed {seed}": f"{fp32:.2f}", f"fp32, seed {other_seed}": f"{other:.2f}",
-                         f"{candidate} − fp32": f"{ours - fp32:+.2f}",
-                         f"seed {other_seed} − seed {seed} (fp32)": f"{other - fp32:+.2f}",
+                         f"{candidate} − fp32": format_number(ours - fp32, 2, signed=True),
+                         f"seed {other_seed} − seed {seed} (fp32)": format_number(other - fp32, 2, signed=True),
                          "shift": abs(ours - fp32), "spread": abs(other - fp32)})
     if not rows:
         raise ValueError(f"no {candidate} run with seed {seed} in the summaries")
