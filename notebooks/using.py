@@ -195,6 +195,15 @@ display(Markdown(
 # `losses.build("anl_ce", "cifar10", delta=0)`. Fashion-MNIST is not in the paper: it uses the
 # MNIST presets. "-" marks a loss without a preset for that data set; losses without
 # hyperparameters (CE, MAE, RCE, NCE, ...) are left out.
+#
+# The ε-softmax losses (CEε+MAE, FLε+MAE) publish one CIFAR-10 preset per noise type, so building
+# them needs the type, and there is no silent default: `losses.build("ce_eps_mae", "cifar10",
+# noise_type="asym")` (one of `sym`, `asym`, `idn`); without it the registry stops with an error
+# naming the valid types. The trainer passes the type of the run's noise spec
+# (`losses.noise_type_of("asym:0.4")` is `"asym"`; clean labels take the symmetric preset, the
+# fixed instance-dependent labels and CIFAR-10N the instance-dependent one). No MNIST or
+# Fashion-MNIST preset is published for JAL or ε-softmax: the `mnist-newest` grid gives them their
+# CIFAR-10 presets explicitly, stated in its docstring.
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
