@@ -571,6 +571,11 @@ _EPS_SOFTMAX = {"cifar10": {  # per noise type: the authors' CIFAR-10 settings
     for noise_type, row in (("sym", (0.01, 5, 1e5)), ("asym", (0.02, 5, 1e3)), ("idn", (0.045, 10, 1e5)))}}
 _EPS_FOCAL_GAMMA = {"gamma": 0.1}  # the ε-softmax authors' focal gamma
 _OBJECTIVE_DEFAULTS = {"delta": 0.0, "lam": 0.0, "p_min": P_MIN}  # every objective takes these
+#: A tuning search (anl.tune) draws each tunable hyperparameter log-uniformly from
+#: [preset / TUNING_SPREAD, preset * TUNING_SPREAD] around its published preset.
+TUNING_SPREAD = 10.0
+_WEIGHTS = ("alpha", "beta")  # tunable: the weights of the two terms
+_WEIGHTS_L1 = ("alpha", "beta", "delta")  # and the L1 weight of a loss regularised by it
 
 
 @dataclass(frozen=True)
@@ -582,6 +587,7 @@ class _Entry:
     #: {dataset: {noise type: preset}}: presets that depend on the noise type as well
     noise_presets: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
     l1_instead_of_weight_decay: bool = False  # regularised by its L1 term (delta): weight decay 0
+    tunable: tuple[str, ...] = ()  # the hyperparameters a tuning search varies around the preset
 
     @property
     def data_keys(self) -> tuple[str, ...]:
@@ -604,7 +610,7 @@ _REGISTRY: dict[str, _Entry] = {
     "gce": _Entry("GCE", lambda q, p_min: GeneralizedCrossEntropy(q, p_min), {"q": 0.7}),
     "rce": _Entry("RCE", lambda p_min: ReverseCrossEntropy(p_min)),
     "sce": _Entry("SCE", lambda alpha, beta, p_min: WeightedSum(
-        "sce", alpha, CrossEntropy(), beta, ReverseCrossEntropy(p_min)), presets=_SCE),
+        "sce", alpha, CrossEntropy(), beta, ReverseCrossEntropy(p_min)), presets=_SCE, tunable=_WEIGHTS),
     "nce": _Entry("NCE", lambda: NormalizedCrossEntropy()),
     "nfl": _Entry("NFL", lambda gamma: NormalizedFocalLoss(gamma), _GAMMA),
     "nnce": _Entry("NNCE", lambda p_min: NormalizedNegativeCrossEntropy(p_min)),
@@ -614,42 +620,52 @@ _REGISTRY: dict[str, _Entry] = {
     "aul": _Entry("AUL", lambda a, q: AsymmetricUnhingedLoss(a, q), presets=_only(_NCE_AUL, "a", "q")),
     "ael": _Entry("AEL", lambda a: AsymmetricExponentialLoss(a), presets=_only(_NCE_AEL, "a")),
     "nce_mae": _Entry("NCE+MAE", lambda alpha, beta: WeightedSum(
-        "nce_mae", alpha, NormalizedCrossEntropy(), beta, MeanAbsoluteError()), presets=_APL),
+        "nce_mae", alpha, NormalizedCrossEntropy(), beta, MeanAbsoluteError()), presets=_APL, tunable=_WEIGHTS),
     "nce_rce": _Entry("NCE+RCE", lambda alpha, beta, p_min: WeightedSum(
-        "nce_rce", alpha, NormalizedCrossEntropy(), beta, ReverseCrossEntropy(p_min)), presets=_NCE_RCE),
+        "nce_rce", alpha, NormalizedCrossEntropy(), beta, ReverseCrossEntropy(p_min)),
+        presets=_NCE_RCE, tunable=_WEIGHTS),
     "nfl_rce": _Entry("NFL+RCE", lambda alpha, beta, gamma, p_min: WeightedSum(
-        "nfl_rce", alpha, NormalizedFocalLoss(gamma), beta, ReverseCrossEntropy(p_min)), _GAMMA, _APL),
+        "nfl_rce", alpha, NormalizedFocalLoss(gamma), beta, ReverseCrossEntropy(p_min)),
+        _GAMMA, _APL, tunable=_WEIGHTS),
     "nce_agce": _Entry("NCE+AGCE", lambda alpha, beta, a, q: WeightedSum(
         "nce_agce", alpha, NormalizedCrossEntropy(), beta, AsymmetricGeneralizedCrossEntropy(a, q)),
-        presets=_NCE_AGCE),
+        presets=_NCE_AGCE, tunable=_WEIGHTS),
     "nce_aul": _Entry("NCE+AUL", lambda alpha, beta, a, q: WeightedSum(
-        "nce_aul", alpha, NormalizedCrossEntropy(), beta, AsymmetricUnhingedLoss(a, q)), presets=_NCE_AUL),
+        "nce_aul", alpha, NormalizedCrossEntropy(), beta, AsymmetricUnhingedLoss(a, q)),
+        presets=_NCE_AUL, tunable=_WEIGHTS),
     "nce_ael": _Entry("NCE+AEL", lambda alpha, beta, a: WeightedSum(
-        "nce_ael", alpha, NormalizedCrossEntropy(), beta, AsymmetricExponentialLoss(a)), presets=_NCE_AEL),
+        "nce_ael", alpha, NormalizedCrossEntropy(), beta, AsymmetricExponentialLoss(a)),
+        presets=_NCE_AEL, tunable=_WEIGHTS),
     "anl_ce": _Entry("ANL-CE", lambda alpha, beta, p_min: WeightedSum(
         "anl_ce", alpha, NormalizedCrossEntropy(), beta, NormalizedNegativeCrossEntropy(p_min)),
-        presets=_ANL, l1_instead_of_weight_decay=True),
+        presets=_ANL, l1_instead_of_weight_decay=True, tunable=_WEIGHTS_L1),
     "anl_fl": _Entry("ANL-FL", lambda alpha, beta, gamma, p_min: WeightedSum(
         "anl_fl", alpha, NormalizedFocalLoss(gamma), beta, NormalizedNegativeFocalLoss(gamma, p_min)),
-        _GAMMA, _ANL_FL, l1_instead_of_weight_decay=True),
+        _GAMMA, _ANL_FL, l1_instead_of_weight_decay=True, tunable=_WEIGHTS_L1),
     "anl_ce_er": _Entry("ANL-CE-ER", lambda alpha, beta, p_min: WeightedSum(
         "anl_ce_er", alpha, NormalizedCrossEntropy(), beta,
-        NormalizedNegativeCrossEntropy(p_min, clamp_upper=True)), presets=_ANL_ER, l1_instead_of_weight_decay=True),
+        NormalizedNegativeCrossEntropy(p_min, clamp_upper=True)),
+        presets=_ANL_ER, l1_instead_of_weight_decay=True, tunable=_WEIGHTS_L1),
     "jal_ce": _Entry("JAL-CE", lambda alpha, beta, a: WeightedSum(
         "jal_ce", alpha, NormalizedCrossEntropy(), beta, AsymmetricMeanSquareError(a)),
-        presets=_JAL, l1_instead_of_weight_decay=True),
+        presets=_JAL, l1_instead_of_weight_decay=True, tunable=_WEIGHTS_L1),
     "jal_fl": _Entry("JAL-FL", lambda alpha, beta, gamma, a: WeightedSum(
         "jal_fl", alpha, NormalizedFocalLoss(gamma), beta, AsymmetricMeanSquareError(a)),
-        _GAMMA, _JAL, l1_instead_of_weight_decay=True),
+        _GAMMA, _JAL, l1_instead_of_weight_decay=True, tunable=_WEIGHTS_L1),
     "ce_eps_mae": _Entry("CEε+MAE", lambda alpha, beta, m: WeightedSum(
-        "ce_eps_mae", alpha, EpsilonSoftmaxCrossEntropy(m), beta, L1Distance()), noise_presets=_EPS_SOFTMAX),
+        "ce_eps_mae", alpha, EpsilonSoftmaxCrossEntropy(m), beta, L1Distance()),
+        noise_presets=_EPS_SOFTMAX, tunable=_WEIGHTS),
     "fl_eps_mae": _Entry("FLε+MAE", lambda alpha, beta, m, gamma: WeightedSum(
         "fl_eps_mae", alpha, EpsilonSoftmaxFocalLoss(m, gamma), beta, L1Distance()),
-        _EPS_FOCAL_GAMMA, noise_presets=_EPS_SOFTMAX),
+        _EPS_FOCAL_GAMMA, noise_presets=_EPS_SOFTMAX, tunable=_WEIGHTS),
     "dice": _Entry("Dice", lambda eps: DiceLoss(eps), {"eps": 1.0}),
 }
 PIXEL_LOSSES: tuple[str, ...] = ("dice",)  # per-pixel (segmentation) only: no (N, K) input
 LOSSES: tuple[str, ...] = tuple(key for key in _REGISTRY if key not in PIXEL_LOSSES)  # every input shape
+
+
+#: The losses with tunable hyperparameters (a tuning search needs one).
+TUNABLE_LOSSES: tuple[str, ...] = tuple(key for key in LOSSES if _REGISTRY[key].tunable)
 
 
 def hparam_names(overrides: Mapping[str, float]) -> dict[str, float]:
@@ -745,6 +761,21 @@ def preset(name: str, dataset: str, noise_type: str | None = None) -> dict[str, 
     """The paper's hyperparameters for loss ``name`` on ``dataset`` (all of build()'s keywords);
     ``noise_type`` (one of NOISE_TYPES) is required where the preset depends on it."""
     return _resolve(canonical_name(name), _dataset_key(dataset), _noise_type_key(noise_type), {})
+
+
+def search_space(name: str, dataset: str, noise_type: str | None = None) -> dict[str, tuple[float, float]]:
+    """The log-uniform range (low, high) of each tunable hyperparameter of loss ``name`` on
+    ``dataset``: [preset / TUNING_SPREAD, preset * TUNING_SPREAD] around the published preset (of
+    ``noise_type`` where it depends on it). A hyperparameter whose preset is 0 (its term switched
+    off, e.g. NCE+AGCE's alpha on MNIST) stays at 0. ValueError for a loss without tunable
+    hyperparameters or without a preset on ``dataset``."""
+    key = canonical_name(name)
+    entry = _REGISTRY[key]
+    if not entry.tunable:
+        raise ValueError(f"{entry.display} has no tunable hyperparameters; tunable losses: {', '.join(TUNABLE_LOSSES)}")
+    values = preset(key, dataset, noise_type)
+    return {hparam: (values[hparam] / TUNING_SPREAD, values[hparam] * TUNING_SPREAD)
+            for hparam in entry.tunable if values[hparam] > 0}
 
 
 def build(name: str, dataset: str | None = None, noise_type: str | None = None, *, reduction: str = "mean",
