@@ -29,6 +29,10 @@ from anl.models import MODELS, build_model
 from anl.results import ResultsStore, config_key
 
 AUGMENTATIONS = ("none", "crop_flip", "crop_flip_rotate")
+#: The labels of a held-out validation split: the true ones, or the run's noisy ones (what a
+#: practitioner has).
+VALIDATION_LABELS = ("clean", "noisy")
+VALIDATION_SEED = 42  # the split's default seed, the generator seed of the ANL authors' code
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,17 @@ class RunConfig:
     loss_overrides: dict[str, float] = field(default_factory=dict)
     train_eval_size: int = 10_000
     precision: str = "fp32"
+    #: A fraction in (0, 1) of the training images held out (stratified, seeded by
+    #: ``validation_seed``) and scored every epoch as ``val_acc`` against their ``validation``
+    #: labels ("clean" or "noisy"); the run trains on the rest. None: no split.
+    validation_fraction: float | None = None
+    validation: str = "none"
+    validation_seed: int = VALIDATION_SEED
 
     def resolved(self) -> dict[str, Any]:
         """Every field filled in and checked; the dict that is hashed into the run's key.
-        ``precision`` is in it only when not "fp32", so an fp32 run keeps the key it had before
-        precision was a field (every record made before then is fp32)."""
+        ``precision`` is in it only when not "fp32", and the validation fields only with a
+        validation split, so a run keeps the key it had before these were fields."""
         if self.dataset not in PROTOCOLS:
             raise ValueError(f"unknown dataset {self.dataset!r} for training; choose one of {', '.join(PROTOCOLS)}")
         protocol = PROTOCOLS[self.dataset]
@@ -107,11 +117,23 @@ class RunConfig:
             "train_eval_size": (config["train_eval_size"] >= 0, "must be >= 0 (0 scores every image)"),
         }
         checks["precision"] = (config["precision"] in PRECISIONS, f"choose one of {', '.join(PRECISIONS)}")
+        held_out = config["validation_fraction"] is not None
+        if held_out:
+            checks["validation_fraction"] = (0 < config["validation_fraction"] < 1, "must lie in (0, 1)")
+            checks["validation"] = (config["validation"] in VALIDATION_LABELS,
+                                    f"choose one of {', '.join(VALIDATION_LABELS)}")
+        else:
+            checks["validation"] = (config["validation"] == "none", "needs a validation_fraction in (0, 1)")
         for name, (ok, rule) in checks.items():
             if not ok:
                 raise ValueError(f"invalid {name}={config[name]!r}: {rule}")
         if config["precision"] == "fp32":
             del config["precision"]
+        if held_out:
+            config["validation_fraction"] = float(config["validation_fraction"])
+        else:
+            for name in ("validation_fraction", "validation", "validation_seed"):
+                del config[name]
         return config
 
     @property
@@ -149,15 +171,30 @@ class TrainData:
     std: torch.Tensor
     noisy: noise.NoisyLabels
     source: str
+    val_images: torch.Tensor | None = None  # the held-out validation split, if the run has one
+    val_labels: torch.Tensor | None = None
 
     @property
     def num_classes(self) -> int:
         return len(self.noisy.transition)
 
 
+def validation_split(labels: torch.Tensor, fraction: float, seed: int) -> np.ndarray:
+    """Sorted positions in ``labels`` of a held-out split of round(fraction * N) items,
+    stratified by ``labels`` and deterministic in ``seed`` (anl.data.stratified_subset); ValueError
+    unless both parts keep at least one item."""
+    size = round(fraction * len(labels))
+    if not 1 <= size < len(labels):
+        raise ValueError(f"validation_fraction={fraction!r} of {len(labels)} training images holds out {size}; "
+                         f"both the validation split and the training part need at least one image")
+    return stratified_subset(labels, size, seed=seed).numpy()
+
+
 def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.device,
                  images_from: TrainData | None = None) -> TrainData:
-    """Noise on the full training set (seeded by the run's seed), then the stratified subset.
+    """Noise on the full training set (seeded by the run's seed), then the stratified subset, then
+    the validation split held out of it (:func:`validation_split`, stratified by the true labels,
+    so it is the same for every noise setting), labelled with the true or the noisy labels.
     ``images_from``: a TrainData of the same data set, subset and device whose image tensors are
     shared instead of copied (batched runs hold one copy of the images)."""
     noisy_full = noise.apply_noise(
@@ -168,6 +205,14 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
         index = np.arange(len(dataset.train_labels))
     else:
         index = stratified_subset(dataset.train_labels, config["train_subset"], seed=SUBSET_SEED).numpy()
+    val_images = val_labels = None
+    if config.get("validation_fraction") is not None:
+        held_out = validation_split(dataset.train_labels[index], config["validation_fraction"],
+                                    config["validation_seed"])
+        val_index, index = index[held_out], np.delete(index, held_out)
+        given = noisy_full.clean if config["validation"] == "clean" else noisy_full.noisy
+        val_images = dataset.train_images[torch.from_numpy(val_index)].to(device)
+        val_labels = torch.from_numpy(given[val_index]).to(device)
     noisy = noisy_full.subset(index) if len(index) < len(noisy_full.clean) else noisy_full
     count = len(index)
     eval_size = count if config["train_eval_size"] in (0, None) else min(count, config["train_eval_size"])
@@ -191,6 +236,8 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
         std=torch.tensor(dataset.std, device=device).view(1, channels, 1, 1),
         noisy=noisy,
         source=dataset.source,
+        val_images=val_images,
+        val_labels=val_labels,
     )
 
 
@@ -264,10 +311,15 @@ def evaluate(model: nn.Module, data: TrainData, objective: losses.Objective, amp
     """Test accuracy/loss, and on the scored training sample: accuracy and loss of the correctly
     labelled images, and of the mislabelled ones against their given label (memorisation) and
     against their true label (correction); how well the loss and the margin under the given label
-    rank the mislabelled images first (anl.detection)."""
+    rank the mislabelled images first (anl.detection); with a validation split, the accuracy
+    ``val_acc`` on it against its labels."""
     test_logits = predict(model, data.test_images, data, amp=amp)
     train_logits = predict(model, data.images[data.eval_index], data, amp=amp)
-    return scores(test_logits, train_logits, data, objective)
+    metrics = scores(test_logits, train_logits, data, objective)
+    if data.val_images is not None:
+        val_logits = predict(model, data.val_images, data, amp=amp)
+        metrics["val_acc"] = (val_logits.argmax(1) == data.val_labels).float().mean().item()
+    return metrics
 
 
 def scores(test_logits: torch.Tensor, train_logits: torch.Tensor, data: TrainData,
