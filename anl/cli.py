@@ -1,10 +1,11 @@
-"""Internal: command line: ``python -m anl run | sweep | grids | progress | bench | check-results | readme |
+"""Internal: command line: ``python -m anl run | sweep | tune | grids | progress | bench | check-results | readme |
 segment``. Bad arguments give a one-line error. The top of the package: imported by
 ``anl.__main__`` only."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -23,7 +24,8 @@ from anl.models import MODELS
 from anl.pages import DEVICE
 from anl.report.readme import refresh_readme
 from anl.results import REPOSITORY, ResultsStore, check_records
-from anl.train import AUGMENTATIONS, PROTOCOLS, RunConfig, train_run
+from anl.tune import tune
+from anl.train import AUGMENTATIONS, PROTOCOLS, VALIDATION_LABELS, VALIDATION_SEED, RunConfig, train_run
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, float]:
@@ -168,6 +170,42 @@ def command_sweep(args: argparse.Namespace) -> None:
         print(f"{config['dataset']} {config['loss']:>10} {config['noise']:>12} seed {config['seed']}: "
               f"final {record['summary']['final_test_acc']:.4f} best {record['summary']['best_test_acc']:.4f}")
     print(f"{len(records)} of {len(configs)} runs recorded in {store.runs}")
+
+
+def command_tune(args: argparse.Namespace) -> None:
+    """Search the loss's hyperparameters on a validation split (anl.tune); print one line per trial,
+    then the best setting with its validation accuracy as JSON."""
+    config = dataclasses.replace(make_config(args, args.loss, args.noise, args.seed),
+                                 validation_fraction=args.fraction, validation=args.validation,
+                                 validation_seed=args.split_seed)
+    store = writable_store(args.results)
+    try:
+        result = tune(config, store, args.trials, device=args.device, progress=not args.no_progress)
+    except ModuleNotFoundError as error:
+        if error.name != "optuna":
+            raise
+        raise ValueError(str(error)) from None
+    print(json.dumps({"study": str(result.study), "finished_trials": result.finished, "trained": result.trained,
+                      "best": result.best_params, "val_acc": result.best_val_acc, "key": result.best_key,
+                      "validation": args.validation, "validation_fraction": args.fraction,
+                      "validation_seed": args.split_seed}))
+
+
+def add_tune_parser(commands: argparse._SubParsersAction) -> None:
+    tuning = commands.add_parser("tune", help="search a loss's hyperparameters on a validation split held out of "
+                                            "the training set (Optuna; each trial a recorded run)")
+    add_run_options(tuning)
+    tuning.add_argument("--loss", required=True, help=f"one of {', '.join(losses.TUNABLE_LOSSES)}")
+    tuning.add_argument("--noise", default="clean", help="clean, sym:R, asym:R, pairflip:R, idn:R, cifar10n:NAME")
+    tuning.add_argument("--validation", required=True, choices=VALIDATION_LABELS,
+                      help="labels of the held-out split: clean (true) or noisy (what a practitioner has)")
+    tuning.add_argument("--fraction", type=float, default=0.1, help="of the training set held out (default 0.1)")
+    tuning.add_argument("--split-seed", type=int, default=VALIDATION_SEED,
+                      help=f"seed of the stratified split (default {VALIDATION_SEED}, as in the ANL authors' code)")
+    tuning.add_argument("--trials", type=int, required=True,
+                      help="finished trials the study should have; a rerun resumes it and trains only the missing")
+    tuning.add_argument("--seed", type=int, default=1, help="the runs' seed (noise, training) and the sampler's")
+    tuning.set_defaults(handler=command_tune)
 
 
 def command_bench(args: argparse.Namespace) -> None:
@@ -378,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"a named grid, repeatable (default: those the book reads); one of {', '.join(GRIDS)}")
     progress.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
     progress.set_defaults(handler=command_progress)
+    add_tune_parser(commands)
     bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
     bench.add_argument("--models", default="cnn4,cnn8")
     bench.add_argument("--device", default="auto", type=device_option)
