@@ -210,6 +210,34 @@ display(Markdown(
 display(Markdown(report.markdown_table(report.preset_table())))
 
 # %% [markdown]
+# ## Tuning the hyperparameters on a validation split
+#
+# ```bash
+# python -m anl tune --dataset mnist --loss anl_ce --noise sym:0.8 --validation noisy --fraction 0.1 --trials 40
+# ```
+#
+# holds out a stratified 10 % of the training set (seed 42 unless `--split-seed` says otherwise:
+# the ANL authors' code holds out 10 % with generator seed 42 and clean labels; our split is
+# stratified by class, so its images are not theirs), trains each trial on the rest, and scores it
+# every epoch on the held-out images against their true labels (`--validation clean`) or their
+# noisy ones (`--validation noisy`, what a practitioner has). Optuna's TPE sampler (seeded by
+# `--seed`) draws the loss's tunable hyperparameters, each log-uniformly over a decade either side
+# of its published preset (below; a weight whose preset is 0 stays 0), and a median pruner stops a
+# trial in the second half of its epochs when its validation accuracy falls below the median of
+# the earlier trials at that epoch (from the sixth trial on). A trial's value is its last epoch's
+# validation accuracy; the command prints one line per trial, then the best setting with it.
+# Every trial is a run in `results/runs/` (the split is part of its config and key, and its
+# epochs record `val_acc`), checkpointed like any run; the study is an SQLite file
+# `results/tuning/<name>.db` with a summary `<name>.json` beside it, so the same command resumes
+# it: `--trials` counts the study's finished trials, and a trial interrupted before its record
+# was written is tried again first and resumes from its checkpoint. Losses without tunable
+# hyperparameters (CE, FL, GCE, MAE, ...) are refused.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+display(Markdown(report.markdown_table(report.search_space_table())))
+
+# %% [markdown]
 # ## Noise specs
 #
 # A run's label noise is one string, parsed by `anl.noise.parse_noise` and applied by

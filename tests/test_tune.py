@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from anl import losses, noise, train
+from anl import losses, noise, report, train
 from anl import tune as tuning
 from anl.cli import main
 from anl.data import stratified_subset
@@ -69,6 +69,15 @@ def test_search_space_is_log_uniform_over_a_decade_each_side_of_the_preset():
         losses.search_space("ce", "mnist")
     with pytest.raises(ValueError, match="no published preset for JAL-CE on mnist"):
         losses.search_space("jal_ce", "mnist")
+
+
+def test_the_using_page_table_states_the_space_of_every_tunable_loss():
+    table = report.search_space_table().map(report.plain)
+    assert list(table.index) == [losses.display_name(loss) for loss in losses.TUNABLE_LOSSES]
+    assert list(table.columns) == ["MNIST", "Fashion-MNIST", "CIFAR-10", "CIFAR-100"]
+    assert table.loc["ANL-CE", "MNIST"] == "α 0.1–10, β 0.1–10, δ 1e-07–1e-05"
+    assert table.loc["NCE+AGCE", "MNIST"] == "β 0.1–10" and table.loc["JAL-CE", "MNIST"] == "-"
+    assert table.loc["CEε+MAE", "CIFAR-10"].startswith("sym: α 0.001–0.1, β 0.5–50; asym: α 0.002–0.2")
 
 
 def test_a_run_without_a_split_keeps_its_key_and_a_split_is_checked():

@@ -33,8 +33,8 @@ from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, conver
 from anl.report.verdicts import CONFIDENCE, MEASURES, VERDICTS, Measure, Verdict, measure, rule_text, verdict
 from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, PrecisionComparison, accuracy_table,
                                markdown_table, noise_cells, noise_spec_table, precision_comparison, preset_table,
-                               protocol_table, published_comparison, published_order, run_scores_table, side_by_side,
-                               with_published)
+                               protocol_table, published_comparison, published_order, run_scores_table,
+                               search_space_table, side_by_side, with_published)
 
 __all__ = [
     "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "STYLE_KEY_COLOR", "draw_loss_curves", "draw_masks",
@@ -55,6 +55,6 @@ __all__ = [
     "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison", "accuracy_table", "markdown_table",
     "noise_cells", "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison",
     "published_order",
-    "run_scores_table", "side_by_side", "with_published", "CONFIDENCE", "MEASURES", "VERDICTS", "Measure", "Verdict",
-    "measure", "rule_text", "verdict",
+    "run_scores_table", "search_space_table", "side_by_side", "with_published", "CONFIDENCE", "MEASURES", "VERDICTS",
+    "Measure", "Verdict", "measure", "rule_text", "verdict",
 ]

@@ -242,19 +242,39 @@ def preset_table() -> pd.DataFrame:
         # a cell wraps between pairs only, never inside "δ 1e-06"
         return ", ".join(nowrap(f"{HPARAM_SYMBOLS.get(name, name)} {value:g}") for name, value in shown.items())
 
+    return _registry_table(losses.LOSSES, losses.DATASETS, losses.preset, values_cell)
+
+
+def search_space_table() -> pd.DataFrame:
+    """Rows: the losses with tunable hyperparameters; columns: the data sets trained here; cells:
+    the log-uniform range of each (losses.search_space: "α 0.1–10, β 0.1–10"), one per noise type
+    where the preset depends on it, "-" where the loss has no preset for the data set."""
+    def ranges_cell(space: dict[str, tuple[float, float]]) -> str:
+        return ", ".join(nowrap(f"{HPARAM_SYMBOLS.get(name, name)} {low:.3g}–{high:.3g}")
+                         for name, (low, high) in space.items())
+
+    return _registry_table(losses.TUNABLE_LOSSES, data.DATASETS, losses.search_space, ranges_cell)
+
+
+def _registry_table(loss_names: Sequence[str], datasets: Sequence[str],
+                    lookup: Callable[[str, str, str | None], dict[str, Any]],
+                    show: Callable[[dict[str, Any]], str]) -> pd.DataFrame:
+    """Rows: ``loss_names``; columns: ``datasets``; cells: ``show(lookup(loss, dataset, noise
+    type))``, one per noise type ("sym: ...; asym: ...") where the preset depends on it, "-" where
+    ``lookup`` raises ValueError; rows that are "-" everywhere left out."""
     def cell(loss: str, dataset: str) -> str:
         noise_types = losses.NOISE_TYPES if losses.needs_noise_type(loss, dataset) else (None,)
         try:
-            rows = {noise_type: losses.preset(loss, dataset, noise_type) for noise_type in noise_types}
+            rows = {noise_type: lookup(loss, dataset, noise_type) for noise_type in noise_types}
         except ValueError:
             return "-"
         if noise_types == (None,):
-            return values_cell(rows[None])
-        return "; ".join(f"{noise_type}: {values_cell(values)}" for noise_type, values in rows.items())
+            return show(rows[None])
+        return "; ".join(f"{noise_type}: {show(values)}" for noise_type, values in rows.items())
 
-    rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in losses.DATASETS] for loss in losses.LOSSES}
+    rows = {losses.display_name(loss): [cell(loss, dataset) for dataset in datasets] for loss in loss_names}
     frame = pd.DataFrame.from_dict(rows, orient="index",
-                                   columns=[DATASET_NAMES.get(dataset, dataset) for dataset in losses.DATASETS])
+                                   columns=[DATASET_NAMES.get(dataset, dataset) for dataset in datasets])
     frame.index.name = "loss"
     return frame[~frame.isin(["", "-"]).all(axis=1)]
 
