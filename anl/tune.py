@@ -5,8 +5,8 @@ A TPE sampler draws the loss's tunable hyperparameters from their log-uniform ra
 ``validation_fraction``, ``validation``, ``validation_seed``): its own key and record in the
 results store, checkpointed and resumable like any run. A trial's value is its last epoch's
 validation accuracy ``val_acc``; a median pruner stops a trial in the second half of its epochs
-when its ``val_acc`` falls below the median of the earlier trials at that epoch (from the sixth
-trial on).
+(not at its last) when its ``val_acc`` falls below the median of the earlier trials at that epoch
+(from the sixth trial on).
 
 The study is an SQLite file, ``<results>/tuning/<name>.db``, named by the runs' shared config and
 the search space (:func:`study_name`), so the same options resume it and a shared results folder
@@ -33,7 +33,7 @@ from anl.results import ResultsStore, config_key
 from anl.train import RunConfig, train_run
 
 TUNING_FOLDER = "tuning"  # the studies' folder inside a results store
-STARTUP_TRIALS = 5  # trials the pruner and nothing else lets run to the end
+STARTUP_TRIALS = 5  # the pruner stops no trial before this many have finished
 
 
 def import_optuna() -> Any:
@@ -105,7 +105,7 @@ def tune(base: RunConfig, store: ResultsStore, trials: int, *, dataset: ImageDat
     path = folder / f"{name}.db"
     study = optuna.create_study(
         study_name=name, storage=f"sqlite:///{path}", direction="maximize", load_if_exists=True,
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=resolved["epochs"] // 2))
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=resolved["epochs"] // 2 + 1))
     # seeded by the run seed and the trials so far: a resumed study does not draw its first trials again
     study.sampler = optuna.samplers.TPESampler(seed=resolved["seed"] + len(study.trials))
     retry_interrupted(study, optuna)
@@ -144,13 +144,15 @@ def tune(base: RunConfig, store: ResultsStore, trials: int, *, dataset: ImageDat
 def run_trial(trial: Any, config: RunConfig, store: ResultsStore, dataset: ImageDataset, device: str | None,
               progress: bool, optuna: Any) -> float:
     """Train (or read) the trial's run, reporting each epoch's val_acc to the pruner; raises
-    optuna.TrialPruned (its text: "epoch N") when the pruner stops it. Returns the last val_acc."""
+    optuna.TrialPruned (its text: "epoch N") when the pruner stops it before the last epoch (a
+    finished run is recorded). Returns the last val_acc."""
     reported = set()
+    epochs = config.resolved()["epochs"]
 
     def report(epoch: int, metrics: dict[str, Any]) -> None:
         trial.report(metrics["val_acc"], epoch)
         reported.add(epoch)
-        if trial.should_prune():
+        if epoch < epochs and trial.should_prune():
             raise optuna.TrialPruned(f"epoch {epoch}")
 
     record = train_run(config, store, dataset=dataset, device=device, progress=progress, on_epoch_end=report)

@@ -223,9 +223,10 @@ display(Markdown(report.markdown_table(report.preset_table())))
 # noisy ones (`--validation noisy`, what a practitioner has). Optuna's TPE sampler (seeded by
 # `--seed`) draws the loss's tunable hyperparameters, each log-uniformly over a decade either side
 # of its published preset (below; a weight whose preset is 0 stays 0), and a median pruner stops a
-# trial in the second half of its epochs when its validation accuracy falls below the median of
-# the earlier trials at that epoch (from the sixth trial on). A trial's value is its last epoch's
-# validation accuracy; the command prints one line per trial, then the best setting with it.
+# trial in the second half of its epochs (before its last) when its validation accuracy falls
+# below the median of the earlier trials at that epoch (from the sixth trial on). A trial's value
+# is its last epoch's validation accuracy; the command prints one line per trial, then the best
+# setting with it.
 # Every trial is a run in `results/runs/` (the split is part of its config and key, and its
 # epochs record `val_acc`), checkpointed like any run; the study is an SQLite file
 # `results/tuning/<name>.db` with a summary `<name>.json` beside it, so the same command resumes

@@ -216,6 +216,24 @@ def test_an_interrupted_trial_is_tried_again_and_resumes_from_its_checkpoint(tmp
     assert not checkpoint_path(store, calls[1]).exists()
 
 
+class AlwaysPrune(optuna.pruners.BasePruner):
+    def prune(self, study, trial) -> bool:
+        return True
+
+
+@pytest.mark.slow
+def test_a_pruned_trial_stops_before_its_last_epoch_unrecorded_and_counts_as_finished(tmp_path, monkeypatch,
+                                                                                      small_mnist, epochs_trained):
+    monkeypatch.setattr(optuna.pruners, "MedianPruner", lambda **_: AlwaysPrune())
+    store = ResultsStore(tmp_path)
+    lines = []
+    result = tuning.tune(BASE, store, 1, dataset=small_mnist, device="cpu", progress=False, log=lines.append)
+    assert result.finished == 1 and result.best_params is None and len(epochs_trained) == 1
+    assert store.paths() == [] and "pruned at epoch 1" in lines[0]
+    key = lines[0].rsplit("run ", 1)[1].rstrip(")")
+    assert not checkpoint_path(store, key).exists()
+
+
 @pytest.fixture
 def no_training(monkeypatch):
     def refuse(*_, **__):
