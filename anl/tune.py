@@ -1,4 +1,4 @@
-"""Hyperparameter search for a loss on a validation split held out of the training set (Optuna).
+"""Internal: hyperparameter search for a loss on a validation split held out of the training set (Optuna).
 
 A TPE sampler draws the loss's tunable hyperparameters from their log-uniform ranges
 (anl.losses.search_space). Each trial is a run of anl.train with the split (RunConfig's
