@@ -186,11 +186,16 @@ def shared_value(config: dict[str, Any], name: str) -> Any:
 
 
 def check_batchable(configs: Sequence[dict[str, Any]]) -> None:
-    """ValueError unless the resolved configs share SHARED_FIELDS and a batched model."""
+    """ValueError unless the resolved configs share SHARED_FIELDS and a batched model, and none
+    holds out a validation split (a batch scores no validation accuracy)."""
     first = configs[0]
     if first["model"] not in BATCHED_MODELS:
         raise ValueError(f"model {first['model']!r} cannot be batched; batched models: {', '.join(BATCHED_MODELS)} "
                          f"(train it with sweep without --batched)")
+    split = [config for config in configs if config.get("validation_fraction") is not None]
+    if split:
+        raise ValueError(f"a run with a validation split (validation_fraction {split[0]['validation_fraction']}) "
+                         "cannot be batched: train it with sweep or tune without --batched")
     for config in configs[1:]:
         differing = [name for name in SHARED_FIELDS if shared_value(config, name) != shared_value(first, name)]
         if differing:

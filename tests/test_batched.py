@@ -300,6 +300,9 @@ def test_batches_group_compatible_runs_evenly_in_grid_order() -> None:
     assert [len(batch) for batch in plan_batches([configs[0], bf16, configs[1]], 3)] == [2, 1]
     with pytest.raises(ValueError, match="differ in precision"):
         batched.check_batchable([configs[0].resolved(), bf16.resolved()])
+    held_out = RunConfig("mnist", "ce", seed=9, epochs=3, validation_fraction=0.1, validation="clean")
+    with pytest.raises(ValueError, match="validation split .* cannot be batched"):
+        plan_batches([held_out], 3)
 
 
 def test_sweep_with_a_time_budget_stops_and_the_next_call_finishes(tmp_path, monkeypatch) -> None:
