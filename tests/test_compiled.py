@@ -94,3 +94,18 @@ def test_the_compiled_step_refuses_an_optimiser_it_does_not_reproduce() -> None:
     with pytest.raises(ValueError, match="got Adam with 1 groups"):
         compiled.CompiledStep(model, losses.build("ce"), torch.optim.Adam(model.parameters()), data,
                               train.apply_augmentation, 5.0, False, "compiled")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "--steps", "eager,jit", "--no-epoch"], "unknown step path 'jit'; choose from eager, compiled, graphed"),
+    (["bench", "--steps", "graphed", "--device", "cpu", "--no-epoch"],
+     "the graphed step captures CUDA graphs; on cpu choose eager or compiled"),
+    (["bench", "--processes", "0", "--no-epoch"], "processes must be >= 1, got 0"),
+])
+def test_bench_rejects_bad_step_options_in_one_line(argv, message, capsys) -> None:
+    from anl.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
