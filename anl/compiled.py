@@ -1,4 +1,4 @@
-"""The training step of one classification run in a form torch.compile captures whole, opt in by
+"""Internal: the training step of one classification run in a form torch.compile captures whole, opt in by
 $ANL_STEP: "compiled" (torch.compile, default mode) or "graphed" (mode "reduce-overhead": CUDA
 graphs, one launch a step instead of hundreds). "eager", the default, is anl.engine.train_step.
 
