@@ -214,7 +214,8 @@ def command_bench(args: argparse.Namespace) -> None:
     runs = [int(count) for count in comma_list(args.runs)] if args.runs else []
     run_benchmarks(models=comma_list(args.models), device=args.device, repeats=args.repeats,
                    baseline=args.baseline, epoch=not args.no_epoch, runs=runs,
-                   precisions=comma_list(args.precisions))
+                   precisions=comma_list(args.precisions), steps=comma_list(args.steps) if args.steps else None,
+                   processes=[int(count) for count in comma_list(args.processes)] if args.processes else None)
 
 
 def command_check_results(args: argparse.Namespace) -> None:
@@ -425,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--baseline", action="store_true", help="also time a PIL + DataLoader pipeline")
     bench.add_argument("--no-epoch", action="store_true", help="skip the full real-data epoch timing")
     bench.add_argument("--runs", help="also time batched training at these runs per batch, e.g. 1,4,16")
+    bench.add_argument("--steps", help="time these training-step paths side by side: eager, compiled, graphed "
+                       "(default: all three on CUDA, none on a CPU)")
+    bench.add_argument("--processes", help="aggregate img/s of this many processes at once, e.g. 1,4,8 (default on CUDA)")
     bench.set_defaults(handler=command_bench)
     check = commands.add_parser("check-results", help="list the damaged run records (exit 1 if any), "
                                                       "touching none")

@@ -282,6 +282,25 @@ def cifar10_newest() -> list[Config]:
     return [*cifar10_runs(NEWEST_LOSSES, NEWEST_NOISE), *cifar10_runs(("nce_agce",), ("sym:0.8",))]
 
 
+def gpu_queue() -> list[Config]:
+    """Every CIFAR-10 run a lent GPU trains, in priority order, each once: the fidelity runs
+    (clean CE and ANL-CE, ANL-CE and NCE+RCE on ``idn-file:0.4``, ANL-FL on ``cifar10n:worst``),
+    seeds 2-3 of cifar10-paper, cifar10-newest, seeds 2-3 of ANL-CE and NCE+RCE at sym 0.4 and
+    asym 0.4, then the rest of the CIFAR-10 book grids in :data:`BOOK_GRIDS` order. Whoever trains
+    it skips the runs already recorded."""
+    fidelity = [*cifar10_runs(("ce", "anl_ce"), ("clean",)), *cifar10_runs(CIFAR10_FIRST_LOSSES, ("idn-file:0.4",)),
+                *cifar10_runs(("anl_fl",), ("cifar10n:worst",))]
+    more_seeds = [*product("cifar10", CIFAR10_HEADLINE_LOSSES, (CIFAR10_HEADLINE_NOISE,), (2, 3), precision="bf16"),
+                  *cifar10_newest(),
+                  *product("cifar10", CIFAR10_FIRST_LOSSES, ("sym:0.4", "asym:0.4"), (2, 3), precision="bf16")]
+    book = [config for name in BOOK_GRIDS for config in GRIDS[name]()
+            if isinstance(config, RunConfig) and config.dataset == "cifar10"]
+    queue: dict[str, Config] = {}
+    for config in [*fidelity, *more_seeds, *book]:
+        queue.setdefault(config.key, config)
+    return list(queue.values())
+
+
 def segmentation_grid(protocol: str, loss_names: Sequence[str] = SEGMENTATION_LOSSES,
                       noises: Sequence[str] = SEGMENTATION_NOISE, seeds: Sequence[int] = (1, 2),
                       **changes: Any) -> list[Config]:
@@ -305,6 +324,7 @@ GRIDS: dict[str, Callable[[], list[Config]]] = {
     "cifar10n": cifar10_human,
     "mnist-newest": mnist_newest,
     "cifar10-newest": cifar10_newest,
+    "gpu-queue": gpu_queue,
     "isic-reduced": lambda: segmentation_grid("reduced"),
     "isic-full": lambda: segmentation_grid("full"),
     "isic-half": lambda: segmentation_grid("half", RESOLUTION_LOSSES, RESOLUTION_NOISE, (1,)),

@@ -18,14 +18,25 @@
 #                 carry=[".device"], timeout_s=600)   (scripts/gpu_parallel_runs.py; same packing)
 #             its runs still training at the deadline resume from the machine's disk in the next
 #             call, if it comes while the machine is warm (fetch first, then call again at once)
+#      or, the one prepared command for a lease: the queue (grid gpu-queue of anl.experiments) in priority order:
+#             run(command="bash scripts/gpu_grid.sh queue 560", carry=[".device"], timeout_s=600)
+#             (stage it first with: scripts/gpu_grid.sh stage gpu-queue)
+#             measures for about MEASURE_SECONDS (default 30: python -m anl bench, eager beside the
+#             $ANL_STEP step, default graphed on CUDA), then trains the queue's unrecorded runs
+#             with gpu_parallel_runs.py for what is left of the 560 s (default --processes 4; any
+#             gpu_parallel_runs.py option may follow, e.g. --grids, --limit, --epochs), packs the
+#             new records and the checkpoints of unfinished runs ($OUT/checkpoints.tar.gz); a
+#             second call while the machine is warm resumes them
 #   3. here:  scripts/gpu_grid.sh fetch <files_at of that call>
-#             copies the returned records into results/runs/ (only keys not there yet).
+#             copies the returned records into results/runs/ (only keys not there yet), and the
+#             returned checkpoints of unfinished runs into the results' checkpoint folder
+#             (anl.engine.checkpoint_dir; only those not there yet).
 #
 # A batch cut short by the budget is lost with the machine (its checkpoint is too large to bring
 # back): pick R so that one batch fits in a call. Environment: ANL_DATA (data root; stage reads it,
 # default ../shared/data, and device uses it if set, else .device/data), ANL_RESULTS (default
 # results), DEVICE (default cuda; cpu for a dry run), PYTHON (default .venv/bin/python if present,
-# else python3).
+# else python3), MEASURE_SECONDS and BENCH_MODELS (default cnn8) for queue's measurement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -131,29 +142,64 @@ parallel() {
     train_and_pack "$PY" scripts/gpu_parallel_runs.py "$@" --device "${DEVICE:-cuda}" --results "$RESULTS"
 }
 
+queue() {
+    [ $# -ge 1 ] || usage
+    local budget=$1 started=$SECONDS device=${DEVICE:-cuda}
+    shift
+    device_environment
+    export ANL_STEP=${ANL_STEP:-$([ "$device" = cuda ] && echo graphed || echo eager)}
+    local paths=eager
+    [ "$ANL_STEP" != eager ] && paths=eager,$ANL_STEP
+    timeout "${MEASURE_SECONDS:-30}" "$PY" -m anl bench --models "${BENCH_MODELS:-cnn8}" --precisions bf16 --no-epoch \
+        --repeats 1 --steps "$paths" --device "$device" 2>&1 | tee "$OUT/bench.log" || true
+    local left=$((budget - (SECONDS - started)))
+    local options=("$@")
+    [[ " $* " == *" --grids "* ]] || options+=(--grids gpu-queue)
+    [[ " $* " == *" --processes "* ]] || options+=(--processes 4)
+    train_and_pack "$PY" scripts/gpu_parallel_runs.py "${options[@]}" --budget "$left" --device "$device" \
+        --results "$RESULTS"
+}
+
 fetch() {
     [ $# -eq 1 ] || usage
-    local archive=$1/records.tar.gz
-    if [ ! -f "$archive" ]; then
-        echo "no records.tar.gz in $1 (no run finished); end of its sweep.log:" >&2
+    local archive=$1/records.tar.gz checkpoints=$1/checkpoints.tar.gz
+    if [ ! -f "$archive" ] && [ ! -f "$checkpoints" ]; then
+        echo "no records.tar.gz or checkpoints.tar.gz in $1 (no run finished or began); end of its sweep.log:" >&2
         tail -n 5 "$1/sweep.log" >&2 2>/dev/null || true
         exit 1
     fi
-    local unpacked new=0 old=0 name
-    unpacked=$(mktemp -d)
-    tar -xzf "$archive" -C "$unpacked"
+    local unpacked new=0 old=0 copied=0 name folder
     mkdir -p "$RESULTS/runs"
-    for file in "$unpacked"/*.json; do
+    if [ -f "$archive" ]; then
+        unpacked=$(mktemp -d)
+        tar -xzf "$archive" -C "$unpacked"
+        for file in "$unpacked"/*.json; do
+            name=$(basename "$file")
+            if [ -e "$RESULTS/runs/$name" ]; then
+                old=$((old + 1))
+            else
+                cp "$file" "$RESULTS/runs/$name"
+                new=$((new + 1))
+            fi
+        done
+        rm -rf "$unpacked"
+    fi
+    echo "fetched $new new records into $RESULTS/runs ($old already there)"
+    [ -f "$checkpoints" ] || return 0
+    folder=$("$PY" -c 'import sys; from anl.engine import checkpoint_dir; from anl.results import ResultsStore
+print(checkpoint_dir(ResultsStore(sys.argv[1])))' "$RESULTS")
+    unpacked=$(mktemp -d)
+    tar -xzf "$checkpoints" -C "$unpacked"
+    mkdir -p "$folder"
+    for file in "$unpacked"/*.pt; do  # a run recorded since, or one with a checkpoint here already, keeps its own
         name=$(basename "$file")
-        if [ -e "$RESULTS/runs/$name" ]; then
-            old=$((old + 1))
-        else
-            cp "$file" "$RESULTS/runs/$name"
-            new=$((new + 1))
+        if [ ! -e "$folder/$name" ] && [ ! -e "$RESULTS/runs/${name%.pt}.json" ]; then
+            cp "$file" "$folder/$name"
+            copied=$((copied + 1))
         fi
     done
     rm -rf "$unpacked"
-    echo "fetched $new new records into $RESULTS/runs ($old already there)"
+    echo "fetched $copied checkpoints of unfinished runs into $folder"
 }
 
 command=${1:-}
@@ -162,6 +208,7 @@ case $command in
     stage) stage "$@" ;;
     device) device "$@" ;;
     parallel) parallel "$@" ;;
+    queue) queue "$@" ;;
     fetch) fetch "$@" ;;
     *) usage ;;
 esac

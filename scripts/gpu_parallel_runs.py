@@ -24,13 +24,18 @@ Usage, with the data staged by ``scripts/gpu_grid.sh stage GRID...``:
 
     bash scripts/gpu_grid.sh parallel --grids cifar10-table,cifar10-idn --processes 3 --budget 560 [--first KEY,...]
 
-``--first``: keys moved to the front of the queue (grid order otherwise). Fetch the records here
-with ``scripts/gpu_grid.sh fetch <files_at>``.
+``--first``: keys moved to the front of the queue (grid order otherwise); ``--limit N``: only the
+first N unrecorded runs; ``--epochs``, ``--train-subset``, ``--batch-size``, ``--train-eval-size``:
+every run shrunk to that (other keys: a dry run, e.g. on CPU). At the end the checkpoints of the
+queue's unfinished runs (anl.engine.checkpoint_dir of the results store) are packed into
+$OUT/checkpoints.tar.gz. Fetch the records (and those checkpoints) here with
+``scripts/gpu_grid.sh fetch <files_at>``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import subprocess
@@ -43,6 +48,7 @@ from pathlib import Path
 import torch
 
 from anl.data import load_dataset
+from anl.engine import checkpoint_path
 from anl.experiments import grid
 from anl.results import ResultsStore
 from anl.train import RunConfig, train_run
@@ -64,17 +70,35 @@ def comma_list(text: str) -> list[str]:
     return [part for part in text.split(",") if part]
 
 
-def queue_of(grids: list[str], first: list[str], store: ResultsStore) -> list[RunConfig]:
-    """The unrecorded runs of ``grids`` in grid order, ``first`` keys at the front."""
+SHRINKABLE = ("epochs", "train_subset", "batch_size", "train_eval_size")  # the fields a dry run may shrink
+
+
+def queue_of(grids: list[str], first: list[str], store: ResultsStore, shrink: dict[str, int] | None = None,
+             limit: int | None = None) -> list[RunConfig]:
+    """The unrecorded runs of ``grids`` in grid order, ``first`` keys at the front, each with the
+    fields of ``shrink`` replaced; the first ``limit`` of them (None: all)."""
     configs: dict[str, RunConfig] = {}
     for name in grids:
         for config in grid(name):
+            config = dataclasses.replace(config, **(shrink or {}))
             configs.setdefault(config.key, config)
     unknown = [key for key in first if key not in configs]
     if unknown:
         raise SystemExit(f"keys not in grids {', '.join(grids)}: {', '.join(unknown)}")
     ordered = [*first, *[key for key in configs if key not in first]]
-    return [configs[key] for key in ordered if not store.has(key)]
+    return [configs[key] for key in ordered if not store.has(key)][:limit]
+
+
+def pack_checkpoints(queue: list[RunConfig], store: ResultsStore, archive: Path) -> list[str]:
+    """Pack the checkpoints of the runs of ``queue`` that have one and no record in ``store`` into
+    the tar.gz ``archive`` (not written when there is none); return their keys."""
+    paths = [checkpoint_path(store, config.key) for config in queue if not store.has(config.key)]
+    paths = [path for path in paths if path.is_file()]
+    if paths:
+        with tarfile.open(archive, "w:gz") as packed:
+            for path in paths:
+                packed.add(path, arcname=path.name)
+    return [path.stem for path in paths]
 
 
 def work(config: RunConfig, store: ResultsStore, device: str, threads: int) -> None:
@@ -128,10 +152,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads per process")
     parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
     parser.add_argument("--out", default=os.environ.get("OUT", "/tmp/gpu-out"))
+    parser.add_argument("--limit", type=int, default=None, help="train only the first N unrecorded runs")
+    for name in SHRINKABLE:
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
+                            help="every run with this value instead (a dry run)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # the key of the run this process trains
     args = parser.parse_args()
     store = ResultsStore(args.results)
-    queue = queue_of(comma_list(args.grids), comma_list(args.first), store)
+    shrink = {name: getattr(args, name) for name in SHRINKABLE if getattr(args, name) is not None}
+    queue = queue_of(comma_list(args.grids), comma_list(args.first), store, shrink, args.limit)
     if args.worker:
         config = next((config for config in queue if config.key == args.worker), None)
         if config is None:
@@ -182,6 +211,8 @@ def main() -> None:
             process.wait()
         with tarfile.open(out / "worker-logs.tar.gz", "w:gz") as archive:  # a device call returns at most 8 files
             archive.add(logs, arcname="worker-logs")
+        packed = pack_checkpoints(queue, store, out / "checkpoints.tar.gz")
+        log(f"packed the checkpoints of {len(packed)} unfinished runs into $OUT/checkpoints.tar.gz")
     for key in workers:
         lines = workers[key][1].read_text().splitlines()
         log(f"{key}: {lines[-1] if lines else '(no output)'}")

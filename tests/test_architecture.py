@@ -96,7 +96,7 @@ def test_the_command_line_is_imported_by_main_alone(module: str) -> None:
 LAYERS: dict[str, tuple[str, ...]] = {
     "library": ("anl", "anl._torchvision", "anl.atomic", "anl.claims", "anl.data", "anl.detection", "anl.losses",
                 "anl.mask_noise", "anl.models", "anl.noise", "anl.results"),
-    "training": ("anl.engine", "anl.train", "anl.batched", "anl.segmentation"),
+    "training": ("anl.engine", "anl.compiled", "anl.train", "anl.batched", "anl.segmentation"),
     "experiments": ("anl.experiments", "anl.cluster", "anl.bench", "anl.tune"),
     "book helpers": ("anl.pages", "anl.scorecard", "anl.report"),
     "command line": ("anl.cli", "anl.__main__"),

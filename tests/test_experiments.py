@@ -127,3 +127,24 @@ def test_ablation_configs_sections_left_empty():
     with pytest.raises(ValueError, match="the alpha/beta grid needs sensitivity_noise"):
         ablation_configs("mnist", [1], epochs=3, train_subset=100, high_noise="sym:0.8", l2_weight_decays=[],
                                 alphas=[1.0], betas=[1.0])
+
+
+def test_the_gpu_queue_trains_the_fidelity_runs_then_seeds_then_the_newest_then_the_rest() -> None:
+    queue = grid("gpu-queue")
+    cells = [(config.loss, config.noise, config.seed) for config in queue]
+    assert cells[:5] == [("ce", "clean", 1), ("anl_ce", "clean", 1), ("anl_ce", "idn-file:0.4", 1),
+                         ("nce_rce", "idn-file:0.4", 1), ("anl_fl", "cifar10n:worst", 1)]
+    assert sorted(cells[5:13]) == sorted((loss, "sym:0.8", seed) for seed in (2, 3)
+                                         for loss in ("ce", "nce_rce", "anl_ce", "anl_fl"))
+    assert [cell[2] for cell in cells[5:13]] == [2] * 4 + [3] * 4  # one complete seed before the next
+    newest = [config.key for config in grid("cifar10-newest")]
+    assert [config.key for config in queue[13:13 + len(newest)]] == newest
+    seeds = cells[13 + len(newest):21 + len(newest)]
+    assert sorted(seeds) == sorted((loss, noise, seed) for loss in ("anl_ce", "nce_rce")
+                                   for noise in ("sym:0.4", "asym:0.4") for seed in (2, 3))
+    keys = [config.key for config in queue]
+    assert len(keys) == len(set(keys))
+    book = {config.key for name in BOOK_GRIDS for config in grid(name) if config.dataset == "cifar10"}
+    assert book <= set(keys) and all(config.dataset == "cifar10" and config.epochs in (None, 40) for config in queue)
+    # every run at the paper's protocol in bf16 but cifar10-short's 40 epochs
+    assert all(config.precision == "bf16" and config.resolved()["model"] == "cnn8" for config in queue)
