@@ -102,7 +102,7 @@ class CompiledStep:
     @torch.no_grad()
     def clip_and_descend(self, parameters: list[Tensor], grads: list[Tensor], buffers: list[Tensor],
                          lr: Tensor) -> None:
-        """g <- g * min(1, clip / (||g||_2 + 1e-6)) over all gradients at once (clip_grad_norm_);
+        """g <- g * min(1, clip / (||g||_2 + 1e-6)) over all gradients at once (``clip_grad_norm_``);
         then SGD: d = g + wd * p, b <- momentum * b + d, p <- p - lr * b (a zero buffer makes the
         first step's b = d, as SGD's)."""
         total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(grad) for grad in grads]))

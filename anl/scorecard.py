@@ -4,7 +4,7 @@ the records in the store, never typed:
 - **coverage**: which runs of each experiment are recorded, group by group, each group being a
   section of runs of the book page the experiment links to (a named grid, a part of one), with its
   protocol, noise settings and seeds, and "R of N runs", the count that page states
-  (:func:`anl.report.run_status` counts the same runs);
+  (:func:`anl.report.runs.run_status` counts the same runs);
 - **agreement**: where published numbers exist, ours (mean over the recorded seeds) against each
   within :data:`TOLERANCE`; else the verdict of the experiment's claim at the paper's protocol
   with at least :data:`MIN_SEEDS` seeds (:mod:`anl.report.verdicts`); else "not assessed".
@@ -65,8 +65,8 @@ class RunGroup:
 class Claim:
     """The claim an experiment without published numbers is judged on: every loss of ``candidates``
     beats every loss of ``baselines`` on ``metric`` (a summary field, or ``reached_bar``, the epochs to
-    the convergence bar of :func:`anl.report.run_dynamics`) at each of ``noises``, judged in the
-    measure ``measure`` of :data:`anl.report.MEASURES`."""
+    the convergence bar of :func:`anl.report.stats.run_dynamics`) at each of ``noises``, judged in the
+    measure ``measure`` of :data:`anl.report.verdicts.MEASURES`."""
 
     metric: str
     measure: str

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from anl import detection, engine, losses, noise
+from anl import compiled, detection, engine, losses, noise
 from anl.data import DATASETS, ImageDataset, load_dataset, stratified_subset
 from anl.engine import (PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits, fixed_sample,
                         normalise, resolve_device, run_precision, seed_everything)
@@ -390,18 +390,28 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
                                 weight_decay=resolved["weight_decay"])
     generator = torch.Generator(device=device).manual_seed(resolved["seed"])
+    mode = compiled.step_mode(device)  # $ANL_STEP: the eager step, or a compiled one (the GPU script's)
+    step = None if mode == "eager" else compiled.CompiledStep(model, objective, optimizer, data, apply_augmentation,
+                                                               resolved["grad_clip"], amp, mode)
+
+    def one_epoch() -> float:
+        if step is None:
+            return train_epoch(model, objective, optimizer, data, resolved, generator, amp)
+        return compiled.train_shuffled_epoch(step, len(data.labels), resolved["batch_size"], generator,
+                                             lambda count: draw_augmentation(count, resolved["augment"], generator,
+                                                                             device))
 
     def train(path: Path | None) -> engine.TrainedEpochs:
         return engine.run_single_epochs(
-            path, resolved, model, optimizer, generator,
-            train_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
+            path, resolved, model, optimizer, generator, train_epoch=one_epoch,
             evaluate=lambda: evaluate(model, data, objective, amp),
             label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
 
     def record(trained: engine.TrainedEpochs) -> dict[str, Any]:
         predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
-        return make_record(key, resolved, data, objective, trained.epochs, predictions,
-                           engine.provenance(device, amp, data.source, trained), confident_learning(model, data, amp))
+        provenance = {**engine.provenance(device, amp, data.source, trained), **compiled.step_provenance(mode)}
+        return make_record(key, resolved, data, objective, trained.epochs, predictions, provenance,
+                           confident_learning(model, data, amp))
 
     return engine.train_recorded(store, key, train, record)
 

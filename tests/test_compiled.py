@@ -109,3 +109,25 @@ def test_bench_rejects_bad_step_options_in_one_line(argv, message, capsys) -> No
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_train_run_takes_the_step_anl_step_names_and_records_it(real_dataset, tmp_path, monkeypatch) -> None:
+    """The trainer's wiring of the compiled step, with torch.compile left out (its graphs are
+    tested above): $ANL_STEP=compiled trains the run the eager trainer trains, with the same
+    augmentation draws in the same order, and the record names the step."""
+    from anl.results import ResultsStore
+    from anl.train import RunConfig, train_run
+
+    mnist = real_dataset("mnist")
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
+    monkeypatch.setattr(torch, "compile", lambda function, **options: function)
+    config = RunConfig("mnist", "anl_ce", noise="sym:0.4", seed=2, epochs=2, train_subset=600, train_eval_size=200,
+                       augment="crop_flip")
+    eager = train_run(config, ResultsStore(tmp_path / "eager"), dataset=mnist, device="cpu", progress=False)
+    monkeypatch.setenv(compiled.STEP_VARIABLE, "compiled")
+    stepped = train_run(config, ResultsStore(tmp_path / "compiled"), dataset=mnist, device="cpu", progress=False)
+    assert "step" not in eager["provenance"] and stepped["provenance"]["step"] == "compiled"
+    for before, after in zip(eager["epochs"], stepped["epochs"]):
+        assert after["train_objective"] == pytest.approx(before["train_objective"], rel=1e-4)
+        assert after["test_acc"] == pytest.approx(before["test_acc"], abs=0.01)
