@@ -17,11 +17,11 @@
 # Each row of the tables below is one claim of the ANL papers, tested on the committed run records
 # by a rule stated in advance, below: **every candidate beats every baseline** on the named measure,
 # or for memorisation also **every candidate clears an absolute bar** (beating CE is not enough if
-# ANL still fits many wrong labels). The *margin* is the worst candidate's mean over seeds minus the
-# best baseline's (or minus the bar), signed so that a positive margin favours the claim; the same
-# rule applied to each seed's runs alone gives the *paired difference* (mean ± std over the seeds
-# where every loss ran, their number in brackets), and the verdict is taken on those paired
-# differences. Rows drawn from a reduced protocol are labelled *indicative only*: that protocol
+# ANL still fits many wrong labels). Applied to each seed's runs alone, the rule gives one
+# difference per seed: the worst candidate minus the best baseline (or minus the bar), signed so
+# that a positive difference favours the claim. The *paired difference* is their mean ± std over
+# the seeds where every loss ran (their number in brackets), its *interval* the 95 % t interval, and
+# the verdict is taken on them; *seeds* counts the seeds whose difference favours the claim. Rows drawn from a reduced protocol are labelled *indicative only*: that protocol
 # leaves ANL underfitted, so a verdict there is a statement about the protocol as much as the loss.
 # At noise settings taken from named grids, where not every loss ran, a row compares the candidates
 # and baselines recorded there, named in the second table. Nothing here is written by hand: change
@@ -177,7 +177,7 @@ table = pd.DataFrame(rows)
 for protocol, checks in table.groupby("protocol", sort=False):
     caveat = " (reduced protocol: indicative only)" if protocol in reduced_protocols else ""
     display(Markdown(f"**Protocol: {protocol}**{caveat}\n\n" + report.markdown_table(
-        checks[["verdict", "claim", "setting", "margin", "paired difference", "interval", "seeds"]].set_index("verdict"))))
+        checks[["verdict", "claim", "setting", "paired difference", "interval", "seeds"]].set_index("verdict"))))
 
 # %% [markdown]
 # The means behind each verdict, per loss (or setting), mean ± std over the seeds (their number in
