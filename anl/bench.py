@@ -206,6 +206,20 @@ def step_path_trainer(path: str, model: torch.nn.Module, objective: losses.Objec
     return lambda index: step(index, draw_augmentation(len(index), config["augment"], generator, device))
 
 
+def step_path_run(model_name: str, dataset: ImageDataset, device: torch.device, precision: str,
+                  path: str) -> tuple[Callable[[torch.Tensor], None], torch.Tensor, int]:
+    """A fresh run of ``model_name`` on ``dataset`` in train mode, trained by step ``path``:
+    (``train(index)``, a seeded order of its training samples, its batch size)."""
+    model, objective, optimizer, config = setup(model_name, dataset, device, precision)
+    data = prepare_data(config, dataset, device)
+    generator = torch.Generator(device=device).manual_seed(0)
+    order = torch.randperm(len(data.labels), device=device, generator=generator)
+    train = step_path_trainer(path, model, objective, optimizer, data, config, run_precision(config) == "bf16",
+                              generator)
+    model.train()
+    return train, order, config["batch_size"]
+
+
 def bench_step_paths(model_name: str, dataset: ImageDataset, device: torch.device, precision: str, paths: list[str],
                      repeats: int) -> dict[str, float]:
     """Training images/s of one run by each step path in ``paths``, every path from the same
@@ -213,14 +227,7 @@ def bench_step_paths(model_name: str, dataset: ImageDataset, device: torch.devic
     steps = 5 if device.type == "cpu" else 100
     rates = {}
     for path in paths:
-        model, objective, optimizer, config = setup(model_name, dataset, device, precision)
-        data = prepare_data(config, dataset, device)
-        generator = torch.Generator(device=device).manual_seed(0)
-        batch = config["batch_size"]
-        order = torch.randperm(len(data.labels), device=device, generator=generator)
-        train = step_path_trainer(path, model, objective, optimizer, data, config, run_precision(config) == "bf16",
-                                  generator)
-        model.train()
+        train, order, batch = step_path_run(model_name, dataset, device, precision, path)
 
         def timed_steps() -> int:
             for step in range(steps):
@@ -236,16 +243,8 @@ def process_rate(model_name: str, precision: str, path: str, device: str, second
     """One of ``processes`` benchmark processes: warm up one run's ``path`` step, wait until all
     have (a file each in the folder ``barrier``), then train for ``seconds`` and print its images/s."""
     device = resolve_device(device)
-    dataset = load_dataset(MODEL_DATASETS[model_name])
-    model, objective, optimizer, config = setup(model_name, dataset, device, precision)
-    data = prepare_data(config, dataset, device)
-    generator = torch.Generator(device=device).manual_seed(0)
-    batch = config["batch_size"]
-    order = torch.randperm(len(data.labels), device=device, generator=generator)
-    train = step_path_trainer(path, model, objective, optimizer, data, config, run_precision(config) == "bf16",
-                              generator)
-    model.train()
-    chunks = (len(data.labels) // batch) // 10  # a chunk of 10 steps between the clock's looks
+    train, order, batch = step_path_run(model_name, load_dataset(MODEL_DATASETS[model_name]), device, precision, path)
+    chunks = (len(order) // batch) // 10  # a chunk of 10 steps between the clock's looks
 
     def ten_steps(chunk: int) -> None:
         for step in range(10 * (chunk % chunks), 10 * (chunk % chunks) + 10):

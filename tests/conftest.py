@@ -1,8 +1,9 @@
-"""Shared test settings: deterministic threads, the real data sets (skip locally, fail in CI), and a
-writer of .tar.gz archives for the fake data layouts."""
+"""Shared test settings: deterministic threads, the real data sets (skip locally, fail in CI), a
+writer of .tar.gz archives for the fake data layouts, and a tiny fake MNIST in IDX files."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import tarfile
@@ -61,3 +62,20 @@ def write_tar_gz() -> Callable[[Path, list[tuple[str, bytes]]], None]:
                 archive.addfile(info, io.BytesIO(payload))
 
     return write
+
+
+@pytest.fixture
+def fake_mnist(tmp_path) -> Path:
+    """A data root holding a tiny MNIST in the IDX format: 200 training and 40 test images of
+    random pixels, labels 0..9 in turn (for the GPU script's dry runs on CPU)."""
+    import numpy as np
+
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for stem, count in (("train", 200), ("t10k", 40)):
+        for kind, array in (("images-idx3", rng.integers(0, 256, (count, 28, 28))),
+                            ("labels-idx1", np.arange(count) % 10)):
+            header = bytes([0, 0, 8, array.ndim]) + b"".join(int(size).to_bytes(4, "big") for size in array.shape)
+            (folder / f"{stem}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+    return folder.parent

@@ -6,7 +6,6 @@ skip, and the GPU script's device and fetch steps work on CPU."""
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import json
 import os
 import subprocess
@@ -340,19 +339,8 @@ def test_cli_rejects_bad_batched_options_in_one_line(argv, message, capsys) -> N
 
 # --- the GPU script, dry run on CPU ----------------------------------------------------------------
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(size).to_bytes(4, "big") for size in array.shape)
-    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
-
-
-def test_gpu_script_runs_a_sweep_packs_new_records_and_fetches_only_new_ones(tmp_path) -> None:
-    folder = tmp_path / "data" / "mnist"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for stem, count in (("train", 200), ("t10k", 40)):
-        write_idx(folder / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (count, 28, 28)))
-        write_idx(folder / f"{stem}-labels-idx1-ubyte.gz", np.arange(count) % 10)
-    env = {**os.environ, "OUT": str(tmp_path / "out"), "DEVICE": "cpu", "ANL_DATA": str(tmp_path / "data"),
+def test_gpu_script_runs_a_sweep_packs_new_records_and_fetches_only_new_ones(tmp_path, fake_mnist) -> None:
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "DEVICE": "cpu", "ANL_DATA": str(fake_mnist),
            "ANL_RESULTS": str(tmp_path / "device-results"), "ANL_CHECKPOINTS": str(tmp_path / "checkpoints"),
            "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     script = str(REPOSITORY / "scripts" / "gpu_grid.sh")

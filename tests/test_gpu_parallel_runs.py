@@ -4,7 +4,6 @@ queue, dry-run on CPU end to end (measure, train, pack, fetch)."""
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
 import os
 import subprocess
@@ -12,7 +11,6 @@ import sys
 import tarfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_parallel_runs.py"
@@ -79,23 +77,12 @@ def test_the_checkpoints_of_unfinished_runs_are_packed_from_the_store_s_checkpoi
     assert not (tmp_path / "none.tar.gz").exists()
 
 
-def write_idx(path: Path, array: np.ndarray) -> None:
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(size).to_bytes(4, "big") for size in array.shape)
-    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
-
-
-def test_the_queue_command_measures_trains_packs_and_fetches_records_and_checkpoints_on_cpu(tmp_path) -> None:
+def test_the_queue_command_measures_trains_packs_and_fetches_records_and_checkpoints_on_cpu(tmp_path, fake_mnist) -> None:
     from anl.engine import checkpoint_dir
     from anl.results import ResultsStore
 
-    folder = tmp_path / "data" / "mnist"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for stem, count in (("train", 200), ("t10k", 40)):
-        write_idx(folder / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (count, 28, 28)))
-        write_idx(folder / f"{stem}-labels-idx1-ubyte.gz", np.arange(count) % 10)
     out = tmp_path / "out"
-    env = {**os.environ, "OUT": str(out), "DEVICE": "cpu", "ANL_DATA": str(tmp_path / "data"),
+    env = {**os.environ, "OUT": str(out), "DEVICE": "cpu", "ANL_DATA": str(fake_mnist),
            "ANL_CACHE": str(tmp_path / "cache"), "ANL_RESULTS": str(tmp_path / "device-results"),
            "ANL_CHECKPOINTS": str(tmp_path / "checkpoints"), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1",
            "MEASURE_SECONDS": "12", "BENCH_MODELS": "cnn4"}
