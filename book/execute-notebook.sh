@@ -6,7 +6,8 @@
 # runs in book/notebooks/. A failed run leaves the previous page untouched. The page's H1 (and so its
 # <title>) becomes its title in _toc.yml where it has one, so that two pages of one source (the
 # benchmark on MNIST and on Fashion-MNIST) say which they are. A parameter the page does not take
-# (papermill would only warn and run the page with its default) stops the script first, named.
+# (papermill would only warn and run the page with its default) stops the script first, named;
+# IF_TAKEN (space-separated NAME=VALUE) gives each NAME=VALUE to the page only if it takes NAME.
 # usage: book/execute-notebook.sh PAGE [papermill options, e.g. -p epochs 2 -y "seeds: [1, 2]"]
 set -euo pipefail
 page=$1; shift
@@ -21,6 +22,11 @@ if [[ ! -f "notebooks/$page.py" ]]; then
 fi
 mkdir -p .cache/notebooks book/notebooks
 "$bin/jupytext" --quiet --to ipynb -o ".cache/notebooks/$page.ipynb" "notebooks/$source.py"
+known=$("$bin/python" -c 'import sys, papermill; print(" ".join(papermill.inspect_notebook(sys.argv[1])))' \
+  ".cache/notebooks/$page.ipynb")
+for pair in ${IF_TAKEN:-}; do
+  if [[ " $known " == *" ${pair%%=*} "* ]]; then parameters+=(-p "${pair%%=*}" "${pair#*=}"); fi
+done
 # papermill parses the options and names each unknown parameter, without executing anything
 log=".cache/notebooks/$page.parameters.log"
 "$bin/papermill" ".cache/notebooks/$page.ipynb" ".cache/notebooks/$page.prepared.ipynb" --prepare-only \
@@ -28,9 +34,7 @@ log=".cache/notebooks/$page.parameters.log"
 unknown=$(sed -n 's/.*Passed unknown parameter: //p' "$log" | paste -sd, - | sed 's/,/, /g')
 rm -f "$log" ".cache/notebooks/$page.prepared.ipynb"
 if [[ -n $unknown ]]; then
-  known=$("$bin/python" -c 'import sys, papermill; print(", ".join(papermill.inspect_notebook(sys.argv[1])))' \
-    ".cache/notebooks/$page.ipynb")
-  echo "page $page: unknown parameter(s) $unknown; the page takes $known" >&2
+  echo "page $page: unknown parameter(s) $unknown; the page takes ${known// /, }" >&2
   exit 2
 fi
 "$bin/papermill" ".cache/notebooks/$page.ipynb" ".cache/notebooks/$page.out.ipynb" --cwd book/notebooks \
