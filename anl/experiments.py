@@ -10,6 +10,7 @@ runs the book's pages read with their default parameters.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from anl import losses
@@ -77,6 +78,12 @@ def at_protocol(config: RunConfig, epochs: int | None = None, train_subset: int 
         return key == default.key
     except ValueError:  # the loss has no preset on this data set: every run of it sets its own
         return False
+
+
+def at_protocol_own_loss_settings(config: RunConfig, epochs: int | None = None, train_subset: int | None = None) -> bool:
+    """:func:`at_protocol` with the run's own loss hyperparameters and weight decay allowed: for a loss
+    with no published preset on the data set, whose runs set their own."""
+    return at_protocol(replace(config, loss="ce", loss_overrides={}, weight_decay=None), epochs, train_subset)
 
 
 def train_configs(configs: Sequence[Config], store: ResultsStore, *, device: str | None = None,
@@ -332,8 +339,8 @@ GRIDS: dict[str, Callable[[], list[Config]]] = {
 
 #: The grids whose runs the book's pages read with their default parameters (``make results``).
 BOOK_GRIDS = ("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations", "mnist-full", "mnist-protocols",
-              "mnist-bf16", "cifar10-paper", "cifar10-short", "cifar10-table", "cifar10-idn", "cifar10n",
-              "isic-reduced", "isic-half")
+              "mnist-bf16", "mnist-newest", "cifar10-paper", "cifar10-short", "cifar10-table", "cifar10-idn",
+              "cifar10n", "cifar10-newest", "isic-reduced", "isic-half")
 
 
 def grid(name: str) -> list[Config]:

@@ -63,7 +63,8 @@ def ablations(*, dataset: str, seeds: Sequence[int], epochs: int | None, train_s
 
 def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence[str],
            slow_losses: Sequence[str], noises: Sequence[str], seeds: Sequence[int], epochs: int | None,
-           train_subset: int | None, precision: str, grids: Sequence[str], ablation_seeds: Sequence[int],
+           train_subset: int | None, precision: str, grids: Sequence[str], newest_grids: Sequence[str],
+           ablation_seeds: Sequence[int],
            ablation_epochs: int | None, ablation_train_subset: int | None, high_noise: str,
            l2_weight_decays: Sequence[float], er_noises: Sequence[str], er_seeds: Sequence[int], er_lambda: float,
            segmentation_candidates: Sequence[str], segmentation_baselines: Sequence[str],
@@ -72,7 +73,9 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
     """"paper": the ANL, baseline and slow losses x noise x seed in ``precision``; "grids": (grid name,
     config) of the runs of the named ``grids`` with one of those losses on ``dataset`` and the same
     protocol and precision at a noise setting other than ``noises`` and clean (ValueError for a grid
-    with none); on the ablation protocol, "regulariser" (the ablation section: L1, L2 at each weight
+    with none); "newest": (grid name, config) of the runs of ``newest_grids`` on ``dataset`` with
+    this page's protocol and precision (their own loss settings allowed) of a loss that is not one of
+    the page's, at any noise setting (ValueError for a grid with none); on the ablation protocol, "regulariser" (the ablation section: L1, L2 at each weight
     decay, neither, at ``high_noise``; empty without weight decays) and "er"
     (:func:`anl.experiments.entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
@@ -92,9 +95,19 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
             raise ValueError(f"grid {name!r} has no run of {', '.join(claim_losses)} on {dataset} with this page's "
                              f"protocol and precision at a noise setting other than {', '.join(noises)} and clean")
         grid_runs += runs
+    newest_runs = []
+    for name in newest_grids:
+        runs = [(name, config) for config in experiments.grid(name)
+                if isinstance(config, RunConfig) and config.dataset == dataset and config.precision == precision
+                and experiments.at_protocol_own_loss_settings(config, epochs, train_subset)
+                and config.loss not in claim_losses]
+        if not runs:
+            raise ValueError(f"grid {name!r} has no run on {dataset} with this page's protocol and precision "
+                             f"of a loss other than {', '.join(claim_losses)}")
+        newest_runs += runs
     return {"paper": product(dataset, claim_losses, noises, seeds,
                              epochs=epochs, train_subset=train_subset, precision=precision),
-            "grids": grid_runs,
+            "grids": grid_runs, "newest": newest_runs,
             "regulariser": regularisers if l2_weight_decays else [],
             "er": entropy_regulariser(dataset, er_noises, er_seeds, er_lambda, **ablation),
             "masks": experiments.segmentation_grid(segmentation_protocol, mask_losses, segmentation_noises,
@@ -116,11 +129,12 @@ def segmentation(*, loss_names: Sequence[str], noises: Sequence[str], seeds: Seq
 
 def paper_protocol(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
                    precision: str, short_epochs: int | None, table_grid: str | None, idn_grid: str | None,
-                   human_grid: str | None, precision_grid: str | None, spread_seed: int) -> dict[str, list[RunConfig]]:
+                   human_grid: str | None, newest_grid: str | None, precision_grid: str | None,
+                   spread_seed: int) -> dict[str, list[RunConfig]]:
     """"paper": every loss x noise x seed at the data set's full protocol in ``precision``; "short":
     the same runs with ``short_epochs`` epochs, the shorter protocol under test (empty for None);
-    "table", "idn", "human": the runs of the grids ``table_grid``, ``idn_grid``, ``human_grid``
-    (empty for None); "precision": every run of the grid ``precision_grid`` (empty for None), each
+    "table", "idn", "human", "newest": the runs of the grids ``table_grid``, ``idn_grid``,
+    ``human_grid``, ``newest_grid`` (empty for None); "precision": every run of the grid ``precision_grid`` (empty for None), each
     followed by its fp32 twin and the twin's run with ``spread_seed``."""
     def named(grid: str | None) -> list[RunConfig]:
         return experiments.grid(grid) if grid else []
@@ -129,6 +143,7 @@ def paper_protocol(*, dataset: str, loss_names: Sequence[str], noises: Sequence[
             "short": product(dataset, loss_names, noises, seeds, epochs=short_epochs, precision=precision)
             if short_epochs else [],
             "table": named(table_grid), "idn": named(idn_grid), "human": named(human_grid),
+            "newest": named(newest_grid),
             "precision": [twin for config in named(precision_grid)
                           for twin in (config, replace(config, precision="fp32"),
                                        replace(config, precision="fp32", seed=spread_seed))]}
@@ -410,7 +425,7 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "dataset": dataset(), "anl_losses": listed(loss_name()), "baseline_losses": listed(loss_name()),
         "slow_losses": listed(loss_name(), required=False), "noises": listed(NOISE), "seeds": listed(SEED),
         "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, "precision": PRECISION, "grids": listed(GRID, required=False),
-        "convergence_fraction": FRACTION,
+        "newest_grids": listed(GRID, required=False), "convergence_fraction": FRACTION,
         "early_epochs": listed(integer(1), required=False), "memorisation_bar": FRACTION,
         "ablation_seeds": listed(SEED, required="l2_weight_decays"), "ablation_epochs": EPOCHS,
         "ablation_train_subset": TRAIN_SUBSET, "high_noise": NOISE,
@@ -434,7 +449,7 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "dataset": dataset(), "loss_names": listed(loss_name()), "noises": listed(NOISE), "seeds": listed(SEED),
         "precision": PRECISION, "short_epochs": EPOCHS, "tolerance": number(0.0, low_open=True), **RUNS,
         "table_grid": optional(GRID), "idn_grid": optional(GRID), "human_grid": optional(GRID),
-        "precision_grid": optional(GRID), "spread_seed": SEED},
+        "newest_grid": optional(GRID), "precision_grid": optional(GRID), "spread_seed": SEED},
     "scorecard": {"published_grids": listed(GRID), "results_dir": FOLDER},
     "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),
               "epochs": integer(1), "seed": SEED},

@@ -24,7 +24,7 @@ import pandas as pd
 from anl import losses
 from anl.experiments import BENCHMARK_LOSSES, Config, ablation_sections, at_protocol, grid
 from anl.report.labels import format_number, mask_noise_label, noise_label
-from anl.report.published import PUBLISHED, published_accuracy
+from anl.report.published import PUBLISHED, published_accuracy, published_text
 from anl.report.runs import load_runs
 from anl.report.stats import claim_check, run_dynamics
 from anl.report.verdicts import measure
@@ -101,7 +101,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("Symmetric and asymmetric noise, CIFAR-100 (ResNet-34)",
                reason="compute: ResNet-34 for 200 epochs per run is out of reach of this project's CPUs and of "
                       "the 15 minutes of GPU time a session may be lent"),
-    Experiment("Instance-dependent noise, CIFAR-10", "cifar10", (RunGroup("cifar10-idn"),)),
+    Experiment("Instance-dependent noise, CIFAR-10: the published fixed labels (idn-file) and the generator on raw "
+               "pixels (idn)", "cifar10", (RunGroup("cifar10-idn"),)),
     Experiment("Real human noise, CIFAR-10N", "cifar10", (RunGroup("cifar10n"),)),
     Experiment("WebVision (mini) evaluated on WebVision and ILSVRC12",
                reason="data: not obtainable here (no download; tens of GB)"),
@@ -258,7 +259,7 @@ def published_beside_ours(store: ResultsStore, grid_names: Sequence[str]) -> pd.
     for (loss, noise), published in PUBLISHED.items():
         ours = recorded.get((loss, noise), [])
         mean = float(np.mean(ours)) if ours else np.nan
-        rows.append({"loss": losses.display_name(loss), "noise": noise_label(noise), "published": f"{published:.2f}",
+        rows.append({"loss": losses.display_name(loss), "noise": noise_label(noise), "published": published_text(loss, noise),
                      "ours": "–" if not ours else f"{mean:.2f}", "seeds": len(ours),
                      "ours − published": "–" if not ours else format_number(mean - published, 2, signed=True)})
     return pd.DataFrame(rows).set_index("loss")

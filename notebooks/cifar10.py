@@ -41,6 +41,7 @@ device = "auto"
 table_grid = "cifar10-table"  # the rest of the published table (sym 0.4, asym 0.2 and 0.4, clean); None to skip
 idn_grid = "cifar10-idn"  # instance-dependent noise; None to skip
 human_grid = "cifar10n"  # real human noise (CIFAR-10N label sets); None to skip
+newest_grid = "cifar10-newest"  # the newest robust losses (JAL-CE, CEε+MAE) and NCE+AGCE; None to skip
 precision_grid = "mnist-bf16"  # bf16 runs set beside their fp32 twins (same seed, and spread_seed); None to skip
 spread_seed = 2  # the fp32 twins' second seed: how far a seed alone moves the numbers
 
@@ -76,7 +77,8 @@ def show_grid(name: str, configs: list) -> None:
     rates = report.realised_noise_rates(runs.summaries)
     realised = ", ".join(f"{report.noise_label(noise)} {100 * rate:.2f}\u00a0%" for noise, rate in rates.items())
     comparison = report.published_comparison(runs.summaries, configs)
-    display(Markdown(report.markdown_table(comparison)
+    note = report.published_note(configs)
+    display(Markdown(report.markdown_table(comparison) + (f"\n\n*{note}*" if note else "")
                      + f"\n\nWrong training labels (realised): {realised}.\n\n" + runs.protocol()))
     noisiest = rates.idxmax()
     ran = list(dict.fromkeys(runs.summaries.loc[runs.summaries["noise"] == noisiest, "loss"]))
@@ -105,7 +107,7 @@ display(Markdown(paper.protocol() if paper else "*No run of the paper protocol i
 # NBVAL_CHECK_OUTPUT
 if paper:
     display(Markdown(report.markdown_table(report.published_comparison(paper.summaries, sections["paper"]))))
-    display(Markdown(f"*Published: {report.PUBLISHED_SOURCE}. Ours: "
+    display(Markdown(f"*{report.published_note(sections['paper'])} Ours: "
                      f"{report.dataset_label(dataset, paper.records[0]['provenance']['data_source'])}.*"))
     orders = [line for spec in noises if (line := report.published_order(paper.summaries, sections["paper"], spec))]
     if orders:
@@ -183,10 +185,14 @@ else:
 # %% [markdown]
 # ## Instance-dependent noise
 #
-# Noise whose flip probability and target depend on the image (the part-dependent generator
-# {cite}`xia2020part`; see the {doc}`noise page <noise>`), the journal version's harder synthetic
-# setting, at rate 0.4 and then 0.6. The published number is ANL-CE's (85.74 at 0.4 and 69.83 at
-# 0.6); the baselines' are not available here.
+# Noise whose flip probability and target depend on the image, the journal version's harder
+# synthetic setting, on two definitions that give different labels (the {doc}`noise page <noise>`
+# sets them side by side). `idn-file` is the fixed label file the published numbers were trained on
+# (ANL-CE 85.74 at 0.4 and 69.83 at 0.6; the baselines' are not available here): its flips spread
+# over about seven wrong classes. `idn` is the part-dependent generator {cite}`xia2020part` on raw
+# pixels, where a class-wide brightness term sends most of a class's flips to one wrong class, so it
+# behaves like asymmetric noise on random class pairs: the published number does not belong to it,
+# and the table marks it as of other labels.
 
 # %% tags=["hide-input"]
 if sections["idn"]:
@@ -208,6 +214,48 @@ if sections["human"]:
     show_grid(human_grid, sections["human"])
 else:
     display(Markdown("*No grid asked for (`human_grid` is None).*"))
+
+# %% [markdown]
+# ## The newest robust losses
+#
+# Two losses from the same line of work that train CIFAR-10 at this protocol and report beating
+# ANL: JAL-CE (Joint Asymmetric Loss, ICCV 2025) and CEε+MAE (ε-softmax, NeurIPS 2024; its preset
+# depends on the noise type, symmetric or asymmetric here), at symmetric 0.8 and asymmetric 0.4,
+# then NCE+AGCE at symmetric 0.8 (it ties ANL on MNIST). Their published numbers come from their own
+# papers, named under the table. The verdict, ANL against them, is on the
+# {doc}`claims page <claims-cifar10>`.
+
+# %% tags=["hide-input"]
+if sections["newest"]:
+    show_grid(newest_grid, sections["newest"])
+else:
+    display(Markdown("*No grid asked for (`newest_grid` is None).*"))
+
+# %% [markdown]
+# ## Where the gap to the published numbers comes from
+#
+# Every cell recorded here sits under its published number. Three differences between their runs
+# and ours could explain it: our images are a JPEG (quality 75) copy of CIFAR-10, which loses detail
+# the original has; our runs train in bf16 (shown harmless on MNIST's 4-layer CNN only, below; the
+# check on this 8-layer CNN needs an fp32 run on a GPU and is still open); and one seed. The clean
+# runs of the table grid (CE and ANL-CE on clean labels) measure the copy's ceiling: a clean-label
+# gap the size of the noisy ones would put the gaps on the copy, not on the method or our code. No
+# published clean accuracy of this network at this protocol could be checked here (the APL paper,
+# Ma et al. 2020, trains it for 120 epochs, but its table could not be read offline), so that
+# column waits for a primary source. Per cell, ours minus published, each instance-dependent row
+# beside the number that belongs to its labels:
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+every = [config for name in ("paper", "table", "idn", "human", "newest") for config in sections[name]]
+recorded, _ = report.recorded_runs(every, results_dir)
+if recorded:
+    summaries = recorded.summaries
+    gaps = report.published_gaps(summaries, every)
+    clean = summaries[summaries["noise"] == "clean"]
+    display(Markdown(report.markdown_table(gaps) + "\n\n" + report.gap_finding(gaps, clean)))
+else:
+    display(Markdown("*Waits for the first recorded run.*"))
 
 # %% [markdown]
 # ## Does bf16 change what the runs say?

@@ -43,7 +43,7 @@ def test_page_runs_rejects_unknown_pages_and_missing_parameters():
 def test_claims_sections_match_the_ablation_and_segmentation_configs():
     parameters = {"dataset": "mnist", "anl_losses": ["anl_ce"], "baseline_losses": ["ce"], "slow_losses": ["nce_mae"],
                   "noises": ["sym:0.8"], "seeds": [1], "epochs": None, "train_subset": None, "precision": "bf16", "grids": [],
-                  "ablation_seeds": [1],
+                  "newest_grids": [], "ablation_seeds": [1],
                   "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
                   "l2_weight_decays": [1e-3], "er_noises": ["asym:0.4"], "er_seeds": [1, 2], "er_lambda": 2.0,
                   "segmentation_candidates": ["anl_ce"], "segmentation_baselines": ["ce"],
@@ -72,7 +72,7 @@ def test_claims_take_from_named_grids_the_runs_of_their_losses_protocol_and_prec
     parameters = {"dataset": "cifar10", "anl_losses": ["anl_ce", "anl_fl"], "baseline_losses": ["ce", "nce_rce"],
                   "slow_losses": [], "noises": ["sym:0.8", "asym:0.2"], "seeds": [1], "epochs": None,
                   "train_subset": None, "precision": "bf16", "grids": ["cifar10-table", "cifar10-short", "cifar10n"],
-                  "ablation_seeds": [1], "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
+                  "newest_grids": [], "ablation_seeds": [1], "ablation_epochs": 30, "ablation_train_subset": 10000, "high_noise": "sym:0.8",
                   "l2_weight_decays": [], "er_noises": [], "er_seeds": [1], "er_lambda": 2.0,
                   "segmentation_candidates": [], "segmentation_baselines": [], "segmentation_reference": [],
                   "segmentation_noises": [], "segmentation_seeds": [], "segmentation_protocol": "reduced"}
@@ -96,6 +96,20 @@ def test_claims_take_from_named_grids_the_runs_of_their_losses_protocol_and_prec
                                            "train_subset": 10000, "precision": "fp32", "grids": ["mnist-ablations"]})
     assert [(name, config.loss, config.noise, config.loss_overrides) for name, config in ablations["grids"]] == [
         ("mnist-ablations", "anl_ce", "sym:0.6", {"alpha": 1.0, "beta": 1.0, "delta": 1e-06})]
+
+    # the newest robust losses: their own loss settings allowed (MNIST has no preset of theirs), the protocol not
+    newest = pages.page_runs("claims", {**parameters, "dataset": "mnist", "grids": [], "precision": "fp32",
+                                        "newest_grids": ["mnist-newest"]})["newest"]
+    assert [(name, config.loss, config.noise, config.seed) for name, config in newest][:4] == [
+        ("mnist-newest", loss, noise, 1) for noise in ("sym:0.8", "asym:0.4") for loss in ("jal_ce", "ce_eps_mae")]
+    assert len(newest) == 12
+    with pytest.raises(ValueError, match="grid 'mnist-newest' has no run on mnist with this page's protocol"):
+        pages.page_runs("claims", {**parameters, "dataset": "mnist", "grids": [], "precision": "fp32", "epochs": 30,
+                                   "train_subset": 10000, "newest_grids": ["mnist-newest"]})
+    cifar10 = pages.page_runs("claims", {**parameters, "grids": [], "newest_grids": ["cifar10-newest"]})["newest"]
+    assert [(config.loss, config.noise) for _, config in cifar10] == [
+        ("jal_ce", "sym:0.8"), ("ce_eps_mae", "sym:0.8"), ("jal_ce", "asym:0.4"), ("ce_eps_mae", "asym:0.4"),
+        ("nce_agce", "sym:0.8")]
 
 
 SEGMENTATION = {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1], "protocol": "reduced", "epochs": None,
@@ -127,7 +141,7 @@ def test_configs_unwraps_setting_pairs():
 
 CIFAR10 = {"dataset": "cifar10", "loss_names": ["anl_ce", "ce"], "noises": ["sym:0.8"], "seeds": [1],
            "precision": "bf16", "short_epochs": 40, "table_grid": "cifar10-table", "idn_grid": None,
-           "human_grid": "cifar10n", "precision_grid": "mnist-bf16", "spread_seed": 2}
+           "human_grid": "cifar10n", "newest_grid": "cifar10-newest", "precision_grid": "mnist-bf16", "spread_seed": 2}
 
 
 def test_cifar10_sections_are_the_headline_its_shorter_twin_the_named_grids_and_the_precision_twins():
@@ -138,6 +152,7 @@ def test_cifar10_sections_are_the_headline_its_shorter_twin_the_named_grids_and_
     assert sections["paper"][0].key in {c.key for c in experiments.grid("cifar10-paper")}
     assert [c.key for c in sections["table"]] == [c.key for c in experiments.grid("cifar10-table")]
     assert sections["idn"] == [] and len(sections["human"]) == len(experiments.grid("cifar10n"))
+    assert [c.key for c in sections["newest"]] == [c.key for c in experiments.grid("cifar10-newest")]
     first, *twins = sections["precision"][:3]
     assert (first.precision, [(c.precision, c.seed) for c in twins]) == ("bf16", [("fp32", 1), ("fp32", 2)])
     assert pages.page_runs("cifar10", {**CIFAR10, "short_epochs": None, "precision_grid": None})["short"] == []

@@ -23,8 +23,8 @@ from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KINDS, S
                                dataset_label, format_number, loss_label, mask_noise_label, noise_cell, noise_kind_label, noise_label, noise_rate,
                                nowrap, plain)
 from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
-from anl.report.published import (PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE, published_accuracy,
-                                  published_cells)
+from anl.report.published import (PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE, PUBLISHED_STD,
+                                  published_accuracy, published_cells, published_note, published_text)
 from anl.report.readme import grid_results, refresh_readme
 from anl.report.runs import RunSet, load_runs, recorded_runs, run_status, section_runs
 from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, convergence_bars, convergence_rule, ShorterProtocolCheck, bar_check, claim_check,
@@ -33,7 +33,7 @@ from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, conver
 from anl.report.verdicts import CONFIDENCE, MEASURES, VERDICTS, Measure, Verdict, measure, rule_text, verdict
 from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, PrecisionComparison, accuracy_table,
                                markdown_table, noise_cells, noise_spec_table, precision_comparison, preset_table,
-                               protocol_table, published_comparison, published_order, run_scores_table,
+                               protocol_table, published_comparison, published_gaps, gap_finding, published_order, run_scores_table,
                                search_space_table, side_by_side, with_published)
 
 __all__ = [
@@ -46,14 +46,14 @@ __all__ = [
     "SHORT_CLASS_NAMES", "class_names", "dataset_label", "format_number", "loss_label", "mask_noise_label", "noise_kind_label", "noise_label",
     "noise_rate", "noise_cell", "nowrap", "plain", "data_protocol", "protocol_label", "protocol_sentence",
     "segmentation_protocol_sentence", "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE",
-    "published_accuracy", "published_cells", "grid_results",
+    "PUBLISHED_STD", "published_accuracy", "published_cells", "published_note", "published_text", "grid_results",
     "refresh_readme", "RunSet", "load_runs", "recorded_runs",
     "run_status", "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "convergence_bars",
     "convergence_rule", "ShorterProtocolCheck", "bar_check",
     "claim_check", "format_mean_std", "loss_ranking", "mean_std", "optimiser_steps", "predicted_share_divergence",
     "ranked_finding", "ranking_line", "realised_noise_rates", "run_dynamics", "shorter_protocol_check", "HPARAM_SYMBOLS",
     "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison", "accuracy_table", "markdown_table",
-    "noise_cells", "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison",
+    "noise_cells", "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison", "published_gaps", "gap_finding",
     "published_order",
     "run_scores_table", "search_space_table", "side_by_side", "with_published", "CONFIDENCE", "MEASURES", "VERDICTS",
     "Measure", "Verdict", "measure", "rule_text", "verdict",

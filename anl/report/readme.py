@@ -9,7 +9,7 @@ import re
 
 from anl import experiments, losses
 from anl.report.labels import plain
-from anl.report.published import PUBLISHED_LABEL, PUBLISHED_SOURCE, published_cells
+from anl.report.published import PUBLISHED_LABEL, published_note
 from anl.report.runs import recorded_runs
 from anl.report.tables import markdown_table, published_comparison
 from anl.results import ResultsStore
@@ -37,12 +37,10 @@ def grid_results(name: str, results_dir: str | os.PathLike[str] | None = None) -
     if runs is None:
         return status
     table = published_comparison(runs.summaries, sorted(configs, key=lambda config: losses.LOSSES.index(config.loss)))
-    published = bool(published_cells(configs))
-    if not published:
+    note = published_note(configs)
+    if not note:
         table = table.drop(columns=[PUBLISHED_LABEL, "ours − published"])
-    text = f"{status}\n\n{markdown_table(table)}\n\n"
-    if published:
-        text += f"Published: {PUBLISHED_SOURCE}.\n\n"
+    text = f"{status}\n\n{markdown_table(table)}\n\n" + (f"{note}\n\n" if note else "")
     return plain(text + runs.protocol())
 
 
