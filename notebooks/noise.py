@@ -59,7 +59,7 @@ def noisy(spec: str, dataset: str) -> noise.NoisyLabels:
 # and of the asymmetric class maps (MNIST 7→1, 2→7, 5↔6, 3→8; CIFAR-10 truck→automobile,
 # bird→airplane, cat↔dog, deer→horse), then the realised matrices of instance-dependent
 # noise on CIFAR-10 and of the CIFAR-10N human label sets. Each cell gives $T_{ij}$ in %; cells
-# below 0.5 % are left blank.
+# that round to 0 % are left blank.
 
 # %% tags=["hide-input"]
 rate = heatmap_rate

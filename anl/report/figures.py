@@ -291,10 +291,11 @@ def draw_transition_matrix(ax: Any, matrix: np.ndarray, dataset: str, title: str
     """On ``ax``, a label-noise transition matrix (rows: true class, columns: given label, axes named
     by the short class names of ``dataset``) as a heatmap on the fixed scale 0 to 1, each cell
     annotated with its value in % ("40"; at most three digits, so that the numbers can be set as
-    large as the axis labels), cells below 0.5 % left blank."""
+    large as the axis labels), cells that round to 0 % left blank."""
     import seaborn as sns
 
-    cells = np.where(matrix >= 0.005, np.vectorize(lambda value: f"{100 * value:.0f}")(matrix), "")
+    percent = np.rint(100 * np.asarray(matrix, dtype=float))
+    cells = np.where(percent >= 1, np.vectorize(lambda value: f"{value:.0f}")(percent), "")  # never a "0"
     sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=cells, fmt="", annot_kws={"fontsize": 9},
                 square=True, cbar=False, xticklabels=class_names(dataset), yticklabels=class_names(dataset),
                 linewidths=0.3, linecolor="white")
