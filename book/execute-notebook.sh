@@ -5,7 +5,8 @@
 # SOURCE is PAGE up to its first "-": benchmark-fashion-mnist.yml runs benchmark.py). The kernel
 # runs in book/notebooks/. A failed run leaves the previous page untouched. The page's H1 (and so its
 # <title>) becomes its title in _toc.yml where it has one, so that two pages of one source (the
-# benchmark on MNIST and on Fashion-MNIST) say which they are. A parameter the page does not take
+# benchmark on MNIST and on Fashion-MNIST) say which they are, and a cell tagged if:NAME is left out
+# of the page when its parameter NAME is empty (book/finish_page.py). A parameter the page does not take
 # (papermill would only warn and run the page with its default) stops the script first, named;
 # IF_TAKEN (space-separated NAME=VALUE) gives each NAME=VALUE to the page only if it takes NAME.
 # usage: book/execute-notebook.sh PAGE [papermill options, e.g. -p epochs 2 -y "seeds: [1, 2]"]
@@ -39,5 +40,5 @@ if [[ -n $unknown ]]; then
 fi
 "$bin/papermill" ".cache/notebooks/$page.ipynb" ".cache/notebooks/$page.out.ipynb" --cwd book/notebooks \
   -k python3 --no-progress-bar "${parameters[@]}" "$@"
-"$bin/python" book/page_title.py "book/notebooks/$page" ".cache/notebooks/$page.out.ipynb"
+"$bin/python" book/finish_page.py "book/notebooks/$page" ".cache/notebooks/$page.out.ipynb"
 mv ".cache/notebooks/$page.out.ipynb" "book/notebooks/$page.ipynb"

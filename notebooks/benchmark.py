@@ -15,13 +15,17 @@
 # # Benchmark: test accuracy under label noise
 #
 # Every loss of the parameter set is trained on every noise setting and seed with the data set's
-# protocol and published hyperparameters (`anl.losses.preset`), and evaluated on the clean test
-# set. The tables give mean ± std over seeds (the mean alone for a single seed) of the test
-# accuracy after the **last** epoch, the literature's convention, and of the **best** epoch,
-# which peeks at the test set and is shown only to measure how much a loss degrades late in
-# training. Runs missing from the results store are trained first. The last two sections set a
-# few of these runs beside the same runs under the paper's full protocol, and ask which part of a
-# reduced protocol makes the difference.
+# published hyperparameters (`anl.losses.preset`), and evaluated on the clean test set. The tables
+# give mean ± std over seeds (the mean alone for a single seed) of the test accuracy after the
+# **last** epoch, the literature's convention, and of the **best** epoch, which peeks at the test
+# set and is shown only to measure how much a loss degrades late in training. Runs missing from
+# the results store are trained first.
+#
+# Where the paper's protocol was run for the data set, the page leads with it: a few losses and
+# noise settings on all training images for the protocol's epochs. The whole grid, every loss at
+# every noise setting, follows on this page's protocol (by default the reduced CPU protocol: a
+# training subset, fewer epochs), then the two protocols side by side and which part of the
+# reduction makes the difference.
 
 # %% tags=["parameters"]
 dataset = "mnist"
@@ -53,6 +57,41 @@ pages.check_parameters("benchmark", globals())  # a bad parameter stops the page
 report.plot_style()
 sections = pages.page_runs("benchmark", globals())  # the configs these parameters name
 runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)
+paper_runs = report.load_runs(sections["paper"], results_dir, train=train_missing, device=device) if sections["paper"] else None
+dataset_name = report.dataset_label(dataset, runs.records[0]["provenance"]["data_source"])
+grid_protocol = report.protocol_caption(epochs, train_subset)
+if not paper_runs and grid_protocol != "paper protocol":
+    display(Markdown(f"*{report.DATASET_NAMES[dataset]} ran only the {grid_protocol}; no run of the paper's "
+                     "protocol is recorded for it.*"))
+
+
+def loss_name(loss: str) -> str:
+    """The loss's name on this data set: NCE+AGCE says when its preset switches NCE off."""
+    return report.loss_label(loss, dataset)
+
+
+# %% [markdown] tags=["if:paper_loss_names"]
+# ## The paper's protocol
+#
+# The losses `paper_loss_names` on the **full** training set for the data set's protocol epochs
+# (MNIST: 60,000 images, 50 epochs), at the noise settings `paper_noises`, seeds `paper_seeds`.
+# These are the numbers to compare with the paper's.
+
+# %% tags=["hide-input", "if:paper_loss_names"]
+# NBVAL_CHECK_OUTPUT
+if paper_runs:
+    display(Markdown(paper_runs.protocol()))
+    for metric, title in (("final_test_acc", "Last-epoch test accuracy (%)"), ("best_test_acc", "Best-epoch test accuracy (%)")):
+        display(Markdown(f"**{title}**, {dataset_name}, paper protocol\n\n"
+                         + report.markdown_table(report.accuracy_table(paper_runs.summaries, metric, loss_names=loss_name))))
+
+# %% [markdown]
+# ## The whole grid
+#
+# Every loss of `loss_names` at every noise setting of `noises`, seeds `seeds`, on the protocol
+# the paragraph below reads from the records; every table and figure of this section names it.
+
+# %% tags=["hide-input"]
 display(Markdown(runs.protocol()))
 
 # %% [markdown]
@@ -65,12 +104,13 @@ display(Markdown(runs.protocol()))
 # read a reduced-protocol ranking of ANL as provisional.
 # ```
 #
-# ## Last-epoch test accuracy (%)
+# ### Last-epoch test accuracy (%)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-last = report.accuracy_table(runs.summaries, "final_test_acc")
-display(Markdown(report.markdown_table(report.with_published(last, sections["runs"]))))
+last = report.accuracy_table(runs.summaries, "final_test_acc", loss_names=loss_name)
+display(Markdown(f"*{dataset_name}, {grid_protocol}.*\n\n"
+                 + report.markdown_table(report.with_published(last, sections["runs"]))))
 
 # %% [markdown]
 # Published numbers exist only for CIFAR-10 with the 8-layer CNN, trained on the original images
@@ -84,14 +124,15 @@ display(Markdown(f"*{report.PUBLISHED_SOURCE}.*" if report.published_cells(secti
                  f"here (see the protocol chapter).*"))
 
 # %% [markdown]
-# ## Best-epoch test accuracy (%)
+# ### Best-epoch test accuracy (%)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-display(Markdown(report.markdown_table(report.accuracy_table(runs.summaries, "best_test_acc"))))
+display(Markdown(f"*{dataset_name}, {grid_protocol}.*\n\n"
+                 + report.markdown_table(report.accuracy_table(runs.summaries, "best_test_acc", loss_names=loss_name))))
 
 # %% [markdown]
-# ## Accuracy against the realised noise rate
+# ### Accuracy against the realised noise rate
 #
 # One panel per kind of noise, with the clean runs at rate 0 in every panel; the horizontal
 # position is the realised fraction of mislabelled training samples read from the run records,
@@ -101,11 +142,11 @@ display(Markdown(report.markdown_table(report.accuracy_table(runs.summaries, "be
 # %% tags=["hide-input"]
 report.plot_accuracy_against_noise_rate(
     runs.summaries, loss_names, report.loss_colors(loss_names),
-    f"{report.dataset_label(dataset, runs.records[0]['provenance']['data_source'])}: test accuracy against noise rate")
+    f"{dataset_name}, {grid_protocol}:\ntest accuracy against noise rate", names=loss_name)
 plt.show()
 
 # %% [markdown]
-# ## The entropy regulariser against label imbalance
+# ### The entropy regulariser against label imbalance
 #
 # Asymmetric noise moves labels from some classes to others, so the training labels are
 # imbalanced although the data are not. ANL-CE-ER adds $\lambda \, L_{\mathrm{ER}}$ to ANL-CE; here
@@ -123,25 +164,18 @@ if sections["er"]:
     er_runs = er_runs.assign(divergence=er_runs["test_confusion"].map(report.predicted_share_divergence))
     columns = {"final_test_acc": ("last-epoch test (%)", 100.0, 2),
                "divergence": (f"KL(predicted share ‖ true share) ({KL.unit})", KL.scale, KL.decimals)}
-    display(Markdown(report.run_scores_table(er_runs, ["noise", "loss"], columns,
-                                             names={"noise": report.noise_cell, "loss": losses.display_name})))
+    display(Markdown(f"*{dataset_name}, {grid_protocol}.*\n\n" + report.run_scores_table(
+        er_runs, ["noise", "loss"], columns, names={"noise": report.noise_cell, "loss": loss_name})))
 else:
     display(Markdown("*No entropy-regulariser runs asked for (`er_noises` is empty).*"))
 
-# %% [markdown]
-# ## The paper's protocol
+# %% [markdown] tags=["if:paper_loss_names"]
+# ## The paper's protocol beside the reduced one
 #
-# The runs above may use a reduced protocol (a training subset, fewer epochs; the protocol
-# paragraph at the top says which). Here the losses `paper_loss_names` are trained on the **full**
-# training set for the data set's protocol epochs (MNIST: 60,000 images, 50 epochs), at the
-# noise settings `paper_noises`, and set beside their reduced-protocol runs: does the reduced
-# protocol rank the losses as the paper's does?
+# The paper-protocol runs of the first section beside the same losses and noise settings in the
+# grid above: does the reduced protocol rank the losses as the paper's does?
 
-# %% tags=["hide-input", "remove-stderr"]
-paper_runs = report.load_runs(sections["paper"], results_dir, train=train_missing, device=device) if sections["paper"] else None
-display(Markdown(paper_runs.protocol() if paper_runs else "*No runs asked for (`paper_loss_names` is empty).*"))
-
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "if:paper_loss_names"]
 # NBVAL_CHECK_OUTPUT
 if paper_runs:
     display(Markdown(
@@ -149,12 +183,12 @@ if paper_runs:
         "protocols, each under both (mean ± std over seeds; \"–\": not run)."))
     shared = runs.summaries[runs.summaries["loss"].isin(paper_loss_names) & runs.summaries["noise"].isin(paper_noises)]
     for metric, title in (("final_test_acc", "Last epoch"), ("best_test_acc", "Best epoch")):
-        tables = {"paper protocol": report.accuracy_table(paper_runs.summaries, metric)}
+        tables = {"paper protocol": report.accuracy_table(paper_runs.summaries, metric, loss_names=loss_name)}
         if len(shared):
-            tables["reduced"] = report.accuracy_table(shared, metric)
+            tables["reduced"] = report.accuracy_table(shared, metric, loss_names=loss_name)
         display(Markdown(f"**{title}**\n\n" + report.markdown_table(report.side_by_side(tables))))
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "if:paper_loss_names"]
 if paper_runs:
     display(Markdown(
         "Test accuracy and memorisation (accuracy on the mislabelled training images against their "
@@ -162,10 +196,11 @@ if paper_runs:
         "noise setting, means over seeds."))
     panels = {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}
     colors = report.loss_colors(paper_loss_names)
-    report.plot_curves({"paper protocol": paper_runs.epochs, "reduced": runs.epochs}, panels, paper_noises, paper_loss_names, colors)
+    report.plot_curves({"paper protocol": paper_runs.epochs, "reduced": runs.epochs}, panels, paper_noises,
+                       paper_loss_names, colors, names=loss_name)
     plt.show()
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "if:paper_loss_names"]
 # NBVAL_CHECK_OUTPUT
 if paper_runs:
     display(Markdown(
@@ -180,11 +215,11 @@ if paper_runs:
                                       [loss for loss in reduced_order if loss in paper_order])
         verdict = "same order" if paper_order == reduced_order else "**different order**"
         lines.append(f"- **{report.noise_label(noise)}**: paper protocol "
-                     f"{' > '.join(map(losses.display_name, paper_order))}; reduced "
-                     f"{' > '.join(map(losses.display_name, reduced_order))} ({verdict})")
+                     f"{' > '.join(map(loss_name, paper_order))}; reduced "
+                     f"{' > '.join(map(loss_name, reduced_order))} ({verdict})")
     display(Markdown("\n".join(lines) if lines else "*No noise settings asked for.*"))
 
-# %% [markdown]
+# %% [markdown] tags=["if:protocol_losses"]
 # ## Fewer images or fewer steps?
 #
 # A reduced protocol cuts two things at once: the training images and, with them, the optimiser
@@ -197,12 +232,12 @@ if paper_runs:
 # the same steps), the third against the first only the steps (the same images); the memorisation
 # column shows whether a longer run on the same images ends by fitting the wrong labels.
 
-# %% tags=["hide-input", "remove-stderr"]
+# %% tags=["hide-input", "remove-stderr", "if:protocol_losses"]
 protocol_runs = (report.load_runs(sections["protocols"], results_dir, train=train_missing, device=device)
                  if sections["protocols"] else None)
 display(Markdown(protocol_runs.protocol() if protocol_runs else "*No runs asked for (`protocol_losses` is empty).*"))
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "if:protocol_losses"]
 # NBVAL_CHECK_OUTPUT
 if protocol_runs:
     table = report.protocol_table(protocol_runs.summaries)
@@ -216,7 +251,7 @@ if protocol_runs:
     for noise, rows in table.groupby("noise", sort=False):
         display(Markdown(f"**{noise}**\n\n" + report.markdown_table(rows.drop(columns=["noise", *steps[1:]]))))
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "if:protocol_losses"]
 if protocol_runs:
     display(Markdown(
         "Test accuracy, then memorisation, against optimiser steps: one column per protocol, one row "

@@ -159,7 +159,8 @@ else:
     rows = check.table.assign(loss=check.table["loss"].map(losses.display_name),
                               noise=check.table["noise"].map(report.noise_label))
     for column in ("long", "short", "difference"):
-        rows[column] = (100 * rows[column]).map("{:+.2f}".format if column == "difference" else "{:.2f}".format)
+        rows[column] = (100 * rows[column]).map((lambda value: report.format_number(value, 2, signed=True))
+                                                if column == "difference" else "{:.2f}".format)
     rows = rows.rename(columns={"long": "paper protocol (%)", "short": f"{short_epochs} epochs (%)",
                                 "difference": "difference (points)"}).set_index("loss")
     display(Markdown((report.markdown_table(rows) + "\n\n" if len(rows) else "")

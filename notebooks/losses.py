@@ -130,16 +130,23 @@ display(Markdown(header + "\n".join(
 # negative losses NNCE and NNFL put their weight on samples the model already fits, mostly the
 # clean ones.
 
-# What the figure below shows: CE's and FL's gradients shrink as $p(y|x) \to 1$ and are largest on the
-# samples the model contradicts; the normalised active losses NCE and NFL behave alike with much
-# smaller magnitudes, the reason APL adds a passive term. MAE's gradient vanishes at both ends and
-# peaks in the middle, with a small maximum, which is why APL with MAE converges slowly. NNCE and
-# NNFL are nearly flat for small $p(y|x)$ and grow as $p(y|x) \to 1$: unlike CE they do not single
-# out the samples the model contradicts, and unlike MAE they keep pushing on the samples that are
-# already being learned, which under label noise are mostly the correctly labelled ones. The
+# What the figure below shows (each term unweighted; JAL and the ε-softmax losses whole, at their
+# presets): CE's and FL's gradients shrink as $p(y|x) \to 1$ and are largest on the samples the
+# model contradicts; the normalised active losses NCE and NFL behave alike with much smaller
+# magnitudes, the reason APL adds a passive term. MAE's gradient vanishes at both ends and peaks
+# at $p(y|x) = 1/2$; at $p(y|x) = 0.1$ it is a tenth of CE's, and less below, so APL with MAE
+# learns slowly from the samples it does not fit yet, which is why it converges slowly. MAE's
+# gradient is small only next to CE's: NNCE's and NNFL's are about 10 to 40 times smaller than
+# MAE's for $0.1 \le p(y|x) \le 0.9$ (their normaliser, about $K A \approx 161$, keeps them small),
+# and the presets' weights do not close the gap (the table under the figure). What the negative
+# losses change is the shape, not the size: NNCE and NNFL are nearly flat for small $p(y|x)$ and
+# grow as $p(y|x) \to 1$, so that unlike CE they do not single out the samples the model
+# contradicts, and unlike MAE they keep pushing on the samples that are already being learned,
+# which under label noise are mostly the correctly labelled ones. The
 # {doc}`dynamics page <dynamics>` checks this on real training runs. JAL and the ε-softmax losses
-# at their presets are shaped like MAE, about ten times larger: their passive terms (AMSE with
-# $a$ = 30, the L1 distance with $\beta$ = 5) dominate, and like MAE they vanish at both ends.
+# at their presets are shaped like MAE, about six (JAL) and ten (ε-softmax) times larger: their
+# passive terms (AMSE with $a$ = 30, the L1 distance with $\beta$ = 5) dominate, and like MAE they
+# vanish at both ends.
 
 # %% tags=["hide-input"]
 def gradient_norms(name: str, t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -158,3 +165,30 @@ families = {"CE family": ["ce", "nce", "nnce", "jal_ce", "ce_eps_mae", "mae"],
 norms = {family: {name: gradient_norms(name, t) for name in names} for family, names in families.items()}
 report.plot_gradient_norms(norms, f"Logit-gradient norm against p(y|x), K = {num_classes}, other logits equal")
 plt.show()
+
+
+# %% [markdown]
+# The passive terms as their losses weigh them, at the preset of `preset_dataset`: the
+# logit-gradient norm of MAE and NNCE alone, and multiplied by the $\beta$ of NCE+MAE and of
+# ANL-CE, at a few values of $p(y|x)$, with CE's for scale.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+at = [0.1, 0.5, 0.9, 0.99]
+
+
+def norm_at(name: str, weight: float = 1.0) -> list[float]:
+    """The gradient norm of ``weight`` times ``name`` at the values ``at`` of p(y|x), read off the swept curve."""
+    p, norm = gradient_norms(name, t)
+    return list(weight * np.interp(at, p[np.argsort(p)], norm[np.argsort(p)]))
+
+
+rows = {"CE": norm_at("ce"), "MAE": norm_at("mae"), "NNCE": norm_at("nnce")}
+for loss, term in (("nce_mae", "MAE"), ("anl_ce", "NNCE")):
+    beta = losses.preset(loss, preset_dataset)["beta"]
+    rows[f"β·{term} in {losses.display_name(loss)} (β = {beta:g})"] = norm_at(term.lower(), beta)
+display(Markdown(
+    f"Logit-gradient norm, {report.dataset_label(preset_dataset)} presets:\n\n"
+    "| term | " + " | ".join(f"p(y\\|x) = {p:g}" for p in at) + " |\n|---|" + "---:|" * len(at) + "\n"
+    + "\n".join(f"| {name} | " + " | ".join(f"{value:.4f}" for value in values) + " |" for name, values in rows.items())))
+

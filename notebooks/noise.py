@@ -58,7 +58,8 @@ def noisy(spec: str, dataset: str) -> noise.NoisyLabels:
 # First the nominal matrices of symmetric noise ($T_{ii} = 1 - \eta$, $T_{ij} = \eta/(K-1)$)
 # and of the asymmetric class maps (MNIST 7→1, 2→7, 5↔6, 3→8; CIFAR-10 truck→automobile,
 # bird→airplane, cat↔dog, deer→horse), then the realised matrices of instance-dependent
-# noise on CIFAR-10 and of the CIFAR-10N human label sets. Cells below 0.005 are left blank.
+# noise on CIFAR-10 and of the CIFAR-10N human label sets. Each cell gives $T_{ij}$ in %; cells
+# that round to 0 % are left blank.
 
 # %% tags=["hide-input"]
 rate = heatmap_rate
@@ -150,7 +151,7 @@ for index, name in enumerate(classes):
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
-# Their realised transition matrices on the CIFAR-10 training labels:
+# Their realised transition matrices on the CIFAR-10 training labels (in %):
 
 # %% tags=["hide-input"]
 report.plot_transition_matrices([(labels.transition, "cifar10", name.replace(" (", "\n("))

@@ -140,7 +140,7 @@ def test_a_misspelt_page_parameter_stops_the_page_naming_it(tmp_path):
     """book/execute-notebook.sh on a one-cell page: papermill alone would warn and run the defaults."""
     (tmp_path / "book").mkdir()
     (tmp_path / "notebooks").mkdir()
-    for name in ("execute-notebook.sh", "page_title.py"):
+    for name in ("execute-notebook.sh", "finish_page.py"):
         (tmp_path / "book" / name).write_bytes((REPOSITORY / "book" / name).read_bytes())
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: tiny\n")
     (tmp_path / "notebooks" / "tiny.py").write_text(
@@ -161,3 +161,25 @@ def test_a_misspelt_page_parameter_stops_the_page_naming_it(tmp_path):
     spelt = execute("-p", "noise_spec", "sym:0.4")
     assert spelt.returncode == 0, spelt.stderr
     assert "noise sym:0.4 seeds [1]" in (tmp_path / "book" / "notebooks" / "tiny.ipynb").read_text()
+
+
+def test_a_section_tagged_with_an_empty_parameter_is_left_out_of_the_page():
+    """book/finish_page.py: "if:NAME" cells get Jupyter Book's remove-cell tag when the executed
+    parameter NAME is empty (the injected value counts, not the default), and stay in the notebook."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("finish_page", REPOSITORY / "book" / "finish_page.py")
+    finish_page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(finish_page)
+
+    def cell(source: str, *tags: str) -> dict:
+        return {"cell_type": "code", "source": source, "metadata": {"tags": list(tags)}}
+
+    cells = [cell("losses = ['ce']\nextra = []\nscale = 2 * 3", "parameters"), cell("losses = []", "injected-parameters"),
+             cell("print(losses)", "if:losses"), cell("print(extra)", "hide-input", "if:extra"), cell("1"),
+             cell("print(scale)", "if:scale")]
+    finish_page.hide_unasked_sections(cells, "tiny.ipynb")
+    assert [c["metadata"]["tags"] for c in cells[2:]] == [
+        ["if:losses", "remove-cell"], ["hide-input", "if:extra", "remove-cell"], [], ["if:scale"]]
+    with pytest.raises(SystemExit, match="tagged if:seeds, but the page has no parameter seeds"):
+        finish_page.hide_unasked_sections([*cells, cell("print(seeds)", "if:seeds")], "tiny.ipynb")

@@ -204,6 +204,9 @@ def test_accuracy_table_mean_and_sample_std_in_percent():
         row = {"ce": "CE", "anl_ce": "ANL-CE"}[loss]
         assert table.loc[row, report.noise_label(noise)] == expected
     assert table.loc["CE", "sym 0.4"] == "60.00\u00a0±\u00a010.00"
+    agce = frame.assign(loss=frame["loss"].replace("anl_ce", "nce_agce"))
+    named = report.accuracy_table(agce, loss_names=lambda loss: report.loss_label(loss, "mnist"))
+    assert list(named.index) == ["CE", "NCE+AGCE (α\u00a0=\u00a00: AGCE alone)"]  # the MNIST preset switches NCE off
 
 
 def test_format_mean_std():
@@ -305,6 +308,13 @@ def test_loss_ranking_orders_losses_by_their_mean_at_one_noise():
 def test_markdown_table():
     frame = pd.DataFrame({("a", "x"): ["1"], ("a", "y"): ["2"]}, index=["CE"])
     assert report.markdown_table(frame).splitlines() == ["|  | a / x | a / y |", "|---|---|---|", "| CE | 1 | 2 |"]
+    claims = pd.DataFrame({"setting": ["sym 0.8"]}, index=pd.Index(
+        ["converges faster than APL with MAE: epochs to the convergence bar"], name="claim"))
+    row = report.markdown_table(claims).splitlines()[2]
+    # breaks only between runs of 16 characters or more (the short last word joins the run before);
+    # a cell shorter than that never breaks
+    assert row == "| converges\u00a0faster than\u00a0APL\u00a0with\u00a0MAE: epochs\u00a0to\u00a0the\u00a0convergence\u00a0bar | sym\u00a00.8 |"
+    assert report.wrap_in_chunks("see {doc}`the claims page`") == "see {doc}`the claims page`"  # markup untouched
 
 
 def test_ranked_finding_names_the_best_setting_first_with_its_scores():
@@ -425,12 +435,12 @@ def test_curves_by_setting_one_line_per_setting_in_order_and_in_percent():
     fig = report.plot_curves_by_setting(curves, "regulariser", "ANL-CE, sym 0.8")
     test, memorisation = fig.axes
     assert [ax.get_ylabel() for ax in fig.axes] == ["test accuracy (%)", "memorisation (%)"]
-    assert test.get_title() == memorisation.get_title() == "ANL-CE, sym 0.8"
+    assert fig.get_suptitle() == "ANL-CE, sym 0.8"
     l1, none = test.get_lines()
     assert list(l1.get_ydata()) == pytest.approx([30.0, 50.0])  # mean over seeds, in %
     assert list(memorisation.get_lines()[1].get_ydata()) == pytest.approx([30.0, 60.0])
-    tab10 = [matplotlib.colors.to_hex(colour) for colour in sns.color_palette("tab10")[:2]]
-    assert [matplotlib.colors.to_hex(line.get_color()) for line in (l1, none)] == tab10
+    colours = [matplotlib.colors.to_hex(line.get_color()) for line in (l1, none)]
+    assert colours == report.setting_colors(2) and not set(colours) & set(report.LOSS_COLORS.values())
     assert [text.get_text() for text in fig.legends[0].get_texts()] == ["L1", "none"]
     plt.close("all")
 
@@ -474,9 +484,11 @@ def test_delta_sweep_spaces_the_values_evenly_marks_the_preset_and_counts_the_se
     assert list(preset.get_xdata()) == [1, 1] and [text.get_text() for text in test.texts] == ["preset"]
     assert test.get_ylim() == memorisation.get_ylim() == (0, 100)
     assert memorisation.get_ylabel() == "memorisation, last epoch (%)"
-    assert fig.get_suptitle() == "ANL-CE, sym 0.8 (error bars: std over 2 seeds)"
+    assert fig.get_suptitle() == "ANL-CE, sym 0.8\n(error bars: std over 2 seeds)"
+    dots = test.collections[-1]  # one dot per delta, in the settings' colours, smallest delta darkest
+    assert [matplotlib.colors.to_hex(colour) for colour in dots.get_facecolors()] == report.setting_colors(3)
     one_seed = report.plot_delta_sweep(sweep[sweep["seed"] == 1], 1e-5, "ANL-CE, sym 0.8")
-    assert one_seed.get_suptitle() == "ANL-CE, sym 0.8 (one seed: no spread shown)"
+    assert one_seed.get_suptitle() == "ANL-CE, sym 0.8\n(one seed: no spread shown)"
     plt.close("all")
 
 
@@ -642,6 +654,22 @@ def test_protocol_label():
     assert report.protocol_label(30, 10000) == "reduced: 10,000 images, 30 epochs"
     assert report.protocol_label(None, 10000) == "reduced: 10,000 images, paper epochs"
     assert report.protocol_label(5, None) == "reduced: all images, 5 epochs"
+    assert report.protocol_caption(None, None) == "paper protocol"
+    assert report.protocol_caption(30, 10000) == "reduced protocol: 10,000 images, 30 epochs"
+
+
+def test_a_finding_is_indicative_with_one_seed_or_a_reduced_protocol():
+    assert report.finding_prefix(3, None, None) == "**Finding:**"
+    assert report.finding_prefix(1, None, None) == "**Finding (indicative: one seed):**"
+    assert report.finding_prefix(2, 30, 10000) == "**Finding (indicative: reduced protocol):**"
+    assert report.finding_prefix(1, 30, None) == "**Finding (indicative: one seed, reduced protocol):**"
+
+
+def test_setting_colors_are_ordered_and_never_a_loss_colour():
+    colours = report.setting_colors(4)
+    assert len(set(colours)) == 4 and not set(colours) & set(report.LOSS_COLORS.values())
+    assert report.setting_colors(4)[0] == report.setting_colors(2)[0]  # the darkest first, whatever the count
+    assert report.JOIN_COLOR not in report.LOSS_COLORS.values()
 
 
 def test_published_numbers_name_registry_losses_and_valid_noise_settings():
@@ -673,12 +701,13 @@ def test_transition_matrices_one_panel_each_labelled_by_class_with_small_cells_b
     matrix = np.full((10, 10), 0.004)
     np.fill_diagonal(matrix, 0.964)
     matrix[0, 1] = 0.4
+    matrix[0, 2] = 0.005  # rounds to 0 %: blank, never "0"
     fig = report.plot_transition_matrices([(matrix, "cifar10", "a"), (matrix, "mnist", "b"), (matrix, "mnist", "c")])
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in visible] == ["a", "b", "c"] and len(fig.axes) == 4  # 2 x 2, the last hidden
     assert [label.get_text() for label in visible[0].get_xticklabels()][:3] == ["plane", "car", "bird"]
     annotated = [text.get_text() for text in visible[0].texts if text.get_text()]
-    assert len(annotated) == 11 and ".40" in annotated and ".96" in annotated  # the 0.004 cells are blank
+    assert len(annotated) == 11 and "40" in annotated and "96" in annotated  # in %; the 0.4 % cells are blank
     plt.close("all")
 
 
@@ -717,9 +746,9 @@ def test_segmentation_curves_a_column_per_setting_and_a_memorisation_row_only_fo
                            "flipped_fit_given": [np.nan, np.nan, 0.2, 0.3, np.nan, np.nan, 0.1, 0.1]})
     colors = report.loss_colors(["ce", "dice"])
     fig = report.plot_segmentation_curves(epochs, ["clean", noisy], [noisy], ["ce", "dice"], colors)
-    (clean_dice, noisy_dice), (clean_fit, noisy_fit) = np.reshape(fig.axes, (2, 2))
-    assert [clean_dice.get_title(), noisy_dice.get_title()] == ["clean", report.mask_noise_label(noisy)]
-    assert (clean_dice.get_ylabel(), clean_fit.get_ylabel()) == ("test Dice (%)", "flipped pixels fitted (%)")
+    (clean_dice, clean_fit), (noisy_dice, noisy_fit) = np.reshape(fig.axes, (2, 2))  # a row per setting
+    assert [clean_dice.get_title(), clean_fit.get_title()] == ["test Dice (%)", "flipped pixels fitted (%)"]
+    assert (clean_dice.get_ylabel(), noisy_dice.get_ylabel()) == ("clean", "boundary 8-16 px\nall masks")
     ce, dice = noisy_dice.get_lines()
     assert list(ce.get_ydata()) == pytest.approx([40.0, 50.0]) and ce.get_marker() == "o"
     assert matplotlib.colors.to_hex(dice.get_color()) == colors["Dice"] and not noisy_dice.collections  # no shading
@@ -849,6 +878,9 @@ def test_ranking_line_ranks_losses_and_gives_the_anl_ce_gap_per_seed():
     assert report.ranking_line(without_ce, "shift:1:8", "shift", "final_test_dice", seed_gaps=True) == (
         "- **shift**: ANL-CE 75.5, Dice 74.5")
     assert report.ranking_line(summaries, "clean", "clean", "final_test_dice", seed_gaps=False) is None
+    tied = summaries.assign(final_test_dice=[0.7, 0.6996, 0.5] * 2)  # ANL-CE 0.04 points under CE
+    assert "(ANL-CE − CE: 0.0 points; seed 1 0.0, seed 2 0.0)" in report.ranking_line(
+        tied, "shift:1:8", "shift", "final_test_dice", seed_gaps=True)  # never "-0.0"
 
 
 # ----------------------------------------------------------------------------- the paper's protocol

@@ -13,16 +13,18 @@
 Every public name is importable from ``anl.report`` itself (``report.load_runs``).
 """
 
-from anl.report.figures import (LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, STYLE_KEY_COLOR, draw_loss_curves,
+from anl.report.figures import (JOIN_COLOR, LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, SETTING_COLORMAP,
+                                STYLE_KEY_COLOR, draw_loss_curves,
                                 draw_masks, draw_transition_matrix, loss_colors, plot_accuracy_against_noise_rate,
                                 plot_alpha_beta_grid, plot_curves, plot_curves_by_protocol, plot_curves_by_setting,
                                 plot_delta_sweep, plot_example_predictions, plot_gradient_norms,
                                 plot_mask_noise_examples, plot_predicted_class_shares, plot_segmentation_curves,
-                                plot_style, plot_transition_matrices)
+                                plot_style, plot_transition_matrices, setting_colors)
 from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, class_names,
                                dataset_label, format_number, loss_label, mask_noise_label, noise_cell, noise_kind_label, noise_label, noise_rate,
                                nowrap, plain)
-from anl.report.protocol import data_protocol, protocol_label, protocol_sentence, segmentation_protocol_sentence
+from anl.report.protocol import (data_protocol, finding_prefix, protocol_caption, protocol_label, protocol_sentence,
+                                 segmentation_protocol_sentence)
 from anl.report.published import (PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE, PUBLISHED_STD,
                                   published_accuracy, published_cells, published_note, published_text)
 from anl.report.readme import grid_results, refresh_readme
@@ -33,18 +35,18 @@ from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, conver
 from anl.report.verdicts import CONFIDENCE, MEASURES, VERDICTS, Measure, Verdict, measure, rule_text, verdict
 from anl.report.tables import (HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, PrecisionComparison, accuracy_table,
                                markdown_table, noise_cells, noise_spec_table, precision_comparison, preset_table,
-                               protocol_table, published_comparison, published_gaps, gap_finding, published_order, run_scores_table,
-                               search_space_table, side_by_side, with_published)
+                               protocol_table, published_comparison, published_gaps, gap_finding, published_order,
+                               run_scores_table, search_space_table, side_by_side, with_published, wrap_in_chunks)
 
 __all__ = [
-    "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "STYLE_KEY_COLOR", "draw_loss_curves", "draw_masks",
+    "JOIN_COLOR", "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "SETTING_COLORMAP", "STYLE_KEY_COLOR", "draw_loss_curves", "draw_masks",
     "draw_transition_matrix",
     "loss_colors", "plot_accuracy_against_noise_rate", "plot_alpha_beta_grid", "plot_curves",
     "plot_curves_by_protocol", "plot_curves_by_setting", "plot_delta_sweep", "plot_example_predictions",
     "plot_gradient_norms", "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves",
-    "plot_style", "plot_transition_matrices", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KINDS",
+    "plot_style", "plot_transition_matrices", "setting_colors", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KINDS",
     "SHORT_CLASS_NAMES", "class_names", "dataset_label", "format_number", "loss_label", "mask_noise_label", "noise_kind_label", "noise_label",
-    "noise_rate", "noise_cell", "nowrap", "plain", "data_protocol", "protocol_label", "protocol_sentence",
+    "noise_rate", "noise_cell", "nowrap", "plain", "data_protocol", "finding_prefix", "protocol_caption", "protocol_label", "protocol_sentence",
     "segmentation_protocol_sentence", "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE",
     "PUBLISHED_STD", "published_accuracy", "published_cells", "published_note", "published_text", "grid_results",
     "refresh_readme", "RunSet", "load_runs", "recorded_runs",
@@ -55,6 +57,6 @@ __all__ = [
     "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison", "accuracy_table", "markdown_table",
     "noise_cells", "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison", "published_gaps", "gap_finding",
     "published_order",
-    "run_scores_table", "search_space_table", "side_by_side", "with_published", "CONFIDENCE", "MEASURES", "VERDICTS",
+    "run_scores_table", "search_space_table", "side_by_side", "with_published", "wrap_in_chunks", "CONFIDENCE", "MEASURES", "VERDICTS",
     "Measure", "Verdict", "measure", "rule_text", "verdict",
 ]

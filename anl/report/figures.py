@@ -4,7 +4,7 @@ transition matrices; masks on an image)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,9 +44,27 @@ def loss_colors(loss_names: Sequence[str]) -> dict[str, str]:
     return {losses.display_name(loss): LOSS_COLORS[losses.canonical_name(loss)] for loss in loss_names}
 
 
+#: The sequential colormap of settings that are not losses (a regulariser, its weight delta or
+#: lambda): ordered colours that no loss of LOSS_COLORS has, so that a setting never reads as a loss.
+SETTING_COLORMAP = "viridis"
+
+
+def setting_colors(count: int) -> list[str]:
+    """``count`` colours of SETTING_COLORMAP, dark to light, in the order of the settings: evenly
+    spaced over its first 85 % (its last yellows are too pale for a line on white)."""
+    import matplotlib
+
+    colormap = matplotlib.colormaps[SETTING_COLORMAP]
+    return [matplotlib.colors.to_hex(colormap(0.85 * index / max(count - 1, 1))) for index in range(count)]
+
+
 #: The colour of a noisy mask beside the clean one: none of LOSS_COLORS, so that a noisy mask
 #: never reads as a loss's prediction.
 MASK_NOISE_COLOR = "deeppink"
+
+#: Grey for what is neither a loss nor a setting: the line joining a sweep's points, the bars of
+#: the given training labels beside the settings' (no loss has it; CE's grey is darker).
+JOIN_COLOR = "#b3b3b3"
 
 LINE_STYLES = ("-", "--", ":", "-.")
 #: The colour of the legend keys that name line styles (sets of runs), not losses: black, which no
@@ -63,14 +81,16 @@ def _count_ticks() -> Any:
 
 
 def draw_loss_curves(ax: Any, frame: pd.DataFrame, metric: str, loss_names: Sequence[str], colors: Mapping[str, Any],
-                     x: str = "epoch", style: str = "-", labelled: bool = True) -> None:
+                     x: str = "epoch", style: str = "-", labelled: bool = True,
+                     names: Callable[[str], str] = losses.display_name) -> None:
     """On ``ax``, one line per loss of ``frame[metric]`` in % against ``frame[x]``: the mean over
-    seeds, shaded ± std where there are several, in the loss's colour, labelled with its name."""
+    seeds, shaded ± std where there are several, in the loss's colour (``colors``, keyed by the
+    paper's names), labelled names(loss) (by default the paper's name)."""
     for loss in loss_names:
         curve = mean_std(frame[frame["loss"] == loss], metric, [x])
         name = losses.display_name(loss)
         mean, spread = 100 * curve["mean"], 100 * curve["std"].fillna(0)
-        ax.plot(curve[x], mean, style, color=colors[name], linewidth=1.8, label=name if labelled else None)
+        ax.plot(curve[x], mean, style, color=colors[name], linewidth=1.8, label=names(loss) if labelled else None)
         ax.fill_between(curve[x], mean - spread, mean + spread, color=colors[name], alpha=0.15, linewidth=0)
 
 
@@ -99,15 +119,15 @@ def plot_curves_by_protocol(frames: Mapping[str, pd.DataFrame], metric: str, lab
 
 def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], noises: Sequence[str],
                 loss_names: Sequence[str], colors: Mapping[str, Any], x: str = "epoch",
-                metrics_across: bool = False) -> Any:
+                metrics_across: bool = False, names: Callable[[str], str] = losses.display_name) -> Any:
     """Per-epoch curves of runs (rows of RunSet.epochs) against column ``x`` (the epoch, or e.g. a
     "step" column of :func:`anl.report.stats.optimiser_steps`): one row of panels per ``metrics`` column (value: its
     axis label; plotted in %), one column per noise setting, one line per loss in its colour: the
     mean over seeds, shaded ± std where there are several; with ``metrics_across`` one column per
     metric (titled by its label, each on its own scale) and one row per noise setting, which reads
     better for a single noise setting. ``frames`` names up to four sets of runs, drawn solid,
-    dashed, dotted and dash-dotted; with more than one, the legend names the styles too. Returns
-    the figure."""
+    dashed, dotted and dash-dotted; with more than one, the legend names the styles too. The
+    legend names each loss names(loss). Returns the figure."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
@@ -122,7 +142,7 @@ def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
             ax = axes[row, column]
             for style, frame in zip(LINE_STYLES, frames.values()):
                 draw_loss_curves(ax, frame[frame["noise"] == noise_spec], metric, loss_names, colors, x, style,
-                                 labelled=style == LINE_STYLES[0])
+                                 labelled=style == LINE_STYLES[0], names=names)
             title, ylabel = (label, noise_label(noise_spec)) if metrics_across else (noise_label(noise_spec), label)
             ax.set_title(title if row == 0 else "")
             ax.set_ylabel(ylabel if column == 0 else "")
@@ -138,11 +158,13 @@ def plot_curves(frames: Mapping[str, pd.DataFrame], metrics: Mapping[str, str], 
 
 
 def plot_accuracy_against_noise_rate(summaries: pd.DataFrame, loss_names: Sequence[str],
-                                     colors: Mapping[str, Any], title: str) -> Any:
+                                     colors: Mapping[str, Any], title: str,
+                                     names: Callable[[str], str] = losses.display_name) -> Any:
     """Last-epoch test accuracy (%) of runs (rows of RunSet.summaries) against their realised noise
     rate (%): one panel per kind of noise ("sym", "asym", ...), each with the clean runs at rate 0,
-    one line per loss in its colour through the mean over seeds at each noise setting, with error
-    bars of the std over seeds; the figure titled ``title``. Returns the figure."""
+    one line per loss in its colour (``colors``, keyed by the paper's names) through the mean over
+    seeds at each noise setting, with error bars of the std over seeds, labelled names(loss); the
+    figure titled ``title``. Returns the figure."""
     import matplotlib.pyplot as plt
 
     summaries = summaries.assign(kind=summaries["noise"].str.partition(":")[0], rate_pct=100 * summaries["noise_rate"],
@@ -157,7 +179,7 @@ def plot_accuracy_against_noise_rate(summaries: pd.DataFrame, loss_names: Sequen
             accuracy["rate_pct"] = accuracy["noise"].map(rows.groupby("noise")["rate_pct"].mean())
             accuracy = accuracy.sort_values("rate_pct")
             name = losses.display_name(loss)
-            ax.errorbar(accuracy["rate_pct"], accuracy["mean"], yerr=accuracy["std"].fillna(0), label=name,
+            ax.errorbar(accuracy["rate_pct"], accuracy["mean"], yerr=accuracy["std"].fillna(0), label=names(loss),
                         color=colors[name], marker="o", linewidth=2, capsize=3)
         ax.set(title=f"{noise_kind_label(kind)} noise", xlabel="realised noise rate (%)")
     axes[0, 0].set_ylabel("last-epoch test accuracy (%)")
@@ -169,21 +191,23 @@ def plot_accuracy_against_noise_rate(summaries: pd.DataFrame, loss_names: Sequen
 
 def plot_curves_by_setting(curves: pd.DataFrame, setting: str, title: str) -> Any:
     """Per-epoch test accuracy and memorisation (%, the mean over seeds) of runs (rows of
-    RunSet.epochs) that differ in column ``setting``: one panel per metric, titled ``title``, one line
-    per value of ``setting`` in tab10's colours, in order of appearance. Returns the figure."""
+    RunSet.epochs) that differ in column ``setting``: one panel per metric, the figure titled ``title``, one line
+    per value of ``setting`` in :func:`setting_colors` (no loss's colour), in order of appearance.
+    Returns the figure."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), sharex=True)
     metrics = {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}
+    groups = list(curves.groupby(setting, sort=False))
     for ax, (metric, label) in zip(axes, metrics.items()):
-        for (name, group), color in zip(curves.groupby(setting, sort=False), sns.color_palette("tab10")):
+        for (name, group), color in zip(groups, setting_colors(len(groups))):
             curve = mean_std(group, metric, ["epoch"])
             ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=color, linewidth=2)
-        ax.set(xlabel="epoch", ylabel=label, title=title)
+        ax.set(xlabel="epoch", ylabel=label)
         ax.xaxis.set_major_locator(_count_ticks())
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+    fig.suptitle(title)
     return fig
 
 
@@ -195,7 +219,7 @@ def plot_alpha_beta_grid(accuracy: pd.DataFrame, title: str) -> Any:
     import seaborn as sns
 
     fig, ax = plt.subplots(figsize=(1.2 * len(accuracy.columns) + 2.6, 1.0 * len(accuracy.index) + 1.6))
-    sns.heatmap(accuracy.sort_index(ascending=False), annot=True, fmt=".1f", cmap="viridis", ax=ax,
+    sns.heatmap(accuracy.sort_index(ascending=False), annot=True, fmt=".1f", cmap=SETTING_COLORMAP, ax=ax,
                 cbar_kws={"label": "last-epoch test accuracy (%)"})
     ax.set(xlabel="beta (NNCE weight)", ylabel="alpha (NCE weight)", title=title)
     ax.tick_params(axis="y", labelrotation=0)
@@ -204,9 +228,10 @@ def plot_alpha_beta_grid(accuracy: pd.DataFrame, title: str) -> Any:
 
 def plot_delta_sweep(sweep: pd.DataFrame, preset_delta: float, title: str) -> Any:
     """Last-epoch test accuracy and memorisation (%) of runs (rows of RunSet.summaries) against their
-    L1 weight (column "delta_value"), one evenly spaced point per value: the mean over seeds with
+    L1 weight (column "delta_value"), one evenly spaced point per value in its colour of
+    :func:`setting_colors` (smallest delta darkest; a grey line joins them): the mean over seeds with
     error bars of the std, on the whole 0-100 scale; a dotted line marks ``preset_delta``. The
-    title, ``title``, says how many seeds the error bars come from. Returns the figure."""
+    title, ``title``, says on a second line how many seeds the error bars come from. Returns the figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.2))
@@ -214,8 +239,9 @@ def plot_delta_sweep(sweep: pd.DataFrame, preset_delta: float, title: str) -> An
                                           "final_noisy_acc_given": "memorisation, last epoch (%)"}.items()):
         scores = mean_std(sweep, metric, ["delta_value"]).sort_values("delta_value")
         positions = np.arange(len(scores))
-        ax.errorbar(positions, 100 * scores["mean"], yerr=100 * scores["std"].fillna(0), marker="o", linewidth=2,
-                    capsize=3)
+        ax.errorbar(positions, 100 * scores["mean"], yerr=100 * scores["std"].fillna(0), color=JOIN_COLOR,
+                    linewidth=1.5, capsize=3)
+        ax.scatter(positions, 100 * scores["mean"], c=setting_colors(len(positions)), s=40, zorder=3)
         ax.set_xticks(positions, [f"{value:g}" for value in scores["delta_value"]])
         for position, value in zip(positions, scores["delta_value"]):
             if value == preset_delta:
@@ -225,8 +251,8 @@ def plot_delta_sweep(sweep: pd.DataFrame, preset_delta: float, title: str) -> An
         # the whole scale: no gap looks larger than it is
         ax.set(xlabel="delta (L1 weight)", ylabel=label, ylim=(0, 100))
     seed_count = sweep.groupby("delta_value").size().min()
-    fig.suptitle(title + (f" (error bars: std over {seed_count} seeds)" if seed_count > 1
-                          else " (one seed: no spread shown)"))
+    fig.suptitle(title + (f"\n(error bars: std over {seed_count} seeds)" if seed_count > 1
+                          else "\n(one seed: no spread shown)"))
     return fig
 
 
@@ -252,7 +278,7 @@ def plot_predicted_class_shares(er_runs: pd.DataFrame, transition: np.ndarray, c
                for c, v in zip(classes, given_share)]
     shares = pd.DataFrame(shares).groupby(["setting", "class"], sort=False)["share"].mean().reset_index()
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    palette = sns.color_palette("viridis", n_colors=er_runs["lam"].nunique()) + [(0.6, 0.6, 0.6)]
+    palette = setting_colors(er_runs["lam"].nunique()) + [JOIN_COLOR]
     sns.barplot(shares, x="class", y="share", hue="setting", palette=palette, ax=ax)
     ax.hlines(100 * true_share, np.arange(len(classes)) - 0.4, np.arange(len(classes)) + 0.4, colors="black",
               linestyles="--", label="true share (test)")
@@ -264,11 +290,13 @@ def plot_predicted_class_shares(er_runs: pd.DataFrame, transition: np.ndarray, c
 def draw_transition_matrix(ax: Any, matrix: np.ndarray, dataset: str, title: str) -> None:
     """On ``ax``, a label-noise transition matrix (rows: true class, columns: given label, axes named
     by the short class names of ``dataset``) as a heatmap on the fixed scale 0 to 1, each cell
-    annotated with its value (".40"), cells below 0.005 left blank."""
+    annotated with its value in % ("40"; at most three digits, so that the numbers can be set as
+    large as the axis labels), cells that round to 0 % left blank."""
     import seaborn as sns
 
-    cells = np.where(matrix >= 0.005, np.vectorize(lambda value: f"{value:.2f}".lstrip("0"))(matrix), "")
-    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=cells, fmt="", annot_kws={"fontsize": 7},
+    percent = np.rint(100 * np.asarray(matrix, dtype=float))
+    cells = np.where(percent >= 1, np.vectorize(lambda value: f"{value:.0f}")(percent), "")  # never a "0"
+    sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=cells, fmt="", annot_kws={"fontsize": 9},
                 square=True, cbar=False, xticklabels=class_names(dataset), yticklabels=class_names(dataset),
                 linewidths=0.3, linecolor="white")
     ax.set(title=title, xlabel="given label", ylabel="true class")
@@ -325,19 +353,21 @@ def plot_mask_noise_examples(images: np.ndarray, clean_masks: np.ndarray, noisy_
 
 def plot_segmentation_curves(epochs: pd.DataFrame, noises: Sequence[str], noisy_settings: Sequence[str],
                              loss_names: Sequence[str], colors: Mapping[str, Any]) -> Any:
-    """Per-epoch curves of segmentation runs (rows of RunSet.epochs), in %: one column per
-    mask-noise setting of ``noises``, a row of test Dice and, when there are ``noisy_settings``, a
-    row of the flipped training pixels predicted as in the noisy mask (noted "no noisy masks" for the
-    other settings); one line per loss in its colour, the mean over seeds, with a marker at every
-    epoch and no shading (few epochs, two seeds). Returns the figure."""
+    """Per-epoch curves of segmentation runs (rows of RunSet.epochs), in %: one row per mask-noise
+    setting of ``noises`` (named on the left), a column of test Dice and, when there are
+    ``noisy_settings``, a column of the flipped training pixels predicted as in the noisy mask
+    (noted "no noisy masks" for the other settings), each column titled by its measure and on one
+    scale; one line per loss in its colour, the mean over seeds, with a marker at every epoch and no
+    shading (few epochs, two seeds). At most two panels a row, so that the figure keeps the width
+    of the page however many settings there are. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    rows = [("test_dice", "test Dice (%)")] + ([("flipped_fit_given", "flipped pixels fitted (%)")]
-                                              if noisy_settings else [])
-    fig, axes = plt.subplots(len(rows), len(noises), figsize=(2.6 * len(noises) + 0.8, 2.5 * len(rows)),
-                             sharex=True, sharey="row", squeeze=False)
-    for column, spec in enumerate(noises):
-        for row, (metric, label) in enumerate(rows):
+    metrics = [("test_dice", "test Dice (%)")] + ([("flipped_fit_given", "flipped pixels fitted (%)")]
+                                                 if noisy_settings else [])
+    fig, axes = plt.subplots(len(noises), len(metrics), figsize=(3.3 * len(metrics) + 1.2, 1.9 * len(noises) + 0.9),
+                             sharex=True, sharey="col", squeeze=False)
+    for row, spec in enumerate(noises):
+        for column, (metric, label) in enumerate(metrics):
             ax = axes[row, column]
             for loss in loss_names:
                 group = epochs[(epochs["noise"] == spec) & (epochs["loss"] == loss)].dropna(subset=[metric])
@@ -346,14 +376,15 @@ def plot_segmentation_curves(epochs: pd.DataFrame, noises: Sequence[str], noisy_
                     name = losses.display_name(loss)
                     ax.plot(curve["epoch"], 100 * curve["mean"], label=name, color=colors[name], linewidth=1.8,
                             marker="o", markersize=2.5)
-            ax.set(xlabel="epoch" if row == len(rows) - 1 else None, ylabel=label if column == 0 else None)
+            ax.set(xlabel="epoch" if row == len(noises) - 1 else None,
+                   ylabel=mask_noise_label(spec).replace(", ", "\n") if column == 0 else None)
             ax.xaxis.set_major_locator(_count_ticks())
             if row == 0:
-                ax.set_title(mask_noise_label(spec), fontsize="small")
+                ax.set_title(label, fontsize="medium")
             if metric == "flipped_fit_given" and spec not in noisy_settings:
                 ax.text(0.5, 0.5, "no noisy masks", transform=ax.transAxes, ha="center", color="grey")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5))
     return fig
 
 

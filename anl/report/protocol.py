@@ -50,6 +50,22 @@ def protocol_label(epochs: int | None, train_subset: int | None) -> str:
     return f"reduced: {images}, {'paper' if epochs is None else epochs} epochs"
 
 
+def protocol_caption(epochs: int | None, train_subset: int | None) -> str:
+    """The protocol as a figure's title says it: "paper protocol", or "reduced protocol: 10,000
+    images, 30 epochs" (:func:`protocol_label`)."""
+    label = protocol_label(epochs, train_subset)
+    return "paper protocol" if label == "paper" else label.replace("reduced:", "reduced protocol:", 1)
+
+
+def finding_prefix(seed_count: int, epochs: int | None, train_subset: int | None) -> str:
+    """How a page introduces a finding drawn from ``seed_count`` seeds of a protocol: "**Finding:**"
+    from two or more seeds at the paper's protocol, else "**Finding (indicative: one seed, reduced
+    protocol):**", naming what keeps it from carrying a conclusion."""
+    limits = [*(["one seed"] if seed_count < 2 else []),
+              *(["reduced protocol"] if protocol_label(epochs, train_subset) != "paper" else [])]
+    return f"**Finding (indicative: {', '.join(limits)}):**" if limits else "**Finding:**"
+
+
 def _run_records(records: Sequence[Any]) -> str:
     return "1 run record" if len(records) == 1 else f"the {len(records)} run records"
 

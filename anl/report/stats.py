@@ -83,10 +83,10 @@ def ranking_line(summaries: pd.DataFrame, noise: str, label: str, metric: str, s
     ranked = ", ".join(f"{losses.display_name(loss)} {100 * value:.1f}" for loss, value in ranking.items())
     line = f"- **{label}**: {ranked}"
     if {"anl_ce", "ce"} <= set(ranking.index):
-        gap = f"ANL-CE − CE: {100 * (ranking['anl_ce'] - ranking['ce']):+.1f} points"
+        gap = f"ANL-CE − CE: {format_number(100 * (ranking['anl_ce'] - ranking['ce']), 1, signed=True)} points"
         if seed_gaps:
             per_seed = summaries[summaries["noise"] == noise].pivot(index="seed", columns="loss", values=metric)
-            gap += "; " + ", ".join(f"seed {seed} {100 * seed_gap:+.1f}"
+            gap += "; " + ", ".join(f"seed {seed} {format_number(100 * seed_gap, 1, signed=True)}"
                                     for seed, seed_gap in (per_seed["anl_ce"] - per_seed["ce"]).items())
         line += f" ({gap})"
     return line
@@ -312,7 +312,7 @@ class ShorterProtocolCheck:
         largest = ""
         if len(self.table):
             worst = self.worst
-            largest = (f"the largest difference is {100 * worst['difference']:+.2f} points "
+            largest = (f"the largest difference is {format_number(100 * worst['difference'], 2, signed=True)} points "
                        f"({losses.display_name(worst['loss'])}, {noise_label(worst['noise'])})")
         missing = f"{len(self.missing)} of the runs the rule needs are not recorded ({', '.join(self.missing)})"
         if self.rejected:

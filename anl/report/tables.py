@@ -18,14 +18,16 @@ from anl.report.stats import format_mean_std, loss_ranking, mean_std, optimiser_
 
 
 def accuracy_table(summaries: pd.DataFrame, metric: str = "final_test_acc",
-                   noise_names: Callable[[str], str] = noise_label) -> pd.DataFrame:
+                   noise_names: Callable[[str], str] = noise_label,
+                   loss_names: Callable[[str], str] = losses.display_name) -> pd.DataFrame:
     """Loss x noise table of "mean ± std" of ``metric`` in %, rows and columns in order of
-    appearance, labelled with the paper's loss names and noise_names(spec) ("sym 0.4")."""
+    appearance, labelled with loss_names(loss) (the paper's names, or e.g.
+    :func:`anl.report.labels.loss_label` for a data set) and noise_names(spec) ("sym 0.4")."""
     stats = mean_std(summaries, metric, ["loss", "noise"])
     stats["cell"] = [format_mean_std(m, s) for m, s in zip(stats["mean"], stats["std"])]
     table = stats.pivot(index="loss", columns="noise", values="cell")
     table = table.loc[list(dict.fromkeys(stats["loss"])), list(dict.fromkeys(stats["noise"]))]
-    table.index = [losses.display_name(loss) for loss in table.index]
+    table.index = [loss_names(loss) for loss in table.index]
     table.columns = [noise_names(noise) for noise in table.columns]
     return table.fillna("–")
 
@@ -356,10 +358,33 @@ def noise_spec_table(dataset: data.ImageDataset, seed: int, rate: float = 0.4) -
     return pd.DataFrame(rows).set_index("spec")
 
 
+#: The fewest characters a line of a table cell's text keeps (:func:`wrap_in_chunks`).
+CELL_LINE = 16
+
+
+def wrap_in_chunks(text: str, least: int = CELL_LINE) -> str:
+    """``text`` with no-break spaces inside runs of words of at least ``least`` characters, so that
+    a browser breaks it only between such runs: a squeezed column of names ("converges faster than
+    APL with MAE: ...") wraps into a few lines, never one word a line. Text with Markdown or math
+    markup (backticks, $, braces, brackets, <) is left as it is."""
+    if any(mark in text for mark in "`${}[]<"):
+        return text
+    chunks: list[str] = []
+    for word in text.split(" "):
+        if chunks and len(chunks[-1]) < least:
+            chunks[-1] += "\u00a0" + word
+        else:
+            chunks.append(word)
+    if len(chunks) > 1 and len(chunks[-1]) < least:  # a short tail joins the run before it
+        chunks[-2:] = [chunks[-2] + "\u00a0" + chunks[-1]]
+    return " ".join(chunks)
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
-    """A DataFrame as a GitHub-style Markdown table (index as the first column)."""
+    """A DataFrame as a GitHub-style Markdown table (index as the first column), every cell wrapping
+    only between runs of words (:func:`wrap_in_chunks`)."""
     header = [frame.index.name or ""] + [" / ".join(c) if isinstance(c, tuple) else str(c) for c in frame.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for index, row in frame.iterrows():
-        lines.append("| " + " | ".join([str(index)] + [str(value) for value in row]) + " |")
+        lines.append("| " + " | ".join(wrap_in_chunks(str(value)) for value in [index, *row]) + " |")
     return "\n".join(lines)
