@@ -289,6 +289,22 @@ def cifar10_newest() -> list[Config]:
     return [*cifar10_runs(NEWEST_LOSSES, NEWEST_NOISE), *cifar10_runs(("nce_agce",), ("sym:0.8",))]
 
 
+DETECTION_LOSSES = ("ce", "gce", "nce_rce", "anl_ce", "anl_fl")  # the losses set side by side as mislabel detectors
+
+
+def mnist_detection() -> list[Config]:
+    """CE, GCE, NCE+RCE, ANL-CE and ANL-FL on MNIST, the paper's protocol (fp32), seeds 4 and 5 (new
+    keys beside mnist-full's seeds 1-3, which ran before the detection fields existed), at sym 0.8
+    and asym 0.4: every run records how well its losses find the wrong labels."""
+    return product("mnist", DETECTION_LOSSES, NEWEST_NOISE, (4, 5))
+
+
+def cifar10_detection() -> list[Config]:
+    """CE, NCE+RCE and ANL-CE on CIFAR-10N ``worst``, the paper's protocol (bf16), seeds 2 and 3:
+    the detection fields on real human noise, beside cifar10n's seed 1."""
+    return product("cifar10", ("ce", "nce_rce", "anl_ce"), ("cifar10n:worst",), (2, 3), precision="bf16")
+
+
 def gpu_queue() -> list[Config]:
     """Every CIFAR-10 run a lent GPU trains, in priority order, each once: the fidelity runs
     (clean CE and ANL-CE, ANL-CE and NCE+RCE on ``idn-file:0.4``, ANL-FL on ``cifar10n:worst``),
@@ -331,6 +347,8 @@ GRIDS: dict[str, Callable[[], list[Config]]] = {
     "cifar10n": cifar10_human,
     "mnist-newest": mnist_newest,
     "cifar10-newest": cifar10_newest,
+    "mnist-detection": mnist_detection,
+    "cifar10-detection": cifar10_detection,
     "gpu-queue": gpu_queue,
     "isic-reduced": lambda: segmentation_grid("reduced"),
     "isic-full": lambda: segmentation_grid("full"),
@@ -339,8 +357,8 @@ GRIDS: dict[str, Callable[[], list[Config]]] = {
 
 #: The grids whose runs the book's pages read with their default parameters (``make results``).
 BOOK_GRIDS = ("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations", "mnist-full", "mnist-protocols",
-              "mnist-bf16", "mnist-newest", "cifar10-paper", "cifar10-short", "cifar10-table", "cifar10-idn",
-              "cifar10n", "cifar10-newest", "isic-reduced", "isic-half")
+              "mnist-bf16", "mnist-newest", "mnist-detection", "cifar10-paper", "cifar10-short", "cifar10-table",
+              "cifar10-idn", "cifar10n", "cifar10-newest", "cifar10-detection", "isic-reduced", "isic-half")
 
 
 def grid(name: str) -> list[Config]:

@@ -28,20 +28,32 @@ from anl.train import RunConfig
 
 def benchmark(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
               epochs: int | None, train_subset: int | None, paper_loss_names: Sequence[str],
-              paper_noises: Sequence[str], paper_seeds: Sequence[int], er_noises: Sequence[str],
-              er_lambda: float, protocol_losses: Sequence[str], protocol_noises: Sequence[str],
-              protocols: Sequence[Sequence[int | None]], protocol_seeds: Sequence[int]) -> dict[str, list[RunConfig]]:
+              paper_noises: Sequence[str], paper_seeds: Sequence[int], newest_grid: str | None,
+              er_noises: Sequence[str], er_lambda: float, protocol_losses: Sequence[str],
+              protocol_noises: Sequence[str], protocols: Sequence[Sequence[int | None]],
+              protocol_seeds: Sequence[int]) -> dict[str, list[RunConfig]]:
     """"runs": every loss x noise x seed on the page's protocol; "paper": every paper loss x paper
-    noise x paper seed on the paper's protocol (full training set, the data set's epochs); "er":
+    noise x paper seed on the paper's protocol (full training set, the data set's epochs); "newest":
+    the runs of the grid ``newest_grid`` on ``dataset`` (empty for None; ValueError for a grid with
+    none); "er":
     ANL-CE and ANL-CE-ER (ANL-CE's alpha, beta, delta and lambda ``er_lambda``) x ER noise x seed
     on the page's protocol; "protocols": every protocol loss x protocol noise x (training subset or
     None for all images, epochs) of ``protocols`` x protocol seed, in that nesting order."""
     return {"runs": product(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset),
             "paper": product(dataset, paper_loss_names, paper_noises, paper_seeds),
+            "newest": _grid_runs_on(newest_grid, dataset) if newest_grid else [],
             "er": entropy_regulariser(dataset, er_noises, seeds, er_lambda, epochs=epochs, train_subset=train_subset),
             "protocols": [run_config(dataset, loss, noise, seed, epochs=length, train_subset=subset)
                           for loss in protocol_losses for noise in protocol_noises
                           for subset, length in protocols for seed in protocol_seeds]}
+
+
+def _grid_runs_on(name: str, dataset: str) -> list[RunConfig]:
+    """The classification runs of the grid ``name`` on ``dataset``; ValueError if it has none."""
+    runs = [config for config in experiments.grid(name) if isinstance(config, RunConfig) and config.dataset == dataset]
+    if not runs:
+        raise ValueError(f"grid {name!r} has no run on {dataset}")
+    return runs
 
 
 def dynamics(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str], seeds: Sequence[int],
@@ -149,9 +161,25 @@ def paper_protocol(*, dataset: str, loss_names: Sequence[str], noises: Sequence[
                                        replace(config, precision="fp32", seed=spread_seed))]}
 
 
+def detection(*, settings: Sequence[str], grids: Sequence[str]) -> dict[str, list[Any]]:
+    """"runs": (grid name, config) of the classification runs of the named ``grids`` at the paper's
+    protocol for their data set (their own loss settings allowed) at the noise ``settings``, each
+    run once, in the grids' order (ValueError for a grid with none)."""
+    runs, seen = [], set()
+    for name in grids:
+        chosen = [(name, config) for config in experiments.grid(name)
+                  if isinstance(config, RunConfig) and config.noise in settings
+                  and experiments.at_protocol_own_loss_settings(config) and config.key not in seen]
+        if not chosen:
+            raise ValueError(f"grid {name!r} has no paper-protocol run at {', '.join(settings)}")
+        seen.update(config.key for _, config in chosen)
+        runs += chosen
+    return {"runs": runs}
+
+
 PAGES: dict[str, Callable[..., dict[str, list[Any]]]] = {
     "benchmark": benchmark, "dynamics": dynamics, "ablations": ablations, "claims": claims,
-    "segmentation": segmentation, "cifar10": paper_protocol}
+    "segmentation": segmentation, "cifar10": paper_protocol, "detection": detection}
 
 
 def page_runs(notebook: str, parameters: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -404,7 +432,8 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "epochs": EPOCHS, "train_subset": TRAIN_SUBSET, **RUNS,
         "paper_loss_names": listed(loss_name(), required=False),
         "paper_noises": listed(NOISE, required="paper_loss_names"),
-        "paper_seeds": listed(SEED, required="paper_loss_names"), "er_noises": listed(NOISE, required=False),
+        "paper_seeds": listed(SEED, required="paper_loss_names"), "newest_grid": optional(GRID),
+        "er_noises": listed(NOISE, required=False),
         "er_lambda": hyperparameter("anl_ce_er", "lam"), "protocol_losses": listed(loss_name(), required=False),
         "protocol_noises": listed(NOISE, required="protocol_losses"),
         "protocols": listed(SUBSET_AND_EPOCHS, required="protocol_losses"),
@@ -451,6 +480,7 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "table_grid": optional(GRID), "idn_grid": optional(GRID), "human_grid": optional(GRID),
         "newest_grid": optional(GRID), "precision_grid": optional(GRID), "spread_seed": SEED},
     "scorecard": {"published_grids": listed(GRID), "results_dir": FOLDER},
+    "detection": {"settings": listed(NOISE), "grids": listed(GRID), "results_dir": FOLDER},
     "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),
               "epochs": integer(1), "seed": SEED},
     "losses": {"num_classes": integer(2), "num_inputs": integer(1), "logit_scale": number(0.0, low_open=True),

@@ -178,7 +178,8 @@ EXECUTED = {"benchmark": {"loss_names": ["ce", "anl_xx"]}, "dynamics": {"epochs"
             "ablations": {"high_noise": "sym:1.5"}, "claims": {"segmentation_protocol": "tiny"},
             "segmentation": {"noises": ["clean", "blur:1:4"]}, "losses": {"preset_dataset": "mnist"},
             "noise": {"cifar10n_sets": ["aggre", "best"]}, "using": {"noise_spec": "sym:2"},
-            "scorecard": {"published_grids": ["cifar10-tiny"]}, "cifar10": {"precision": "fp16"}}
+            "scorecard": {"published_grids": ["cifar10-tiny"]}, "cifar10": {"precision": "fp16"},
+            "detection": {"settings": ["sym:0.8", "sym:0.9x"]}}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)

@@ -6,7 +6,7 @@ from anl import experiments, losses, pages
 
 BENCHMARK = {"dataset": "mnist", "loss_names": ["ce", "anl_ce"], "noises": ["sym:0.8"], "seeds": [1, 2],
              "epochs": 30, "train_subset": 10000, "paper_loss_names": ["anl_fl"], "paper_noises": ["asym:0.4"],
-             "paper_seeds": [1], "er_noises": ["asym:0.2"], "er_lambda": 2.0, "protocol_losses": ["anl_ce"],
+             "paper_seeds": [1], "newest_grid": "mnist-newest", "er_noises": ["asym:0.2"], "er_lambda": 2.0, "protocol_losses": ["anl_ce"],
              "protocol_noises": ["asym:0.4"], "protocols": [[10000, 30], [None, 5], [10000, 150], [None, 50]],
              "protocol_seeds": [1]}
 
@@ -17,6 +17,10 @@ def test_benchmark_sections_are_the_page_protocol_and_the_paper_protocol():
         ("anl_ce", 1, 30, 10000), ("anl_ce", 2, 30, 10000), ("ce", 1, 30, 10000), ("ce", 2, 30, 10000)]
     assert [(c.loss, c.noise, c.epochs, c.train_subset) for c in sections["paper"]] == [
         ("anl_fl", "asym:0.4", None, None)]
+    assert [c.key for c in sections["newest"]] == [c.key for c in experiments.grid("mnist-newest")]
+    with pytest.raises(ValueError, match="grid 'mnist-newest' has no run on fashion_mnist"):
+        pages.page_runs("benchmark", {**BENCHMARK, "dataset": "fashion_mnist"})
+    assert pages.page_runs("benchmark", {**BENCHMARK, "newest_grid": None})["newest"] == []
     assert [(c.loss, c.noise, c.seed, c.loss_overrides.get("lam")) for c in sections["er"]] == [
         ("anl_ce", "asym:0.2", 1, None), ("anl_ce_er", "asym:0.2", 1, 2.0), ("anl_ce", "asym:0.2", 2, None),
         ("anl_ce_er", "asym:0.2", 2, 2.0)]
@@ -110,6 +114,17 @@ def test_claims_take_from_named_grids_the_runs_of_their_losses_protocol_and_prec
     assert [(config.loss, config.noise) for _, config in cifar10] == [
         ("jal_ce", "sym:0.8"), ("ce_eps_mae", "sym:0.8"), ("jal_ce", "asym:0.4"), ("ce_eps_mae", "asym:0.4"),
         ("nce_agce", "sym:0.8")]
+
+
+def test_detection_takes_each_paper_protocol_run_of_its_grids_once_at_its_settings():
+    runs = pages.page_runs("detection", {"settings": ["sym:0.8", "cifar10n:worst"],
+                                         "grids": ["mnist-detection", "cifar10n", "cifar10-detection"]})["runs"]
+    assert [(name, config.loss, config.seed) for name, config in runs if name == "cifar10n"] == [
+        ("cifar10n", loss, 1) for loss in ("anl_ce", "nce_rce", "ce", "anl_fl")]  # aggre left out
+    assert {config.noise for _, config in runs} == {"sym:0.8", "cifar10n:worst"}
+    assert len({config.key for _, config in runs}) == len(runs) == 10 + 4 + 6
+    with pytest.raises(ValueError, match="grid 'cifar10-short' has no paper-protocol run at sym:0.8"):
+        pages.page_runs("detection", {"settings": ["sym:0.8"], "grids": ["cifar10-short"]})  # 40 epochs
 
 
 SEGMENTATION = {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1], "protocol": "reduced", "epochs": None,

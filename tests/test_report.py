@@ -942,6 +942,45 @@ def test_published_gaps_set_each_instance_dependent_definition_beside_the_number
     assert report.gap_finding(gaps.iloc[1:], None).startswith("*No recorded cell")  # other labels only
 
 
+def detection_frames(aucs: dict[tuple[str, int], list[float]], cleanlab_f1: float | None = 0.8):
+    """Summaries and epochs of MNIST runs at sym 0.8: (loss, seed) -> AUC (loss) per epoch (the margin's
+    0.01 lower); test accuracy 0.9 for ANL-CE, 0.95 for the others; confident learning's F1 ``cleanlab_f1``."""
+    summaries, epochs = [], []
+    for (loss, seed), values in aucs.items():
+        key = f"{loss}-{seed}"
+        summaries.append({"key": key, "dataset": "mnist", "loss": loss, "noise": "sym:0.8", "seed": seed,
+                          "final_test_acc": 0.9 if loss == "anl_ce" else 0.95,
+                          "confident_learning": None if cleanlab_f1 is None else
+                          {"f1": cleanlab_f1, "precision": 0.9, "recall": None}})
+        epochs += [{"key": key, "epoch": epoch + 1, "mislabel_auc_loss": value, "mislabel_auc_margin": value - 0.01}
+                   for epoch, value in enumerate(values)]
+    return pd.DataFrame(summaries), pd.DataFrame(epochs)
+
+
+def test_detection_runs_take_the_last_and_best_auc_and_leave_out_records_without_the_fields():
+    summaries, epochs = detection_frames({("anl_ce", 1): [0.7, 0.99, 0.95], ("anl_ce", 2): [0.8, 0.97, 0.93],
+                                          ("ce", 1): [0.9, 0.8, 0.6]})
+    old = pd.DataFrame([{"key": "old", "epoch": 1, "mislabel_auc_loss": np.nan, "mislabel_auc_margin": np.nan}])
+    runs = report.detection_runs(summaries, pd.concat([epochs, old]))
+    assert list(runs["key"]) == ["anl_ce-1", "anl_ce-2", "ce-1"]
+    first = runs.iloc[0]
+    assert (first["last_auc_loss"], first["best_auc_loss"], first["best_auc_epoch"]) == (0.95, 0.99, 2)
+    assert round(first["last_auc_margin"], 6) == 0.94 and first["cleanlab_f1"] == 0.8 and np.isnan(first["cleanlab_recall"])
+    assert report.detection_runs(summaries, epochs.drop(columns=["mislabel_auc_loss"])).empty  # records before the fields
+    assert report.detection_runs(None, None).empty
+    table = report.detection_table(runs)
+    table.index = table.index.str.replace("\u2011", "-")
+    anl = table.loc["ANL-CE"]
+    assert (anl["seeds"], anl["AUC (loss), last"], anl["AUC (loss), best"]) == (
+        2, f"0.940{report.PLUS_MINUS}0.014", f"0.980{report.PLUS_MINUS}0.014")
+    assert anl["best AUC at epoch"] == "2" and table.loc["CE", "AUC (loss), last"] == "0.600"  # one seed: no std
+    assert table.loc["CE", "cleanlab recall"] == "–"
+    # the best detector (ANL-CE) is not the most accurate (CE), and CE lost most of its AUC to memorisation
+    finding, = report.detection_finding(runs)
+    assert "best detector at the last epoch is ANL-CE (AUC 0.940, 0.040 under its best epoch)" in finding
+    assert "not the most accurate loss (CE, 95.00 %)" in finding and "one seed: indicative" in finding
+
+
 def test_shorter_protocol_is_adopted_only_within_the_bound_and_with_the_same_ranking():
     long = summaries([("ce", "sym:0.8", 1, 0.20), ("anl_ce", "sym:0.8", 1, 0.62), ("nce_rce", "sym:0.8", 1, 0.55)])
     close = summaries([("ce", "sym:0.8", 1, 0.21), ("anl_ce", "sym:0.8", 1, 0.605), ("nce_rce", "sym:0.8", 1, 0.56)])

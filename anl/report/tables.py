@@ -388,3 +388,71 @@ def markdown_table(frame: pd.DataFrame) -> str:
     for index, row in frame.iterrows():
         lines.append("| " + " | ".join(wrap_in_chunks(str(value)) for value in [index, *row]) + " |")
     return "\n".join(lines)
+
+
+#: The detection columns of :func:`detection_table`: (label, per-run value column, scale, decimals).
+DETECTION_COLUMNS = (("test accuracy, last (%)", "final_test_acc", 100.0, 2),
+                     ("AUC (loss), last", "last_auc_loss", 1.0, 3), ("AUC (loss), best", "best_auc_loss", 1.0, 3),
+                     ("AUC (margin), last", "last_auc_margin", 1.0, 3),
+                     ("cleanlab F1, last", "cleanlab_f1", 1.0, 3),
+                     ("cleanlab precision", "cleanlab_precision", 1.0, 3),
+                     ("cleanlab recall", "cleanlab_recall", 1.0, 3))
+
+
+def detection_runs(summaries: pd.DataFrame | None, epochs: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per run with the detection fields (a record without them is left out; None frames:
+    no run): its key, data set, loss, noise, seed, last-epoch test accuracy, ROC AUC of the
+    per-sample loss and of the margin at the last epoch and the best AUC (loss) over the epochs
+    with its epoch, and the precision, recall and F1 of confident learning at the last epoch (NaN
+    where the record has none)."""
+    columns = ["key", "dataset", "loss", "noise", "seed", "final_test_acc", "last_auc_loss", "best_auc_loss",
+               "best_auc_epoch", "last_auc_margin", "cleanlab_f1", "cleanlab_precision", "cleanlab_recall"]
+    if epochs is None or summaries is None or "mislabel_auc_loss" not in epochs.columns:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for key, run in epochs.dropna(subset=["mislabel_auc_loss"]).groupby("key", sort=False):
+        run = run.sort_values("epoch")
+        summary = summaries.loc[summaries["key"] == key].iloc[0]
+        best = run.loc[run["mislabel_auc_loss"].idxmax()]
+        cleanlab = summary.get("confident_learning")
+        cleanlab = cleanlab if isinstance(cleanlab, dict) else {}
+        rows.append({"key": key, **{name: summary[name] for name in ("dataset", "loss", "noise", "seed", "final_test_acc")},
+                     "last_auc_loss": run["mislabel_auc_loss"].iloc[-1], "best_auc_loss": best["mislabel_auc_loss"],
+                     "best_auc_epoch": int(best["epoch"]), "last_auc_margin": run["mislabel_auc_margin"].iloc[-1],
+                     **{f"cleanlab_{name}": np.nan if cleanlab.get(name) is None else cleanlab[name]
+                        for name in ("f1", "precision", "recall")}})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def detection_table(runs: pd.DataFrame, loss_names: Callable[[str], str] = losses.display_name) -> pd.DataFrame:
+    """Per (noise, loss) of :func:`detection_runs`' ``runs``, in order of appearance: the seeds and
+    each column of :data:`DETECTION_COLUMNS` as "mean ± std" over them, and the median epoch of the
+    best AUC (loss); indexed by loss_names(loss)."""
+    rows = []
+    for (spec, loss), group in runs.groupby(["noise", "loss"], sort=False):
+        row = {"loss": nowrap(loss_names(loss)), "noise": noise_cell(spec), "seeds": len(group)}
+        for label, column, scale, decimals in DETECTION_COLUMNS:
+            values = group[column].dropna()
+            row[label] = (format_mean_std(values.mean(), values.std() if len(values) > 1 else np.nan, scale, decimals)
+                          if len(values) else "–")
+        row["best AUC at epoch"] = format_number(float(group["best_auc_epoch"].median()), 0)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("loss") if rows else pd.DataFrame()
+
+
+def detection_finding(runs: pd.DataFrame, loss_names: Callable[[str], str] = losses.display_name) -> list[str]:
+    """Per noise setting of :func:`detection_runs`' ``runs``, one sentence: the loss with the highest
+    mean last-epoch AUC (loss) and the most accurate loss, whether they are the same, and how much
+    AUC the best detector lost between its best epoch and the last (memorisation erasing it)."""
+    lines = []
+    for spec, setting in runs.groupby("noise", sort=False):
+        means = setting.groupby("loss", sort=False)[["last_auc_loss", "best_auc_loss", "final_test_acc"]].mean()
+        detector, accurate = means["last_auc_loss"].idxmax(), means["final_test_acc"].idxmax()
+        seeds = setting.groupby("loss")["seed"].nunique().min()
+        same = ("the same loss" if detector == accurate else
+                f"not the most accurate loss ({loss_names(accurate)}, {100 * means.loc[accurate, 'final_test_acc']:.2f} %)")
+        lost = means.loc[detector, "best_auc_loss"] - means.loc[detector, "last_auc_loss"]
+        lines.append(f"{noise_label(spec)}: the best detector at the last epoch is {loss_names(detector)} (AUC "
+                     f"{means.loc[detector, 'last_auc_loss']:.3f}, {format_number(lost, 3)} under its best epoch), "
+                     f"{same}; {'one seed: indicative' if seeds < 2 else f'{seeds}+ seeds per loss'}.")
+    return lines

@@ -1,0 +1,104 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Finding the wrong labels
+#
+# A robust loss that does not memorise the wrong labels should leave them visible: their loss
+# under the given label stays high, and the given class does not win. Every run of this project
+# keeps the given and the true label of each training image side by side, so each epoch's pass
+# over a fixed sample of 10,000 training images also measures how well two per-image scores rank
+# the mislabelled images first (scikit-learn's ROC AUC; 0.5 is chance, 1 a perfect ranking):
+#
+# - *AUC (loss)*: the per-image loss under the given label, the loss the run trains with;
+# - *AUC (margin)*: the best other logit minus the given label's, which does not depend on the loss's scale.
+#
+# At the last epoch, confident learning {cite}`northcutt2021confident` (cleanlab's
+# `find_label_issues` on the model's softmax probabilities) flags the images it believes
+# mislabelled, scored by the precision, recall and F1 of the flagged set against the truth. cleanlab
+# recommends out-of-sample probabilities; these are in-sample, from the run's own model, and a loss
+# that does not memorise may make them good enough: that is one of the things this page measures.
+# The out-of-sample reference (4-fold cross-validation of CE) is not run yet.
+#
+# The questions: which loss detects best, when in training is its detector best (and does
+# memorisation erase it), and is the best detector also the most accurate classifier?
+
+# %% tags=["parameters"]
+settings = ["sym:0.8", "asym:0.4", "idn-file:0.4", "cifar10n:worst"]  # noise settings shown
+grids = ["mnist-detection", "mnist-newest", "cifar10-idn", "cifar10n", "cifar10-detection"]  # their paper-protocol runs
+results_dir = None  # results folder, None for results/ of the repository
+
+# %% tags=["hide-input", "remove-stderr"]
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from anl import experiments, pages, report
+
+pages.check_parameters("detection", globals())  # a bad parameter stops the page here, in one line
+report.plot_style()
+sections = pages.page_runs("detection", globals())  # the configs these parameters name
+configs = pages.configs(sections["runs"])
+runs, missing = report.recorded_runs(configs, results_dir)
+scored = report.detection_runs(runs.summaries, runs.epochs) if runs else report.detection_runs(None, None)
+unscored = len(configs) - len(missing) - len(scored)
+
+# %% [markdown]
+# ## The runs
+#
+# The paper-protocol runs of the named grids at these settings: those recorded so far, and those
+# still training (a page re-executed later shows more). Records written before the detection
+# fields existed carry none and are left out (MNIST's `mnist-full` seeds 1-3 among them, which is
+# why `mnist-detection` trains seeds 4 and 5).
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+status = [report.run_status(name, whole, [config for config in whole if config in missing])
+          for name in grids for whole in [pages.configs([entry for entry in sections["runs"] if entry[0] == name])]]
+display(Markdown("\n".join(status) + (f"\n\n{unscored} of the recorded runs predate the detection fields and are "
+                                      "left out." if unscored else "")))
+for dataset in dict.fromkeys(scored["dataset"]):
+    with_fields = [config for config in configs if config.key in set(scored.loc[scored["dataset"] == dataset, "key"])]
+    display(Markdown(report.recorded_runs(with_fields, results_dir)[0].protocol()))
+
+# %% [markdown]
+# ## How well each loss finds them, at the last epoch
+#
+# Per noise setting and loss, mean ± std over the seeds with the detection fields: the last-epoch
+# test accuracy, the AUC of both scores at the last epoch, the best AUC (loss) over the epochs and
+# the (median) epoch it was reached, and confident learning's precision, recall and F1.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+if len(scored):
+    display(Markdown(report.markdown_table(report.detection_table(scored))))
+    display(Markdown("\n".join(f"- {line}" for line in report.detection_finding(scored))))
+else:
+    display(Markdown("*No recorded run carries the detection fields yet: the table waits for the first.*"))
+
+# %% [markdown]
+# ## When the detector is best
+#
+# AUC (loss) and AUC (margin) over the epochs, one line per loss (mean over seeds, shaded ± std
+# where there are several), one column per noise setting: a curve that falls late in training is
+# memorisation erasing the detector.
+
+# %% tags=["hide-input"]
+if len(scored):
+    shown = [spec for spec in settings if spec in set(scored["noise"])]
+    ran = list(dict.fromkeys(scored["loss"]))
+    report.plot_curves({"paper protocol": runs.epochs[runs.epochs["key"].isin(scored["key"])]},
+                       {"mislabel_auc_loss": "AUC (loss) × 100", "mislabel_auc_margin": "AUC (margin) × 100"},
+                       shown, ran, report.loss_colors(ran))
+    plt.show()
+else:
+    display(Markdown("*Waits for the first run with the detection fields.*"))
