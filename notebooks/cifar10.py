@@ -244,7 +244,8 @@ else:
 # published clean accuracy of this network at this protocol could be checked here (the APL paper,
 # Ma et al. 2020, trains it for 120 epochs, but its table could not be read offline), so that
 # column waits for a primary source. Per cell, ours minus published, each instance-dependent row
-# beside the number that belongs to its labels:
+# beside the number that belongs to its labels (a published number of other labels names them in
+# brackets, and no difference is taken):
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT

@@ -58,7 +58,7 @@ def published_cells(configs: Sequence[RunConfig]) -> dict[tuple[str, str], float
 
 def published_text(loss: str, noise: str) -> str:
     """The published number of the (canonical loss name, noise spec) cell as a table shows it:
-    "58.96 ± 0.70" where a std is published (:data:`anl.report.stats.PLUS_MINUS`), else "62.28"."""
+    "58.96 ± 0.70" where a std is published, else "62.28"."""
     cell = (loss, noise)
     return f"{PUBLISHED[cell]:.2f}" + (f"{PLUS_MINUS}{PUBLISHED_STD[cell]:.2f}" if cell in PUBLISHED_STD else "")
 

@@ -165,10 +165,10 @@ def _other_labels(spec: str) -> str | None:
 
 def published_gaps(summaries: pd.DataFrame, configs: Sequence[Any]) -> pd.DataFrame:
     """Where ours stand against the published numbers: one row per (noise spec, loss) of ``configs``
-    with recorded runs in ``summaries`` and a published number (:func:`published_cells`) either for
-    it (ours − published in points) or for the same loss on the labels of another definition at the
-    same rate (idn:R and idn-norm:R beside idn-file:R's number, marked as of other labels, no
-    difference taken); the labels' definition (:func:`anl.report.labels.noise_kind_label`) names
+    with recorded runs in ``summaries`` and a published number
+    (:func:`anl.report.published.published_cells`) either for it (ours − published in points) or
+    for the same loss on the labels of another definition at the same rate (idn:R and idn-norm:R
+    beside idn-file:R's number, which names its spec, no difference taken); the labels' definition (:func:`anl.report.labels.noise_kind_label`) names
     each row's noise."""
     last = mean_std(summaries, "final_test_acc", ["loss", "noise"]).set_index(["loss", "noise"])
     numbers = published_cells(configs)
@@ -185,10 +185,10 @@ def published_gaps(summaries: pd.DataFrame, configs: Sequence[Any]) -> pd.DataFr
         ours, foreign = 100 * last.loc[(loss, spec), "mean"], (spec, key) not in numbers
         rows.append({
             "loss": nowrap(losses.display_name(loss)), "noise": noise_cell(spec), "labels": noise_kind_label(spec),
-            "seeds": int(last.loc[(loss, spec), "n"]), "ours, last epoch (%)": f"{ours:.2f}",
-            PUBLISHED_LABEL: f"{published:.2f}" + (f" (of {noise_cell(other)})" if foreign else ""),
-            "ours − published": "– (other labels)" if foreign else format_number(ours - published, 2, signed=True)})
-    return pd.DataFrame(rows, columns=["loss", "noise", "labels", "seeds", "ours, last epoch (%)", PUBLISHED_LABEL,
+            "seeds": int(last.loc[(loss, spec), "n"]), "ours (%)": f"{ours:.2f}",
+            PUBLISHED_LABEL: f"{published:.2f}" + (f" ({noise_cell(other)})" if foreign else ""),
+            "ours − published": "–" if foreign else format_number(ours - published, 2, signed=True)})
+    return pd.DataFrame(rows, columns=["loss", "noise", "labels", "seeds", "ours (%)", PUBLISHED_LABEL,
                                        "ours − published"]).set_index("loss")
 
 
@@ -365,9 +365,11 @@ CELL_LINE = 16
 def wrap_in_chunks(text: str, least: int = CELL_LINE) -> str:
     """``text`` with no-break spaces inside runs of words of at least ``least`` characters, so that
     a browser breaks it only between such runs: a squeezed column of names ("converges faster than
-    APL with MAE: ...") wraps into a few lines, never one word a line. Text with Markdown or math
-    markup (backticks, $, braces, brackets, <) is left as it is."""
-    if any(mark in text for mark in "`${}[]<"):
+    APL with MAE: ...") wraps into a few lines, never one word a line. Text shorter than two such
+    runs wraps at most once anyway and is left as it is, so that a short cell ("does not hold",
+    "+2.1 ± 0.4 points (3)") can still break and a table of many such columns fits; so is text with
+    Markdown or math markup (backticks, $, braces, brackets, <)."""
+    if len(text) < 2 * least or any(mark in text for mark in "`${}[]<"):
         return text
     chunks: list[str] = []
     for word in text.split(" "):
