@@ -213,6 +213,10 @@ if table["protocol"].isin(reduced_protocols).any():
         "regulariser or penalty on that protocol. That page's last section separates the reduced protocol's two "
         "cuts, training images and optimiser steps, and shows ANL-CE fitting the wrong labels when trained long on "
         "the 10,000-image subset: the memorisation rows hold for the protocol they name, not for any amount of data.")
+if (table["claim"] == "beats the newest robust losses").any() and dataset != "cifar10":
+    notes.append("The newest robust losses have no published preset for this data set: their runs take their "
+                 "CIFAR-10 presets (see {doc}`benchmark`), so a row against them tests those presets here as much as "
+                 "the losses.")
 display(Markdown(" ".join(notes)))
 
 # %% [markdown]
