@@ -123,7 +123,7 @@ def add_noise_claims(runs: report.RunSet, spec: str, protocol: str) -> None:
     add("does not memorise wrong labels", protocol, label, "wrong labels fitted, last epoch (%)",
         report.claim_check(summaries, "loss", "final_noisy_acc_given", candidates, baselines, higher_is_better=False),
         "memorisation", **loss_name)
-    add(f"fits under {100 * memorisation_bar:g} % of the wrong labels", protocol, label,
+    add(f"fits under {100 * memorisation_bar:g}\u00a0% of the wrong labels", protocol, label,
         "wrong labels fitted, last epoch (%)",
         report.bar_check(summaries, "loss", "final_noisy_acc_given", candidates, memorisation_bar, higher_is_better=False),
         "memorisation", **loss_name)

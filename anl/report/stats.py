@@ -209,7 +209,7 @@ class ClaimCheck:
             spread = "" if self.seeds < 2 else f"{PLUS_MINUS}{measure.shown(self.seed_margins.std())}"
             paired = f"{mean}{spread}\u00a0{unit} ({self.seeds})"
         interval = ("–" if not judged.decided else
-                    f"[{measure.shown(judged.low, signed=True)},\u00a0{measure.shown(judged.high, signed=True)}]")
+                    f"[{measure.shown(judged.low, signed=True)}, {measure.shown(judged.high, signed=True)}]")
         return {"candidates": listed(self.candidates), "baselines": baselines,
                 "margin": f"{measure.shown(self.margin, signed=True)}\u00a0{unit}", "paired difference": paired,
                 "interval": interval, "seeds": f"{self.seeds_holding} of {self.seeds}", "verdict": judged.label}

@@ -359,11 +359,12 @@ def noise_spec_table(dataset: data.ImageDataset, seed: int, rate: float = 0.4) -
 
 
 #: The fewest characters a line of a table cell's text keeps (:func:`wrap_in_chunks`).
-CELL_LINE = 16
+CELL_LINE = 12
 
 
 def wrap_in_chunks(text: str, least: int = CELL_LINE) -> str:
-    """``text`` with no-break spaces inside runs of words of at least ``least`` characters, so that
+    """``text`` with no-break spaces inside runs of words of at least ``least`` characters (a lone last
+    word joins the run before it), so that
     a browser breaks it only between such runs: a squeezed column of names ("converges faster than
     APL with MAE: ...") wraps into a few lines, never one word a line. Text shorter than two such
     runs wraps at most once anyway and is left as it is, so that a short cell ("does not hold",
@@ -377,7 +378,7 @@ def wrap_in_chunks(text: str, least: int = CELL_LINE) -> str:
             chunks[-1] += "\u00a0" + word
         else:
             chunks.append(word)
-    if len(chunks) > 1 and len(chunks[-1]) < least:  # a short tail joins the run before it
+    if len(chunks) > 1 and " " not in chunks[-1].replace("\u00a0", " "):  # a last lone word joins the run before it
         chunks[-2:] = [chunks[-2] + "\u00a0" + chunks[-1]]
     return " ".join(chunks)
 
