@@ -16,7 +16,6 @@ import torch
 
 from anl import losses, mask_noise, segmentation
 from anl.atomic import atomic_write_bytes
-from anl.claims import LOG_NAME
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
 from anl.engine import PRECISIONS, checkpoint_dir, resolve_precision, run_progress
 from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, train_configs
@@ -24,6 +23,7 @@ from anl.models import MODELS
 from anl.pages import DEVICE
 from anl.report.readme import refresh_readme
 from anl.results import REPOSITORY, ResultsStore, check_records
+from anl.run_claims import LOG_NAME
 from anl.tune import tune
 from anl.train import AUGMENTATIONS, PROTOCOLS, VALIDATION_LABELS, VALIDATION_SEED, RunConfig, train_run
 

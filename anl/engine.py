@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from anl import claims, losses
+from anl import losses, run_claims
 from anl.atomic import atomic_write_bytes
 from anl.results import ResultsStore, code_version, package_versions
 
@@ -196,16 +196,16 @@ def checkpoint_path(store: ResultsStore, key: str) -> Path:
 
 @contextlib.contextmanager
 def claim_runs(store: ResultsStore | None, keys: Sequence[str]) -> Iterator[None]:
-    """Hold this worker's claims (anl.claims) on runs ``keys`` of ``store`` while the block trains
+    """Hold this worker's claims (anl.run_claims) on runs ``keys`` of ``store`` while the block trains
     them; RunClaimedError naming the holder if another worker holds one. No store: no claims."""
     with contextlib.ExitStack() as stack:
         for key in keys if store is not None else ():
             folder = checkpoint_dir(store)
-            if not stack.enter_context(claims.claimed(folder, key)):
-                owner = claims.holder(folder, key) or {}
+            if not stack.enter_context(run_claims.claimed(folder, key)):
+                owner = run_claims.holder(folder, key) or {}
                 raise RunClaimedError(f"run {key} is being trained by another worker "
                                       f"({owner.get('host', '?')}:{owner.get('pid', '?')}, claim "
-                                      f"{claims.claim_path(folder, key)}); wait for it to finish")
+                                      f"{run_claims.claim_path(folder, key)}); wait for it to finish")
         yield
 
 
@@ -265,7 +265,7 @@ def run_progress(key: str, epochs: int, store: ResultsStore) -> RunProgress:
         return RunProgress("recorded", len(history), epochs, last_epoch=history[-1])
     path = checkpoint_path(store, key)
     history = load_checkpoint(path)["epochs"] if path.is_file() else []
-    owner = claims.holder(checkpoint_dir(store), key)
+    owner = run_claims.holder(checkpoint_dir(store), key)
     state = "training" if owner else "stopped" if history else "waiting"
     return RunProgress(state, len(history), epochs, f"{owner['host']}:{owner['pid']}" if owner else "",
                        history[-1] if history else None)
@@ -448,7 +448,7 @@ def train_recorded(store: ResultsStore | None, key: str, train: Callable[[Path |
 def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[Any], None], *,
           label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:
     """Call ``train_one(config)`` for each config, in order, whose record is not in ``store``,
-    holding this worker's claim on it (anl.claims, in ``checkpoint_dir(store)``) meanwhile; a run
+    holding this worker's claim on it (anl.run_claims, in ``checkpoint_dir(store)``) meanwhile; a run
     another worker holds is left to it. Workers sharing ``store`` can run this on the same list at
     once: each run is trained by one of them. Every config is validated before any training.
     Returns the records in ``store`` at the end, in the order given (a run left to another
@@ -460,7 +460,7 @@ def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[A
     folder = checkpoint_dir(store)
     for index in pending:
         key = keys[index]
-        with claims.claimed(folder, key, needed=lambda key=key: not store.has(key)) as mine:
+        with run_claims.claimed(folder, key, needed=lambda key=key: not store.has(key)) as mine:
             if mine:
                 train_one(configs[index])
         if bar is not None:
