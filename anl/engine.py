@@ -30,6 +30,9 @@ from anl.atomic import atomic_write_bytes
 from anl.results import ResultsStore, code_version, package_versions
 
 PRECISIONS = ("fp32", "bf16")  # of the model's forward and backward; objective and weights stay float32
+#: The precision of a config (or record) that names none: a resolved config names its precision
+#: only when it is another, so every run keeps the key it had before precision was a field.
+DEFAULT_PRECISION = "fp32"
 SUBSET_SEED = 0  # the training subset, same for every run
 TRAIN_EVAL_SEED = 0  # the sample of training images scored every epoch, same for every run
 
@@ -88,8 +91,8 @@ def resolve_precision(precision: str, device: str | torch.device | None) -> str:
 
 
 def run_precision(config: dict[str, Any]) -> str:
-    """The precision of a resolved config (or a record's config): "fp32" where it names none."""
-    return config.get("precision", "fp32")
+    """The precision of a resolved config (or a record's config): DEFAULT_PRECISION where it names none."""
+    return config.get("precision", DEFAULT_PRECISION)
 
 
 def seed_everything(seed: int) -> None:
