@@ -338,6 +338,7 @@ def run_epochs(path: Path | None, total_epochs: int, *, state: Callable[[], dict
     stays) if the epoch would end after it; an epoch takes as long as the last one, or
     ``epoch_estimate`` seconds before the first (None: unknown, go on).
     """
+    code_version()  # read now, before any epoch trains: the version of the code this run imported
     history: list[list[dict[str, Any]]] = [[] for _ in range(runs or 1)]
     elapsed = 0.0
     versions: list[dict[str, Any]] = []
