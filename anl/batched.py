@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from anl import claims, detection, engine, losses
+from anl import detection, engine, losses, run_claims
 from anl.data import ImageDataset, load_dataset
 from anl.engine import (EpochCallback, checkpoint_dir, checkpoint_path, claim_runs, cosine_lr, device_name, normalise,
                         resolve_device, run_precision, seed_everything)
@@ -486,7 +486,7 @@ def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_
     deadline = None if time_budget is None else started + time_budget
     keys = [config.key for config in configs]  # validates every config before any training
     folder = checkpoint_dir(store)
-    held = [key for key in keys if not store.has(key) and claims.holder(folder, key) is not None]
+    held = [key for key in keys if not store.has(key) and run_claims.holder(folder, key) is not None]
     if held:
         print(f"{len(held)} runs are being trained by other workers (claims in {folder}): left to them", flush=True)
     batches = plan_batches([config for config, key in zip(configs, keys) if not store.has(key) and key not in held],

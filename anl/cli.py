@@ -16,14 +16,14 @@ import torch
 
 from anl import losses, mask_noise, segmentation
 from anl.atomic import atomic_write_bytes
-from anl.claims import LOG_NAME
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
-from anl.engine import PRECISIONS, checkpoint_dir, resolve_precision, run_progress
+from anl.engine import DEFAULT_PRECISION, PRECISIONS, checkpoint_dir, resolve_precision, run_progress
 from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, train_configs
 from anl.models import MODELS
 from anl.pages import DEVICE
 from anl.report.readme import refresh_readme
 from anl.results import REPOSITORY, ResultsStore, check_records
+from anl.run_claims import LOG_NAME
 from anl.tune import tune
 from anl.train import AUGMENTATIONS, PROTOCOLS, VALIDATION_LABELS, VALIDATION_SEED, RunConfig, train_run
 
@@ -273,6 +273,9 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="loss hyperparameter override, e.g. --set delta=0")
     parser.add_argument("--device", default="auto", type=device_option, help="cpu, cuda, cuda:1 or auto (default)")
+    parser.add_argument("--precision", default=DEFAULT_PRECISION, choices=PRECISIONS,
+                        help=f"of the model's forward/backward (the loss stays float32; default {DEFAULT_PRECISION} "
+                             "on every device); part of the run's key when not the default")
     parser.add_argument("--threads", type=int, help="torch intra-op CPU threads (1 is fastest on a busy machine)")
     parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
     parser.add_argument("--no-progress", action="store_true")
@@ -292,7 +295,7 @@ def segment_config(args: argparse.Namespace, loss: str, spec: str, seed: int) ->
     return segmentation.SegmentationConfig(
         loss, noise=spec, seed=seed, **protocol, levels=args.levels, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, train_subset=args.train_subset, train_eval_size=args.train_eval_size,
-        loss_overrides=parse_overrides(args.overrides))
+        loss_overrides=parse_overrides(args.overrides), precision=args.precision)
 
 
 def print_segment_record(record: dict[str, Any]) -> None:

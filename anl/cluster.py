@@ -23,7 +23,7 @@ except ModuleNotFoundError as error:
     raise ModuleNotFoundError(f"anl.cluster needs submitit, the extra 'cluster': pip install '.[cluster]' "
                               f"({error})", name="submitit") from error
 
-from anl import claims
+from anl import run_claims
 from anl.results import REPOSITORY, ResultsStore
 
 DEFAULT_JOBS_FOLDER = REPOSITORY / "jobs"
@@ -64,7 +64,7 @@ class SweepJob(submitit.helpers.Checkpointable):
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
         """Release this job's claims, then requeue the same job (submitit calls this on a stop signal)."""
-        claims.release_all()
+        run_claims.release_all()
         return super().checkpoint(*args, **kwargs)
 
 

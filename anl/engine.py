@@ -25,11 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from anl import claims, losses
+from anl import losses, run_claims
 from anl.atomic import atomic_write_bytes
 from anl.results import ResultsStore, code_version, package_versions
 
 PRECISIONS = ("fp32", "bf16")  # of the model's forward and backward; objective and weights stay float32
+#: The precision of a config (or record) that names none: a resolved config names its precision
+#: only when it is another, so every run keeps the key it had before precision was a field.
+DEFAULT_PRECISION = "fp32"
 SUBSET_SEED = 0  # the training subset, same for every run
 TRAIN_EVAL_SEED = 0  # the sample of training images scored every epoch, same for every run
 
@@ -88,8 +91,8 @@ def resolve_precision(precision: str, device: str | torch.device | None) -> str:
 
 
 def run_precision(config: dict[str, Any]) -> str:
-    """The precision of a resolved config (or a record's config): "fp32" where it names none."""
-    return config.get("precision", "fp32")
+    """The precision of a resolved config (or a record's config): DEFAULT_PRECISION where it names none."""
+    return config.get("precision", DEFAULT_PRECISION)
 
 
 def seed_everything(seed: int) -> None:
@@ -196,16 +199,16 @@ def checkpoint_path(store: ResultsStore, key: str) -> Path:
 
 @contextlib.contextmanager
 def claim_runs(store: ResultsStore | None, keys: Sequence[str]) -> Iterator[None]:
-    """Hold this worker's claims (anl.claims) on runs ``keys`` of ``store`` while the block trains
+    """Hold this worker's claims (anl.run_claims) on runs ``keys`` of ``store`` while the block trains
     them; RunClaimedError naming the holder if another worker holds one. No store: no claims."""
     with contextlib.ExitStack() as stack:
         for key in keys if store is not None else ():
             folder = checkpoint_dir(store)
-            if not stack.enter_context(claims.claimed(folder, key)):
-                owner = claims.holder(folder, key) or {}
+            if not stack.enter_context(run_claims.claimed(folder, key)):
+                owner = run_claims.holder(folder, key) or {}
                 raise RunClaimedError(f"run {key} is being trained by another worker "
                                       f"({owner.get('host', '?')}:{owner.get('pid', '?')}, claim "
-                                      f"{claims.claim_path(folder, key)}); wait for it to finish")
+                                      f"{run_claims.claim_path(folder, key)}); wait for it to finish")
         yield
 
 
@@ -265,7 +268,7 @@ def run_progress(key: str, epochs: int, store: ResultsStore) -> RunProgress:
         return RunProgress("recorded", len(history), epochs, last_epoch=history[-1])
     path = checkpoint_path(store, key)
     history = load_checkpoint(path)["epochs"] if path.is_file() else []
-    owner = claims.holder(checkpoint_dir(store), key)
+    owner = run_claims.holder(checkpoint_dir(store), key)
     state = "training" if owner else "stopped" if history else "waiting"
     return RunProgress(state, len(history), epochs, f"{owner['host']}:{owner['pid']}" if owner else "",
                        history[-1] if history else None)
@@ -335,6 +338,7 @@ def run_epochs(path: Path | None, total_epochs: int, *, state: Callable[[], dict
     stays) if the epoch would end after it; an epoch takes as long as the last one, or
     ``epoch_estimate`` seconds before the first (None: unknown, go on).
     """
+    code_version()  # read now, before any epoch trains: the version of the code this run imported
     history: list[list[dict[str, Any]]] = [[] for _ in range(runs or 1)]
     elapsed = 0.0
     versions: list[dict[str, Any]] = []
@@ -448,7 +452,7 @@ def train_recorded(store: ResultsStore | None, key: str, train: Callable[[Path |
 def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[Any], None], *,
           label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:
     """Call ``train_one(config)`` for each config, in order, whose record is not in ``store``,
-    holding this worker's claim on it (anl.claims, in ``checkpoint_dir(store)``) meanwhile; a run
+    holding this worker's claim on it (anl.run_claims, in ``checkpoint_dir(store)``) meanwhile; a run
     another worker holds is left to it. Workers sharing ``store`` can run this on the same list at
     once: each run is trained by one of them. Every config is validated before any training.
     Returns the records in ``store`` at the end, in the order given (a run left to another
@@ -460,7 +464,7 @@ def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[A
     folder = checkpoint_dir(store)
     for index in pending:
         key = keys[index]
-        with claims.claimed(folder, key, needed=lambda key=key: not store.has(key)) as mine:
+        with run_claims.claimed(folder, key, needed=lambda key=key: not store.has(key)) as mine:
             if mine:
                 train_one(configs[index])
         if bar is not None:

@@ -19,7 +19,8 @@ from anl.results import ResultsStore
 from anl.segmentation import SegmentationConfig, train_segmentation_sweep
 from anl.train import RunConfig, train_sweep
 
-Config = RunConfig | SegmentationConfig
+#: A run config of either task (image classification or segmentation).
+ExperimentConfig = RunConfig | SegmentationConfig
 
 #: Classification on a CPU: a stratified 10,000-image subset for 30 epochs, stated on every page using it.
 REDUCED_CLASSIFICATION = {"train_subset": 10_000, "epochs": 30}
@@ -43,7 +44,7 @@ SEGMENTATION_PROTOCOLS: dict[str, dict[str, Any]] = {
     "half": {"size": (128, 96), "base_width": 8, "epochs": 20},
     "reduced": {"size": (64, 48), "base_width": 8, "epochs": 20},
 }
-SEGMENTATION_LOSSES = ("ce", "dice", "gce", "nce_rce", "anl_ce")
+SEGMENTATION_GRID_LOSSES = ("ce", "dice", "gce", "nce_rce", "anl_ce")
 SEGMENTATION_NOISE = ("boundary:1:8-16", "clean", "shift:1:8-16", "boundary:0.5:8-16", "shift:0.5:8-16")
 RESOLUTION_LOSSES = ("ce", "dice", "anl_ce")  # the half-resolution check: two baselines and ANL-CE
 RESOLUTION_NOISE = ("clean", "boundary:1:8-16", "shift:1:8-16")  # clean and the two heaviest settings
@@ -56,7 +57,7 @@ def segmentation_protocol(name: str) -> dict[str, Any]:
     return dict(SEGMENTATION_PROTOCOLS[name])
 
 
-def run_config(dataset: str, loss: str, noise: str = "clean", seed: int = 1, **fields: Any) -> Config:
+def run_config(dataset: str, loss: str, noise: str = "clean", seed: int = 1, **fields: Any) -> ExperimentConfig:
     """The config of one run: a SegmentationConfig for a segmentation data set, else a RunConfig.
     ``loss_overrides`` are taken as floats, with "lambda" spelled "lam"."""
     overrides = {name: float(value) for name, value in losses.hparam_names(fields.pop("loss_overrides", {})).items()}
@@ -86,7 +87,7 @@ def at_protocol_own_loss_settings(config: RunConfig, epochs: int | None = None, 
     return at_protocol(replace(config, loss="ce", loss_overrides={}, weight_decay=None), epochs, train_subset)
 
 
-def train_configs(configs: Sequence[Config], store: ResultsStore, *, device: str | None = None,
+def train_configs(configs: Sequence[ExperimentConfig], store: ResultsStore, *, device: str | None = None,
                   progress: bool = True) -> list[dict[str, Any]]:
     """Train the configs not yet in ``store`` by their task's sweep (:func:`anl.train.train_sweep`,
     or :func:`anl.segmentation.train_segmentation_sweep` for SegmentationConfigs) and return the
@@ -100,7 +101,7 @@ def train_configs(configs: Sequence[Config], store: ResultsStore, *, device: str
 
 
 def product(dataset: str, loss_names: Iterable[str], noises: Iterable[str], seeds: Iterable[int],
-            **fields: Any) -> list[Config]:
+            **fields: Any) -> list[ExperimentConfig]:
     """Every loss x noise x seed of ``dataset`` with ``fields``: seeds outermost, then noise, then
     loss, so that one complete seed comes before the next."""
     loss_names, noises = list(loss_names), list(noises)
@@ -114,8 +115,8 @@ def anl_ce_hparams(dataset: str) -> dict[str, float]:
     return {name: value for name, value in losses.preset("anl_ce", dataset).items() if name in ("alpha", "beta", "delta")}
 
 
-def entropy_regulariser(dataset: str, noises: Sequence[str], seeds: Sequence[int], lam: float,
-                        **fields: Any) -> list[RunConfig]:
+def entropy_regulariser_configs(dataset: str, noises: Sequence[str], seeds: Sequence[int], lam: float,
+                                **fields: Any) -> list[RunConfig]:
     """ANL-CE, then ANL-CE-ER with ANL-CE's alpha, beta, delta and lambda ``lam``, for every noise
     and seed: the regulariser added to ANL-CE and nothing else changed."""
     return [config for noise in noises for seed in seeds for config in (
@@ -166,7 +167,7 @@ def ablation_configs(dataset: str, seeds: Sequence[int], *, epochs: int | None, 
 
 
 # ----------------------------------------------------------------------------- named grids
-def reduced_benchmark(dataset: str) -> list[Config]:
+def reduced_benchmark(dataset: str) -> list[ExperimentConfig]:
     """The benchmark losses over the benchmark noise settings, 2 seeds, plus ANL-CE-ER at
     asymmetric noise, on the reduced protocol; the hardest settings first."""
     noises = ("sym:0.8", "asym:0.4", "sym:0.4", "asym:0.2", "clean")
@@ -198,7 +199,7 @@ def ablations(dataset: str = "mnist") -> list[RunConfig]:
     return list(runs.values())
 
 
-def mnist_full_protocol() -> list[Config]:
+def mnist_full_protocol() -> list[ExperimentConfig]:
     """The paper's MNIST protocol (60,000 images, 50 epochs, fp32 like the first records), seeds 1-3:
     CE, NCE+RCE, ANL-CE and ANL-FL, NCE+MAE for the paper's claim that MAE-style passive losses
     converge slowly, and GCE and NCE+AGCE, the paper's own baselines."""
@@ -206,7 +207,7 @@ def mnist_full_protocol() -> list[Config]:
                    ("sym:0.8", "asym:0.4"), (1, 2, 3))
 
 
-def mnist_protocols() -> list[Config]:
+def mnist_protocols() -> list[ExperimentConfig]:
     """Which half of the reduced protocol (10,000 images x 30 epochs, about 2,350 optimiser steps)
     holds ANL back on MNIST: the full training set for 5 epochs (as many steps, 6x the images),
     then the subset for 150 epochs (5x the steps, the same images); ANL-CE and NCE+RCE as a
@@ -217,7 +218,7 @@ def mnist_protocols() -> list[Config]:
                                   train_subset=train_subset, epochs=epochs)]
 
 
-def mnist_bf16() -> list[Config]:
+def mnist_bf16() -> list[ExperimentConfig]:
     """CE and ANL-CE at sym 0.8 and asym 0.4, MNIST reduced protocol, seed 1, in bf16: beside the
     fp32 records of mnist-reduced, whether bf16 changes what the runs say."""
     return product("mnist", ("ce", "anl_ce"), ("sym:0.8", "asym:0.4"), (1,), **REDUCED_CLASSIFICATION,
@@ -233,7 +234,7 @@ def cifar10_preset_for_mnist(loss: str, noise: str) -> dict[str, float]:
             if name not in ("lam", "p_min") and not (name == "delta" and value == 0)}
 
 
-def mnist_newest() -> list[Config]:
+def mnist_newest() -> list[ExperimentConfig]:
     """JAL-CE and CEε+MAE on MNIST, the paper's protocol (fp32, like mnist-full), seeds 1-3, at
     sym 0.8 and asym 0.4: beside mnist-full's losses, with their CIFAR-10 presets
     (:func:`cifar10_preset_for_mnist`)."""
@@ -241,19 +242,19 @@ def mnist_newest() -> list[Config]:
             for seed in (1, 2, 3) for noise in NEWEST_NOISE for loss in NEWEST_LOSSES]
 
 
-def cifar10_runs(loss_names: Sequence[str], noises: Sequence[str], **fields: Any) -> list[Config]:
+def cifar10_runs(loss_names: Sequence[str], noises: Sequence[str], **fields: Any) -> list[ExperimentConfig]:
     """CIFAR-10 runs of the CIFAR-10 grids: ``loss_names`` x ``noises``, seed 1, bf16, the paper's
     protocol but for ``fields``."""
     return product("cifar10", loss_names, noises, (1,), precision="bf16", **fields)
 
 
-def cifar10_headline(epochs: int | None = None) -> list[Config]:
+def cifar10_headline(epochs: int | None = None) -> list[ExperimentConfig]:
     """CE, NCE+RCE, ANL-CE and ANL-FL on CIFAR-10 at symmetric 0.8, seed 1, the paper's protocol
     (8-layer CNN, 120 epochs, cifar10 presets) in bf16, or the same with ``epochs`` (cosine over them)."""
     return cifar10_runs(CIFAR10_HEADLINE_LOSSES, (CIFAR10_HEADLINE_NOISE,), epochs=epochs)
 
 
-def cifar10_table() -> list[Config]:
+def cifar10_table() -> list[ExperimentConfig]:
     """The published CIFAR-10 table beyond symmetric 0.8 (recorded by cifar10-paper), paper
     protocol, bf16, seed 1: ANL-CE and NCE+RCE at asymmetric 0.4 and symmetric 0.4 first, then CE
     and ANL-FL there, the four at asymmetric 0.2, ANL-CE-ER (its cifar10 preset, lambda 2) at
@@ -265,7 +266,7 @@ def cifar10_table() -> list[Config]:
             *cifar10_runs(("ce", "anl_ce"), ("clean",))]
 
 
-def cifar10_instance_dependent() -> list[Config]:
+def cifar10_instance_dependent() -> list[ExperimentConfig]:
     """Instance-dependent noise on CIFAR-10, paper protocol, bf16, seed 1: ANL-CE and NCE+RCE on
     the fixed labels at 0.4 (``idn-file:0.4``, those of the published IDN numbers) first; then the
     part-dependent generator on raw pixels (``idn``): ANL-CE and NCE+RCE at rate 0.4, then CE; then
@@ -275,7 +276,7 @@ def cifar10_instance_dependent() -> list[Config]:
             *cifar10_runs(CIFAR10_FIRST_LOSSES, ("idn-file:0.6",))]
 
 
-def cifar10_human() -> list[Config]:
+def cifar10_human() -> list[ExperimentConfig]:
     """Real human noise on CIFAR-10 (the CIFAR-10N label sets joined to the images), paper
     protocol, bf16, seed 1: ANL-CE and NCE+RCE on ``worst`` (40.2 % wrong), then CE and ANL-FL (the
     loss with a published number there); then ANL-CE, NCE+RCE and CE on ``aggre`` (9.0 %)."""
@@ -283,7 +284,7 @@ def cifar10_human() -> list[Config]:
             *cifar10_runs((*CIFAR10_FIRST_LOSSES, "ce"), ("cifar10n:aggre",))]
 
 
-def cifar10_newest() -> list[Config]:
+def cifar10_newest() -> list[ExperimentConfig]:
     """CIFAR-10, paper protocol, bf16, seed 1: JAL-CE and CEε+MAE (their cifar10 presets, CEε+MAE's
     of the run's noise type) at sym 0.8 and asym 0.4, then NCE+AGCE at sym 0.8."""
     return [*cifar10_runs(NEWEST_LOSSES, NEWEST_NOISE), *cifar10_runs(("nce_agce",), ("sym:0.8",))]
@@ -292,20 +293,20 @@ def cifar10_newest() -> list[Config]:
 DETECTION_LOSSES = ("ce", "gce", "nce_rce", "anl_ce", "anl_fl")  # the losses set side by side as mislabel detectors
 
 
-def mnist_detection() -> list[Config]:
+def mnist_detection() -> list[ExperimentConfig]:
     """CE, GCE, NCE+RCE, ANL-CE and ANL-FL on MNIST, the paper's protocol (fp32), seeds 4 and 5 (new
     keys beside mnist-full's seeds 1-3, which ran before the detection fields existed), at sym 0.8
     and asym 0.4: every run records how well its losses find the wrong labels."""
     return product("mnist", DETECTION_LOSSES, NEWEST_NOISE, (4, 5))
 
 
-def cifar10_detection() -> list[Config]:
+def cifar10_detection() -> list[ExperimentConfig]:
     """CE, NCE+RCE and ANL-CE on CIFAR-10N ``worst``, the paper's protocol (bf16), seeds 2 and 3:
     the detection fields on real human noise, beside cifar10n's seed 1."""
     return product("cifar10", ("ce", "nce_rce", "anl_ce"), ("cifar10n:worst",), (2, 3), precision="bf16")
 
 
-def gpu_queue() -> list[Config]:
+def gpu_queue() -> list[ExperimentConfig]:
     """Every CIFAR-10 run a lent GPU trains, in priority order, each once: the fidelity runs
     (clean CE and ANL-CE, ANL-CE and NCE+RCE on ``idn-file:0.4``, ANL-FL on ``cifar10n:worst``),
     seeds 2-3 of cifar10-paper, cifar10-newest, seeds 2-3 of ANL-CE and NCE+RCE at sym 0.4 and
@@ -318,22 +319,22 @@ def gpu_queue() -> list[Config]:
                   *product("cifar10", CIFAR10_FIRST_LOSSES, ("sym:0.4", "asym:0.4"), (2, 3), precision="bf16")]
     book = [config for name in BOOK_GRIDS for config in GRIDS[name]()
             if isinstance(config, RunConfig) and config.dataset == "cifar10"]
-    queue: dict[str, Config] = {}
+    queue: dict[str, ExperimentConfig] = {}
     for config in [*fidelity, *more_seeds, *book]:
         queue.setdefault(config.key, config)
     return list(queue.values())
 
 
-def segmentation_grid(protocol: str, loss_names: Sequence[str] = SEGMENTATION_LOSSES,
+def segmentation_grid(protocol: str, loss_names: Sequence[str] = SEGMENTATION_GRID_LOSSES,
                       noises: Sequence[str] = SEGMENTATION_NOISE, seeds: Sequence[int] = (1, 2),
-                      **changes: Any) -> list[Config]:
+                      **changes: Any) -> list[ExperimentConfig]:
     """ISIC 2017 runs of ``loss_names`` x mask ``noises`` x ``seeds`` on a named segmentation
     protocol, with any of its fields replaced by ``changes`` (e.g. ``epochs=5``)."""
     dataset, = SEGMENTATION_DATASETS
     return product(dataset, loss_names, noises, seeds, **{**segmentation_protocol(protocol), **changes})
 
 
-GRIDS: dict[str, Callable[[], list[Config]]] = {
+GRIDS: dict[str, Callable[[], list[ExperimentConfig]]] = {
     "mnist-reduced": lambda: reduced_benchmark("mnist"),
     "fashion-mnist-reduced": lambda: reduced_benchmark("fashion_mnist"),
     "mnist-ablations": ablations,
@@ -361,7 +362,7 @@ BOOK_GRIDS = ("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations", "mnis
               "cifar10-idn", "cifar10n", "cifar10-newest", "cifar10-detection", "isic-reduced", "isic-half")
 
 
-def grid(name: str) -> list[Config]:
+def grid(name: str) -> list[ExperimentConfig]:
     """The runs of a named grid of :data:`GRIDS`."""
     if name not in GRIDS:
         raise ValueError(f"unknown grid {name!r}; choose one of {', '.join(GRIDS)}")

@@ -19,7 +19,9 @@ from typing import Any
 import torch
 
 from anl import engine, experiments, losses, report, train
-from anl.experiments import Config, ablation_configs, anl_ce_hparams, entropy_regulariser, product, run_config
+from anl.experiments import (
+    ExperimentConfig, ablation_configs, anl_ce_hparams, entropy_regulariser_configs, product, run_config,
+)
 from anl.mask_noise import parse_mask_noise
 from anl.noise import NOISE_KINDS, parse_noise
 from anl.segmentation import LOSS_PRESET as SEGMENTATION_LOSS_PRESET, SegmentationConfig
@@ -42,7 +44,8 @@ def benchmark(*, dataset: str, loss_names: Sequence[str], noises: Sequence[str],
     return {"runs": product(dataset, loss_names, noises, seeds, epochs=epochs, train_subset=train_subset),
             "paper": product(dataset, paper_loss_names, paper_noises, paper_seeds),
             "newest": _grid_runs_on(newest_grid, dataset) if newest_grid else [],
-            "er": entropy_regulariser(dataset, er_noises, seeds, er_lambda, epochs=epochs, train_subset=train_subset),
+            "er": entropy_regulariser_configs(dataset, er_noises, seeds, er_lambda, epochs=epochs,
+                                              train_subset=train_subset),
             "protocols": [run_config(dataset, loss, noise, seed, epochs=length, train_subset=subset)
                           for loss in protocol_losses for noise in protocol_noises
                           for subset, length in protocols for seed in protocol_seeds]}
@@ -89,7 +92,7 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
     this page's protocol and precision (their own loss settings allowed) of a loss that is not one of
     the page's, at any noise setting (ValueError for a grid with none); on the ablation protocol, "regulariser" (the ablation section: L1, L2 at each weight
     decay, neither, at ``high_noise``; empty without weight decays) and "er"
-    (:func:`anl.experiments.entropy_regulariser` at ``er_noises`` x ``er_seeds``); "masks":
+    (:func:`anl.experiments.entropy_regulariser_configs` at ``er_noises`` x ``er_seeds``); "masks":
     the segmentation losses x mask noise x seed on the named segmentation protocol (empty without
     candidates)."""
     ablation = {"epochs": ablation_epochs, "train_subset": ablation_train_subset}
@@ -121,7 +124,7 @@ def claims(*, dataset: str, anl_losses: Sequence[str], baseline_losses: Sequence
                              epochs=epochs, train_subset=train_subset, precision=precision),
             "grids": grid_runs, "newest": newest_runs,
             "regulariser": regularisers if l2_weight_decays else [],
-            "er": entropy_regulariser(dataset, er_noises, er_seeds, er_lambda, **ablation),
+            "er": entropy_regulariser_configs(dataset, er_noises, er_seeds, er_lambda, **ablation),
             "masks": experiments.segmentation_grid(segmentation_protocol, mask_losses, segmentation_noises,
                                                    segmentation_seeds) if segmentation_candidates else []}
 
@@ -200,7 +203,7 @@ def _require(notebook: str, names: Sequence[str], parameters: Mapping[str, Any])
         raise ValueError(f"the {notebook} page needs the parameters {', '.join(missing)}")
 
 
-def configs(entries: Sequence[Any]) -> list[Config]:
+def configs(entries: Sequence[Any]) -> list[ExperimentConfig]:
     """The configs of a section's entries, in order: (setting, config) pairs give their config."""
     return [entry[1] if isinstance(entry, tuple) else entry for entry in entries]
 

@@ -18,6 +18,7 @@ store stops there, naming it, rather than show numbers without it; ``make book``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -66,13 +67,17 @@ def read_code_version() -> dict[str, Any]:
     return {"git_sha": sha, "git_dirty": dirty, "code_version_source": "git"}
 
 
-_CODE_VERSION = read_code_version()  # the code this process imported, whatever is checked out later
+@functools.cache
+def _first_code_version() -> dict[str, Any]:
+    return read_code_version()
 
 
 def code_version() -> dict[str, Any]:
-    """The code version of the running process, read when anl.results was imported (a checkout
-    changed during a long sweep does not relabel the runs trained with the imported code)."""
-    return dict(_CODE_VERSION)
+    """The code version of the running process: :func:`read_code_version` on the first call, then
+    the same (a checkout changed during a long sweep does not relabel the runs trained with the
+    code read before it). Every trainer makes that first call before its first epoch
+    (:func:`anl.engine.run_epochs`); importing this module runs no git."""
+    return dict(_first_code_version())
 
 
 def package_versions() -> dict[str, str]:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from anl import losses
-from anl.experiments import BENCHMARK_LOSSES, Config, ablation_sections, at_protocol, grid
+from anl.experiments import BENCHMARK_LOSSES, ExperimentConfig, ablation_sections, at_protocol, grid
 from anl.report.labels import format_number, mask_noise_label, noise_label
 from anl.report.published import PUBLISHED, published_accuracy, published_text
 from anl.report.runs import load_runs
@@ -52,7 +52,7 @@ class RunGroup:
     def name(self) -> str:
         return f"{self.grid}, {self.section} section" if self.section else self.grid
 
-    def configs(self) -> list[Config]:
+    def configs(self) -> list[ExperimentConfig]:
         if self.section:
             entries = [config for _, config in ablation_sections()[self.section]]
         else:
@@ -121,7 +121,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 )
 
 
-def protocol_of(config: Config) -> str:
+def protocol_of(config: ExperimentConfig) -> str:
     """"paper protocol" for a classification run at the paper's protocol, else what differs
     ("reduced: 10,000 images, 30 epochs", "40 epochs", a segmentation run's "64x48 px, 20 epochs")."""
     if isinstance(config, RunConfig):

@@ -10,7 +10,8 @@ Protocol (what a run does; every number below is in its config and hence in its 
   (nearest) are brought to the training size. An optional training subset is drawn after the noise.
 - Model: U-Net with ``levels`` 2x2 max-poolings, ``base_width`` channels doubling per level, two
   3x3 conv-BN-ReLU per block, 2x2 transposed convolutions up, a 1x1 head with K = 2 classes
-  (background, lesion). channels_last; bf16 autocast on CUDA (the loss in float32).
+  (background, lesion). channels_last; the config's precision, fp32 unless it names bf16 (bf16
+  autocast, the loss in float32), on every device.
 - Training: Adam (0.9, 0.999), lr 1e-3 with a cosine schedule per epoch, batch 16, gradient norm
   clipped to 5, random horizontal and vertical flips (each p = 1/2, per image, on the device).
   Every registry loss is applied per pixel (mean over the batch's pixels; Dice: mean over images).
@@ -50,8 +51,8 @@ from anl.data import (
 from anl.mask_noise import NoisyMasks, apply_mask_noise, parse_mask_noise
 from anl.models import UNet
 from anl.results import ResultsStore, config_key
-from anl.engine import (SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits, fixed_sample, normalise,
-                        resolve_device, seed_everything)
+from anl.engine import (DEFAULT_PRECISION, PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits,
+                        fixed_sample, normalise, resolve_device, run_precision, seed_everything)
 
 NUM_CLASSES = 2  # background, lesion
 #: The data set whose presets of anl.losses segmentation uses (none are published for ISIC).
@@ -124,6 +125,7 @@ class SegmentationConfig:
     train_eval_size: int = 256
     loss_overrides: dict[str, float] = field(default_factory=dict)
     dataset: str = "isic2017"
+    precision: str = DEFAULT_PRECISION  # in the resolved config only when not DEFAULT_PRECISION
 
     def resolved(self) -> dict[str, Any]:
         """Every field checked and filled in (JSON types); the dict hashed into the run's key."""
@@ -152,10 +154,13 @@ class SegmentationConfig:
             "train_subset": (self.train_subset is None or _positive_int(self.train_subset), "must be >= 1"),
             "train_eval_size": (isinstance(self.train_eval_size, int) and self.train_eval_size >= 0,
                                 "must be >= 0 (0 scores every noisy image)"),
+            "precision": (self.precision in PRECISIONS, f"choose one of {', '.join(PRECISIONS)}"),
         }
         for name, (ok, rule) in checks.items():
             if not ok:
                 raise ValueError(f"invalid {name}={config[name]!r}: {rule}")
+        if config["precision"] == DEFAULT_PRECISION:
+            del config["precision"]
         config["size"] = [int(size[0]), int(size[1])]
         config.update(model="unet", optimizer="adam", augment="flip", loss_preset=LOSS_PRESET)
         return config
@@ -288,7 +293,7 @@ def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = 
     if store is not None and store.has(key):
         return store.read(key)
     device = resolve_device(device)
-    amp = device.type == "cuda"
+    amp = run_precision(resolved) == "bf16"
     native, sized = datasets if datasets is not None else load_run_data(resolved["size"])
     data = prepare_data(resolved, native, sized, device)
     seed_everything(resolved["seed"])

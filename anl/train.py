@@ -23,7 +23,7 @@ from torch import nn
 
 from anl import compiled, detection, engine, losses, noise
 from anl.data import DATASETS, ImageDataset, load_dataset, stratified_subset
-from anl.engine import (PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits, fixed_sample,
+from anl.engine import (DEFAULT_PRECISION, PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits, fixed_sample,
                         normalise, resolve_device, run_precision, seed_everything)
 from anl.models import MODELS, build_model
 from anl.results import ResultsStore, config_key
@@ -76,7 +76,7 @@ class RunConfig:
     augment: str | None = None
     loss_overrides: dict[str, float] = field(default_factory=dict)
     train_eval_size: int = 10_000
-    precision: str = "fp32"
+    precision: str = DEFAULT_PRECISION
     #: A fraction in (0, 1) of the training images held out (stratified, seeded by
     #: ``validation_seed``) and scored every epoch as ``val_acc`` against their ``validation``
     #: labels ("clean" or "noisy"); the run trains on the rest. None: no split.
@@ -86,7 +86,7 @@ class RunConfig:
 
     def resolved(self) -> dict[str, Any]:
         """Every field filled in and checked; the dict that is hashed into the run's key.
-        ``precision`` is in it only when not "fp32", and the validation fields only with a
+        ``precision`` is in it only when not DEFAULT_PRECISION, and the validation fields only with a
         validation split, so a run keeps the key it had before these were fields."""
         if self.dataset not in PROTOCOLS:
             raise ValueError(f"unknown dataset {self.dataset!r} for training; choose one of {', '.join(PROTOCOLS)}")
@@ -127,7 +127,7 @@ class RunConfig:
         for name, (ok, rule) in checks.items():
             if not ok:
                 raise ValueError(f"invalid {name}={config[name]!r}: {rule}")
-        if config["precision"] == "fp32":
+        if config["precision"] == DEFAULT_PRECISION:
             del config["precision"]
         if held_out:
             config["validation_fraction"] = float(config["validation_fraction"])

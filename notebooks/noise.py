@@ -96,7 +96,7 @@ specs = (["clean"] + [f"sym:{r:g}" for r in sym_rates] + [f"asym:{r:g}" for r in
          + [f"cifar10n:{which}" for which in cifar10n_sets])
 lines = ["| noise | nominal | MNIST realised (%) | CIFAR-10 (JPEG q75 copy) realised (%) |", "|---|---:|---:|---:|"]
 for spec in specs:
-    nominal = "–" if spec.startswith("cifar10n") else f"{report.noise_rate(spec):g}"
+    nominal = "–" if spec.startswith("cifar10n") else f"{report.nominal_rate(spec):g}"
     cifar10_only = spec.partition(":")[0] in noise.CIFAR10_ONLY_KINDS
     cells = ["–" if cifar10_only and dataset != "cifar10" else f"{100 * noisy(spec, dataset).rate:.2f}"
              for dataset in ("mnist", "cifar10")]

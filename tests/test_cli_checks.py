@@ -113,7 +113,7 @@ def test_a_failed_job_of_a_local_array_is_one_line_naming_its_log(tmp_path, monk
                                "--executor", "local", "--jobs-folder", str(tmp_path / "jobs")])
     [log] = (tmp_path / "jobs").glob("*_log.err")
     assert line.startswith("python -m anl sweep: error: job ")
-    assert " failed: anl.data.DataNotFoundError: " in line
+    assert " failed: anl.data.layouts.DataNotFoundError: " in line
     assert line.endswith(f"; its log: {log} (the runs recorded stay recorded; a rerun trains the rest)")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from anl import claims
+from anl import run_claims
 from anl.cli import main
 from anl.engine import checkpoint_path, run_progress, save_checkpoint
 from anl.results import REPOSITORY, ResultsStore
@@ -36,7 +36,7 @@ def folders(tmp_path, monkeypatch):
 
 def log_events(checkpoints: Path) -> list[tuple[str, str]]:
     """(event, key) of every line of claims.log."""
-    lines = (checkpoints / claims.LOG_NAME).read_text().splitlines()
+    lines = (checkpoints / run_claims.LOG_NAME).read_text().splitlines()
     return [(line.split()[1], line.split()[-2]) for line in lines]
 
 
@@ -50,49 +50,49 @@ def sweep_process(results: Path, checkpoints: Path, *arguments: str) -> subproce
 # --- claims --------------------------------------------------------------------------------------
 
 def test_a_claim_is_held_once_nests_in_its_process_and_is_released(tmp_path) -> None:
-    assert claims.acquire(tmp_path, "k1")
-    owner = json.loads(claims.claim_path(tmp_path, "k1").read_text())
+    assert run_claims.acquire(tmp_path, "k1")
+    owner = json.loads(run_claims.claim_path(tmp_path, "k1").read_text())
     assert owner["pid"] == os.getpid() and owner["host"] == socket.gethostname()
-    assert claims.acquire(tmp_path, "k1")  # the same process again (a sweep's claim, then its trainer's)
-    claims.release(tmp_path, "k1")
-    assert claims.claim_path(tmp_path, "k1").exists()  # the outer claim still holds
-    claims.release(tmp_path, "k1")
-    assert not claims.claim_path(tmp_path, "k1").exists()
-    claims.claim_path(tmp_path, "k0").write_text(json.dumps({"host": socket.gethostname(), "pid": 1, "token": "x"}))
-    assert not claims.acquire(tmp_path, "k0")  # held by another live process, heartbeat fresh: not stale
-    with claims.claimed(tmp_path, "k2") as mine:
-        assert mine and claims.claim_path(tmp_path, "k2").exists()
-    assert not claims.claim_path(tmp_path, "k2").exists()
+    assert run_claims.acquire(tmp_path, "k1")  # the same process again (a sweep's claim, then its trainer's)
+    run_claims.release(tmp_path, "k1")
+    assert run_claims.claim_path(tmp_path, "k1").exists()  # the outer claim still holds
+    run_claims.release(tmp_path, "k1")
+    assert not run_claims.claim_path(tmp_path, "k1").exists()
+    run_claims.claim_path(tmp_path, "k0").write_text(json.dumps({"host": socket.gethostname(), "pid": 1, "token": "x"}))
+    assert not run_claims.acquire(tmp_path, "k0")  # held by another live process, heartbeat fresh: not stale
+    with run_claims.claimed(tmp_path, "k2") as mine:
+        assert mine and run_claims.claim_path(tmp_path, "k2").exists()
+    assert not run_claims.claim_path(tmp_path, "k2").exists()
     assert log_events(tmp_path) == [("claimed", "k1"), ("claimed", "k2")]
 
 
 def test_a_silent_claim_is_taken_over_and_its_old_holder_does_not_remove_the_new_one(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("ANL_CLAIM_STALE_S", "60")
-    path = claims.claim_path(tmp_path, "k")
+    path = run_claims.claim_path(tmp_path, "k")
     path.write_text(json.dumps({"host": "another-host", "pid": 1, "token": "x"}))
-    assert not claims.acquire(tmp_path, "k")  # fresh heartbeat on another host: not stale
+    assert not run_claims.acquire(tmp_path, "k")  # fresh heartbeat on another host: not stale
     os.utime(path, (time.time() - 61, time.time() - 61))
-    assert claims.acquire(tmp_path, "k")
+    assert run_claims.acquire(tmp_path, "k")
     assert json.loads(path.read_text())["pid"] == os.getpid()
     assert log_events(tmp_path) == [("took-over-from", "k")]
     path.write_text(json.dumps({"host": "another-host", "pid": 1, "token": "y"}))  # taken over from us
-    claims.release(tmp_path, "k")
+    run_claims.release(tmp_path, "k")
     assert json.loads(path.read_text())["token"] == "y"
 
 
 def test_the_claim_of_an_exited_process_on_this_host_is_stale_at_once(tmp_path) -> None:
     exited = subprocess.Popen([sys.executable, "-c", "pass"])
     exited.wait()
-    path = claims.claim_path(tmp_path, "k")
+    path = run_claims.claim_path(tmp_path, "k")
     path.write_text(json.dumps({"host": socket.gethostname(), "pid": exited.pid, "token": "x"}))
-    assert claims.acquire(tmp_path, "k")
-    claims.release(tmp_path, "k")
+    assert run_claims.acquire(tmp_path, "k")
+    run_claims.release(tmp_path, "k")
 
 
 def test_a_bad_stale_time_is_named(monkeypatch) -> None:
     monkeypatch.setenv("ANL_CLAIM_STALE_S", "soon")
     with pytest.raises(ValueError, match="ANL_CLAIM_STALE_S='soon'"):
-        claims.stale_after()
+        run_claims.stale_after()
 
 
 # --- workers ---------------------------------------------------------------------------------------
@@ -131,12 +131,12 @@ def test_a_worker_killed_mid_run_is_resumed_by_the_next_sweep(real_dataset, fold
     assert checkpoint.exists(), "the worker ended before its first checkpoint"
     saved = torch.load(checkpoint, weights_only=False)["epochs"]
     assert 1 <= len(saved) < 6
-    assert claims.claim_path(checkpoints, config.key).exists()  # the dead worker's claim is left behind
+    assert run_claims.claim_path(checkpoints, config.key).exists()  # the dead worker's claim is left behind
     [record] = train_sweep([config], ResultsStore(results), device="cpu", progress=False)
     assert [epoch["epoch"] for epoch in record["epochs"]] == [1, 2, 3, 4, 5, 6]
     assert record["epochs"][:len(saved)] == saved  # the epochs before the kill came from the checkpoint
     assert [event for event, _ in log_events(checkpoints)] == ["claimed", "took-over-from"]
-    assert not checkpoint.exists() and not claims.claim_path(checkpoints, config.key).exists()
+    assert not checkpoint.exists() and not run_claims.claim_path(checkpoints, config.key).exists()
     del mnist
 
 
@@ -164,11 +164,11 @@ def test_progress_tells_recorded_training_stopped_and_waiting_runs_apart(real_da
     for config in configs[1:3]:  # two runs interrupted after their first epoch
         save_checkpoint(checkpoint_path(store, config.key), {"epochs": [{"epoch": 1, "test_acc": 0.5, "train_time_s": 50.0,
                                                                   "eval_time_s": 10.0}]})
-    assert claims.acquire(checkpoints, configs[2].key)  # one of them is being trained by this process
+    assert run_claims.acquire(checkpoints, configs[2].key)  # one of them is being trained by this process
     try:
         progress = [run_progress(config.key, 2, store) for config in configs]
     finally:
-        claims.release(checkpoints, configs[2].key)
+        run_claims.release(checkpoints, configs[2].key)
     assert [(run.state, run.epochs_done) for run in progress] == [
         ("recorded", 2), ("stopped", 1), ("training", 1), ("waiting", 0)]
     assert progress[2].worker == f"{socket.gethostname()}:{os.getpid()}" and progress[1].worker == ""

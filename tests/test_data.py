@@ -1,5 +1,5 @@
 """Data loading: every on-disk format from tiny files written here, the cache, the search order, errors,
-stratified subsets, the WebVision file list, and the real data sets (regression checksums)."""
+stratified subsets, and the real data sets (regression checksums)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ import torch
 from PIL import Image
 
 import anl._torchvision
-from anl import data
+from anl.data import checksums, images, isic
+from anl.data import labels as label_files
 from anl.data import (
     CIFAR10_CLASSES,
     DATASETS,
@@ -276,8 +277,8 @@ def test_jpeg_cache_written_once_reused_and_invalidated(tmp_path, monkeypatch, w
     archive = tmp_path / "cifar10-jpeg.tar.gz"
     write_tar_gz(archive, jpeg_members())
     decoded = []
-    real_decode = data._decode_jpeg
-    monkeypatch.setattr(data, "_decode_jpeg", lambda payload: decoded.append(1) or real_decode(payload))
+    real_decode = images._decode_jpeg
+    monkeypatch.setattr(images, "_decode_jpeg", lambda payload: decoded.append(1) or real_decode(payload))
     first = load_dataset("cifar10", root=tmp_path)
     cached = list((tmp_path / "cache").iterdir())
     assert len(decoded) == 20 and len(cached) == 1 and cached[0].suffix == ".pt"  # no temporary file left
@@ -285,7 +286,7 @@ def test_jpeg_cache_written_once_reused_and_invalidated(tmp_path, monkeypatch, w
     def refuse(payload):
         raise AssertionError("decoded although cached")
 
-    monkeypatch.setattr(data, "_decode_jpeg", refuse)
+    monkeypatch.setattr(images, "_decode_jpeg", refuse)
     second = load_dataset("cifar10", root=tmp_path)
     assert torch.equal(first.train_images, second.train_images)
     assert torch.equal(first.test_labels, second.test_labels)
@@ -310,7 +311,7 @@ def test_a_damaged_cache_is_named_decoded_again_and_rewritten(damage, tmp_path, 
     def refuse(payload):
         raise AssertionError("decoded although cached")
 
-    monkeypatch.setattr(data, "_decode_jpeg", refuse)
+    monkeypatch.setattr(images, "_decode_jpeg", refuse)
     assert torch.equal(load_dataset("cifar10", root=tmp_path).test_labels, first.test_labels)  # the cache was rewritten
 
 
@@ -332,9 +333,9 @@ def test_jpeg_copy_layout_problems_are_value_errors(tmp_path, problem, write_tar
 # --- checksums -------------------------------------------------------------------------------
 
 def count_digests(monkeypatch) -> list[Path]:
-    """Count data._digest calls: the returned list gets the path of every file hashed."""
-    hashed, real_digest = [], data._digest
-    monkeypatch.setattr(data, "_digest", lambda path, *args: hashed.append(path) or real_digest(path, *args))
+    """Count checksums._digest calls: the returned list gets the path of every file hashed."""
+    hashed, real_digest = [], checksums._digest
+    monkeypatch.setattr(checksums, "_digest", lambda path, *args: hashed.append(path) or real_digest(path, *args))
     return hashed
 
 
@@ -347,8 +348,8 @@ def make_canonical(monkeypatch, arrays: dict[str, np.ndarray]) -> None:
     """Take the IDX files written from ``arrays`` as MNIST's canonical files (their sha256 and size)."""
     for stem, array in arrays.items():
         raw = idx_bytes(array)
-        canonical = data._Canonical(len(raw), hashlib.sha256(raw).hexdigest(), "sha256", "HOW TO GET MNIST")
-        monkeypatch.setitem(data._MNIST_IDX, stem, canonical)
+        canonical = checksums.Canonical(len(raw), hashlib.sha256(raw).hexdigest(), "sha256", "HOW TO GET MNIST")
+        monkeypatch.setitem(images._MNIST_IDX, stem, canonical)
 
 
 def test_checksum_mismatch_names_file_both_checksums_and_remedy(tmp_path, monkeypatch):
@@ -363,7 +364,7 @@ def test_checksum_mismatch_names_file_both_checksums_and_remedy(tmp_path, monkey
     message = str(caught.value)
     assert isinstance(caught.value, ValueError)
     assert f"{target} (decompressed)" in message and "HOW TO GET MNIST" in message
-    expected = data._MNIST_IDX["train-labels-idx1-ubyte"].digest
+    expected = images._MNIST_IDX["train-labels-idx1-ubyte"].digest
     assert f"expected sha256 {expected}, got {hashlib.sha256(tampered).hexdigest()}" in message
 
 
@@ -372,7 +373,7 @@ def test_verified_file_is_not_hashed_again_until_it_changes(tmp_path, monkeypatc
     make_canonical(monkeypatch, write_idx_set(folder, seed=1, gz=False))
     hashed = count_digests(monkeypatch)
     load_dataset("mnist", root=tmp_path)
-    assert sorted(path.name for path in hashed) == sorted(data._MNIST_IDX)
+    assert sorted(path.name for path in hashed) == sorted(images._MNIST_IDX)
     assert len(list((tmp_path / "cache" / "verified").iterdir())) == 4
     load_dataset("mnist", root=tmp_path)
     assert len(hashed) == 4  # remembered by path, size and mtime
@@ -392,15 +393,15 @@ def test_file_of_another_size_is_read_unchecked(tmp_path, monkeypatch):
 def test_cifar10_batches_checked_by_md5(tmp_path, monkeypatch):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
-    for name in data._CIFAR10_BATCH_FILES:
+    for name in images._CIFAR10_BATCH_FILES:
         payload = py2_pickle({"labels": [1], "data": np.zeros((1, 3072), np.uint8)})
         (folder / name).write_bytes(payload)
-        monkeypatch.setitem(data._CIFAR10_BATCH_FILES, name, data._Canonical(
+        monkeypatch.setitem(images._CIFAR10_BATCH_FILES, name, checksums.Canonical(
             len(payload), hashlib.md5(payload).hexdigest(), "md5", "HOW TO GET CIFAR-10"))
     load_dataset("cifar10", root=tmp_path)
     tampered = (folder / "test_batch").read_bytes().replace(b"labels", b"labelz")  # same size
     (folder / "test_batch").write_bytes(tampered)
-    expected = data._CIFAR10_BATCH_FILES["test_batch"].digest
+    expected = images._CIFAR10_BATCH_FILES["test_batch"].digest
     message = f"{folder / 'test_batch'}: expected md5 {expected}, got {hashlib.md5(tampered).hexdigest()}"
     with pytest.raises(DataChecksumError, match=re.escape(message)):
         load_dataset("cifar10", root=tmp_path)
@@ -424,7 +425,7 @@ def test_missing_dataset_names_every_path_searched(tmp_path, name, expected_path
 
 
 def test_missing_fashion_mnist_lists_debian_location_and_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "not-installed")
+    monkeypatch.setattr(images, "DEBIAN_FASHION_MNIST", tmp_path / "not-installed")
     monkeypatch.setenv("ANL_DATA", str(tmp_path))
     with pytest.raises(DataNotFoundError) as caught:
         load_dataset("fashion_mnist")
@@ -591,9 +592,9 @@ def test_read_cifar10_idn_labels_checks_the_published_files(tmp_path, monkeypatc
     monkeypatch.setenv("ANL_CACHE", str(tmp_path / "cache"))
     labels = [3] * 50_000  # json.dumps writes "3, " per label: the published files' 150,000 bytes
     path = write_idn_file(tmp_path, "cifar10_dependent_0.4.json", json.dumps(labels))
-    assert path.stat().st_size == data._CIFAR10_IDN_LABELS[0.4].size
+    assert path.stat().st_size == label_files._CIFAR10_IDN_LABELS[0.4].size
     with pytest.raises(DataChecksumError, match=f"checksum mismatch for {re.escape(str(path))}: expected sha256 "
-                                                f"{data._CIFAR10_IDN_LABELS[0.4].digest}"):
+                                                f"{label_files._CIFAR10_IDN_LABELS[0.4].digest}"):
         read_cifar10_idn_labels(0.4, root=tmp_path)
     other = write_idn_file(tmp_path, "cifar10_dependent_0.5.json", json.dumps(labels))  # no published file: unchecked
     assert read_cifar10_idn_labels(0.5, root=tmp_path).tolist() == labels and other.is_file()
@@ -660,8 +661,8 @@ def test_real_repeat_load_neither_hashes_nor_decodes(real_dataset, monkeypatch, 
     def refuse(*args):
         raise AssertionError("a repeat load hashed or decoded again")
 
-    monkeypatch.setattr(data, "_digest", refuse)
-    monkeypatch.setattr(data, "_decode_jpeg", refuse)
+    monkeypatch.setattr(checksums, "_digest", refuse)
+    monkeypatch.setattr(images, "_decode_jpeg", refuse)
     again = load_dataset(name)
     assert torch.equal(again.train_images, first.train_images) and torch.equal(again.test_labels, first.test_labels)
 
@@ -686,8 +687,8 @@ def test_real_idx_files_pass_their_checksums(real_dataset, tmp_path, monkeypatch
 
 @pytest.mark.realdata
 @pytest.mark.parametrize(("relative", "verify"), [
-    ("cifar10-jpeg.tar.gz", lambda path: data._verify(path, data._CIFAR10_JPEG_ARCHIVE)),
-    ("isic2017-256x192.tar.gz", lambda path: data._verify(path, data._ISIC_COPY_ARCHIVE)),
+    ("cifar10-jpeg.tar.gz", lambda path: checksums.verify(path, images._CIFAR10_JPEG_ARCHIVE)),
+    ("isic2017-256x192.tar.gz", lambda path: checksums.verify(path, isic._ISIC_COPY_ARCHIVE)),
     ("cifar-n/CIFAR-10_human.pt", verify_cifar10n_labels),
     *[(f"cifar10-idn/cifar10_dependent_{rate:g}.json",
        lambda path, rate=rate: read_cifar10_idn_labels(rate, root=path.parent.parent)) for rate in (0.2, 0.4, 0.6)],
@@ -712,7 +713,7 @@ def test_tampered_copy_of_real_archive_raises_mismatch(tmp_path, monkeypatch):
     with pytest.raises(DataChecksumError) as caught:
         load_dataset("cifar10", root=tmp_path / "fake-root")
     message = str(caught.value)
-    assert f"checksum mismatch for {target}: expected sha256 {data._CIFAR10_JPEG_ARCHIVE.digest}" in message
+    assert f"checksum mismatch for {target}: expected sha256 {images._CIFAR10_JPEG_ARCHIVE.digest}" in message
     assert f"got {hashlib.sha256(payload).hexdigest()}" in message and "shared data" in message
 
 
@@ -729,6 +730,6 @@ def test_tampered_copy_of_real_mnist_labels_raises_mismatch(tmp_path, monkeypatc
     with pytest.raises(DataChecksumError) as caught:
         load_dataset("mnist", root=tmp_path / "fake-root")
     message = str(caught.value)
-    expected = data._MNIST_IDX["train-labels-idx1-ubyte"].digest
+    expected = images._MNIST_IDX["train-labels-idx1-ubyte"].digest
     assert f"checksum mismatch for {target}: expected sha256 {expected}, got {hashlib.sha256(payload).hexdigest()}" \
         in message and "download=True" in message

@@ -22,10 +22,10 @@ def test_noise_label_and_rate():
     assert report.noise_label("clean") == "clean"
     assert report.noise_kind_label("asym:0.2") == "asymmetric"
     assert report.noise_kind_label("cifar10n:worst") == "CIFAR-10N human"
-    assert report.noise_rate("clean") == 0.0
-    assert report.noise_rate("asym:0.3") == 0.3
+    assert report.nominal_rate("clean") == 0.0
+    assert report.nominal_rate("asym:0.3") == 0.3
     with pytest.raises(ValueError, match="no numeric rate"):
-        report.noise_rate("cifar10n:worst")
+        report.nominal_rate("cifar10n:worst")
 
 
 def test_dataset_label_marks_the_jpeg_copy():

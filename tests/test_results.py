@@ -1,4 +1,4 @@
-"""anl.results: the code version in a record is the one the process imported, read from git, else
+"""anl.results: the code version in a record is read once per process (before its first epoch), from git, else
 ANL_GIT_SHA, else the package version; records are written atomically; a damaged record is refused
 with an error naming its file and the problem, and ``check-results`` lists every damaged one."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 
 import pytest
 
@@ -22,9 +23,19 @@ def test_code_version_is_read_from_git_once_per_process(monkeypatch):
                               text=True).stdout.strip()
     if not expected:
         pytest.skip("not a git checkout")
+    assert results.code_version()["git_sha"] == expected
     monkeypatch.setattr(results.subprocess, "run", lambda *_, **__: pytest.fail("git called again"))
     assert results.code_version()["git_sha"] == expected
     assert results.code_version()["code_version_source"] == "git"
+
+
+def test_importing_the_results_store_runs_no_subprocess():
+    code = ("import subprocess\n"
+            "def refuse(*args, **kwargs):\n"
+            "    raise AssertionError(f'subprocess at import: {args}')\n"
+            "subprocess.run = subprocess.Popen = refuse\n"
+            "import anl.results\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_code_version_without_git_is_ANL_GIT_SHA_else_the_package_version(monkeypatch):

@@ -12,7 +12,7 @@ import time
 import pytest
 import torch
 
-from anl import claims, engine
+from anl import engine, run_claims
 from anl.batched import train_batched
 from anl.cli import main
 from anl.results import ResultsStore
@@ -70,7 +70,7 @@ def claim_of_another_live_process(store: ResultsStore, key: str) -> None:
     folder = engine.checkpoint_dir(store)
     folder.mkdir(parents=True, exist_ok=True)
     owner = {"host": socket.gethostname(), "pid": 1, "token": "other", "claimed": "now"}
-    claims.claim_path(folder, key).write_text(json.dumps(owner))
+    run_claims.claim_path(folder, key).write_text(json.dumps(owner))
 
 
 @pytest.mark.slow
@@ -89,7 +89,7 @@ def test_every_way_of_training_a_run_claims_it(mnist, tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as stopped:
         main(argv)
     assert stopped.value.code == 2 and "being trained by another worker" in capsys.readouterr().err
-    claims.claim_path(engine.checkpoint_dir(store), config.key).unlink()
+    run_claims.claim_path(engine.checkpoint_dir(store), config.key).unlink()
     assert main(argv) == 0 and store.has(config.key)
     assert list(engine.checkpoint_dir(store).glob("*.claim")) == []  # released
 
@@ -97,14 +97,14 @@ def test_every_way_of_training_a_run_claims_it(mnist, tmp_path, capsys) -> None:
 def test_an_unreadable_claim_is_taken_over_once_stale_and_respected_while_fresh(tmp_path, monkeypatch) -> None:
     """A worker killed between creating its claim and writing it leaves an empty file."""
     monkeypatch.setenv("ANL_CLAIM_STALE_S", "60")
-    path = claims.claim_path(tmp_path, "k")
+    path = run_claims.claim_path(tmp_path, "k")
     path.write_text("")
-    assert not claims.acquire(tmp_path, "k")  # fresh: perhaps being written right now
+    assert not run_claims.acquire(tmp_path, "k")  # fresh: perhaps being written right now
     old = time.time() - 120
     os.utime(path, (old, old))
-    assert claims.acquire(tmp_path, "k")
+    assert run_claims.acquire(tmp_path, "k")
     assert json.loads(path.read_text())["pid"] == os.getpid()
-    claims.release(tmp_path, "k")
+    run_claims.release(tmp_path, "k")
 
 
 @pytest.mark.slow

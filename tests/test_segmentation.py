@@ -184,6 +184,14 @@ def test_config_resolution_and_key():
     assert len({same.key, *(config.key for config in others)}) == 4
 
 
+def test_a_missing_precision_means_fp32_on_every_device_and_bf16_is_named():
+    default = SegmentationConfig("ce")
+    assert "precision" not in default.resolved()  # the key every stored segmentation run has
+    assert SegmentationConfig("ce", precision="fp32").key == default.key
+    bf16 = SegmentationConfig("ce", precision="bf16")
+    assert bf16.resolved()["precision"] == "bf16" and bf16.key != default.key
+
+
 @pytest.mark.parametrize("config, message", [
     (SegmentationConfig("focal_dice"), "unknown loss 'focal_dice'"),
     (SegmentationConfig("ce", noise="sym:0.4"), "unknown mask noise kind 'sym'"),
@@ -194,6 +202,7 @@ def test_config_resolution_and_key():
     (SegmentationConfig("ce", train_subset=0), "invalid train_subset=0"),
     (SegmentationConfig("ce", dataset="isic2018"), "unknown segmentation dataset 'isic2018'"),
     (SegmentationConfig("gce", loss_overrides={"alpha": 1.0}), "unknown hyperparameter 'alpha' for gce"),
+    (SegmentationConfig("ce", precision="fp16"), "invalid precision='fp16': choose one of fp32, bf16"),
 ])
 def test_config_errors(config, message):
     with pytest.raises(ValueError) as error:
@@ -290,6 +299,7 @@ def test_record_round_trips_and_stored_runs_are_not_retrained(synthetic, tmp_pat
     assert summary["best_val_test_dice"] == best["test_dice"]
     assert np.mean(record["per_image"]["dice"]) == pytest.approx(epoch["test_dice"], abs=1e-4)
     assert record["loss_hparams"]["delta"] == 5e-5 and record["config"]["weight_decay"] == 0.0
+    assert record["provenance"]["amp_bf16"] is False  # no precision named: fp32, whatever the device
     examples = example_predictions(record)
     assert list(examples) == [0, 1, 2, 3] and all(mask.shape == (96, 128) for mask in examples.values())
     assert record["provenance"]["device"] == "cpu" and record["provenance"]["wall_time_s"] > 0
@@ -301,6 +311,12 @@ def test_record_round_trips_and_stored_runs_are_not_retrained(synthetic, tmp_pat
 
     monkeypatch.setattr(segmentation, "train_epoch", lambda *args: (_ for _ in ()).throw(AssertionError("retrained")))
     assert train_segmentation(config, store, datasets=synthetic, device="cpu", progress=False) == record
+
+
+def test_a_bf16_config_trains_under_bf16_autocast_and_records_it(synthetic):
+    record = train_segmentation(SegmentationConfig("ce", precision="bf16", **TINY), None, datasets=synthetic,
+                                device="cpu", progress=False)
+    assert record["config"]["precision"] == "bf16" and record["provenance"]["amp_bf16"] is True
 
 
 def test_resume_is_bit_identical(synthetic, tmp_path):

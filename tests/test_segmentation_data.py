@@ -1,4 +1,4 @@
-"""ISIC 2017 loader (anl.data, segmentation section): both layouts from tiny files written here,
+"""ISIC 2017 loader (anl.data.isic): both layouts from tiny files written here,
 image/mask pairing, the 127 threshold, resizing, the per-size cache, errors, and the real data
 (counts, statistics, regression sums) when it is there."""
 
@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from anl import data
+from anl.data import isic
 from anl.data import (
     ISIC2017_SIZE, DataNotFoundError, SegmentationDataset, load_segmentation, resize_images, resize_masks,
 )
@@ -84,7 +84,7 @@ def test_copy_archive_pairs_images_with_masks_and_thresholds(isolated, write_tar
     dataset = load_segmentation(root=isolated)
     check_copy(dataset)
     assert "isic2017-256x192.tar.gz" in dataset.source and "256x192" in dataset.source
-    assert dataset.mean == data._ISIC2017.mean and len(dataset.std) == 3
+    assert dataset.mean == isic._ISIC2017.mean and len(dataset.std) == 3
 
 
 def test_extracted_copy_folder(isolated):
@@ -156,8 +156,8 @@ def test_sizes_are_resized_from_256x192_and_cached_per_size(isolated, monkeypatc
     def refuse(*args):
         raise AssertionError("decoded or resized although cached")
 
-    monkeypatch.setattr(data, "_decode_resized", refuse)
-    monkeypatch.setattr(data, "resize_images", refuse)
+    monkeypatch.setattr(isic, "_decode_resized", refuse)
+    monkeypatch.setattr(isic, "resize_images", refuse)
     again = load_segmentation(root=isolated, size=(64, 48))
     assert torch.equal(again.test_images, small.test_images) and torch.equal(again.train_masks, small.train_masks)
     assert torch.equal(load_segmentation(root=isolated).validation_masks, native.validation_masks)

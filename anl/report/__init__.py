@@ -20,9 +20,9 @@ from anl.report.figures import (JOIN_COLOR, LINE_STYLES, LOSS_COLORS, MASK_NOISE
                                 plot_delta_sweep, plot_example_predictions, plot_gradient_norms,
                                 plot_mask_noise_examples, plot_predicted_class_shares, plot_segmentation_curves,
                                 plot_style, plot_transition_matrices, setting_colors)
-from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KINDS, SHORT_CLASS_NAMES, class_names,
-                               dataset_label, format_number, loss_label, mask_noise_label, noise_cell, noise_kind_label, noise_label, noise_rate,
-                               nowrap, plain)
+from anl.report.labels import (AUGMENTATION_NAMES, DATASET_NAMES, NOISE_KIND_NAMES, SHORT_CLASS_NAMES, class_names,
+                               dataset_label, format_number, loss_label, mask_noise_label, nominal_rate, noise_cell,
+                               noise_kind_label, noise_label, nowrap, plain)
 from anl.report.protocol import (data_protocol, finding_prefix, protocol_caption, protocol_label, protocol_sentence,
                                  segmentation_protocol_sentence)
 from anl.report.published import (PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE, PUBLISHED_STD,
@@ -44,9 +44,9 @@ __all__ = [
     "loss_colors", "plot_accuracy_against_noise_rate", "plot_alpha_beta_grid", "plot_curves",
     "plot_curves_by_protocol", "plot_curves_by_setting", "plot_delta_sweep", "plot_example_predictions",
     "plot_gradient_norms", "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves",
-    "plot_style", "plot_transition_matrices", "setting_colors", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KINDS",
+    "plot_style", "plot_transition_matrices", "setting_colors", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KIND_NAMES",
     "SHORT_CLASS_NAMES", "class_names", "dataset_label", "format_number", "loss_label", "mask_noise_label", "noise_kind_label", "noise_label",
-    "noise_rate", "noise_cell", "nowrap", "plain", "data_protocol", "finding_prefix", "protocol_caption", "protocol_label", "protocol_sentence",
+    "nominal_rate", "noise_cell", "nowrap", "plain", "data_protocol", "finding_prefix", "protocol_caption", "protocol_label", "protocol_sentence",
     "segmentation_protocol_sentence", "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE",
     "PUBLISHED_STD", "published_accuracy", "published_cells", "published_note", "published_text", "grid_results",
     "refresh_readme", "RunSet", "load_runs", "recorded_runs",

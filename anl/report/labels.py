@@ -8,7 +8,7 @@ from anl import data, losses, mask_noise
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10",
                  "cifar100": "CIFAR-100", "webvision": "WebVision"}
 SHORT_CLASS_NAMES = {"airplane": "plane", "automobile": "car", "T-shirt/top": "T-shirt", "Ankle boot": "boot"}
-NOISE_KINDS = {"clean": "clean", "sym": "symmetric", "asym": "asymmetric", "pairflip": "pair-flip",
+NOISE_KIND_NAMES = {"clean": "clean", "sym": "symmetric", "asym": "asymmetric", "pairflip": "pair-flip",
                "idn": "instance-dependent (raw pixels)", "idn-norm": "instance-dependent (normalised pixels)",
                "idn-file": "instance-dependent (fixed labels)", "cifar10n": "CIFAR-10N human"}
 AUGMENTATION_NAMES = {"none": "none", "crop_flip": "random crop (padding 4) and horizontal flip",
@@ -55,10 +55,10 @@ def noise_kind_label(spec: str) -> str:
     """"sym:0.4" -> "symmetric", "asym:0.2" -> "asymmetric", "idn:0.4" -> "instance-dependent (raw
     pixels)", "idn-file:0.4" -> "instance-dependent (fixed labels)", ..."""
     kind = spec.partition(":")[0]
-    return NOISE_KINDS.get(kind, kind)
+    return NOISE_KIND_NAMES.get(kind, kind)
 
 
-def noise_rate(spec: str) -> float:
+def nominal_rate(spec: str) -> float:
     """Nominal rate of a spec: 0 for clean, the number after the colon for the kinds with a rate."""
     kind, _, parameter = spec.partition(":")
     if kind == "clean":

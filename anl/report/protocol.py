@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from anl import losses
+from anl.engine import DEFAULT_PRECISION, run_precision
 from anl.report.labels import AUGMENTATION_NAMES, dataset_label, mask_noise_label, noise_label
 
 
@@ -100,10 +101,10 @@ def protocol_sentence(records: Sequence[Mapping[str, Any]]) -> str:
 def _precision_clause(configs: Sequence[Mapping[str, Any]]) -> str:
     """"model in bf16 autocast (the loss in float32); " where any run names a precision other than
     fp32 (a record names its precision only then; "bf16 autocast or fp32" for a mix), else nothing."""
-    precisions = list(dict.fromkeys(c.get("precision", "fp32") for c in configs))
-    if precisions == ["fp32"]:
+    precisions = list(dict.fromkeys(run_precision(c) for c in configs))
+    if precisions == [DEFAULT_PRECISION]:
         return ""
-    named = " or ".join(p if p == "fp32" else f"{p} autocast" for p in precisions)
+    named = " or ".join(p if p == DEFAULT_PRECISION else f"{p} autocast" for p in precisions)
     return f"model in {named} (the loss in float32); "
 
 

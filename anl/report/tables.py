@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anl import data, losses, noise
+from anl.engine import DEFAULT_PRECISION
 from anl.report.labels import DATASET_NAMES, format_number, noise_cell, noise_kind_label, noise_label, nowrap
 from anl.report.published import PUBLISHED_LABEL, published_cells, published_text
 from anl.report.stats import format_mean_std, loss_ranking, mean_std, optimiser_steps
@@ -264,7 +265,7 @@ def precision_comparison(summaries: pd.DataFrame, candidate: str, seed: int, oth
     ``candidate`` and under fp32 on ``seed``, fp32 on ``other_seed``, the precision's shift
     (candidate - fp32, same seed) and the seed spread (fp32 other seed - fp32 seed), in points.
     ValueError names a setting that lacks one of the three runs."""
-    precision = summaries["precision"].fillna("fp32") if "precision" in summaries else "fp32"
+    precision = summaries["precision"].fillna(DEFAULT_PRECISION) if "precision" in summaries else DEFAULT_PRECISION
     runs = summaries.assign(precision=precision).drop_duplicates(["loss", "noise", "precision", "seed"])
     by_run = runs.set_index(["loss", "noise", "precision", "seed"])
     cells = runs[(runs["precision"] == candidate) & (runs["seed"] == seed)][["loss", "noise"]]

@@ -1,4 +1,5 @@
-"""Internal: claims on runs, so that workers sharing one results folder never train the same run.
+"""Internal: workers' claims on runs (locks, not the paper's claims that the book checks), so that workers
+sharing one results folder never train the same run.
 
 A worker claims a run before training it by creating ``<folder>/<key>.claim`` atomically
 (``O_CREAT | O_EXCL``), holding its host, pid and a random token; while it holds the claim a
