@@ -38,10 +38,13 @@ def test_the_compiled_step_trains_20_steps_as_the_eager_step_does() -> None:
     # exercised), without generating C++: inductor took 200 s of this loaded CPU for the two graphs.
     # Tolerance: one step agrees to float32 rounding (~1e-7 relative); 20 steps of SGD on random
     # labels amplify it; measured max differences 2e-8 (weights), 5e-7 (BN statistics), 2e-6
-    # (momentum buffers, the L1 term's delta * sign(theta) flipping on biases at zero), so
-    # rtol 1e-4 with atol 1e-6 (weights, statistics) and 1e-5 (buffers). Weight decay 1e-3 (a
-    # 1e-4-sized term in every buffer) and the L1 term (delta * sum |theta| ~ 5e-3 in the objective)
-    # are both on, so either one missing fails.
+    # (momentum buffers, the L1 term's delta * sign(theta) flipping on biases at zero) on an AVX-512
+    # CPU, but up to 8e-5 in single buffer elements on an AVX2 one (other kernels, other rounding),
+    # so rtol 1e-4 with atol 1e-6 for weights and statistics, and each momentum buffer within 3e-3
+    # of the eager one in relative norm (measured 1e-3 on AVX2), plus 1e-5 for the bias buffers of
+    # ~1e-6 (the L1 term alone). Weight decay 1e-3 (a 1e-4-sized term in every buffer, ~1e-2 of its
+    # norm) and the L1 term (delta * sum |theta| ~ 5e-3 in the objective) are both on, so
+    # either one missing fails.
     data = synthetic_mnist(FULL_BATCHES * BATCH + LAST_BATCH)
     config = {"batch_size": BATCH, "grad_clip": 5.0, "augment": "crop_flip"}
     objective = losses.build("anl_ce", dataset="mnist")
@@ -59,8 +62,8 @@ def test_the_compiled_step_trains_20_steps_as_the_eager_step_does() -> None:
     assert mean == pytest.approx(eager, rel=1e-5)
     torch.testing.assert_close(model.state_dict(), eager_model.state_dict(), rtol=1e-4, atol=1e-6)
     for parameter, eager_parameter in zip(model.parameters(), eager_model.parameters()):
-        torch.testing.assert_close(sgd.state[parameter]["momentum_buffer"],
-                                   eager_sgd.state[eager_parameter]["momentum_buffer"], rtol=1e-4, atol=1e-5)
+        buffer, eager_buffer = sgd.state[parameter]["momentum_buffer"], eager_sgd.state[eager_parameter]["momentum_buffer"]
+        assert torch.linalg.vector_norm(buffer - eager_buffer) <= 3e-3 * torch.linalg.vector_norm(eager_buffer) + 1e-5
     assert torch.equal(generator.get_state(), eager_generator.get_state())  # the same draws, in the same order
 
 
