@@ -1,4 +1,4 @@
-"""Active Negative Loss: losses, label-noise models, data, models, trainer and results store.
+"""Active Negative Loss: the losses and what a study of them needs, as a package behind a compendium.
 
 The public surface, for use in your own training code, is what ``__all__`` lists: the losses and
 the objective (:mod:`anl.losses`), the label- and mask-noise models (:mod:`anl.noise`,

@@ -202,8 +202,8 @@ def claim_runs(store: ResultsStore | None, keys: Sequence[str]) -> Iterator[None
     """Hold this worker's claims (anl.run_claims) on runs ``keys`` of ``store`` while the block trains
     them; RunClaimedError naming the holder if another worker holds one. No store: no claims."""
     with contextlib.ExitStack() as stack:
-        for key in keys if store is not None else ():
-            folder = checkpoint_dir(store)
+        folder = checkpoint_dir(store) if store is not None else None
+        for key in keys if folder is not None else ():
             if not stack.enter_context(run_claims.claimed(folder, key)):
                 owner = run_claims.holder(folder, key) or {}
                 raise RunClaimedError(f"run {key} is being trained by another worker "
@@ -229,11 +229,17 @@ UNKNOWN_CODE_VERSION = {"git_sha": "unknown", "git_dirty": None,
                         "code_version_source": "checkpoint written without its code version"}
 
 
+def is_current_code(span: dict[str, Any]) -> bool:
+    """Whether the code version of ``span`` (a code_versions entry) is this process's code."""
+    current = code_version()
+    return {name: span.get(name) for name in current} == current
+
+
 def extend_code_versions(versions: list[dict[str, Any]], epoch: int) -> list[dict[str, Any]]:
     """``versions`` (the code versions that trained epochs 1..epoch-1, each with its first_epoch
     and last_epoch) with 1-based ``epoch`` added as trained by this process's code."""
     current = code_version()
-    if versions and {name: versions[-1][name] for name in current} == current:
+    if versions and is_current_code(versions[-1]):
         return [*versions[:-1], {**versions[-1], "last_epoch": epoch}]
     return [*versions, {**current, "first_epoch": epoch, "last_epoch": epoch}]
 
@@ -414,10 +420,9 @@ def provenance(device: torch.device, amp: bool, data_source: str, trained: Train
     the data's source, wall time and the finishing time (UTC); and ``code_versions``, the code
     version of each span of epochs, when some epochs were trained by other code than the record's
     (a run resumed after a code change)."""
-    current = code_version()
-    spans = {"code_versions": trained.code_versions} if any(
-        {name: span[name] for name in current} != current for span in trained.code_versions) else {}
-    return {**current, **spans, "packages": package_versions(), "device": device.type,
+    spans = ({"code_versions": trained.code_versions}
+             if not all(is_current_code(span) for span in trained.code_versions) else {})
+    return {**code_version(), **spans, "packages": package_versions(), "device": device.type,
             "device_name": device_name(device), "threads": torch.get_num_threads(), "amp_bf16": amp,
             "data_source": data_source, "wall_time_s": trained.wall_time,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
