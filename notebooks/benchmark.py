@@ -75,9 +75,9 @@ def loss_name(loss: str) -> str:
 # %% [markdown] tags=["if:paper_loss_names"]
 # ## The paper's protocol
 #
-# The losses `paper_loss_names` on the **full** training set for the data set's protocol epochs
-# (MNIST: 60,000 images, 50 epochs), at the noise settings `paper_noises`, seeds `paper_seeds`.
-# These are the numbers to compare with the paper's.
+# The paper's losses on the **full** training set for the data set's protocol epochs (MNIST:
+# 60,000 images, 50 epochs), at the noise settings and seeds the protocol line below reads from
+# the records. These are the numbers to compare with the paper's.
 
 # %% tags=["hide-input", "if:paper_loss_names"]
 # NBVAL_CHECK_OUTPUT
@@ -118,8 +118,9 @@ if sections["newest"]:
 # %% [markdown]
 # ## The whole grid
 #
-# Every loss of `loss_names` at every noise setting of `noises`, seeds `seeds`, on the protocol
-# the paragraph below reads from the records; every table and figure of this section names it.
+# Every loss of the page at every noise setting and seed of its grid, on the protocol the paragraph
+# below reads from the records (with its seeds and noise settings); every table and figure of
+# this section names it.
 
 # %% tags=["hide-input"]
 display(Markdown(runs.protocol()))
@@ -180,9 +181,10 @@ plt.show()
 #
 # Asymmetric noise moves labels from some classes to others, so the training labels are
 # imbalanced although the data are not. ANL-CE-ER adds $\lambda \, L_{\mathrm{ER}}$ to ANL-CE; here
-# it runs with ANL-CE's $\alpha$, $\beta$, $\delta$ and $\lambda$ = `er_lambda` beside plain ANL-CE,
-# on this page's protocol, at the noise settings `er_noises`. The papers publish no ANL-CE-ER
-# preset for (Fashion-)MNIST; $\lambda = 2$ is CIFAR-10's (the {doc}`ablations` page varies it).
+# it runs with ANL-CE's $\alpha$, $\beta$, $\delta$ and the $\lambda$ the table names, beside plain
+# ANL-CE, on this page's protocol, at asymmetric noise. The papers publish no ANL-CE-ER preset for
+# (Fashion-)MNIST; $\lambda = 2$, the page's default, is CIFAR-10's (the {doc}`ablations` page
+# varies it).
 # The table gives the last-epoch test accuracy and the KL divergence of the share of test images
 # predicted as each class from the true share (0: predictions as balanced as the data).
 
@@ -194,7 +196,7 @@ if sections["er"]:
     er_runs = er_runs.assign(divergence=er_runs["test_confusion"].map(report.predicted_share_divergence))
     columns = {"final_test_acc": ("last-epoch test (%)", 100.0, 2),
                "divergence": (f"KL(predicted share ‖ true share) ({KL.unit})", KL.scale, KL.decimals)}
-    display(Markdown(f"*{dataset_name}, {grid_protocol}.*\n\n" + report.run_scores_table(
+    display(Markdown(f"*{dataset_name}, {grid_protocol}; ANL-CE-ER with λ = {er_lambda:g}.*\n\n" + report.run_scores_table(
         er_runs, ["noise", "loss"], columns, names={"noise": report.noise_cell, "loss": loss_name})))
 else:
     display(Markdown("*No entropy-regulariser runs asked for (`er_noises` is empty).*"))
@@ -253,10 +255,10 @@ if paper_runs:
 # ## Fewer images or fewer steps?
 #
 # A reduced protocol cuts two things at once: the training images and, with them, the optimiser
-# steps (an epoch is one step per batch of 128). Here the losses `protocol_losses` are trained at
-# the noise settings `protocol_noises` under each [training subset, epochs] of `protocols`; on
-# MNIST by default: the reduced protocol (10,000 images, 30 epochs), all 60,000 images for about
-# as many steps (5 epochs), the 10,000 images for five times the steps (150 epochs), and the
+# steps (an epoch is one step per batch of 128). Here some losses are trained at some noise
+# settings under several protocols, which the tables below name; on MNIST by default, ANL-CE and
+# NCE+RCE at sym 0.8 and asym 0.4 under the reduced protocol (10,000 images, 30 epochs), all
+# 60,000 images for about as many steps (5 epochs), the 10,000 images for five times the steps (150 epochs), and the
 # paper's protocol (60,000 images, 50 epochs). Every run anneals its learning rate over its own
 # epochs (cosine schedule). The second protocol against the first changes only the images (about
 # the same steps), the third against the first only the steps (the same images); the memorisation
