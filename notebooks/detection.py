@@ -42,14 +42,14 @@ results_dir = None  # results folder, None for results/ of the repository
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from anl import experiments, pages, report
+from anl import pages, report
 
 pages.check_parameters("detection", globals())  # a bad parameter stops the page here, in one line
 report.plot_style()
 sections = pages.page_runs("detection", globals())  # the configs these parameters name
 configs = pages.configs(sections["runs"])
 runs, missing = report.recorded_runs(configs, results_dir)
-scored = report.detection_runs(runs.summaries, runs.epochs) if runs else report.detection_runs(None, None)
+scored = report.detection_runs(runs.summaries if runs else None, runs.epochs if runs else None)
 unscored = len(configs) - len(missing) - len(scored)
 
 # %% [markdown]
