@@ -22,10 +22,12 @@ from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, tra
 from anl.models import MODELS
 from anl.pages import DEVICE
 from anl.report.readme import refresh_readme
-from anl.results import REPOSITORY, ResultsStore, check_records
+from anl.results import RESULTS_VARIABLE, ResultsStore, check_records, source_checkout
 from anl.run_claims import LOG_NAME
 from anl.tune import tune
 from anl.train import AUGMENTATIONS, PROTOCOLS, VALIDATION_LABELS, VALIDATION_SEED, RunConfig, train_run
+
+RESULTS_HELP = f"results folder (default: ${RESULTS_VARIABLE} where set, else results/ of the source checkout)"
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, float]:
@@ -80,7 +82,7 @@ def add_run_options(parser: argparse.ArgumentParser, dataset_required: bool = Tr
     parser.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
                         help="of the model's forward/backward (the loss stays float32); auto (default): bf16 on "
                              "CUDA and on CPUs with native bf16 (AVX512-BF16 or AMX), else fp32; part of the run's key")
-    parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    parser.add_argument("--results", default=None, help=RESULTS_HELP)
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -112,7 +114,7 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpus-per-job", type=int, default=1, help="CPU cores per job (its torch threads)")
     parser.add_argument("--timeout-min", type=int, default=240,
                         help="a job's time limit; a job stopped at it (or preempted) is requeued and resumes")
-    parser.add_argument("--jobs-folder", help="submitit logs and job files (default: jobs/ in the repository)")
+    parser.add_argument("--jobs-folder", help="submitit logs and job files (default: jobs/ beside the results folder)")
 
 
 def submit_or_train(args: argparse.Namespace, configs: list, train) -> list[dict] | None:
@@ -233,7 +235,11 @@ def command_check_results(args: argparse.Namespace) -> None:
 def command_readme(args: argparse.Namespace) -> None:
     """Rewrite the README's results tables from the records (anl.report.readme); with --check,
     change nothing and exit 1 if any differs."""
-    path = Path(args.file)
+    checkout = source_checkout()
+    if args.file is None and checkout is None:
+        raise ValueError("readme: anl runs as an installed package, not from a source checkout; "
+                         "pass --file PATH of a Markdown file with results blocks")
+    path = Path(args.file) if args.file is not None else checkout / "README.md"
     if not path.is_file():
         raise ValueError(f"no README at {path}; pass --file PATH of a Markdown file with results blocks")
     text = path.read_text(encoding="utf-8")
@@ -277,7 +283,7 @@ def add_segment_options(parser: argparse.ArgumentParser) -> None:
                         help=f"of the model's forward/backward (the loss stays float32; default {DEFAULT_PRECISION} "
                              "on every device); part of the run's key when not the default")
     parser.add_argument("--threads", type=int, help="torch intra-op CPU threads (1 is fastest on a busy machine)")
-    parser.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    parser.add_argument("--results", default=None, help=RESULTS_HELP)
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -418,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "stopped at a checkpoint, or waiting")
     progress.add_argument("--grid", action="append", choices=list(GRIDS), metavar="NAME",
                           help=f"a named grid, repeatable (default: those the book reads); one of {', '.join(GRIDS)}")
-    progress.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    progress.add_argument("--results", default=None, help=RESULTS_HELP)
     progress.set_defaults(handler=command_progress)
     add_tune_parser(commands)
     bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
@@ -435,11 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=command_bench)
     check = commands.add_parser("check-results", help="list the damaged run records (exit 1 if any), "
                                                       "touching none")
-    check.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    check.add_argument("--results", default=None, help=RESULTS_HELP)
     check.set_defaults(handler=command_check_results)
     readme = commands.add_parser("readme", help="rewrite the README's results tables from the records")
-    readme.add_argument("--file", default=str(REPOSITORY / "README.md"))
-    readme.add_argument("--results", default=None, help="results folder (default: the repository's results/)")
+    readme.add_argument("--file", help="the Markdown file with results blocks (default: the source checkout's README.md)")
+    readme.add_argument("--results", default=None, help=RESULTS_HELP)
     readme.add_argument("--check", action="store_true", help="change nothing; exit 1 if a table differs")
     readme.set_defaults(handler=command_readme)
     return parser

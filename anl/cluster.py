@@ -24,9 +24,7 @@ except ModuleNotFoundError as error:
                               f"({error})", name="submitit") from error
 
 from anl import run_claims
-from anl.results import REPOSITORY, ResultsStore
-
-DEFAULT_JOBS_FOLDER = REPOSITORY / "jobs"
+from anl.results import ResultsStore
 
 SweepFunction = Callable[..., list[dict[str, Any]]]
 
@@ -97,10 +95,11 @@ def submit_sweep(train: SweepFunction, configs: Sequence[Any], store: ResultsSto
                  cpus_per_job: int = 1, gpus_per_job: int = 0, partition: str | None = None,
                  device: str = "auto") -> list[submitit.Job]:
     """Submit the runs of ``configs`` not yet in ``store`` as one job array of ``runs_per_job`` runs
-    a job; returns the jobs (none when every run is recorded)."""
+    a job, its logs and job files in ``folder`` (default: ``jobs/`` beside the store's folder);
+    returns the jobs (none when every run is recorded)."""
     pending = [config for config in configs if not store.has(config.key)]
     pieces = chunks(pending, runs_per_job)
-    folder = Path(folder) if folder is not None else DEFAULT_JOBS_FOLDER
+    folder = Path(folder) if folder is not None else store.root.parent / "jobs"
     submitter = make_executor(executor, folder, timeout_min=timeout_min, cpus_per_job=cpus_per_job,
                               gpus_per_job=gpus_per_job, partition=partition)
     if not pieces:

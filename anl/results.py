@@ -38,8 +38,28 @@ from jsonschema.exceptions import best_match
 from anl import __version__
 from anl.atomic import atomic_write_bytes
 
-REPOSITORY = Path(__file__).resolve().parent.parent
-DEFAULT_RESULTS = REPOSITORY / "results"
+RESULTS_VARIABLE = "ANL_RESULTS"  # names the results folder; else the source checkout's results/
+
+
+def source_checkout() -> Path | None:
+    """The source checkout the package runs from (the folder holding ``anl/`` and a ``pyproject.toml``
+    beside it: a clone, installed editable or on ``PYTHONPATH``), or None for an installed package."""
+    folder = Path(__file__).resolve().parent.parent
+    return folder if (folder / "pyproject.toml").is_file() else None
+
+
+def default_results_root() -> Path:
+    """The results folder a store uses when none is given: ``$ANL_RESULTS`` where set, else
+    ``results/`` of the source checkout; ValueError for an installed package without the variable
+    (its own folder, site-packages, is never a place to write runs)."""
+    if os.environ.get(RESULTS_VARIABLE):
+        return Path(os.environ[RESULTS_VARIABLE]).expanduser()
+    checkout = source_checkout()
+    if checkout is None:
+        raise ValueError(f"no results folder: anl runs as an installed package (from {Path(__file__).parent}), "
+                         f"not from a source checkout; set {RESULTS_VARIABLE} to the results folder "
+                         f"or pass one (--results PATH)")
+    return checkout / "results"
 
 
 def config_key(config: Mapping[str, Any]) -> str:
@@ -53,10 +73,14 @@ def read_code_version() -> dict[str, Any]:
     commit), and ``code_version_source``, where it came from. "git": the package's checkout;
     without git or a checkout (a copy on a GPU machine), "ANL_GIT_SHA": the commit that
     environment variable names, else "package": the package version; git_dirty is then None."""
+    checkout = source_checkout()
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPOSITORY, capture_output=True, text=True,
+        return subprocess.run(["git", *args], cwd=checkout, capture_output=True, text=True,
                               check=True, timeout=30).stdout.strip()
     try:
+        if checkout is None:  # git above site-packages would name an unrelated repository
+            raise FileNotFoundError("no source checkout")
         sha = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "anl"))
     except (OSError, subprocess.SubprocessError):
@@ -293,10 +317,11 @@ def read_record(path: Path) -> dict[str, Any]:
 
 
 class ResultsStore:
-    """Run records under ``root/runs/<key>.json``; the readers raise DamagedRecordError."""
+    """Run records under ``root/runs/<key>.json`` (``root`` defaults to :func:`default_results_root`);
+    the readers raise DamagedRecordError."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root) if root is not None else DEFAULT_RESULTS
+        self.root = Path(root) if root is not None else default_results_root()
         self.runs = self.root / "runs"
 
     def path(self, key: str) -> Path:

@@ -18,9 +18,11 @@ import torch
 from anl import cli, engine
 from anl.atomic import atomic_write_bytes
 from anl.cli import main
-from anl.results import REPOSITORY, ResultsStore
+from anl.results import ResultsStore
 from anl.train import RunConfig
 from records import classification_record
+
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 TINY = ["--dataset", "mnist", "--train-subset", "100", "--train-eval-size", "50", "--epochs", "1", "--device", "cpu",
         "--precision", "fp32", "--no-progress"]

@@ -20,8 +20,10 @@ import torch
 from anl import run_claims
 from anl.cli import main
 from anl.engine import checkpoint_path, run_progress, save_checkpoint
-from anl.results import REPOSITORY, ResultsStore
+from anl.results import ResultsStore
 from anl.train import RunConfig, train_sweep
+
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 TINY = ["--dataset", "mnist", "--train-subset", "256", "--train-eval-size", "256", "--device", "cpu",
         "--precision", "fp32", "--no-progress"]

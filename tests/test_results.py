@@ -1,13 +1,17 @@
 """anl.results: the code version in a record is read once per process (before its first epoch), from git, else
-ANL_GIT_SHA, else the package version; records are written atomically; a damaged record is refused
+ANL_GIT_SHA, else the package version; the results folder is $ANL_RESULTS, else the checkout's results/;
+records are written atomically; a damaged record is refused
 with an error naming its file and the problem, and ``check-results`` lists every damaged one."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +23,7 @@ from records import classification_record
 
 
 def test_code_version_is_read_from_git_once_per_process(monkeypatch):
-    expected = subprocess.run(["git", "rev-parse", "HEAD"], cwd=results.REPOSITORY, capture_output=True,
+    expected = subprocess.run(["git", "rev-parse", "HEAD"], cwd=results.source_checkout(), capture_output=True,
                               text=True).stdout.strip()
     if not expected:
         pytest.skip("not a git checkout")
@@ -51,6 +55,35 @@ def test_code_version_without_git_is_ANL_GIT_SHA_else_the_package_version(monkey
     assert results.read_code_version() == package
     monkeypatch.delenv("ANL_GIT_SHA")
     assert results.read_code_version() == package
+
+
+def test_the_results_folder_is_ANL_RESULTS_else_the_checkouts_results(monkeypatch, tmp_path):
+    monkeypatch.delenv("ANL_RESULTS", raising=False)
+    checkout = Path(__file__).resolve().parents[1]
+    assert results.ResultsStore().root == checkout / "results"
+    monkeypatch.setenv("ANL_RESULTS", str(tmp_path / "mine"))
+    assert results.ResultsStore().runs == tmp_path / "mine" / "runs"
+    assert results.ResultsStore(tmp_path / "given").root == tmp_path / "given"
+
+
+def test_an_installed_package_names_ANL_RESULTS_and_never_writes_beside_itself(tmp_path):
+    """A copy of the package without a pyproject.toml beside it, as in site-packages."""
+    shutil.copytree(Path(results.__file__).parent, tmp_path / "anl", ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("from anl import results\n"
+            "assert results.source_checkout() is None\n"
+            "assert results.read_code_version()['code_version_source'] == 'package'\n"
+            "results.ResultsStore()\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop("ANL_RESULTS", None)
+    env.pop("ANL_GIT_SHA", None)
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "ValueError: no results folder" in done.stderr and "set ANL_RESULTS" in done.stderr
+    env["ANL_RESULTS"] = str(tmp_path / "results")
+    code = "from anl import results\nprint(results.ResultsStore().root)\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == str(tmp_path / "results")
 
 
 def test_a_write_interrupted_before_the_rename_leaves_the_previous_record(tmp_path, monkeypatch):
