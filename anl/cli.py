@@ -1,4 +1,4 @@
-"""Internal: command line: ``python -m anl run | sweep | tune | grids | progress | bench | check-results | readme |
+"""Internal: command line: ``python -m anl run | sweep | tune | study | grids | progress | bench | check-results | readme |
 segment``. Bad arguments give a one-line error. The top of the package: imported by
 ``anl.__main__`` only."""
 
@@ -18,7 +18,7 @@ from anl import losses, mask_noise, segmentation
 from anl.atomic import atomic_write_bytes
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
 from anl.engine import DEFAULT_PRECISION, PRECISIONS, checkpoint_dir, resolve_precision, run_progress
-from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, grid, train_configs
+from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, STUDIES, grid, run_study, train_configs
 from anl.models import MODELS
 from anl.pages import DEVICE
 from anl.report.readme import refresh_readme
@@ -208,6 +208,23 @@ def add_tune_parser(commands: argparse._SubParsersAction) -> None:
                       help="finished trials the study should have; a rerun resumes it and trains only the missing")
     tuning.add_argument("--seed", type=int, default=1, help="the runs' seed (noise, training) and the sampler's")
     tuning.set_defaults(handler=command_tune)
+
+
+def command_study(args: argparse.Namespace) -> None:
+    """Run a named tuning study (anl.experiments.run_study): its searches, then the chosen settings
+    at the paper's protocol; print one line per trial, per search and per run."""
+    store = writable_store(args.results)
+    try:
+        records = run_study(args.name, store, device=args.device, progress=not args.no_progress)
+    except ModuleNotFoundError as error:
+        if error.name != "optuna":
+            raise
+        raise ValueError(str(error)) from None
+    for record in records:
+        config = record["config"]
+        print(f"{config['dataset']} {config['loss']:>10} {config['noise']:>12} seed {config['seed']} "
+              f"{config['loss_overrides']}: final {record['summary']['final_test_acc']:.4f}")
+    print(f"{args.name}: {len(records)} runs of the chosen settings recorded in {store.runs}")
 
 
 def command_bench(args: argparse.Namespace) -> None:
@@ -427,6 +444,13 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("--results", default=None, help=RESULTS_HELP)
     progress.set_defaults(handler=command_progress)
     add_tune_parser(commands)
+    studies = commands.add_parser("study", help="run a named tuning study: its searches (each resumable), then "
+                                                "the chosen settings at the paper's protocol")
+    studies.add_argument("name", help=f"one of {', '.join(STUDIES)}")
+    studies.add_argument("--device", default="auto", type=device_option, help="cpu, cuda, cuda:1 or auto (default)")
+    studies.add_argument("--results", default=None, help=RESULTS_HELP)
+    studies.add_argument("--no-progress", action="store_true")
+    studies.set_defaults(handler=command_study)
     bench = commands.add_parser("bench", help="training and evaluation images/s per model and device")
     bench.add_argument("--models", default="cnn4,cnn8")
     bench.add_argument("--device", default="auto", type=device_option)

@@ -10,11 +10,11 @@ runs the book's pages read with their default parameters.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from anl import losses
-from anl.data import SEGMENTATION_DATASETS
+from anl import losses, tune
+from anl.data import SEGMENTATION_DATASETS, load_dataset
 from anl.results import ResultsStore
 from anl.segmentation import SegmentationConfig, train_segmentation_sweep
 from anl.train import RunConfig, train_sweep
@@ -323,6 +323,90 @@ def gpu_queue() -> list[ExperimentConfig]:
     for config in [*fidelity, *more_seeds, *book]:
         queue.setdefault(config.key, config)
     return list(queue.values())
+
+
+TUNING_LOSSES = ("anl_ce", "nce_rce")  # ANL-CE and the best baseline of the paper's tables
+TUNING_VALIDATIONS = ("clean", "noisy")  # a held-out split with its true labels, or the labels a practitioner has
+TUNING_FRACTION = 0.1  # of the training images held out, as in the ANL authors' code
+TUNING_TRIALS = 16  # finished trials of each search: the pruner's 5 start-up trials, then 11 drawn by TPE
+TUNED_SEEDS = (1, 2, 3)  # of each chosen setting at the paper's protocol, as the presets' runs of mnist-full
+
+
+@dataclass(frozen=True)
+class TuningStudy:
+    """One search of :func:`anl.tune.tune`: the run every trial varies (its validation split, the
+    tuned hyperparameters at their presets) and the finished trials the search reaches."""
+
+    base: RunConfig
+    trials: int
+
+
+def mnist_tuning() -> list[TuningStudy]:
+    """ANL-CE, then NCE+RCE, on MNIST at sym 0.8 and asym 0.4, each searched with a clean and with a
+    noisy validation split (TUNING_FRACTION of the training images, stratified, the authors' split
+    seed), TUNING_TRIALS trials on the reduced protocol (10,000 images, 30 epochs: a trial costs a
+    tenth of a paper-protocol run), seed 1."""
+    return [TuningStudy(run_config("mnist", loss, noise, 1, validation_fraction=TUNING_FRACTION,
+                                   validation=validation, **REDUCED_CLASSIFICATION), TUNING_TRIALS)
+            for loss in TUNING_LOSSES for noise in NEWEST_NOISE for validation in TUNING_VALIDATIONS]
+
+
+#: The named tuning studies (``python -m anl study NAME``): searches whose chosen settings are then
+#: trained at the paper's protocol (:func:`tuned_configs`).
+STUDIES: dict[str, Callable[[], list[TuningStudy]]] = {"mnist-tuning": mnist_tuning}
+
+
+def study(name: str) -> list[TuningStudy]:
+    """The searches of a named study of :data:`STUDIES`."""
+    if name not in STUDIES:
+        raise ValueError(f"unknown study {name!r}; choose one of {', '.join(STUDIES)}")
+    return STUDIES[name]()
+
+
+def tuned_config(search: TuningStudy, best: dict[str, float], seed: int) -> RunConfig:
+    """The best setting of ``search`` at the paper's protocol: the whole training set, no split,
+    the data set's epochs, the search's loss, noise and precision, ``best`` over its presets."""
+    base = search.base
+    return run_config(base.dataset, base.loss, base.noise, seed, precision=base.precision,
+                      loss_overrides={**base.loss_overrides, **best})
+
+
+def chosen_setting(search: TuningStudy, store: ResultsStore) -> dict[str, float] | None:
+    """The best setting of ``search`` in ``store`` once it has reached its trials, else None."""
+    summary = tune.read_summary(search.base, store)
+    if summary is None or summary["finished"] < search.trials:
+        return None
+    return summary["best"]["params"]
+
+
+def tuned_configs(name: str, store: ResultsStore) -> list[RunConfig]:
+    """The runs of the chosen settings of study ``name`` in ``store`` (:func:`chosen_setting`) at
+    TUNED_SEEDS, in the study's order; a setting two searches chose (clean and noisy validation
+    agreeing) is one run."""
+    runs: dict[str, RunConfig] = {}
+    for search in study(name):
+        best = chosen_setting(search, store)
+        for seed in TUNED_SEEDS if best is not None else ():
+            config = tuned_config(search, best, seed)
+            runs.setdefault(config.key, config)
+    return list(runs.values())
+
+
+def run_study(name: str, store: ResultsStore, *, device: str | None = None, progress: bool = True,
+              log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Every search of study ``name`` until it has its trials (resumed where it stopped), then the
+    runs of the chosen settings (:func:`tuned_configs`); returns their records. ``log`` gets a
+    line per trial and per search."""
+    searches = study(name)
+    datasets = {dataset: load_dataset(dataset) for dataset in dict.fromkeys(search.base.dataset for search in searches)}
+    for search in searches:
+        base = search.base
+        result = tune.tune(base, store, search.trials, dataset=datasets[base.dataset], device=device,
+                           progress=progress, log=log)
+        setting = ", ".join(f"{hparam} {value:.4g}" for hparam, value in (result.best_params or {}).items())
+        log(f"{name}: {base.loss} at {base.noise}, {base.validation} validation: best {setting or 'none'} "
+            f"(val_acc {result.best_val_acc}) after {result.finished} trials")
+    return train_configs(tuned_configs(name, store), store, device=device, progress=progress)
 
 
 def segmentation_grid(protocol: str, loss_names: Sequence[str] = SEGMENTATION_GRID_LOSSES,

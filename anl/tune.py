@@ -10,10 +10,11 @@ validation accuracy ``val_acc``; a median pruner stops a trial in the second hal
 
 The study is an SQLite file, ``<results>/tuning/<name>.db``, named by the runs' shared config and
 the search space (:func:`study_name`), so the same options resume it and a shared results folder
-shares it; ``<name>.json`` beside it lists the trials and the best setting. ``trials`` counts the
-study's finished trials (completed, pruned or diverged): a rerun with the same count trains
-nothing, and a trial interrupted before its record was written is tried again first, with the
-same hyperparameters, so its run resumes from its checkpoint. Needs the extra 'tune' (optuna).
+shares it; ``<name>.json`` beside it lists the trials and the best setting, rewritten after each
+trial. ``trials`` counts the study's finished trials (completed, pruned or diverged): a rerun with
+the same count trains nothing, and a trial interrupted before its record was written is tried
+again first, with the same hyperparameters, so its run resumes from its checkpoint. Needs the
+extra 'tune' (optuna).
 """
 
 from __future__ import annotations
@@ -90,6 +91,18 @@ def study_name(resolved: dict[str, Any], space: dict[str, tuple[float, float]]) 
     return f"{resolved['dataset']}-{resolved['loss']}-{noise}-{resolved['validation']}-{digest}"
 
 
+def summary_path(base: RunConfig, store: ResultsStore) -> Path:
+    """Where the study of ``base`` in ``store`` writes its summary (:func:`write_summary`)."""
+    return store.root / TUNING_FOLDER / f"{study_name(base.resolved(), search_space(base))}.json"
+
+
+def read_summary(base: RunConfig, store: ResultsStore) -> dict[str, Any] | None:
+    """The summary of the study of ``base`` in ``store`` (its config, search space, trials and best
+    setting), or None before its first call has finished."""
+    path = summary_path(base, store)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def tune(base: RunConfig, store: ResultsStore, trials: int, *, dataset: ImageDataset | None = None,
          device: str | None = None, progress: bool = True,
          log: Callable[[str], None] = print) -> TuningResult:
@@ -124,17 +137,20 @@ def tune(base: RunConfig, store: ResultsStore, trials: int, *, dataset: ImageDat
         except optuna.TrialPruned as pruned:
             checkpoint_path(store, config.key).unlink(missing_ok=True)
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            write_summary(study, summarise(study, path, trained, optuna), resolved, space, optuna)
             log(f"trial {done + 1}/{trials}: {setting}: pruned at {pruned} (run {config.key})")
             continue
         except NonFiniteObjectiveError as error:
             trial.set_user_attr("diverged", str(error))
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            write_summary(study, summarise(study, path, trained, optuna), resolved, space, optuna)
             log(f"trial {done + 1}/{trials}: {setting}: diverged ({error})")
             continue
         except BaseException:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)  # tried again by the next call
             raise
         study.tell(trial, value)
+        write_summary(study, summarise(study, path, trained, optuna), resolved, space, optuna)
         log(f"trial {done + 1}/{trials}: {setting}: val_acc {value:.4f} (run {config.key})")
     result = summarise(study, path, trained, optuna)
     write_summary(study, result, resolved, space, optuna)

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from anl import losses, noise, report, train
+from anl import experiments, losses, noise, report, train
 from anl import tune as tuning
 from anl.cli import main
 from anl.data import stratified_subset
@@ -270,3 +270,43 @@ def test_missing_optuna_names_the_extra(monkeypatch, tmp_path, capsys, no_traini
     monkeypatch.setitem(sys.modules, "optuna", None)
     line = error_line(capsys, [*TUNE, "--trials", "1", "--results", str(tmp_path)])
     assert "tuning needs optuna, the extra 'tune': pip install '.[tune]'" in line
+
+
+@pytest.mark.slow
+def test_a_study_searches_then_trains_each_chosen_setting_at_the_paper_protocol(tmp_path, monkeypatch, small_mnist):
+    searches = [experiments.TuningStudy(dataclasses.replace(BASE, epochs=1, validation=validation), 2)
+                for validation in ("clean", "noisy")]
+    monkeypatch.setitem(experiments.STUDIES, "tiny", lambda: searches)
+    monkeypatch.setattr(experiments, "load_dataset", lambda name: small_mnist)
+    trained: list[RunConfig] = []
+    monkeypatch.setattr(experiments, "train_configs", lambda configs, store, **_: trained.extend(configs) or [])
+    store = ResultsStore(tmp_path)
+    lines: list[str] = []
+    experiments.run_study("tiny", store, progress=False, log=lines.append)
+    assert sum(line.startswith("trial ") for line in lines) == 4 and len(store.paths()) == 4
+    best = [tuning.read_summary(search.base, store)["best"]["params"] for search in searches]
+    assert all(best) and len(trained) == 3 * len({json.dumps(params, sort_keys=True) for params in best})
+    for config in trained:
+        resolved = config.resolved()
+        assert config.loss_overrides in best and config.seed in experiments.TUNED_SEEDS
+        assert resolved["train_subset"] is None and resolved["epochs"] == 50 and "validation_fraction" not in resolved
+        assert (config.dataset, config.loss, config.noise) == ("mnist", "nce_rce", "sym:0.4")
+    assert len({config.key for config in trained}) == len(trained)
+
+
+def test_a_search_short_of_its_trials_has_no_chosen_setting_yet(tmp_path, monkeypatch):
+    search = experiments.TuningStudy(BASE, 3)
+    path = tuning.summary_path(BASE, ResultsStore(tmp_path))
+    path.parent.mkdir(parents=True)
+    summary = {"finished": 2, "best": {"params": {"alpha": 2.0, "beta": 5.0}, "val_acc": 0.9, "key": "k"}}
+    path.write_text(json.dumps(summary))
+    monkeypatch.setitem(experiments.STUDIES, "tiny", lambda: [search])
+    assert experiments.tuned_configs("tiny", ResultsStore(tmp_path)) == []
+    path.write_text(json.dumps({**summary, "finished": 3}))
+    assert [config.loss_overrides for config in experiments.tuned_configs("tiny", ResultsStore(tmp_path))] == [
+        {"alpha": 2.0, "beta": 5.0}] * len(experiments.TUNED_SEEDS)
+
+
+def test_an_unknown_study_names_the_studies(tmp_path, capsys):
+    line = error_line(capsys, ["study", "nope", "--results", str(tmp_path)])
+    assert line == "python -m anl study: error: unknown study 'nope'; choose one of mnist-tuning"
