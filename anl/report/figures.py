@@ -434,3 +434,38 @@ def plot_gradient_norms(panels: Mapping[str, Mapping[str, tuple[np.ndarray, np.n
     axes[0].set_ylabel("logit-gradient norm ||dL/dz||")
     fig.suptitle(title)
     return fig
+
+
+
+def plot_tuning_trials(trials: pd.DataFrame, presets: Mapping[tuple[str, str], Mapping[str, float]],
+                       x: str, y: str, title: str) -> Any:
+    """The trials of tuning searches (rows of :func:`anl.report.tuning.trials_frame`): a row of
+    panels per loss and noise, a column per validation split (clean labels, noisy labels: their
+    accuracies are on different scales, so each panel has its own colour bar): hyperparameter
+    ``x`` against ``y`` on log axes, each completed trial a dot coloured by its last-epoch
+    validation accuracy (%, SETTING_COLORMAP), trials stopped early grey crosses, the preset of
+    ``presets[(loss, noise)]`` a black star. Returns the figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    cells = list(dict.fromkeys(zip(trials["loss"], trials["noise"])))
+    validations = list(dict.fromkeys(trials["validation"]))
+    fig, axes = plt.subplots(len(cells), len(validations), figsize=(7.5, 2.9 * len(cells)), squeeze=False)
+    for row, (loss, noise) in zip(axes, cells):
+        for ax, validation in zip(row, validations):
+            search = trials[(trials["loss"] == loss) & (trials["noise"] == noise) & (trials["validation"] == validation)]
+            stopped, done = search[search["state"] != "COMPLETE"], search[search["state"] == "COMPLETE"]
+            ax.scatter(stopped[x], stopped[y], marker="x", color=JOIN_COLOR, s=30)
+            dots = ax.scatter(done[x], done[y], c=100 * done["val_acc"], cmap=SETTING_COLORMAP, s=40,
+                              edgecolors="black", linewidths=0.4)
+            if len(done):
+                fig.colorbar(dots, ax=ax, label="val. accuracy (%)")
+            preset = presets[(loss, noise)]
+            ax.scatter([preset[x]], [preset[y]], marker="*", color="black", s=140, zorder=3)
+            ax.set(xscale="log", yscale="log", xlabel=x, ylabel=y,
+                   title=f"{losses.display_name(loss)}, {noise_label(noise)}, {validation} validation")
+    keys = [Line2D([], [], marker="x", linestyle="", color=JOIN_COLOR, label="trial stopped early"),
+            Line2D([], [], marker="*", linestyle="", color="black", markersize=10, label="published preset")]
+    fig.legend(handles=keys, loc="outside lower center", ncols=len(keys))
+    fig.suptitle(title)
+    return fig
