@@ -8,7 +8,8 @@
 - :mod:`anl.report.tables`: tables of runs (DataFrames and Markdown);
 - :mod:`anl.report.figures`: the figure style, the one palette of losses and shared figures;
 - :mod:`anl.report.runs`: the runs a page reads, trained when missing (the only module that trains);
-- :mod:`anl.report.readme`: the README's results tables, written from the records.
+- :mod:`anl.report.readme`: the README's results tables, written from the records;
+- :mod:`anl.report.tuning`: the tuning studies: searches, trials and the chosen settings beside the presets.
 
 Every public name is importable from ``anl.report`` itself (``report.load_runs``).
 """

@@ -51,7 +51,7 @@ def trials_frame(name: str, results_dir: str | os.PathLike[str] | None = None) -
 def chosen_and_preset_runs(name: str, results_dir: str | os.PathLike[str] | None = None
                            ) -> list[tuple[str, RunConfig]]:
     """(setting, config) pairs of the runs that answer study ``name`` at the paper's protocol and
-    seeds :data:`anl.experiments.TUNED_SEEDS`, per loss and noise of the study: "preset" (the
+    seeds TUNED_SEEDS of :mod:`anl.experiments`, per loss and noise of the study: "preset" (the
     published preset: the runs of mnist-full), then "clean" and "noisy" (the setting each
     validation split chose, :func:`anl.experiments.chosen_setting`) where that search is done."""
     store = ResultsStore(results_dir)
