@@ -33,21 +33,23 @@
 # point or more at high noise. Differences of that size are no evidence either way.
 
 # %% tags=["parameters"]
-dataset = "mnist"
-seeds = [1]
-epochs = 30
-train_subset = 10000  # size of the stratified training subset, None for the full training set
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = True  # train runs missing from the store, else stop and list them
-device = "auto"
-high_noise = "sym:0.8"  # noise of the L1/L2 and delta sweeps
-l2_weight_decays = [1e-3, 1e-4]  # L2 strengths tried instead of L1, 1e-3 is the MNIST protocol value
-deltas = [0.0, 1e-6, 1e-5, 1e-4]
-sensitivity_noise = "sym:0.6"  # noise of the alpha/beta grid
-alphas = [0.5, 1.0, 2.0]
-betas = [0.5, 1.0, 2.0]
-er_noise = "asym:0.4"
-lambdas = [0.0, 0.5, 2.0, 8.0]
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Ablations, and the page prints the values it runs with.
+dataset = ...
+seeds = ...
+epochs = ...
+train_subset = ...
+results_dir = ...
+train_missing = ...
+device = ...
+high_noise = ...
+l2_weight_decays = ...
+deltas = ...
+sensitivity_noise = ...
+alphas = ...
+betas = ...
+er_noise = ...
+lambdas = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -56,12 +58,14 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
-pages.check_parameters("ablations", globals())  # a bad parameter stops the page here, in one line
+page = pages.Ablations.from_parameters(globals())  # a bad parameter stops the page here, in one line
+globals().update(page.parameters())  # its values under their names, for the cells below
+display(Markdown(page.parameters_line()))
 report.plot_style()
 finding = report.finding_prefix(len(seeds), epochs, train_subset)  # "indicative" with one seed or a reduced protocol
 protocol = report.protocol_caption(epochs, train_subset)  # in every figure's title
 base = losses.preset("anl_ce", dataset)
-sections = pages.page_runs("ablations", globals())  # (varied setting, config) by section
+sections = page.runs()  # (varied setting, config) by section
 runs = report.load_runs([config for entries in sections.values() for config in pages.configs(entries)], results_dir,
                         train=train_missing, device=device)
 display(Markdown("**Runs, by section** (the counts the scorecard gives):\n\n" + "\n".join(

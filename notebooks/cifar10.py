@@ -28,22 +28,24 @@
 # (`scripts/gpu_parallel_runs.py`). With `train_missing = True` it trains the missing runs first.
 
 # %% tags=["parameters"]
-dataset = "cifar10"
-loss_names = ["ce", "nce_rce", "anl_ce", "anl_fl"]
-noises = ["sym:0.8"]
-seeds = [1]
-precision = "bf16"  # of the model's forward and backward (the loss is float32): part of each run's key
-short_epochs = 40  # the shorter protocol under test (everything else equal, cosine over its epochs); None to skip
-tolerance = 0.02  # the rule's bound: every loss's last-epoch accuracy within this (2 points) of the paper protocol's
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = False  # True: train the missing runs first (hours each on a CPU)
-device = "auto"
-table_grid = "cifar10-table"  # the rest of the published table (sym 0.4, asym 0.2 and 0.4, clean); None to skip
-idn_grid = "cifar10-idn"  # instance-dependent noise; None to skip
-human_grid = "cifar10n"  # real human noise (CIFAR-10N label sets); None to skip
-newest_grid = "cifar10-newest"  # the newest robust losses (JAL-CE, CEε+MAE) and NCE+AGCE; None to skip
-precision_grid = "mnist-bf16"  # bf16 runs set beside their fp32 twins (same seed, and spread_seed); None to skip
-spread_seed = 2  # the fp32 twins' second seed: how far a seed alone moves the numbers
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Cifar10, and the page prints the values it runs with.
+dataset = ...
+loss_names = ...
+noises = ...
+seeds = ...
+precision = ...
+short_epochs = ...
+tolerance = ...
+results_dir = ...
+train_missing = ...
+device = ...
+table_grid = ...
+idn_grid = ...
+human_grid = ...
+newest_grid = ...
+precision_grid = ...
+spread_seed = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -51,9 +53,11 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
-pages.check_parameters("cifar10", globals())  # a bad parameter stops the page here, in one line
+page = pages.Cifar10.from_parameters(globals())  # a bad parameter stops the page here, in one line
+globals().update(page.parameters())  # its values under their names, for the cells below
+display(Markdown(page.parameters_line()))
 report.plot_style()
-sections = pages.page_runs("cifar10", globals())  # the configs these parameters name
+sections = page.runs()  # the configs these parameters name
 if train_missing:
     for configs in sections.values():
         if configs:

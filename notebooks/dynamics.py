@@ -27,17 +27,19 @@
 # missing from the results store are trained first.
 
 # %% tags=["parameters"]
-dataset = "mnist"
-loss_names = ["ce", "gce", "nce_mae", "nce_rce", "anl_ce", "anl_fl"]
-noises = ["sym:0.8", "asym:0.4"]
-seeds = [1, 2]
-epochs = 30
-train_subset = 10000  # size of the stratified training subset, None for the full training set
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = True  # train runs missing from the store, else stop and list them
-device = "auto"
-convergence_fraction = 0.95  # the convergence bar: this fraction of the best loss's last-epoch test accuracy
-early_epochs = [5, 10]  # test accuracy after these epochs; [] to skip
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Dynamics, and the page prints the values it runs with.
+dataset = ...
+loss_names = ...
+noises = ...
+seeds = ...
+epochs = ...
+train_subset = ...
+results_dir = ...
+train_missing = ...
+device = ...
+convergence_fraction = ...
+early_epochs = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -45,9 +47,11 @@ from IPython.display import Markdown, display
 
 from anl import pages, report
 
-pages.check_parameters("dynamics", globals())  # a bad parameter stops the page here, in one line
+page = pages.Dynamics.from_parameters(globals())  # a bad parameter stops the page here, in one line
+globals().update(page.parameters())  # its values under their names, for the cells below
+display(Markdown(page.parameters_line()))
 report.plot_style()
-runs = report.load_runs(pages.page_runs("dynamics", globals())["runs"], results_dir, train=train_missing, device=device)
+runs = report.load_runs(page.runs()["runs"], results_dir, train=train_missing, device=device)
 display(Markdown(runs.protocol()))
 
 # %% [markdown]

@@ -54,12 +54,14 @@
 # type: this page takes the one named by `preset_noise_type`.
 
 # %% tags=["parameters"]
-num_classes = 10
-num_inputs = 2000  # random logit vectors for the symmetry table
-logit_scale = 3.0  # logits are logit_scale times standard normal draws
-seed = 0
-preset_dataset = "cifar10"  # preset of alpha, beta, a, q for the losses that need one
-preset_noise_type = "sym"  # and its noise type, for the losses whose preset depends on it (ε-softmax)
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Losses, and the page prints the values it runs with.
+num_classes = ...
+num_inputs = ...
+logit_scale = ...
+seed = ...
+preset_dataset = ...
+preset_noise_type = ...
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -69,7 +71,9 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
-pages.check_parameters("losses", globals())  # a bad parameter stops the page here, in one line
+page = pages.Losses.from_parameters(globals())  # a bad parameter stops the page here, in one line
+globals().update(page.parameters())  # its values under their names, for the cells below
+display(Markdown(page.parameters_line()))
 report.plot_style()
 
 

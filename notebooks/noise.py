@@ -25,13 +25,15 @@
 # by side.
 
 # %% tags=["parameters"]
-seed = 1  # noise seed, as the seed of a run
-heatmap_rate = 0.4  # rate of the symmetric, asymmetric and IDN heatmaps
-cifar10n_heatmaps = ["aggre", "worst"]  # CIFAR-10N label sets shown as heatmaps
-sym_rates = [0.2, 0.4, 0.6, 0.8]
-asym_rates = [0.1, 0.2, 0.3, 0.4]
-idn_rates = [0.2, 0.4, 0.6]
-cifar10n_sets = ["aggre", "random1", "random2", "random3", "worst"]
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Noise, and the page prints the values it runs with.
+seed = ...
+heatmap_rate = ...
+cifar10n_heatmaps = ...
+sym_rates = ...
+asym_rates = ...
+idn_rates = ...
+cifar10n_sets = ...
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -40,7 +42,9 @@ from IPython.display import Markdown, display
 from anl import noise, pages, report
 from anl.data import load_dataset
 
-pages.check_parameters("noise", globals())  # a bad parameter stops the page here, in one line
+page = pages.Noise.from_parameters(globals())  # a bad parameter stops the page here, in one line
+globals().update(page.parameters())  # its values under their names, for the cells below
+display(Markdown(page.parameters_line()))
 report.plot_style()
 datasets = {name: load_dataset(name) for name in ("mnist", "cifar10")}
 display(Markdown(report.data_protocol(datasets.values(), seed)))

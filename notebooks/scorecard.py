@@ -26,9 +26,10 @@
 # the claim holding at every noise setting it is tested at.
 
 # %% tags=["parameters"]
-# the paper-protocol grids compared with the published numbers
-published_grids = ["cifar10-paper", "cifar10-table", "cifar10-idn", "cifar10n", "cifar10-newest"]
-results_dir = None  # results folder, None for results/ of the repository
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Scorecard, and the page prints the values it runs with.
+published_grids = ...
+results_dir = ...
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
@@ -36,7 +37,9 @@ from IPython.display import Markdown, display
 from anl import experiments, pages, report, scorecard
 from anl.results import ResultsStore
 
-pages.check_parameters("scorecard", globals())  # a bad parameter stops the page here, in one line
+page = pages.Scorecard.from_parameters(globals())  # a bad parameter stops the page here, in one line
+globals().update(page.parameters())  # its values under their names, for the cells below
+display(Markdown(page.parameters_line()))
 store = ResultsStore(results_dir)
 
 # %% tags=["hide-input"]

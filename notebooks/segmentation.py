@@ -59,19 +59,21 @@
 # ```
 
 # %% tags=["parameters"]
-loss_names = ["ce", "dice", "gce", "nce_rce", "anl_ce"]
-noises = ["clean", "boundary:0.5:8-16", "boundary:1:8-16", "shift:0.5:8-16", "shift:1:8-16"]  # anl.mask_noise specs, e.g. coarse:0.5:ellipse
-seeds = [1, 2]
-protocol = "reduced"  # reduced (64x48, CPU) or full (256x192, GPU), see anl.experiments.SEGMENTATION_PROTOCOLS
-epochs = None  # None for the protocol's
-example_noise = "boundary:1:8-16"  # the noise setting whose predictions the example figure shows
-resolution_protocol = "half"  # a second protocol set beside `protocol` in the last section, None for none
-resolution_losses = ["ce", "dice", "anl_ce"]
-resolution_noises = ["clean", "boundary:1:8-16", "shift:1:8-16"]
-resolution_seeds = [1]
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = True  # train runs missing from the store, else stop and list them
-device = "auto"
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Segmentation, and the page prints the values it runs with.
+loss_names = ...
+noises = ...
+seeds = ...
+protocol = ...
+epochs = ...
+example_noise = ...
+resolution_protocol = ...
+resolution_losses = ...
+resolution_noises = ...
+resolution_seeds = ...
+results_dir = ...
+train_missing = ...
+device = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -82,9 +84,11 @@ from IPython.display import Markdown, display
 from anl import data, losses, pages, report, segmentation
 from anl import mask_noise
 
-pages.check_parameters("segmentation", globals())  # a bad parameter stops the page here, in one line
+page = pages.Segmentation.from_parameters(globals())  # a bad parameter stops the page here, in one line
+globals().update(page.parameters())  # its values under their names, for the cells below
+display(Markdown(page.parameters_line()))
 report.plot_style()
-sections = pages.page_runs("segmentation", globals())
+sections = page.runs()
 runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)
 colors = report.loss_colors(loss_names)
 names = {loss: losses.display_name(loss) for loss in loss_names}

@@ -26,12 +26,14 @@
 # unit tests, the notebooks, the book) and `make book` (the book in `_build/html`).
 
 # %% tags=["parameters"]
-dataset = "mnist"
-loss_name = "anl_ce"  # a registry key of anl.losses
-noise_spec = "sym:0.6"
-train_subset = 3000  # training images of the example loop
-epochs = 3
-seed = 1
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Using, and the page prints the values it runs with.
+dataset = ...
+loss_name = ...
+noise_spec = ...
+train_subset = ...
+epochs = ...
+seed = ...
 
 # %% tags=["hide-input"]
 import torch
@@ -39,7 +41,9 @@ from IPython.display import Markdown, display
 
 from anl import losses, noise, pages, report
 
-pages.check_parameters("using", globals())  # a bad parameter stops the page here, in one line
+page = pages.Using.from_parameters(globals())  # a bad parameter stops the page here, in one line
+globals().update(page.parameters())  # its values under their names, for the cells below
+display(Markdown(page.parameters_line()))
 
 # %% [markdown]
 # ## A training loop with an ANL loss

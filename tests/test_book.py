@@ -40,7 +40,7 @@ def toc_files() -> list[str]:
 NOTEBOOK_PAGES = [name for name in toc_files() if name.startswith("book/notebooks/")]
 
 
-def default_parameters(name: str) -> dict:
+def parameters_cell(name: str) -> dict:
     """The values of the cell tagged ``parameters`` in notebooks/NAME.py."""
     source = (REPOSITORY / "notebooks" / f"{name}.py").read_text()
     cell = re.search(r'^# %% tags=\["parameters"\]\n(.*?)(?=^# %%)', source, re.S | re.M)
@@ -57,12 +57,18 @@ def page_source(page: str) -> str:
 
 
 def page_parameters(page: str) -> dict:
-    """The parameters book/notebooks/PAGE.ipynb executes with: the defaults of notebooks/PAGE.py, or for
-    a parameter page those of notebooks/SOURCE.py updated by notebooks/PAGE.yml (book/execute-notebook.sh)."""
+    """The parameters book/notebooks/PAGE.ipynb executes with besides its page's defaults: none for
+    a notebook, those of notebooks/PAGE.yml for a parameter page (book/execute-notebook.sh)."""
     if page_source(page) == page:
-        return default_parameters(page)
-    return {**default_parameters(page_source(page)),
-            **yaml.safe_load((REPOSITORY / "notebooks" / f"{page}.yml").read_text())}
+        return {}
+    return yaml.safe_load((REPOSITORY / "notebooks" / f"{page}.yml").read_text())
+
+
+def book_page(page: str):
+    """The anl.pages page that book/notebooks/PAGE.ipynb executes."""
+    from anl import pages
+
+    return pages.page(page_source(page), page_parameters(page))
 
 
 PAGES = [name.removeprefix("book/notebooks/") for name in NOTEBOOK_PAGES]
@@ -72,7 +78,7 @@ def test_parameter_pages_are_in_the_book_and_set_only_known_parameters():
     for path in sorted((REPOSITORY / "notebooks").glob("*.yml")):
         page, source = path.stem, page_source(path.stem)
         assert page in PAGES, f"{path.name}: page book/notebooks/{page} is not in _toc.yml"
-        unknown = set(yaml.safe_load(path.read_text())) - set(default_parameters(source))
+        unknown = set(yaml.safe_load(path.read_text())) - set(parameters_cell(source))
         assert not unknown, f"{path.name} sets parameters notebooks/{source}.py does not have: {sorted(unknown)}"
 
 
@@ -116,10 +122,10 @@ def test_default_parameters_read_only_runs_that_make_results_trains():
     from anl import experiments, pages
 
     trained = {config.key for name in experiments.BOOK_GRIDS for config in experiments.grid(name)}
-    wanted = {page: [config for entries in pages.page_runs(page_source(page), page_parameters(page)).values()
-                     for config in pages.configs(entries)]
-              for page in PAGES if page_source(page) in pages.PAGES}
-    assert set(pages.PAGES) <= set(wanted)
+    with_runs = {name for name, page in pages.PAGES.items() if hasattr(page, "runs")}
+    wanted = {page: [config for entries in book_page(page).runs().values() for config in pages.configs(entries)]
+              for page in PAGES if page_source(page) in with_runs}
+    assert with_runs <= set(wanted)
     for page, configs in wanted.items():
         missing = [f"{c.loss} {c.noise} seed {c.seed} {c.loss_overrides}" for c in configs
                    if c.key not in trained]

@@ -68,13 +68,13 @@ def test_every_count_on_the_scorecard_is_the_count_of_a_section_of_the_linked_pa
     """Each group the scorecard counts is exactly the runs of one section of the page it links to
     (with the parameters that page renders with), so that page's count is the scorecard's."""
     from anl import pages
-    from test_book import page_parameters, page_source
+    from test_book import book_page
 
     store = ResultsStore(None)
     for experiment in scorecard.EXPERIMENTS:
         if not experiment.groups:
             continue
-        sections = pages.page_runs(page_source(experiment.page), page_parameters(experiment.page))
+        sections = book_page(experiment.page).runs()
         by_keys = {frozenset(config.key for config in pages.configs(entries)): name
                    for name, entries in sections.items()}
         for group in experiment.groups:
