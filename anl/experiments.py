@@ -3,8 +3,8 @@ protocols, the ablation set, the named grids of both tasks that ``python -m anl 
 NAME`` and ``make results`` train, and :func:`train_configs`, which trains configs of either task.
 
 Every grid is a list of configs in the order it is worth computing (most informative first), so
-a sweep cut short still leaves the most useful records. :data:`BOOK_GRIDS` are the grids whose
-runs the book's pages read with their default parameters.
+a sweep cut short still leaves the most useful records; :data:`GRIDS` lists the grids in the order
+``make results`` trains those the book's pages read (:func:`anl.pages.book_grids`).
 """
 
 from __future__ import annotations
@@ -317,14 +317,14 @@ def gpu_queue() -> list[ExperimentConfig]:
     """Every CIFAR-10 run a lent GPU trains, in priority order, each once: the fidelity runs
     (clean CE and ANL-CE, ANL-CE and NCE+RCE on ``idn-file:0.4``, ANL-FL on ``cifar10n:worst``),
     seeds 2-3 of cifar10-paper, cifar10-newest, seeds 2-3 of ANL-CE and NCE+RCE at sym 0.4 and
-    asym 0.4, then the rest of the CIFAR-10 book grids in :data:`BOOK_GRIDS` order. Whoever trains
-    it skips the runs already recorded."""
+    asym 0.4, then the rest of the CIFAR-10 grids in :data:`GRIDS` order. Whoever trains it skips
+    the runs already recorded."""
     fidelity = [*cifar10_runs(("ce", "anl_ce"), ("clean",)), *cifar10_runs(CIFAR10_FIRST_LOSSES, ("idn-file:0.4",)),
                 *cifar10_runs(("anl_fl",), ("cifar10n:worst",))]
     more_seeds = [*product("cifar10", CIFAR10_HEADLINE_LOSSES, (CIFAR10_HEADLINE_NOISE,), (2, 3), precision="bf16"),
                   *cifar10_newest(),
                   *product("cifar10", CIFAR10_FIRST_LOSSES, ("sym:0.4", "asym:0.4"), (2, 3), precision="bf16")]
-    book = [config for name in BOOK_GRIDS for config in GRIDS[name]()
+    book = [config for name, runs in GRIDS.items() if name != "gpu-queue" for config in runs()
             if isinstance(config, RunConfig) and config.dataset == "cifar10"]
     queue: dict[str, ExperimentConfig] = {}
     for config in [*fidelity, *more_seeds, *book]:
@@ -432,25 +432,20 @@ GRIDS: dict[str, Callable[[], list[ExperimentConfig]]] = {
     "mnist-full": mnist_full_protocol,
     "mnist-protocols": mnist_protocols,
     "mnist-bf16": mnist_bf16,
+    "mnist-newest": mnist_newest,
+    "mnist-detection": mnist_detection,
     "cifar10-paper": cifar10_headline,
     "cifar10-short": lambda: cifar10_headline(CIFAR10_SHORT_EPOCHS),
     "cifar10-table": cifar10_table,
     "cifar10-idn": cifar10_instance_dependent,
     "cifar10n": cifar10_human,
-    "mnist-newest": mnist_newest,
     "cifar10-newest": cifar10_newest,
-    "mnist-detection": mnist_detection,
     "cifar10-detection": cifar10_detection,
     "gpu-queue": gpu_queue,
     "isic-reduced": lambda: segmentation_grid("reduced"),
     "isic-full": lambda: segmentation_grid("full"),
     "isic-half": lambda: segmentation_grid("half", RESOLUTION_LOSSES, RESOLUTION_NOISE, (1,)),
 }
-
-#: The grids whose runs the book's pages read with their default parameters (``make results``).
-BOOK_GRIDS = ("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations", "mnist-full", "mnist-protocols",
-              "mnist-bf16", "mnist-newest", "mnist-detection", "cifar10-paper", "cifar10-short", "cifar10-table",
-              "cifar10-idn", "cifar10n", "cifar10-newest", "cifar10-detection", "isic-reduced", "isic-half")
 
 
 def grid(name: str) -> list[ExperimentConfig]:

@@ -295,6 +295,11 @@ class Page:
         """The page's parameters by name, in the order of its fields."""
         return {item.name: getattr(self, item.name) for item in fields(self)}
 
+    def overrides(self) -> dict[str, Any]:
+        """The parameters whose values are not the defaults, tuples as lists: what papermill injects."""
+        return {item.name: _shown(getattr(self, item.name)) for item in fields(self)
+                if getattr(self, item.name) != item.default}
+
     def parameters_line(self) -> str:
         """"**Parameters:** `name = value`, ...": the values the page runs with, in Markdown."""
         return "**Parameters:** " + ", ".join(f"`{name} = {_shown(value)!r}`" for name, value in self.parameters().items())
@@ -912,6 +917,58 @@ class Noise(Page):
 #: The page of each notebook of notebooks/, by the notebook's name.
 PAGES: dict[str, type[Page]] = {page.notebook: page for page in (
     Benchmark, Dynamics, Ablations, Claims, Segmentation, Cifar10, Detection, Scorecard, Using, Losses, Noise)}
+
+
+#: The book's notebook pages by name (book/notebooks/NAME.ipynb of _toc.yml): every notebook with its
+#: defaults, and the variants that execute one with other parameters (book/execute-notebook.sh gives
+#: papermill their :meth:`Page.overrides`).
+BOOK: dict[str, Page] = {
+    **{name: page() for name, page in PAGES.items()},
+    # Reduced protocol, seeds 1 and 2 of the fashion-mnist-reduced grid (all eight losses, five noise settings,
+    # ANL-CE-ER); no paper-protocol, newest-loss or protocol-comparison section (no Fashion-MNIST runs of those).
+    "benchmark-fashion-mnist": Benchmark(dataset="fashion_mnist", paper_loss_names=(), newest_grid=None,
+                                         protocol_losses=()),
+    # The paper's MNIST protocol (all 60,000 training images, 50 epochs): the three seeds of the mnist-full
+    # grid, NCE+MAE among them for the paper's claim that APL with MAE converges slowly.
+    "dynamics-paper-protocol": Dynamics(loss_names=experiments.MNIST_FULL_LOSSES, seeds=experiments.MNIST_FULL_SEEDS,
+                                        epochs=None, train_subset=None),
+    # Reduced protocol, seeds 1 and 2 of the fashion-mnist-reduced grid.
+    "dynamics-fashion-mnist": Dynamics(dataset="fashion_mnist"),
+    # Every row on the reduced protocol, seeds 1 and 2 of the fashion-mnist-reduced grid, against the page's
+    # baselines (the paper's CE, GCE, NCE+MAE, NCE+RCE and NCE+AGCE): no paper-protocol runs, no newest robust
+    # losses, no L1/L2 ablation and no segmentation here.
+    "claims-fashion-mnist": Claims(dataset="fashion_mnist", seeds=experiments.REDUCED_SEEDS,
+                                   epochs=experiments.REDUCED_CLASSIFICATION["epochs"],
+                                   train_subset=experiments.REDUCED_CLASSIFICATION["train_subset"], newest_grids=(),
+                                   l2_weight_decays=(), segmentation_candidates=()),
+    # The paper-protocol runs of the cifar10-paper grid (bf16, seed 1, symmetric 0.8), and at the other noise
+    # settings the recorded runs of the grids of the published table, instance-dependent and CIFAR-10N noise; no
+    # NCE+MAE run for the convergence claim, no L1/L2 ablation, no entropy-regulariser runs and no segmentation
+    # here; the newest robust losses from the cifar10-newest grid.
+    "claims-cifar10": Claims(dataset="cifar10", baseline_losses=("ce", "nce_rce"), slow_losses=(),
+                             noises=(experiments.CIFAR10_HEADLINE_NOISE,), seeds=(1,), precision="bf16",
+                             grids=("cifar10-table", "cifar10-idn", "cifar10n"), newest_grids=("cifar10-newest",),
+                             l2_weight_decays=(), er_noises=(), segmentation_candidates=(), train_missing=False),
+}
+
+
+def book_grids() -> list[str]:
+    """The named grids that train the runs the pages of :data:`BOOK` read (``make results``): for each
+    run, the first grid of :data:`anl.experiments.GRIDS` holding it, in that order; ValueError naming
+    a run no grid holds."""
+    wanted = {config.key: config for book_page in BOOK.values() if hasattr(book_page, "runs")
+              for entries in book_page.runs().values() for config in configs(entries)}
+    homes = []
+    for name in experiments.GRIDS:
+        keys = {config.key for config in experiments.grid(name)}
+        if keys & wanted.keys():
+            homes.append(name)
+            wanted = {key: config for key, config in wanted.items() if key not in keys}
+    if wanted:
+        config = next(iter(wanted.values()))
+        raise ValueError(f"{len(wanted)} runs of the book's pages are in no grid of anl.experiments "
+                         f"(e.g. {config.loss} {config.noise} seed {config.seed} on {config.dataset})")
+    return homes
 
 
 def page(notebook: str, parameters: Mapping[str, Any] | None = None) -> Page:

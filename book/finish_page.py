@@ -22,7 +22,6 @@ import yaml
 from anl import pages
 
 TOC = Path(__file__).resolve().parent.parent / "_toc.yml"
-NOTEBOOKS = TOC.parent / "notebooks"
 CONDITION = "if:"
 
 
@@ -55,7 +54,7 @@ def set_title(cells: list[dict], page: str, notebook: str) -> None:
 def parameters(cells: list[dict], page: str) -> dict[str, Any]:
     """The parameters book/notebooks/PAGE ran with: the assignments of its "parameters" cell, then
     those papermill injected ("injected-parameters") over them, the page's defaults for those left
-    ``...`` (unset), where anl.pages has the page of its notebook; a value that is not a literal is ``...``."""
+    ``...`` (unset), where the page is one of anl.pages.BOOK; a value that is not a literal is ``...``."""
     values: dict[str, Any] = {}
     for tag in ("parameters", "injected-parameters"):
         for cell in cells:
@@ -66,9 +65,9 @@ def parameters(cells: list[dict], page: str) -> dict[str, Any]:
                             values[node.targets[0].id] = ast.literal_eval(node.value)
                         except ValueError:  # not a literal (an expression): taken as set
                             values[node.targets[0].id] = ...
-    source = Path(page).name if (NOTEBOOKS / f"{Path(page).name}.py").is_file() else Path(page).name.split("-")[0]
-    if source in pages.PAGES:
-        return {**values, **pages.page(source, values).parameters()}
+    name = Path(page).name
+    if name in pages.BOOK:
+        return {**values, **pages.page(pages.BOOK[name].notebook, values).parameters()}
     return values
 
 
