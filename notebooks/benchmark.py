@@ -58,22 +58,21 @@ from IPython.display import Markdown, display
 from anl import losses, pages, report
 
 page = pages.Benchmark.from_parameters(globals())  # a bad parameter stops the page here, in one line
-globals().update(page.parameters())  # its values under their names, for the cells below
 display(Markdown(page.parameters_line()))
 report.plot_style()
 sections = page.runs()  # the configs these parameters name
-runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)
-paper_runs = report.load_runs(sections["paper"], results_dir, train=train_missing, device=device) if sections["paper"] else None
-dataset_name = report.dataset_label(dataset, runs.records[0]["provenance"]["data_source"])
-grid_protocol = report.protocol_caption(epochs, train_subset)
+runs = report.load_runs(sections["runs"], page.results_dir, train=page.train_missing, device=page.device)
+paper_runs = report.load_runs(sections["paper"], page.results_dir, train=page.train_missing, device=page.device) if sections["paper"] else None
+dataset_name = report.dataset_label(page.dataset, runs.records[0]["provenance"]["data_source"])
+grid_protocol = report.protocol_caption(page.epochs, page.train_subset)
 if not paper_runs and grid_protocol != "paper protocol":
-    display(Markdown(f"*{report.DATASET_NAMES[dataset]} ran only the {grid_protocol}; no run of the paper's "
+    display(Markdown(f"*{report.DATASET_NAMES[page.dataset]} ran only the {grid_protocol}; no run of the paper's "
                      "protocol is recorded for it.*"))
 
 
 def loss_name(loss: str) -> str:
     """The loss's name on this data set: NCE+AGCE says when its preset switches NCE off."""
-    return report.loss_label(loss, dataset)
+    return report.loss_label(loss, page.dataset)
 
 
 # %% [markdown] tags=["if:paper_loss_names"]
@@ -107,8 +106,8 @@ if paper_runs:
 # %% tags=["hide-input", "if:newest_grid"]
 # NBVAL_CHECK_OUTPUT
 if sections["newest"]:
-    newest_runs, newest_missing = report.recorded_runs(sections["newest"], results_dir)
-    display(Markdown(report.run_status(newest_grid, sections["newest"], newest_missing)))
+    newest_runs, newest_missing = report.recorded_runs(sections["newest"], page.results_dir)
+    display(Markdown(report.run_status(page.newest_grid, sections["newest"], newest_missing)))
     if newest_runs and paper_runs:
         settings = list(dict.fromkeys(config.noise for config in sections["newest"]))
         beside = [config for config in sections["paper"] if config.loss in ("anl_ce", "anl_fl") and config.noise in settings]
@@ -155,7 +154,7 @@ display(Markdown(f"*{dataset_name}, {grid_protocol}.*\n\n"
 
 # %% tags=["hide-input"]
 display(Markdown(f"*{report.PUBLISHED_SOURCE}.*" if report.published_cells(sections["runs"]) else
-                 f"*No published numbers for {report.dataset_label(dataset)} at this page's protocol are available "
+                 f"*No published numbers for {report.dataset_label(page.dataset)} at this page's protocol are available "
                  f"here (see the protocol chapter).*"))
 
 # %% [markdown]
@@ -176,7 +175,7 @@ display(Markdown(f"*{dataset_name}, {grid_protocol}.*\n\n"
 
 # %% tags=["hide-input"]
 report.plot_accuracy_against_noise_rate(
-    runs.summaries, loss_names, report.loss_colors(loss_names),
+    runs.summaries, page.loss_names, report.loss_colors(page.loss_names),
     f"{dataset_name}, {grid_protocol}:\ntest accuracy against noise rate", names=loss_name)
 plt.show()
 
@@ -195,12 +194,12 @@ plt.show()
 # %% tags=["hide-input", "remove-stderr"]
 # NBVAL_CHECK_OUTPUT
 if sections["er"]:
-    er_runs = report.load_runs(sections["er"], results_dir, train=train_missing, device=device).summaries
+    er_runs = report.load_runs(sections["er"], page.results_dir, train=page.train_missing, device=page.device).summaries
     KL = report.measure("divergence")  # the one unit of the KL divergence on every page
     er_runs = er_runs.assign(divergence=er_runs["test_confusion"].map(report.predicted_share_divergence))
     columns = {"final_test_acc": ("last-epoch test (%)", 100.0, 2),
                "divergence": (f"KL(predicted share ‖ true share) ({KL.unit})", KL.scale, KL.decimals)}
-    display(Markdown(f"*{dataset_name}, {grid_protocol}; ANL-CE-ER with λ = {er_lambda:g}.*\n\n" + report.run_scores_table(
+    display(Markdown(f"*{dataset_name}, {grid_protocol}; ANL-CE-ER with λ = {page.er_lambda:g}.*\n\n" + report.run_scores_table(
         er_runs, ["noise", "loss"], columns, names={"noise": report.noise_cell, "loss": loss_name})))
 else:
     display(Markdown("*No entropy-regulariser runs asked for (`er_noises` is empty).*"))
@@ -217,7 +216,7 @@ if paper_runs:
     display(Markdown(
         "Last-epoch and best-epoch test accuracy (%) of the losses and noise settings of both "
         "protocols, each under both (mean ± std over seeds; \"–\": not run)."))
-    shared = runs.summaries[runs.summaries["loss"].isin(paper_loss_names) & runs.summaries["noise"].isin(paper_noises)]
+    shared = runs.summaries[runs.summaries["loss"].isin(page.paper_loss_names) & runs.summaries["noise"].isin(page.paper_noises)]
     for metric, title in (("final_test_acc", "Last epoch"), ("best_test_acc", "Best epoch")):
         tables = {"paper protocol": report.accuracy_table(paper_runs.summaries, metric, loss_names=loss_name)}
         if len(shared):
@@ -231,9 +230,9 @@ if paper_runs:
         "wrong labels) over training: paper protocol solid, reduced protocol dashed; one column per "
         "noise setting, means over seeds."))
     panels = {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}
-    colors = report.loss_colors(paper_loss_names)
-    report.plot_curves({"paper protocol": paper_runs.epochs, "reduced": runs.epochs}, panels, paper_noises,
-                       paper_loss_names, colors, names=loss_name)
+    colors = report.loss_colors(page.paper_loss_names)
+    report.plot_curves({"paper protocol": paper_runs.epochs, "reduced": runs.epochs}, panels, page.paper_noises,
+                       page.paper_loss_names, colors, names=loss_name)
     plt.show()
 
 # %% tags=["hide-input", "if:paper_loss_names"]
@@ -244,8 +243,8 @@ if paper_runs:
         "`paper_loss_names` that ran under both protocols, ordered by last-epoch test accuracy (mean "
         "over seeds) under each."))
     lines = []
-    for noise in paper_noises:
-        paper_order, reduced_order = (list(report.loss_ranking(frame, noise, "final_test_acc", paper_loss_names).index)
+    for noise in page.paper_noises:
+        paper_order, reduced_order = (list(report.loss_ranking(frame, noise, "final_test_acc", page.paper_loss_names).index)
                                       for frame in (paper_runs.summaries, runs.summaries))
         paper_order, reduced_order = ([loss for loss in paper_order if loss in reduced_order],
                                       [loss for loss in reduced_order if loss in paper_order])
@@ -269,7 +268,7 @@ if paper_runs:
 # column shows whether a longer run on the same images ends by fitting the wrong labels.
 
 # %% tags=["hide-input", "remove-stderr", "if:protocol_losses"]
-protocol_runs = (report.load_runs(sections["protocols"], results_dir, train=train_missing, device=device)
+protocol_runs = (report.load_runs(sections["protocols"], page.results_dir, train=page.train_missing, device=page.device)
                  if sections["protocols"] else None)
 display(Markdown(protocol_runs.protocol() if protocol_runs else "*No runs asked for (`protocol_losses` is empty).*"))
 
@@ -296,7 +295,7 @@ if protocol_runs:
     curves = protocol_runs.epochs.assign(step=report.optimiser_steps(protocol_runs.epochs))
     frames = {f"{images:,} images\n{length} epochs": frame
               for (images, length), frame in curves.groupby(["train_size", "epochs"], sort=False)}
-    colors = report.loss_colors(protocol_losses)
+    colors = report.loss_colors(page.protocol_losses)
     for metric, label in (("test_acc", "test accuracy (%)"), ("noisy_acc_given", "memorisation (%)")):
-        report.plot_curves_by_protocol(frames, metric, label, protocol_noises, protocol_losses, colors)
+        report.plot_curves_by_protocol(frames, metric, label, page.protocol_noises, page.protocol_losses, colors)
         plt.show()

@@ -47,12 +47,11 @@ from IPython.display import Markdown, display
 from anl import pages, report
 
 page = pages.Detection.from_parameters(globals())  # a bad parameter stops the page here, in one line
-globals().update(page.parameters())  # its values under their names, for the cells below
 display(Markdown(page.parameters_line()))
 report.plot_style()
 sections = page.runs()  # the configs these parameters name
 configs = pages.configs(sections["runs"])
-runs, missing = report.recorded_runs(configs, results_dir)
+runs, missing = report.recorded_runs(configs, page.results_dir)
 scored = report.detection_runs(runs.summaries if runs else None, runs.epochs if runs else None)
 unscored = len(configs) - len(missing) - len(scored)
 
@@ -96,7 +95,7 @@ else:
 
 # %% tags=["hide-input"]
 if len(scored):
-    shown = [spec for spec in settings if spec in set(scored["noise"])]
+    shown = [spec for spec in page.settings if spec in set(scored["noise"])]
     ran = list(dict.fromkeys(scored["loss"]))
     report.plot_curves({"paper protocol": runs.epochs[runs.epochs["key"].isin(scored["key"])]},
                        {"mislabel_auc_loss": "AUC (loss) × 100", "mislabel_auc_margin": "AUC (margin) × 100"},

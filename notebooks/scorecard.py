@@ -38,9 +38,8 @@ from anl import experiments, pages, report, scorecard
 from anl.results import ResultsStore
 
 page = pages.Scorecard.from_parameters(globals())  # a bad parameter stops the page here, in one line
-globals().update(page.parameters())  # its values under their names, for the cells below
 display(Markdown(page.parameters_line()))
-store = ResultsStore(results_dir)
+store = ResultsStore(page.results_dir)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -59,7 +58,7 @@ display(Markdown(report.markdown_table(scorecard.scorecard(store, page_link=lamb
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-display(Markdown(report.markdown_table(scorecard.published_beside_ours(store, published_grids))))
-published_configs = [config for name in published_grids for config in experiments.grid(name)]
+display(Markdown(report.markdown_table(scorecard.published_beside_ours(store, page.published_grids))))
+published_configs = [config for name in page.published_grids for config in experiments.grid(name)]
 display(Markdown(f"*{report.published_note(published_configs)} Ours: CIFAR-10 (JPEG q75 copy), grids "
-                 f"{', '.join(published_grids)}.*"))
+                 f"{', '.join(page.published_grids)}.*"))
