@@ -270,7 +270,7 @@ def _frozen(value: Any) -> Any:
 @dataclass(frozen=True)
 class Page:
     """A book page: subclasses are frozen dataclasses whose fields, made by :func:`parameter`, are
-    the parameters of the notebook :attr:`notebook`; building one checks every field, in order, and
+    the parameters of the notebook ``notebook``; building one checks every field, in order, and
     raises ValueError with one line, "parameter NAME: what is wrong; the valid choices"."""
 
     notebook: ClassVar[str]
@@ -401,7 +401,7 @@ _ABLATION = experiments.ABLATION_SETTINGS
 @dataclass(frozen=True)
 class Ablations(Page):
     """notebooks/ablations.py: ANL-CE's regulariser and hyperparameters varied around its preset;
-    the defaults are the grid ``mnist-ablations``'s (:data:`anl.experiments.ABLATION_SETTINGS`)."""
+    the defaults are the grid ``mnist-ablations``'s (``anl.experiments.ABLATION_SETTINGS``)."""
 
     notebook: ClassVar[str] = "ablations"
     dataset: str = parameter("mnist", dataset_name(class_names_for="lambdas"))
@@ -564,7 +564,7 @@ class Claims(Page):
                 if self.segmentation_candidates else []}
 
     def load(self, sections: Mapping[str, list[Any]]) -> ClaimRuns:
-        """The runs of ``sections`` (:meth:`runs`) through :func:`anl.report.load_runs` (training the
+        """The runs of ``sections`` (:meth:`runs`) through ``anl.report.load_runs`` (training the
         missing ones where ``train_missing``), but those taken from named grids: only the recorded."""
         def load(configs: list) -> report.RunSet | None:
             return (report.load_runs(configs, self.results_dir, train=self.train_missing, device=self.device)
@@ -592,7 +592,7 @@ class Claims(Page):
 
     def verdicts(self, sections: Mapping[str, list[Any]], runs: ClaimRuns) -> pd.DataFrame:
         """One row per claim and setting: "claim", "protocol", "setting", "measure" and the cells of
-        :meth:`anl.report.ClaimCheck.cells` ("verdict", "paired difference", "interval", "seeds",
+        ``anl.report.ClaimCheck.cells`` ("verdict", "paired difference", "interval", "seeds",
         "candidates", "baselines"), in the order robustness, memorisation and convergence at ``noises``
         then at the named grids' settings, :data:`NEWEST_CLAIM` (at each setting where every newest loss
         and a candidate ran), L1 against L2, the entropy regulariser, segmentation."""
@@ -954,7 +954,7 @@ BOOK: dict[str, Page] = {
 
 def book_grids() -> list[str]:
     """The named grids that train the runs the pages of :data:`BOOK` read (``make results``): for each
-    run, the first grid of :data:`anl.experiments.GRIDS` holding it, in that order; ValueError naming
+    run, the first grid of ``anl.experiments.GRIDS`` holding it, in that order; ValueError naming
     a run no grid holds."""
     wanted = {config.key: config for book_page in BOOK.values() if hasattr(book_page, "runs")
               for entries in book_page.runs().values() for config in configs(entries)}
