@@ -16,11 +16,10 @@ export PYTHONHASHSEED := 0
 # execution off, warnings are errors). PAPERMILL_ARGS passes parameters to every notebook, e.g.
 # make notebooks PAPERMILL_ARGS="-p results_dir /tmp/results -p epochs 2". Under CI a notebook
 # whose runs are not in results/ fails instead of training them.
-# A parameter page notebooks/SOURCE-VARIANT.yml (papermill parameters) is notebooks/SOURCE.py
-# executed with those parameters, e.g. the benchmark on Fashion-MNIST.
-NOTEBOOKS      := $(basename $(notdir $(wildcard notebooks/*.py)))
-PARAMETER_PAGES := $(basename $(notdir $(wildcard notebooks/*.yml)))
-EXECUTED       := $(NOTEBOOKS:%=book/notebooks/%.ipynb) $(PARAMETER_PAGES:%=book/notebooks/%.ipynb)
+# The pages are those of _toc.yml under book/notebooks/: a notebook, or a variant of one in
+# anl.pages.BOOK (a notebook executed with other parameters, e.g. the benchmark on Fashion-MNIST).
+BOOK_PAGES     := $(shell sed -n 's|^ *- file: book/notebooks/||p' _toc.yml)
+EXECUTED       := $(BOOK_PAGES:%=book/notebooks/%.ipynb)
 MATHJAX        := book/_static/mathjax/tex-svg.js
 PAPERMILL_ARGS ?=
 BUILD_BOOK     = $(VENV)/bin/jupyter-book build . -W -n --keep-going && echo "open $(CURDIR)/_build/html/index.html"
@@ -98,7 +97,7 @@ notebooks: $(EXECUTED)
 book/notebooks/%.ipynb: notebooks/%.py $(wildcard anl/*.py anl/*.json anl/*/*.py anl/*/*.json) $(wildcard results/runs/*.json) | $(VENV)/.installed
 	VENV=$(VENV) bash book/execute-notebook.sh $* $(PAPERMILL_ARGS)
 
-book/notebooks/%.ipynb: notebooks/%.yml $(wildcard notebooks/*.py) $(wildcard anl/*.py anl/*.json anl/*/*.py anl/*/*.json) $(wildcard results/runs/*.json) | $(VENV)/.installed
+book/notebooks/%.ipynb: $(wildcard notebooks/*.py) $(wildcard anl/*.py anl/*.json anl/*/*.py anl/*/*.json) $(wildcard results/runs/*.json) | $(VENV)/.installed
 	VENV=$(VENV) bash book/execute-notebook.sh $* $(PAPERMILL_ARGS)
 
 # The records are checked before the notebooks read them: a damaged one stops the build, named.
@@ -112,8 +111,8 @@ html: install
 	$(PY) -m anl check-results
 	$(BUILD_BOOK)
 
-# Train the runs the book's default parameters read (the grids `python -m anl grids --book` lists,
-# anl.experiments.BOOK_GRIDS; recorded runs are skipped, an interrupted run resumes), then
+# Train the runs the book's pages read (the grids `python -m anl grids --book` lists,
+# anl.pages.book_grids(); recorded runs are skipped, an interrupted run resumes), then
 # `make book` refreshes the pages.
 results: install
 	for grid in $$($(PY) -m anl grids --book); do $(PY) -m anl sweep --grid $$grid || exit 1; done

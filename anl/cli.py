@@ -18,9 +18,9 @@ from anl import losses, mask_noise, segmentation
 from anl.atomic import atomic_write_bytes
 from anl.data import SEGMENTATION_DATASETS, DataNotFoundError, load_segmentation
 from anl.engine import DEFAULT_PRECISION, PRECISIONS, checkpoint_dir, resolve_precision, run_progress
-from anl.experiments import BOOK_GRIDS, GRIDS, SEGMENTATION_PROTOCOLS, STUDIES, grid, run_study, train_configs
+from anl.experiments import GRIDS, SEGMENTATION_PROTOCOLS, STUDIES, grid, run_study, train_configs
 from anl.models import MODELS
-from anl.pages import DEVICE
+from anl.pages import DEVICE, book_grids
 from anl.report.readme import refresh_readme
 from anl.results import RESULTS_VARIABLE, ResultsStore, check_records, source_checkout
 from anl.run_claims import LOG_NAME
@@ -389,7 +389,7 @@ def command_progress(args: argparse.Namespace) -> None:
     state (anl.engine.RunProgress), epochs done, the last epoch's test score (accuracy, or Dice for
     segmentation), the worker holding it and the time left at the last epoch's pace."""
     store = ResultsStore(args.results)
-    for name in args.grid or BOOK_GRIDS:
+    for name in args.grid or book_grids():
         configs = grid(name)
         rows = [(config, run_progress(config.key, config.resolved()["epochs"], store)) for config in configs]
         print(f"{name}: {sum(row.state == 'recorded' for _, row in rows)} of {len(rows)} runs recorded")
@@ -404,7 +404,7 @@ def command_progress(args: argparse.Namespace) -> None:
 
 def command_grids(args: argparse.Namespace) -> None:
     """Print the named grids (with --book, those the book's pages read), one name a line."""
-    for name in BOOK_GRIDS if args.book else GRIDS:
+    for name in book_grids() if args.book else GRIDS:
         print(name)
 
 

@@ -3,8 +3,8 @@ protocols, the ablation set, the named grids of both tasks that ``python -m anl 
 NAME`` and ``make results`` train, and :func:`train_configs`, which trains configs of either task.
 
 Every grid is a list of configs in the order it is worth computing (most informative first), so
-a sweep cut short still leaves the most useful records. :data:`BOOK_GRIDS` are the grids whose
-runs the book's pages read with their default parameters.
+a sweep cut short still leaves the most useful records; :data:`GRIDS` lists the grids in the order
+``make results`` trains those the book's pages read (:func:`anl.pages.book_grids`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,19 @@ ExperimentConfig = RunConfig | SegmentationConfig
 REDUCED_CLASSIFICATION = {"train_subset": 10_000, "epochs": 30}
 BENCHMARK_LOSSES = ("ce", "gce", "sce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl")
 DYNAMICS_LOSSES = ("ce", "gce", "nce_mae", "nce_rce", "anl_ce", "anl_fl")
+REDUCED_SEEDS = (1, 2)  # the seeds of the reduced grids
+MNIST_FULL_LOSSES = ("ce", "gce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl")  # the paper's protocol on MNIST
+MNIST_FULL_NOISES = ("sym:0.8", "asym:0.4")
+MNIST_FULL_SEEDS = (1, 2, 3)
 MNIST_PROTOCOL_CORNERS = ((None, 5), (10_000, 150))  # (train_subset, epochs) beside the reduced and the paper's
 ER_LAMBDA_FOR_MNIST = 2.0  # no published MNIST preset: CIFAR-10's lambda, stated where shown
+ER_NOISES = ("asym:0.2", "asym:0.4")  # where ANL-CE-ER runs beside ANL-CE on the reduced protocol
+#: The ablations of the grid ``mnist-ablations`` (:func:`ablation_sections`), and the ablations page's defaults.
+ABLATION_SEEDS = (1,)
+ABLATION_SETTINGS: dict[str, Any] = {
+    "high_noise": "sym:0.8", "l2_weight_decays": (1e-3, 1e-4), "deltas": (0.0, 1e-6, 1e-5, 1e-4),
+    "sensitivity_noise": "sym:0.6", "alphas": (0.5, 1.0, 2.0), "betas": (0.5, 1.0, 2.0), "er_noise": "asym:0.4",
+    "lambdas": (0.0, 0.5, 2.0, 8.0)}
 CIFAR10_FIRST_LOSSES = ("anl_ce", "nce_rce")  # ANL-CE and the best baseline: the runs computed first
 CIFAR10_OTHER_LOSSES = ("ce", "anl_fl")
 CIFAR10_HEADLINE_LOSSES = (*CIFAR10_FIRST_LOSSES, *CIFAR10_OTHER_LOSSES)
@@ -174,7 +185,7 @@ def reduced_benchmark(dataset: str) -> list[ExperimentConfig]:
     runs = product(dataset, DYNAMICS_LOSSES, noises, (1,), **REDUCED_CLASSIFICATION)
     runs += product(dataset, ("sce", "nce_agce"), noises, (1,), **REDUCED_CLASSIFICATION)
     runs += product(dataset, BENCHMARK_LOSSES, noises, (2,), **REDUCED_CLASSIFICATION)
-    runs += product(dataset, ("anl_ce_er",), ("asym:0.2", "asym:0.4"), (1, 2), **REDUCED_CLASSIFICATION,
+    runs += product(dataset, ("anl_ce_er",), ER_NOISES, REDUCED_SEEDS, **REDUCED_CLASSIFICATION,
                     loss_overrides={**anl_ce_hparams(dataset), "lam": ER_LAMBDA_FOR_MNIST})
     return runs
 
@@ -184,10 +195,7 @@ def ablation_sections(dataset: str = "mnist") -> dict[str, list[tuple[Any, RunCo
     protocol, seed 1: ANL-CE at sym 0.8 with L2 weight decay 1e-3 / 1e-4 instead of L1
     ("regulariser") and with delta in {0 (neither), 1e-6 (preset), 1e-5, 1e-4} ("delta"); ANL-CE-ER's
     lambda in {0, 0.5, 2, 8} at asym 0.4 ("lambda"); a 3x3 alpha/beta grid at sym 0.6 ("alpha_beta")."""
-    return ablation_configs(dataset, [1], **REDUCED_CLASSIFICATION, high_noise="sym:0.8",
-                            l2_weight_decays=[1e-3, 1e-4], deltas=[0.0, 1e-6, 1e-5, 1e-4],
-                            sensitivity_noise="sym:0.6", alphas=[0.5, 1, 2], betas=[0.5, 1, 2],
-                            er_noise="asym:0.4", lambdas=[0.0, 0.5, 2.0, 8.0])
+    return ablation_configs(dataset, ABLATION_SEEDS, **REDUCED_CLASSIFICATION, **ABLATION_SETTINGS)
 
 
 def ablations(dataset: str = "mnist") -> list[RunConfig]:
@@ -203,8 +211,7 @@ def mnist_full_protocol() -> list[ExperimentConfig]:
     """The paper's MNIST protocol (60,000 images, 50 epochs, fp32 like the first records), seeds 1-3:
     CE, NCE+RCE, ANL-CE and ANL-FL, NCE+MAE for the paper's claim that MAE-style passive losses
     converge slowly, and GCE and NCE+AGCE, the paper's own baselines."""
-    return product("mnist", ("ce", "gce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl"),
-                   ("sym:0.8", "asym:0.4"), (1, 2, 3))
+    return product("mnist", MNIST_FULL_LOSSES, MNIST_FULL_NOISES, MNIST_FULL_SEEDS)
 
 
 def mnist_protocols() -> list[ExperimentConfig]:
@@ -310,14 +317,14 @@ def gpu_queue() -> list[ExperimentConfig]:
     """Every CIFAR-10 run a lent GPU trains, in priority order, each once: the fidelity runs
     (clean CE and ANL-CE, ANL-CE and NCE+RCE on ``idn-file:0.4``, ANL-FL on ``cifar10n:worst``),
     seeds 2-3 of cifar10-paper, cifar10-newest, seeds 2-3 of ANL-CE and NCE+RCE at sym 0.4 and
-    asym 0.4, then the rest of the CIFAR-10 book grids in :data:`BOOK_GRIDS` order. Whoever trains
-    it skips the runs already recorded."""
+    asym 0.4, then the rest of the CIFAR-10 grids in :data:`GRIDS` order. Whoever trains it skips
+    the runs already recorded."""
     fidelity = [*cifar10_runs(("ce", "anl_ce"), ("clean",)), *cifar10_runs(CIFAR10_FIRST_LOSSES, ("idn-file:0.4",)),
                 *cifar10_runs(("anl_fl",), ("cifar10n:worst",))]
     more_seeds = [*product("cifar10", CIFAR10_HEADLINE_LOSSES, (CIFAR10_HEADLINE_NOISE,), (2, 3), precision="bf16"),
                   *cifar10_newest(),
                   *product("cifar10", CIFAR10_FIRST_LOSSES, ("sym:0.4", "asym:0.4"), (2, 3), precision="bf16")]
-    book = [config for name in BOOK_GRIDS for config in GRIDS[name]()
+    book = [config for name, runs in GRIDS.items() if name != "gpu-queue" for config in runs()
             if isinstance(config, RunConfig) and config.dataset == "cifar10"]
     queue: dict[str, ExperimentConfig] = {}
     for config in [*fidelity, *more_seeds, *book]:
@@ -425,25 +432,20 @@ GRIDS: dict[str, Callable[[], list[ExperimentConfig]]] = {
     "mnist-full": mnist_full_protocol,
     "mnist-protocols": mnist_protocols,
     "mnist-bf16": mnist_bf16,
+    "mnist-newest": mnist_newest,
+    "mnist-detection": mnist_detection,
     "cifar10-paper": cifar10_headline,
     "cifar10-short": lambda: cifar10_headline(CIFAR10_SHORT_EPOCHS),
     "cifar10-table": cifar10_table,
     "cifar10-idn": cifar10_instance_dependent,
     "cifar10n": cifar10_human,
-    "mnist-newest": mnist_newest,
     "cifar10-newest": cifar10_newest,
-    "mnist-detection": mnist_detection,
     "cifar10-detection": cifar10_detection,
     "gpu-queue": gpu_queue,
     "isic-reduced": lambda: segmentation_grid("reduced"),
     "isic-full": lambda: segmentation_grid("full"),
     "isic-half": lambda: segmentation_grid("half", RESOLUTION_LOSSES, RESOLUTION_NOISE, (1,)),
 }
-
-#: The grids whose runs the book's pages read with their default parameters (``make results``).
-BOOK_GRIDS = ("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations", "mnist-full", "mnist-protocols",
-              "mnist-bf16", "mnist-newest", "mnist-detection", "cifar10-paper", "cifar10-short", "cifar10-table",
-              "cifar10-idn", "cifar10n", "cifar10-newest", "cifar10-detection", "isic-reduced", "isic-half")
 
 
 def grid(name: str) -> list[ExperimentConfig]:

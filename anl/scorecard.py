@@ -23,6 +23,7 @@ import pandas as pd
 
 from anl import losses
 from anl.experiments import BENCHMARK_LOSSES, ExperimentConfig, ablation_sections, at_protocol, grid
+from anl.pages import BOOK
 from anl.report.labels import format_number, mask_noise_label, noise_label
 from anl.report.published import PUBLISHED, published_accuracy, published_text
 from anl.report.runs import load_runs
@@ -78,9 +79,10 @@ class Claim:
 
 @dataclass(frozen=True)
 class Experiment:
-    """One experiment of the paper: the run ``groups`` of the book ``page`` that shows it,
-    ``claim`` for agreement where no published number exists, or ``reason`` why it is not
-    reproduced, ``numerical`` for an analysis without training."""
+    """One experiment of the paper: the run ``groups`` of the book ``page`` that shows it (a page
+    of :data:`anl.pages.BOOK`, each group one of its sections), ``claim`` for agreement where no
+    published number exists, or ``reason`` why it is not reproduced, ``numerical`` for an analysis
+    without training."""
 
     name: str
     page: str | None = None
@@ -88,6 +90,10 @@ class Experiment:
     claim: Claim | None = None
     reason: str = ""
     numerical: bool = False
+
+    def __post_init__(self) -> None:
+        if self.page is not None and self.page not in BOOK:
+            raise ValueError(f"experiment {self.name!r}: no book page {self.page!r}; the pages: {', '.join(BOOK)}")
 
 
 ANL = ("anl_ce", "anl_fl")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Execute a page with papermill into book/notebooks/PAGE.ipynb, the page the book renders and nbval
-# checks. PAGE is a notebook (notebooks/PAGE.py, a jupytext source, with its default parameters) or
-# a parameter page (notebooks/PAGE.yml, a papermill parameter file for notebooks/SOURCE.py, where
-# SOURCE is PAGE up to its first "-": benchmark-fashion-mnist.yml runs benchmark.py). The kernel
+# checks. PAGE is a notebook (notebooks/PAGE.py, a jupytext source, with its page's default parameters)
+# or a variant of one in anl.pages.BOOK (benchmark-fashion-mnist runs notebooks/benchmark.py with the
+# overrides of its page, written to a papermill parameter file). The kernel
 # runs in book/notebooks/. A failed run leaves the previous page untouched. The page's H1 (and so its
 # <title>) becomes its title in _toc.yml where it has one, so that two pages of one source (the
 # benchmark on MNIST and on Fashion-MNIST) say which they are, and a cell tagged if:NAME is left out
@@ -15,13 +15,18 @@ page=$1; shift
 cd "$(dirname "$0")/.."
 bin=${VENV:-.venv}/bin
 source=$page parameters=()
-if [[ ! -f "notebooks/$page.py" ]]; then
-  source=${page%%-*}
-  [[ -f "notebooks/$page.yml" && -f "notebooks/$source.py" ]] || {
-    echo "no page $page: neither notebooks/$page.py nor notebooks/$page.yml with notebooks/$source.py" >&2; exit 2; }
-  parameters=(-f "notebooks/$page.yml")
-fi
 mkdir -p .cache/notebooks book/notebooks
+if [[ ! -f "notebooks/$page.py" ]]; then
+  # the variant's notebook on stdout, its overrides (JSON, which papermill reads as YAML) into the file
+  source=$("$bin/python" -c 'import json, sys
+from anl import pages
+page = pages.BOOK.get(sys.argv[1])
+if page is None:
+    sys.exit(f"no page {sys.argv[1]}: neither notebooks/{sys.argv[1]}.py nor a page of anl.pages.BOOK")
+json.dump(page.overrides(), open(sys.argv[2], "w"))
+print(page.notebook)' "$page" ".cache/notebooks/$page.parameters.yml") || exit 2
+  parameters=(-f ".cache/notebooks/$page.parameters.yml")
+fi
 "$bin/jupytext" --quiet --to ipynb -o ".cache/notebooks/$page.ipynb" "notebooks/$source.py"
 known=$("$bin/python" -c 'import sys, papermill; print(" ".join(papermill.inspect_notebook(sys.argv[1])))' \
   ".cache/notebooks/$page.ipynb")

@@ -1,6 +1,7 @@
 """Finish an executed notebook for the book: its H1 becomes the page's title in _toc.yml where the
 entry has one, and every cell tagged ``if:NAME`` gets Jupyter Book's ``remove-cell`` tag when the
-page's parameter NAME is empty (None, False, 0, an empty list or string), so that a section no run
+page's parameter NAME is empty (None, False, 0, an empty list or string; a parameter the notebook
+leaves unset has the default of its page in anl.pages), so that a section no run
 was asked for is left out of the page instead of rendered empty. The cells stay in the notebook,
 which nbval runs whole.
 
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from anl import pages
 
 TOC = Path(__file__).resolve().parent.parent / "_toc.yml"
 CONDITION = "if:"
@@ -48,9 +51,10 @@ def set_title(cells: list[dict], page: str, notebook: str) -> None:
             return
 
 
-def parameters(cells: list[dict]) -> dict[str, Any]:
-    """The page's parameters as executed: the assignments of its "parameters" cell, then those
-    papermill injected ("injected-parameters") over them; a value that is not a literal is ``...``."""
+def parameters(cells: list[dict], page: str) -> dict[str, Any]:
+    """The parameters book/notebooks/PAGE ran with: the assignments of its "parameters" cell, then
+    those papermill injected ("injected-parameters") over them, the page's defaults for those left
+    ``...`` (unset), where the page is one of anl.pages.BOOK; a value that is not a literal is ``...``."""
     values: dict[str, Any] = {}
     for tag in ("parameters", "injected-parameters"):
         for cell in cells:
@@ -61,13 +65,16 @@ def parameters(cells: list[dict]) -> dict[str, Any]:
                             values[node.targets[0].id] = ast.literal_eval(node.value)
                         except ValueError:  # not a literal (an expression): taken as set
                             values[node.targets[0].id] = ...
+    name = Path(page).name
+    if name in pages.BOOK:
+        return {**values, **pages.page(pages.BOOK[name].notebook, values).parameters()}
     return values
 
 
-def hide_unasked_sections(cells: list[dict], notebook: str) -> None:
+def hide_unasked_sections(cells: list[dict], page: str, notebook: str) -> None:
     """Tag "remove-cell" every cell tagged "if:NAME" whose parameter NAME is empty; SystemExit for
     a NAME that is not a parameter of the page."""
-    values = parameters(cells)
+    values = parameters(cells, page)
     for cell in cells:
         tags = cell.get("metadata", {}).get("tags", [])
         for name in (tag[len(CONDITION):] for tag in tags if tag.startswith(CONDITION)):
@@ -82,7 +89,7 @@ def main(page: str, notebook: str) -> None:
     path = Path(notebook)
     content = json.loads(path.read_text())
     set_title(content["cells"], page, notebook)
-    hide_unasked_sections(content["cells"], notebook)
+    hide_unasked_sections(content["cells"], page, notebook)
     path.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n")
 
 

@@ -33,21 +33,23 @@
 # point or more at high noise. Differences of that size are no evidence either way.
 
 # %% tags=["parameters"]
-dataset = "mnist"
-seeds = [1]
-epochs = 30
-train_subset = 10000  # size of the stratified training subset, None for the full training set
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = True  # train runs missing from the store, else stop and list them
-device = "auto"
-high_noise = "sym:0.8"  # noise of the L1/L2 and delta sweeps
-l2_weight_decays = [1e-3, 1e-4]  # L2 strengths tried instead of L1, 1e-3 is the MNIST protocol value
-deltas = [0.0, 1e-6, 1e-5, 1e-4]
-sensitivity_noise = "sym:0.6"  # noise of the alpha/beta grid
-alphas = [0.5, 1.0, 2.0]
-betas = [0.5, 1.0, 2.0]
-er_noise = "asym:0.4"
-lambdas = [0.0, 0.5, 2.0, 8.0]
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Ablations, and the page prints the values it runs with.
+dataset = ...
+seeds = ...
+epochs = ...
+train_subset = ...
+results_dir = ...
+train_missing = ...
+device = ...
+high_noise = ...
+l2_weight_decays = ...
+deltas = ...
+sensitivity_noise = ...
+alphas = ...
+betas = ...
+er_noise = ...
+lambdas = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -56,16 +58,17 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
-pages.check_parameters("ablations", globals())  # a bad parameter stops the page here, in one line
+page = pages.Ablations.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 report.plot_style()
-finding = report.finding_prefix(len(seeds), epochs, train_subset)  # "indicative" with one seed or a reduced protocol
-protocol = report.protocol_caption(epochs, train_subset)  # in every figure's title
-base = losses.preset("anl_ce", dataset)
-sections = pages.page_runs("ablations", globals())  # (varied setting, config) by section
-runs = report.load_runs([config for entries in sections.values() for config in pages.configs(entries)], results_dir,
-                        train=train_missing, device=device)
+finding = report.finding_prefix(len(page.seeds), page.epochs, page.train_subset)  # "indicative" with one seed or a reduced protocol
+protocol = report.protocol_caption(page.epochs, page.train_subset)  # in every figure's title
+base = losses.preset("anl_ce", page.dataset)
+sections = page.runs()  # (varied setting, config) by section
+runs = report.load_runs([config for entries in sections.values() for config in pages.configs(entries)], page.results_dir,
+                        train=page.train_missing, device=page.device)
 display(Markdown("**Runs, by section** (the counts the scorecard gives):\n\n" + "\n".join(
-    report.run_status(f"{name} section", configs, report.recorded_runs(configs, results_dir)[1])
+    report.run_status(f"{name} section", configs, report.recorded_runs(configs, page.results_dir)[1])
     for name, entries in sections.items() if (configs := list({c.key: c for c in pages.configs(entries)}.values())))
     + "\n\n" + runs.protocol()))
 
@@ -78,7 +81,7 @@ display(Markdown("**Runs, by section** (the counts the scorecard gives):\n\n" + 
 
 # %% tags=["hide-input"]
 curves = report.section_runs(runs.epochs, sections["regulariser"], "regulariser")
-report.plot_curves_by_setting(curves, "regulariser", f"ANL-CE, {report.noise_label(high_noise)}, {protocol}")
+report.plot_curves_by_setting(curves, "regulariser", f"ANL-CE, {report.noise_label(page.high_noise)}, {protocol}")
 plt.show()
 
 # %% [markdown]
@@ -89,7 +92,7 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 regularisers = report.section_runs(runs.summaries, sections["regulariser"], "regulariser")
 display(Markdown(report.run_scores_table(regularisers, ["regulariser"])))
-display(Markdown(f"{finding} at {report.noise_label(high_noise)}, "
+display(Markdown(f"{finding} at {report.noise_label(page.high_noise)}, "
                  + report.ranked_finding(regularisers, "regulariser", str)))
 
 # %% [markdown]
@@ -104,7 +107,7 @@ if sections["alpha_beta"]:
     grid = report.section_runs(runs.summaries, sections["alpha_beta"], "pair")
     grid[["alpha", "beta"]] = pd.DataFrame(grid["pair"].tolist(), index=grid.index)
     heat = grid.groupby(["alpha", "beta"])["final_test_acc"].mean().unstack("beta") * 100
-    report.plot_alpha_beta_grid(heat, f"ANL-CE, {report.noise_label(sensitivity_noise)}\n{protocol}")
+    report.plot_alpha_beta_grid(heat, f"ANL-CE, {report.noise_label(page.sensitivity_noise)}\n{protocol}")
     plt.show()
 else:
     display(Markdown("*No alpha/beta runs for these parameters (the parameter list is empty).*"))
@@ -127,12 +130,12 @@ if sections["alpha_beta"]:
 
 # %% tags=["hide-input"]
 sweep = report.section_runs(runs.summaries, sections["delta"], "delta_value")
-report.plot_delta_sweep(sweep, base["delta"], f"ANL-CE, {report.noise_label(high_noise)}, {protocol}")
+report.plot_delta_sweep(sweep, base["delta"], f"ANL-CE, {report.noise_label(page.high_noise)}, {protocol}")
 plt.show()
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-display(Markdown(f"{finding} at {report.noise_label(high_noise)}, "
+display(Markdown(f"{finding} at {report.noise_label(page.high_noise)}, "
                  + report.ranked_finding(sweep.sort_values("delta_value"), "delta_value", lambda value: f"δ = {value:g}")))
 
 # %% [markdown]
@@ -149,8 +152,8 @@ if sections["lambda"]:
     er_runs = report.section_runs(runs.summaries, sections["lambda"], "lam")
     transition = next(record["noise"]["transition"] for record in runs.records
                       if record["key"] == er_runs.iloc[0]["key"])
-    report.plot_predicted_class_shares(er_runs, transition, report.class_names(dataset),
-                                       f"ANL-CE-ER, {report.noise_label(er_noise)}, {protocol}")
+    report.plot_predicted_class_shares(er_runs, transition, report.class_names(page.dataset),
+                                       f"ANL-CE-ER, {report.noise_label(page.er_noise)}, {protocol}")
     plt.show()
 else:
     display(Markdown("*No entropy-regulariser runs for these parameters (the parameter list is empty).*"))
@@ -165,7 +168,7 @@ if sections["lambda"]:
     display(Markdown(report.run_scores_table(er_table.rename(columns={"lam": "λ"}), ["λ"], columns)))
     by_lambda = er_table.groupby("lam")[["final_test_acc", "divergence"]].mean()
     balanced, accurate = by_lambda["divergence"].idxmin(), by_lambda["final_test_acc"].idxmax()
-    display(Markdown(f"{finding} at {report.noise_label(er_noise)} the predictions are closest to the true class "
+    display(Markdown(f"{finding} at {report.noise_label(page.er_noise)} the predictions are closest to the true class "
                      f"shares at λ = {balanced:g} (KL {KL.shown(by_lambda.loc[balanced, 'divergence'])} "
                      f"{KL.unit}, against {KL.shown(by_lambda.loc[0.0, 'divergence'])} without the regulariser) and the test accuracy is "
                      f"highest at λ = {accurate:g} ({100 * by_lambda.loc[accurate, 'final_test_acc']:.1f} %, against "

@@ -28,25 +28,27 @@
 # reduction makes the difference.
 
 # %% tags=["parameters"]
-dataset = "mnist"
-loss_names = ["ce", "gce", "sce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl"]
-noises = ["clean", "sym:0.4", "sym:0.8", "asym:0.2", "asym:0.4"]
-seeds = [1, 2]
-epochs = 30
-train_subset = 10000  # size of the stratified training subset, None for the full training set
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = True  # train runs missing from the store, else stop and list them
-device = "auto"
-paper_loss_names = ["ce", "gce", "nce_mae", "nce_rce", "nce_agce", "anl_ce", "anl_fl"]  # also trained with the full protocol of the paper, empty list to skip
-paper_noises = ["sym:0.8", "asym:0.4"]
-paper_seeds = [1, 2, 3]
-newest_grid = "mnist-newest"  # the newest robust losses (JAL-CE, CEε+MAE) at the paper's protocol beside ANL; None to skip
-er_noises = ["asym:0.2", "asym:0.4"]  # where ANL-CE-ER runs beside ANL-CE (page protocol and seeds), empty list to skip
-er_lambda = 2.0  # lambda of ANL-CE-ER, with ANL-CE's alpha, beta, delta
-protocol_losses = ["anl_ce", "nce_rce"]  # also trained under each of `protocols`, empty list to skip
-protocol_noises = ["sym:0.8", "asym:0.4"]
-protocols = [[10000, 30], [None, 5], [10000, 150], [None, 50]]  # [training subset (None: all images), epochs]; the first is the reference
-protocol_seeds = [1]
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Benchmark, and the page prints the values it runs with.
+dataset = ...
+loss_names = ...
+noises = ...
+seeds = ...
+epochs = ...
+train_subset = ...
+results_dir = ...
+train_missing = ...
+device = ...
+paper_loss_names = ...
+paper_noises = ...
+paper_seeds = ...
+newest_grid = ...
+er_noises = ...
+er_lambda = ...
+protocol_losses = ...
+protocol_noises = ...
+protocols = ...
+protocol_seeds = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -55,21 +57,22 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
-pages.check_parameters("benchmark", globals())  # a bad parameter stops the page here, in one line
+page = pages.Benchmark.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 report.plot_style()
-sections = pages.page_runs("benchmark", globals())  # the configs these parameters name
-runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)
-paper_runs = report.load_runs(sections["paper"], results_dir, train=train_missing, device=device) if sections["paper"] else None
-dataset_name = report.dataset_label(dataset, runs.records[0]["provenance"]["data_source"])
-grid_protocol = report.protocol_caption(epochs, train_subset)
+sections = page.runs()  # the configs these parameters name
+runs = report.load_runs(sections["runs"], page.results_dir, train=page.train_missing, device=page.device)
+paper_runs = report.load_runs(sections["paper"], page.results_dir, train=page.train_missing, device=page.device) if sections["paper"] else None
+dataset_name = report.dataset_label(page.dataset, runs.records[0]["provenance"]["data_source"])
+grid_protocol = report.protocol_caption(page.epochs, page.train_subset)
 if not paper_runs and grid_protocol != "paper protocol":
-    display(Markdown(f"*{report.DATASET_NAMES[dataset]} ran only the {grid_protocol}; no run of the paper's "
+    display(Markdown(f"*{report.DATASET_NAMES[page.dataset]} ran only the {grid_protocol}; no run of the paper's "
                      "protocol is recorded for it.*"))
 
 
 def loss_name(loss: str) -> str:
     """The loss's name on this data set: NCE+AGCE says when its preset switches NCE off."""
-    return report.loss_label(loss, dataset)
+    return report.loss_label(loss, page.dataset)
 
 
 # %% [markdown] tags=["if:paper_loss_names"]
@@ -103,8 +106,8 @@ if paper_runs:
 # %% tags=["hide-input", "if:newest_grid"]
 # NBVAL_CHECK_OUTPUT
 if sections["newest"]:
-    newest_runs, newest_missing = report.recorded_runs(sections["newest"], results_dir)
-    display(Markdown(report.run_status(newest_grid, sections["newest"], newest_missing)))
+    newest_runs, newest_missing = report.recorded_runs(sections["newest"], page.results_dir)
+    display(Markdown(report.run_status(page.newest_grid, sections["newest"], newest_missing)))
     if newest_runs and paper_runs:
         settings = list(dict.fromkeys(config.noise for config in sections["newest"]))
         beside = [config for config in sections["paper"] if config.loss in ("anl_ce", "anl_fl") and config.noise in settings]
@@ -151,7 +154,7 @@ display(Markdown(f"*{dataset_name}, {grid_protocol}.*\n\n"
 
 # %% tags=["hide-input"]
 display(Markdown(f"*{report.PUBLISHED_SOURCE}.*" if report.published_cells(sections["runs"]) else
-                 f"*No published numbers for {report.dataset_label(dataset)} at this page's protocol are available "
+                 f"*No published numbers for {report.dataset_label(page.dataset)} at this page's protocol are available "
                  f"here (see the protocol chapter).*"))
 
 # %% [markdown]
@@ -172,7 +175,7 @@ display(Markdown(f"*{dataset_name}, {grid_protocol}.*\n\n"
 
 # %% tags=["hide-input"]
 report.plot_accuracy_against_noise_rate(
-    runs.summaries, loss_names, report.loss_colors(loss_names),
+    runs.summaries, page.loss_names, report.loss_colors(page.loss_names),
     f"{dataset_name}, {grid_protocol}:\ntest accuracy against noise rate", names=loss_name)
 plt.show()
 
@@ -191,12 +194,12 @@ plt.show()
 # %% tags=["hide-input", "remove-stderr"]
 # NBVAL_CHECK_OUTPUT
 if sections["er"]:
-    er_runs = report.load_runs(sections["er"], results_dir, train=train_missing, device=device).summaries
+    er_runs = report.load_runs(sections["er"], page.results_dir, train=page.train_missing, device=page.device).summaries
     KL = report.measure("divergence")  # the one unit of the KL divergence on every page
     er_runs = er_runs.assign(divergence=er_runs["test_confusion"].map(report.predicted_share_divergence))
     columns = {"final_test_acc": ("last-epoch test (%)", 100.0, 2),
                "divergence": (f"KL(predicted share ‖ true share) ({KL.unit})", KL.scale, KL.decimals)}
-    display(Markdown(f"*{dataset_name}, {grid_protocol}; ANL-CE-ER with λ = {er_lambda:g}.*\n\n" + report.run_scores_table(
+    display(Markdown(f"*{dataset_name}, {grid_protocol}; ANL-CE-ER with λ = {page.er_lambda:g}.*\n\n" + report.run_scores_table(
         er_runs, ["noise", "loss"], columns, names={"noise": report.noise_cell, "loss": loss_name})))
 else:
     display(Markdown("*No entropy-regulariser runs asked for (`er_noises` is empty).*"))
@@ -213,7 +216,7 @@ if paper_runs:
     display(Markdown(
         "Last-epoch and best-epoch test accuracy (%) of the losses and noise settings of both "
         "protocols, each under both (mean ± std over seeds; \"–\": not run)."))
-    shared = runs.summaries[runs.summaries["loss"].isin(paper_loss_names) & runs.summaries["noise"].isin(paper_noises)]
+    shared = runs.summaries[runs.summaries["loss"].isin(page.paper_loss_names) & runs.summaries["noise"].isin(page.paper_noises)]
     for metric, title in (("final_test_acc", "Last epoch"), ("best_test_acc", "Best epoch")):
         tables = {"paper protocol": report.accuracy_table(paper_runs.summaries, metric, loss_names=loss_name)}
         if len(shared):
@@ -227,9 +230,9 @@ if paper_runs:
         "wrong labels) over training: paper protocol solid, reduced protocol dashed; one column per "
         "noise setting, means over seeds."))
     panels = {"test_acc": "test accuracy (%)", "noisy_acc_given": "memorisation (%)"}
-    colors = report.loss_colors(paper_loss_names)
-    report.plot_curves({"paper protocol": paper_runs.epochs, "reduced": runs.epochs}, panels, paper_noises,
-                       paper_loss_names, colors, names=loss_name)
+    colors = report.loss_colors(page.paper_loss_names)
+    report.plot_curves({"paper protocol": paper_runs.epochs, "reduced": runs.epochs}, panels, page.paper_noises,
+                       page.paper_loss_names, colors, names=loss_name)
     plt.show()
 
 # %% tags=["hide-input", "if:paper_loss_names"]
@@ -240,8 +243,8 @@ if paper_runs:
         "`paper_loss_names` that ran under both protocols, ordered by last-epoch test accuracy (mean "
         "over seeds) under each."))
     lines = []
-    for noise in paper_noises:
-        paper_order, reduced_order = (list(report.loss_ranking(frame, noise, "final_test_acc", paper_loss_names).index)
+    for noise in page.paper_noises:
+        paper_order, reduced_order = (list(report.loss_ranking(frame, noise, "final_test_acc", page.paper_loss_names).index)
                                       for frame in (paper_runs.summaries, runs.summaries))
         paper_order, reduced_order = ([loss for loss in paper_order if loss in reduced_order],
                                       [loss for loss in reduced_order if loss in paper_order])
@@ -265,7 +268,7 @@ if paper_runs:
 # column shows whether a longer run on the same images ends by fitting the wrong labels.
 
 # %% tags=["hide-input", "remove-stderr", "if:protocol_losses"]
-protocol_runs = (report.load_runs(sections["protocols"], results_dir, train=train_missing, device=device)
+protocol_runs = (report.load_runs(sections["protocols"], page.results_dir, train=page.train_missing, device=page.device)
                  if sections["protocols"] else None)
 display(Markdown(protocol_runs.protocol() if protocol_runs else "*No runs asked for (`protocol_losses` is empty).*"))
 
@@ -292,7 +295,7 @@ if protocol_runs:
     curves = protocol_runs.epochs.assign(step=report.optimiser_steps(protocol_runs.epochs))
     frames = {f"{images:,} images\n{length} epochs": frame
               for (images, length), frame in curves.groupby(["train_size", "epochs"], sort=False)}
-    colors = report.loss_colors(protocol_losses)
+    colors = report.loss_colors(page.protocol_losses)
     for metric, label in (("test_acc", "test accuracy (%)"), ("noisy_acc_given", "memorisation (%)")):
-        report.plot_curves_by_protocol(frames, metric, label, protocol_noises, protocol_losses, colors)
+        report.plot_curves_by_protocol(frames, metric, label, page.protocol_noises, page.protocol_losses, colors)
         plt.show()

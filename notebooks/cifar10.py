@@ -28,22 +28,24 @@
 # (`scripts/gpu_parallel_runs.py`). With `train_missing = True` it trains the missing runs first.
 
 # %% tags=["parameters"]
-dataset = "cifar10"
-loss_names = ["ce", "nce_rce", "anl_ce", "anl_fl"]
-noises = ["sym:0.8"]
-seeds = [1]
-precision = "bf16"  # of the model's forward and backward (the loss is float32): part of each run's key
-short_epochs = 40  # the shorter protocol under test (everything else equal, cosine over its epochs); None to skip
-tolerance = 0.02  # the rule's bound: every loss's last-epoch accuracy within this (2 points) of the paper protocol's
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = False  # True: train the missing runs first (hours each on a CPU)
-device = "auto"
-table_grid = "cifar10-table"  # the rest of the published table (sym 0.4, asym 0.2 and 0.4, clean); None to skip
-idn_grid = "cifar10-idn"  # instance-dependent noise; None to skip
-human_grid = "cifar10n"  # real human noise (CIFAR-10N label sets); None to skip
-newest_grid = "cifar10-newest"  # the newest robust losses (JAL-CE, CEε+MAE) and NCE+AGCE; None to skip
-precision_grid = "mnist-bf16"  # bf16 runs set beside their fp32 twins (same seed, and spread_seed); None to skip
-spread_seed = 2  # the fp32 twins' second seed: how far a seed alone moves the numbers
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Cifar10, and the page prints the values it runs with.
+dataset = ...
+loss_names = ...
+noises = ...
+seeds = ...
+precision = ...
+short_epochs = ...
+tolerance = ...
+results_dir = ...
+train_missing = ...
+device = ...
+table_grid = ...
+idn_grid = ...
+human_grid = ...
+newest_grid = ...
+precision_grid = ...
+spread_seed = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -51,15 +53,16 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
-pages.check_parameters("cifar10", globals())  # a bad parameter stops the page here, in one line
+page = pages.Cifar10.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 report.plot_style()
-sections = pages.page_runs("cifar10", globals())  # the configs these parameters name
-if train_missing:
+sections = page.runs()  # the configs these parameters name
+if page.train_missing:
     for configs in sections.values():
         if configs:
-            report.load_runs(configs, results_dir, train=True, device=device)
-paper, paper_missing = report.recorded_runs(sections["paper"], results_dir)
-short, short_missing = report.recorded_runs(sections["short"], results_dir)
+            report.load_runs(configs, page.results_dir, train=True, device=page.device)
+paper, paper_missing = report.recorded_runs(sections["paper"], page.results_dir)
+short, short_missing = report.recorded_runs(sections["short"], page.results_dir)
 
 
 CURVES = {"test_acc": "test accuracy (%)", "clean_acc": "clean fit (%)", "noisy_acc_given": "memorisation (%)"}
@@ -68,7 +71,7 @@ CURVES = {"test_acc": "test accuracy (%)", "clean_acc": "clean fit (%)", "noisy_
 def show_grid(name: str, configs: list) -> None:
     """A grid's runs: what is recorded, ours beside the published numbers per setting, the realised
     noise rates, the protocol, and the curves of its noisiest recorded setting."""
-    runs, missing = report.recorded_runs(configs, results_dir)
+    runs, missing = report.recorded_runs(configs, page.results_dir)
     epochs = configs[0].resolved()["epochs"]
     display(Markdown("**Runs:**\n\n" + report.run_status(f"{name} ({epochs} epochs)", configs, missing)))
     if not runs:
@@ -89,8 +92,8 @@ def show_grid(name: str, configs: list) -> None:
 
 paper_epochs = sections["paper"][0].resolved()["epochs"]
 display(Markdown("**Runs:**\n\n" + report.run_status(f"paper protocol ({paper_epochs} epochs)", sections["paper"], paper_missing)
-                 + ("\n" + report.run_status(f"{short_epochs} epochs", sections["short"], short_missing)
-                    if short_epochs else "")))
+                 + ("\n" + report.run_status(f"{page.short_epochs} epochs", sections["short"], short_missing)
+                    if page.short_epochs else "")))
 display(Markdown(paper.protocol() if paper else "*No run of the paper protocol is recorded yet.*"))
 
 # %% [markdown]
@@ -108,8 +111,8 @@ display(Markdown(paper.protocol() if paper else "*No run of the paper protocol i
 if paper:
     display(Markdown(report.markdown_table(report.published_comparison(paper.summaries, sections["paper"]))))
     display(Markdown(f"*{report.published_note(sections['paper'])} Ours: "
-                     f"{report.dataset_label(dataset, paper.records[0]['provenance']['data_source'])}.*"))
-    orders = [line for spec in noises if (line := report.published_order(paper.summaries, sections["paper"], spec))]
+                     f"{report.dataset_label(page.dataset, paper.records[0]['provenance']['data_source'])}.*"))
+    orders = [line for spec in page.noises if (line := report.published_order(paper.summaries, sections["paper"], spec))]
     if orders:
         display(Markdown("The order of the recorded losses, ours against the published (the JPEG copy, one seed "
                          "and bf16 may move the decimals; a different order would need explaining):\n\n"
@@ -127,9 +130,9 @@ else:
 
 # %% tags=["hide-input"]
 if paper:
-    frames = {"paper protocol": paper.epochs, **({f"{short_epochs} epochs": short.epochs} if short else {})}
-    ran = [loss for loss in loss_names if loss in set(paper.summaries["loss"])]
-    report.plot_curves(frames, CURVES, noises, ran, report.loss_colors(ran), metrics_across=len(noises) == 1)
+    frames = {"paper protocol": paper.epochs, **({f"{page.short_epochs} epochs": short.epochs} if short else {})}
+    ran = [loss for loss in page.loss_names if loss in set(paper.summaries["loss"])]
+    report.plot_curves(frames, CURVES, page.noises, ran, report.loss_colors(ran), metrics_across=len(page.noises) == 1)
     plt.show()
 else:
     display(Markdown("*Waits for the first recorded run.*"))
@@ -148,23 +151,23 @@ else:
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-if not short_epochs:
+if not page.short_epochs:
     display(Markdown("*No shorter protocol asked for (`short_epochs` is None).*"))
 elif not (paper and short):
     display(Markdown(f"*Not judged yet: {len(paper_missing) + len(short_missing)} of the "
                      f"{len(sections['paper']) + len(sections['short'])} runs the rule needs are not recorded.*"))
 else:
-    check = report.shorter_protocol_check(paper.summaries, short.summaries, tolerance,
+    check = report.shorter_protocol_check(paper.summaries, short.summaries, page.tolerance,
                                           cells=report.noise_cells(sections["paper"]))
     rows = check.table.assign(loss=check.table["loss"].map(losses.display_name),
                               noise=check.table["noise"].map(report.noise_label))
     for column in ("long", "short", "difference"):
         rows[column] = (100 * rows[column]).map((lambda value: report.format_number(value, 2, signed=True))
                                                 if column == "difference" else "{:.2f}".format)
-    rows = rows.rename(columns={"long": "paper protocol (%)", "short": f"{short_epochs} epochs (%)",
+    rows = rows.rename(columns={"long": "paper protocol (%)", "short": f"{page.short_epochs} epochs (%)",
                                 "difference": "difference (points)"}).set_index("loss")
     display(Markdown((report.markdown_table(rows) + "\n\n" if len(rows) else "")
-                     + check.verdict("paper-protocol", f"{short_epochs}-epoch")))
+                     + check.verdict("paper-protocol", f"{page.short_epochs}-epoch")))
 
 # %% [markdown]
 # ## The rest of the published table
@@ -179,7 +182,7 @@ else:
 
 # %% tags=["hide-input"]
 if sections["table"]:
-    show_grid(table_grid, sections["table"])
+    show_grid(page.table_grid, sections["table"])
 else:
     display(Markdown("*No grid asked for (`table_grid` is None).*"))
 
@@ -197,7 +200,7 @@ else:
 
 # %% tags=["hide-input"]
 if sections["idn"]:
-    show_grid(idn_grid, sections["idn"])
+    show_grid(page.idn_grid, sections["idn"])
 else:
     display(Markdown("*No grid asked for (`idn_grid` is None).*"))
 
@@ -212,7 +215,7 @@ else:
 
 # %% tags=["hide-input"]
 if sections["human"]:
-    show_grid(human_grid, sections["human"])
+    show_grid(page.human_grid, sections["human"])
 else:
     display(Markdown("*No grid asked for (`human_grid` is None).*"))
 
@@ -228,7 +231,7 @@ else:
 
 # %% tags=["hide-input"]
 if sections["newest"]:
-    show_grid(newest_grid, sections["newest"])
+    show_grid(page.newest_grid, sections["newest"])
 else:
     display(Markdown("*No grid asked for (`newest_grid` is None).*"))
 
@@ -250,7 +253,7 @@ else:
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 every = [config for name in ("paper", "table", "idn", "human", "newest") for config in sections[name]]
-recorded, _ = report.recorded_runs(every, results_dir)
+recorded, _ = report.recorded_runs(every, page.results_dir)
 if recorded:
     summaries = recorded.summaries
     gaps = report.published_gaps(summaries, every)
@@ -272,9 +275,9 @@ else:
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if sections["precision"]:
-    twins = report.load_runs(sections["precision"], results_dir, train=train_missing, device=device)
+    twins = report.load_runs(sections["precision"], page.results_dir, train=page.train_missing, device=page.device)
     checked = sections["precision"][0]  # the grid's run; its fp32 twins follow it
-    check = report.precision_comparison(twins.summaries, checked.precision, checked.seed, spread_seed)
+    check = report.precision_comparison(twins.summaries, checked.precision, checked.seed, page.spread_seed)
     display(Markdown(report.markdown_table(check.table) + "\n\n" + check.finding(checked.precision)))
     display(Markdown(twins.protocol()))
 else:

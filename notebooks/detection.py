@@ -34,9 +34,11 @@
 # memorisation erase it), and is the best detector also the most accurate classifier?
 
 # %% tags=["parameters"]
-settings = ["sym:0.8", "asym:0.4", "idn-file:0.4", "cifar10n:worst"]  # noise settings shown
-grids = ["mnist-detection", "mnist-newest", "cifar10-idn", "cifar10n", "cifar10-detection"]  # their paper-protocol runs
-results_dir = None  # results folder, None for results/ of the repository
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Detection, and the page prints the values it runs with.
+settings = ...
+grids = ...
+results_dir = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -44,11 +46,12 @@ from IPython.display import Markdown, display
 
 from anl import pages, report
 
-pages.check_parameters("detection", globals())  # a bad parameter stops the page here, in one line
+page = pages.Detection.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 report.plot_style()
-sections = pages.page_runs("detection", globals())  # the configs these parameters name
+sections = page.runs()  # the configs these parameters name
 configs = pages.configs(sections["runs"])
-runs, missing = report.recorded_runs(configs, results_dir)
+runs, missing = report.recorded_runs(configs, page.results_dir)
 scored = report.detection_runs(runs.summaries if runs else None, runs.epochs if runs else None)
 unscored = len(configs) - len(missing) - len(scored)
 
@@ -62,13 +65,11 @@ unscored = len(configs) - len(missing) - len(scored)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-status = [report.run_status(name, whole, [config for config in whole if config in missing])
-          for name in grids for whole in [pages.configs([entry for entry in sections["runs"] if entry[0] == name])]]
-display(Markdown("\n".join(status) + (f"\n\n{unscored} of the recorded runs predate the detection fields and are "
-                                      "left out." if unscored else "")))
+display(Markdown(report.grid_status(sections["runs"], missing) + (f"\n\n{unscored} of the recorded runs predate the "
+                                                                   "detection fields and are left out." if unscored else "")))
 for dataset in dict.fromkeys(scored["dataset"]):
-    with_fields = [config for config in configs if config.key in set(scored.loc[scored["dataset"] == dataset, "key"])]
-    display(Markdown(report.recorded_runs(with_fields, results_dir)[0].protocol()))
+    keys = set(scored.loc[scored["dataset"] == dataset, "key"])
+    display(Markdown(report.protocol_sentence([record for record in runs.records if record["key"] in keys])))
 
 # %% [markdown]
 # ## How well each loss finds them, at the last epoch
@@ -94,7 +95,7 @@ else:
 
 # %% tags=["hide-input"]
 if len(scored):
-    shown = [spec for spec in settings if spec in set(scored["noise"])]
+    shown = [spec for spec in page.settings if spec in set(scored["noise"])]
     ran = list(dict.fromkeys(scored["loss"]))
     report.plot_curves({"paper protocol": runs.epochs[runs.epochs["key"].isin(scored["key"])]},
                        {"mislabel_auc_loss": "AUC (loss) × 100", "mislabel_auc_margin": "AUC (margin) × 100"},

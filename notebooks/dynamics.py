@@ -27,17 +27,19 @@
 # missing from the results store are trained first.
 
 # %% tags=["parameters"]
-dataset = "mnist"
-loss_names = ["ce", "gce", "nce_mae", "nce_rce", "anl_ce", "anl_fl"]
-noises = ["sym:0.8", "asym:0.4"]
-seeds = [1, 2]
-epochs = 30
-train_subset = 10000  # size of the stratified training subset, None for the full training set
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = True  # train runs missing from the store, else stop and list them
-device = "auto"
-convergence_fraction = 0.95  # the convergence bar: this fraction of the best loss's last-epoch test accuracy
-early_epochs = [5, 10]  # test accuracy after these epochs; [] to skip
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Dynamics, and the page prints the values it runs with.
+dataset = ...
+loss_names = ...
+noises = ...
+seeds = ...
+epochs = ...
+train_subset = ...
+results_dir = ...
+train_missing = ...
+device = ...
+convergence_fraction = ...
+early_epochs = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -45,9 +47,10 @@ from IPython.display import Markdown, display
 
 from anl import pages, report
 
-pages.check_parameters("dynamics", globals())  # a bad parameter stops the page here, in one line
+page = pages.Dynamics.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 report.plot_style()
-runs = report.load_runs(pages.page_runs("dynamics", globals())["runs"], results_dir, train=train_missing, device=device)
+runs = report.load_runs(page.runs()["runs"], page.results_dir, train=page.train_missing, device=page.device)
 display(Markdown(runs.protocol()))
 
 # %% [markdown]
@@ -58,7 +61,7 @@ display(Markdown(runs.protocol()))
 # %% tags=["hide-input"]
 metrics = {"test_acc": "test accuracy (%)", "clean_acc": "clean fit (%)",
            "noisy_acc_given": "memorisation (%)"}
-report.plot_curves({"runs": runs.epochs}, metrics, noises, loss_names, report.loss_colors(loss_names))
+report.plot_curves({"runs": runs.epochs}, metrics, page.noises, page.loss_names, report.loss_colors(page.loss_names))
 plt.show()
 
 # %% [markdown]
@@ -76,18 +79,18 @@ plt.show()
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-per_run = report.run_dynamics(runs.epochs, convergence_fraction)
-if early_epochs:
-    per_run = per_run.merge(report.accuracy_at_epochs(runs.epochs, early_epochs), on=["key", "loss", "noise", "seed"])
-per_run = per_run.sort_values("noise", key=lambda specs: specs.map(noises.index), kind="stable")  # noise, then loss
+per_run = report.run_dynamics(runs.epochs, page.convergence_fraction)
+if page.early_epochs:
+    per_run = per_run.merge(report.accuracy_at_epochs(runs.epochs, page.early_epochs), on=["key", "loss", "noise", "seed"])
+per_run = per_run.sort_values("noise", key=lambda specs: specs.map(page.noises.index), kind="stable")  # noise, then loss
 columns = {"reached_bar": ("epochs to the bar", 1.0, 1),
-           **{f"test_acc_at_{epoch}": (f"test after epoch {epoch} (%)", 100.0, 2) for epoch in early_epochs},
+           **{f"test_acc_at_{epoch}": (f"test after epoch {epoch} (%)", 100.0, 2) for epoch in page.early_epochs},
            "final_test": ("last-epoch test (%)", 100.0, 2),
            "final_memorisation": ("memorisation, last (%)", 100.0, 2),
            "peak_memorisation": ("memorisation, peak (%)", 100.0, 2)}
 table = report.run_scores_table(per_run, ["noise", "loss"], columns,
-                                names={"noise": report.noise_cell, "loss": lambda loss: report.loss_label(loss, dataset)})
+                                names={"noise": report.noise_cell, "loss": lambda loss: report.loss_label(loss, page.dataset)})
 bars = per_run.groupby("noise", sort=False)["bar"].first()
-display(Markdown(report.convergence_rule(convergence_fraction) + " The bar: "
+display(Markdown(report.convergence_rule(page.convergence_fraction) + " The bar: "
                  + ", ".join(f"{report.noise_label(spec)} {100 * bar:.2f} %" for spec, bar in bars.items())
                  + ".\n\n" + table))

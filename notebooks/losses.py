@@ -54,12 +54,14 @@
 # type: this page takes the one named by `preset_noise_type`.
 
 # %% tags=["parameters"]
-num_classes = 10
-num_inputs = 2000  # random logit vectors for the symmetry table
-logit_scale = 3.0  # logits are logit_scale times standard normal draws
-seed = 0
-preset_dataset = "cifar10"  # preset of alpha, beta, a, q for the losses that need one
-preset_noise_type = "sym"  # and its noise type, for the losses whose preset depends on it (ε-softmax)
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Losses, and the page prints the values it runs with.
+num_classes = ...
+num_inputs = ...
+logit_scale = ...
+seed = ...
+preset_dataset = ...
+preset_noise_type = ...
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -69,7 +71,8 @@ from IPython.display import Markdown, display
 
 from anl import losses, pages, report
 
-pages.check_parameters("losses", globals())  # a bad parameter stops the page here, in one line
+page = pages.Losses.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 report.plot_style()
 
 
@@ -79,7 +82,7 @@ def data_term(name: str) -> losses.Loss:
     try:
         return losses.build(name).data_term
     except ValueError:
-        return losses.build(name, preset_dataset, preset_noise_type).data_term
+        return losses.build(name, page.preset_dataset, page.preset_noise_type).data_term
 
 
 # %% [markdown]
@@ -91,18 +94,18 @@ def data_term(name: str) -> losses.Loss:
 # reports its range over the inputs: a symmetric loss has a spread of zero (up to rounding).
 
 # %% tags=["hide-input"]
-generator = torch.Generator().manual_seed(seed)
-logits = logit_scale * torch.randn(num_inputs, num_classes, generator=generator, dtype=torch.float64)
+generator = torch.Generator().manual_seed(page.seed)
+logits = page.logit_scale * torch.randn(page.num_inputs, page.num_classes, generator=generator, dtype=torch.float64)
 rows = []
 for name in losses.LOSSES:
     term = data_term(name)
-    sums = sum(term(logits, torch.full((num_inputs,), label, dtype=torch.long)) for label in range(num_classes))
+    sums = sum(term(logits, torch.full((page.num_inputs,), label, dtype=torch.long)) for label in range(page.num_classes))
     low, high = sums.min().item(), sums.max().item()
     rows.append((losses.display_name(name), low, high, high - low, high - low <= 1e-5 * max(1.0, abs(high))))
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-header = (f"$S(x) = \\sum_k L(f(x), k)$ on {num_inputs:,} random inputs, $K$ = {num_classes}:\n\n"
+header = (f"$S(x) = \\sum_k L(f(x), k)$ on {page.num_inputs:,} random inputs, $K$ = {page.num_classes}:\n\n"
           "| loss | min over x of S(x) | max over x of S(x) | spread | symmetric |\n|---|---:|---:|---:|:---:|\n")
 display(Markdown(header + "\n".join(
     f"| {name} | {low:.4f} | {high:.4f} | {f'{spread:.1e}' if spread >= 1e-10 else '< 1e-10'} | {'yes' if symmetric else 'no'} |"
@@ -151,7 +154,7 @@ display(Markdown(header + "\n".join(
 # %% tags=["hide-input"]
 def gradient_norms(name: str, t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(p_y, ||dL/dz||) for logits z_y = t, z_k = 0 otherwise, label 0."""
-    z = torch.zeros(len(t), num_classes, dtype=torch.float64)
+    z = torch.zeros(len(t), page.num_classes, dtype=torch.float64)
     z[:, 0] = t
     z.requires_grad_(True)
     values = data_term(name)(z, torch.zeros(len(t), dtype=torch.long))
@@ -163,7 +166,7 @@ t = torch.linspace(-8.0, 14.0, 600, dtype=torch.float64)
 families = {"CE family": ["ce", "nce", "nnce", "jal_ce", "ce_eps_mae", "mae"],
             "focal family": ["fl", "nfl", "nnfl", "jal_fl", "fl_eps_mae", "mae"]}
 norms = {family: {name: gradient_norms(name, t) for name in names} for family, names in families.items()}
-report.plot_gradient_norms(norms, f"Logit-gradient norm against p(y|x), K = {num_classes}, other logits equal")
+report.plot_gradient_norms(norms, f"Logit-gradient norm against p(y|x), K = {page.num_classes}, other logits equal")
 plt.show()
 
 
@@ -185,10 +188,10 @@ def norm_at(name: str, weight: float = 1.0) -> list[float]:
 
 rows = {"CE": norm_at("ce"), "MAE": norm_at("mae"), "NNCE": norm_at("nnce")}
 for loss, term in (("nce_mae", "MAE"), ("anl_ce", "NNCE")):
-    beta = losses.preset(loss, preset_dataset)["beta"]
+    beta = losses.preset(loss, page.preset_dataset)["beta"]
     rows[f"β·{term} in {losses.display_name(loss)} (β = {beta:g})"] = norm_at(term.lower(), beta)
 display(Markdown(
-    f"Logit-gradient norm, {report.dataset_label(preset_dataset)} presets:\n\n"
+    f"Logit-gradient norm, {report.dataset_label(page.preset_dataset)} presets:\n\n"
     "| term | " + " | ".join(f"p(y\\|x) = {p:g}" for p in at) + " |\n|---|" + "---:|" * len(at) + "\n"
     + "\n".join(f"| {name} | " + " | ".join(f"{value:.4f}" for value in values) + " |" for name, values in rows.items())))
 

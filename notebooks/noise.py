@@ -25,13 +25,15 @@
 # by side.
 
 # %% tags=["parameters"]
-seed = 1  # noise seed, as the seed of a run
-heatmap_rate = 0.4  # rate of the symmetric, asymmetric and IDN heatmaps
-cifar10n_heatmaps = ["aggre", "worst"]  # CIFAR-10N label sets shown as heatmaps
-sym_rates = [0.2, 0.4, 0.6, 0.8]
-asym_rates = [0.1, 0.2, 0.3, 0.4]
-idn_rates = [0.2, 0.4, 0.6]
-cifar10n_sets = ["aggre", "random1", "random2", "random3", "worst"]
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Noise, and the page prints the values it runs with.
+seed = ...
+heatmap_rate = ...
+cifar10n_heatmaps = ...
+sym_rates = ...
+asym_rates = ...
+idn_rates = ...
+cifar10n_sets = ...
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -40,16 +42,17 @@ from IPython.display import Markdown, display
 from anl import noise, pages, report
 from anl.data import load_dataset
 
-pages.check_parameters("noise", globals())  # a bad parameter stops the page here, in one line
+page = pages.Noise.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 report.plot_style()
 datasets = {name: load_dataset(name) for name in ("mnist", "cifar10")}
-display(Markdown(report.data_protocol(datasets.values(), seed)))
+display(Markdown(report.data_protocol(datasets.values(), page.seed)))
 
 # %% tags=["hide-input"]
 def noisy(spec: str, dataset: str) -> noise.NoisyLabels:
     data = datasets[dataset]
     return noise.apply_noise(spec, data.train_labels.numpy(), dataset=dataset, num_classes=data.num_classes,
-                             seed=seed, images=data.train_images.numpy())
+                             seed=page.seed, images=data.train_images.numpy())
 
 
 # %% [markdown]
@@ -62,14 +65,14 @@ def noisy(spec: str, dataset: str) -> noise.NoisyLabels:
 # that round to 0 % are left blank.
 
 # %% tags=["hide-input"]
-rate = heatmap_rate
+rate = page.heatmap_rate
 panels = [
     (noise.symmetric_matrix(10, rate), "mnist", f"symmetric, η = {rate:g}\n(nominal)"),
     (noise.asymmetric_matrix("mnist", rate), "mnist", f"MNIST asymmetric, η = {rate:g}\n(nominal)"),
     (noise.asymmetric_matrix("cifar10", rate), "cifar10", f"CIFAR-10 asymmetric, η = {rate:g}\n(nominal)"),
     (noisy(f"idn:{rate:g}", "cifar10").transition, "cifar10", f"CIFAR-10 IDN, η = {rate:g}\n(realised)"),
     *[(noisy(f"cifar10n:{which}", "cifar10").transition, "cifar10", f"CIFAR-10N {which}\n(realised)")
-      for which in cifar10n_heatmaps],
+      for which in page.cifar10n_heatmaps],
 ]
 report.plot_transition_matrices(panels)
 plt.show()
@@ -91,9 +94,9 @@ plt.show()
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-specs = (["clean"] + [f"sym:{r:g}" for r in sym_rates] + [f"asym:{r:g}" for r in asym_rates]
-         + [f"{kind}:{r:g}" for kind in ("idn", "idn-norm", "idn-file") for r in idn_rates]
-         + [f"cifar10n:{which}" for which in cifar10n_sets])
+specs = (["clean"] + [f"sym:{r:g}" for r in page.sym_rates] + [f"asym:{r:g}" for r in page.asym_rates]
+         + [f"{kind}:{r:g}" for kind in ("idn", "idn-norm", "idn-file") for r in page.idn_rates]
+         + [f"cifar10n:{which}" for which in page.cifar10n_sets])
 lines = ["| noise | nominal | MNIST realised (%) | CIFAR-10 (JPEG q75 copy) realised (%) |", "|---|---:|---:|---:|"]
 for spec in specs:
     nominal = "–" if spec.startswith("cifar10n") else f"{report.nominal_rate(spec):g}"
@@ -125,9 +128,9 @@ display(Markdown("\n".join(lines)))
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 definitions = {
-    f"idn {heatmap_rate:g} (raw pixels)": noisy(f"idn:{heatmap_rate:g}", "cifar10"),
-    f"idn-norm {heatmap_rate:g} (normalised pixels)": noisy(f"idn-norm:{heatmap_rate:g}", "cifar10"),
-    f"idn-file {heatmap_rate:g} (fixed labels)": noisy(f"idn-file:{heatmap_rate:g}", "cifar10"),
+    f"idn {page.heatmap_rate:g} (raw pixels)": noisy(f"idn:{page.heatmap_rate:g}", "cifar10"),
+    f"idn-norm {page.heatmap_rate:g} (normalised pixels)": noisy(f"idn-norm:{page.heatmap_rate:g}", "cifar10"),
+    f"idn-file {page.heatmap_rate:g} (fixed labels)": noisy(f"idn-file:{page.heatmap_rate:g}", "cifar10"),
     "CIFAR-10N worst (human)": noisy("cifar10n:worst", "cifar10"),
 }
 top = {name: noise.top_target_share(labels) for name, labels in definitions.items()}

@@ -26,9 +26,10 @@
 # the claim holding at every noise setting it is tested at.
 
 # %% tags=["parameters"]
-# the paper-protocol grids compared with the published numbers
-published_grids = ["cifar10-paper", "cifar10-table", "cifar10-idn", "cifar10n", "cifar10-newest"]
-results_dir = None  # results folder, None for results/ of the repository
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Scorecard, and the page prints the values it runs with.
+published_grids = ...
+results_dir = ...
 
 # %% tags=["hide-input"]
 from IPython.display import Markdown, display
@@ -36,8 +37,9 @@ from IPython.display import Markdown, display
 from anl import experiments, pages, report, scorecard
 from anl.results import ResultsStore
 
-pages.check_parameters("scorecard", globals())  # a bad parameter stops the page here, in one line
-store = ResultsStore(results_dir)
+page = pages.Scorecard.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
+store = ResultsStore(page.results_dir)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -56,7 +58,7 @@ display(Markdown(report.markdown_table(scorecard.scorecard(store, page_link=lamb
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-display(Markdown(report.markdown_table(scorecard.published_beside_ours(store, published_grids))))
-published_configs = [config for name in published_grids for config in experiments.grid(name)]
+display(Markdown(report.markdown_table(scorecard.published_beside_ours(store, page.published_grids))))
+published_configs = [config for name in page.published_grids for config in experiments.grid(name)]
 display(Markdown(f"*{report.published_note(published_configs)} Ours: CIFAR-10 (JPEG q75 copy), grids "
-                 f"{', '.join(published_grids)}.*"))
+                 f"{', '.join(page.published_grids)}.*"))

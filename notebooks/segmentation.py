@@ -59,19 +59,21 @@
 # ```
 
 # %% tags=["parameters"]
-loss_names = ["ce", "dice", "gce", "nce_rce", "anl_ce"]
-noises = ["clean", "boundary:0.5:8-16", "boundary:1:8-16", "shift:0.5:8-16", "shift:1:8-16"]  # anl.mask_noise specs, e.g. coarse:0.5:ellipse
-seeds = [1, 2]
-protocol = "reduced"  # reduced (64x48, CPU) or full (256x192, GPU), see anl.experiments.SEGMENTATION_PROTOCOLS
-epochs = None  # None for the protocol's
-example_noise = "boundary:1:8-16"  # the noise setting whose predictions the example figure shows
-resolution_protocol = "half"  # a second protocol set beside `protocol` in the last section, None for none
-resolution_losses = ["ce", "dice", "anl_ce"]
-resolution_noises = ["clean", "boundary:1:8-16", "shift:1:8-16"]
-resolution_seeds = [1]
-results_dir = None  # results folder, None for results/ of the repository
-train_missing = True  # train runs missing from the store, else stop and list them
-device = "auto"
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Segmentation, and the page prints the values it runs with.
+loss_names = ...
+noises = ...
+seeds = ...
+protocol = ...
+epochs = ...
+example_noise = ...
+resolution_protocol = ...
+resolution_losses = ...
+resolution_noises = ...
+resolution_seeds = ...
+results_dir = ...
+train_missing = ...
+device = ...
 
 # %% tags=["hide-input", "remove-stderr"]
 import matplotlib.pyplot as plt
@@ -82,12 +84,13 @@ from IPython.display import Markdown, display
 from anl import data, losses, pages, report, segmentation
 from anl import mask_noise
 
-pages.check_parameters("segmentation", globals())  # a bad parameter stops the page here, in one line
+page = pages.Segmentation.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 report.plot_style()
-sections = pages.page_runs("segmentation", globals())
-runs = report.load_runs(sections["runs"], results_dir, train=train_missing, device=device)
-colors = report.loss_colors(loss_names)
-names = {loss: losses.display_name(loss) for loss in loss_names}
+sections = page.runs()
+runs = report.load_runs(sections["runs"], page.results_dir, train=page.train_missing, device=page.device)
+colors = report.loss_colors(page.loss_names)
+names = {loss: losses.display_name(loss) for loss in page.loss_names}
 display(Markdown(runs.protocol()))
 
 # %% [markdown]
@@ -99,8 +102,8 @@ display(Markdown(runs.protocol()))
 
 # %% tags=["hide-input"]
 native = data.load_segmentation()
-noisy_settings = [spec for spec in noises if mask_noise.parse_mask_noise(spec).kind != "clean"]
-noisy_sets = {spec: mask_noise.apply_mask_noise(spec, native.train_masks.numpy(), seed=seeds[0]) for spec in noisy_settings}
+noisy_settings = [spec for spec in page.noises if mask_noise.parse_mask_noise(spec).kind != "clean"]
+noisy_sets = {spec: mask_noise.apply_mask_noise(spec, native.train_masks.numpy(), seed=page.seeds[0]) for spec in noisy_settings}
 
 
 if noisy_settings:
@@ -121,7 +124,7 @@ for record in runs.records:
             "pixels flipped, noisy masks (%)": f"{100 * realised['pixel_flip_fraction_noisy']:.2f}",
             "Dice(noisy, clean), noisy masks": f"{realised['dice']:.3f}"}
 if amounts:
-    table = pd.DataFrame.from_dict(amounts, orient="index").loc[[s for s in noises if s in amounts]]
+    table = pd.DataFrame.from_dict(amounts, orient="index").loc[[s for s in page.noises if s in amounts]]
     table.index = [report.mask_noise_label(spec) for spec in table.index]
     display(Markdown(report.markdown_table(table)))
 
@@ -148,7 +151,7 @@ for metric, title in [("final_test_dice", "Test Dice (%), last epoch"),
 # over seeds.
 
 # %% tags=["hide-input"]
-report.plot_segmentation_curves(runs.epochs, noises, noisy_settings, loss_names, colors)
+report.plot_segmentation_curves(runs.epochs, page.noises, noisy_settings, page.loss_names, colors)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -172,23 +175,23 @@ if noisy_settings:
 # (pink), for scale only: the models never saw test masks.
 
 # %% tags=["hide-input"]
-example_runs = [record for record in runs.records if record["config"]["noise"] == mask_noise.parse_mask_noise(example_noise).spec
-                and record["config"]["seed"] == seeds[0]]
+example_runs = [record for record in runs.records if record["config"]["noise"] == mask_noise.parse_mask_noise(page.example_noise).spec
+                and record["config"]["seed"] == page.seeds[0]]
 if example_runs:
     shown = segmentation.EXAMPLE_SIZE
     small = data.load_segmentation(size=tuple(shown))
     predictions = {record["config"]["loss"]: segmentation.example_predictions(record) for record in example_runs}
     indices = example_runs[0]["examples"]["indices"][:4]
-    parsed = mask_noise.parse_mask_noise(example_noise)
+    parsed = mask_noise.parse_mask_noise(page.example_noise)
     every_mask = mask_noise.MaskNoiseSpec(parsed.kind, 1.0, parsed.low, parsed.high, parsed.shape).spec
-    illustrated = mask_noise.apply_mask_noise(every_mask, native.test_masks[indices].numpy(), seed=seeds[0]).noisy
+    illustrated = mask_noise.apply_mask_noise(every_mask, native.test_masks[indices].numpy(), seed=page.seeds[0]).noisy
     illustrated = data.resize_masks(illustrated, shown).numpy()
-    title = f"Predictions after training with {report.mask_noise_label(example_noise)}"
+    title = f"Predictions after training with {report.mask_noise_label(page.example_noise)}"
     report.plot_example_predictions(small.test_images.numpy(), small.test_masks.numpy(), illustrated, predictions,
                                     indices, colors, title)
     plt.show()
 else:
-    display(Markdown(f"*No runs with `example_noise` = {example_noise!r} among these parameters.*"))
+    display(Markdown(f"*No runs with `example_noise` = {page.example_noise!r} among these parameters.*"))
 
 # %% [markdown]
 # ## What the runs say
@@ -202,7 +205,7 @@ else:
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 lines = [report.ranking_line(runs.summaries, spec, report.mask_noise_label(spec), "final_test_dice", seed_gaps=True)
-         for spec in noises]
+         for spec in page.noises]
 display(Markdown("\n".join(line for line in lines if line)))
 
 # %% [markdown]
@@ -218,7 +221,7 @@ display(Markdown("\n".join(line for line in lines if line)))
 # the previous section.
 
 # %% tags=["hide-input", "remove-stderr"]
-resolution_runs = (report.load_runs(sections["resolution"], results_dir, train=train_missing, device=device)
+resolution_runs = (report.load_runs(sections["resolution"], page.results_dir, train=page.train_missing, device=page.device)
                    if sections["resolution"] else None)
 display(Markdown(resolution_runs.protocol() if resolution_runs else "*No resolution check asked for "
                  "(`resolution_protocol` is None or `resolution_losses` is empty).*"))
@@ -230,8 +233,8 @@ if resolution_runs:
         return ", ".join(dict.fromkeys(f"{width}x{height}" for width, height in frame["size"]))
 
     summaries = runs.summaries
-    shared = summaries[summaries["loss"].isin(resolution_losses) & summaries["noise"].isin(resolution_noises)
-                       & summaries["seed"].isin(resolution_seeds)]
+    shared = summaries[summaries["loss"].isin(page.resolution_losses) & summaries["noise"].isin(page.resolution_noises)
+                       & summaries["seed"].isin(page.resolution_seeds)]
     compared = {size_label(frame): frame for frame in (shared, resolution_runs.summaries) if len(frame)}
     for metric, title in [("final_test_dice", "Test Dice (%), last epoch"),
                           ("final_test_thresholded_jaccard", "Test thresholded Jaccard (%), last epoch")]:
@@ -240,7 +243,7 @@ if resolution_runs:
         display(Markdown(f"**{title}**\n\n" + report.markdown_table(report.side_by_side(tables))))
     lines = [report.ranking_line(frame, spec, f"{report.mask_noise_label(spec)}, {label}", "final_test_dice",
                                  seed_gaps=False)
-             for spec in resolution_noises for label, frame in compared.items()]
+             for spec in page.resolution_noises for label, frame in compared.items()]
     display(Markdown("Losses by last-epoch test Dice (mean over the seeds above) at each training size:\n\n"
                      + "\n".join(line for line in lines if line)))
     both = pd.concat([frame.assign(**{"training size": label}) for label, frame in compared.items()])

@@ -26,12 +26,14 @@
 # unit tests, the notebooks, the book) and `make book` (the book in `_build/html`).
 
 # %% tags=["parameters"]
-dataset = "mnist"
-loss_name = "anl_ce"  # a registry key of anl.losses
-noise_spec = "sym:0.6"
-train_subset = 3000  # training images of the example loop
-epochs = 3
-seed = 1
+# The parameters a reader may set (papermill -p NAME VALUE); one left `...` keeps its default in
+# anl.pages.Using, and the page prints the values it runs with.
+dataset = ...
+loss_name = ...
+noise_spec = ...
+train_subset = ...
+epochs = ...
+seed = ...
 
 # %% tags=["hide-input"]
 import torch
@@ -39,7 +41,8 @@ from IPython.display import Markdown, display
 
 from anl import losses, noise, pages, report
 
-pages.check_parameters("using", globals())  # a bad parameter stops the page here, in one line
+page = pages.Using.from_parameters(globals())  # a bad parameter stops the page here, in one line
+display(Markdown(page.parameters_line()))
 
 # %% [markdown]
 # ## A training loop with an ANL loss
@@ -57,25 +60,25 @@ pages.check_parameters("using", globals())  # a bad parameter stops the page her
 from anl.data import load_dataset, stratified_subset
 from anl.models import build_model
 
-data = load_dataset(dataset)
-index = stratified_subset(data.train_labels, train_subset, seed=0)
-noisy = noise.apply_noise(noise_spec, data.train_labels.numpy(),
-                          dataset=dataset, num_classes=data.num_classes,
-                          seed=seed).subset(index.numpy())
+data = load_dataset(page.dataset)
+index = stratified_subset(data.train_labels, page.train_subset, seed=0)
+noisy = noise.apply_noise(page.noise_spec, data.train_labels.numpy(),
+                          dataset=page.dataset, num_classes=data.num_classes,
+                          seed=page.seed).subset(index.numpy())
 mean = torch.tensor(data.mean).view(1, -1, 1, 1)
 std = torch.tensor(data.std).view(1, -1, 1, 1)
 images = (data.train_images[index].float() / 255 - mean) / std
 labels = torch.from_numpy(noisy.noisy)  # noisy.clean: the true labels
 
-torch.manual_seed(seed)
+torch.manual_seed(page.seed)
 model = build_model("cnn4", data.num_classes, data.image_shape[0])
-objective = losses.build(loss_name, dataset=dataset)
+objective = losses.build(page.loss_name, dataset=page.dataset)
 # ANL: the L1 term in the objective instead of weight decay
 weight_decay = 0.0 if objective.l1 else 1e-3
 optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
                             weight_decay=weight_decay)
-schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
-for epoch in range(epochs):
+schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, page.epochs)
+for epoch in range(page.epochs):
     model.train()
     for batch in torch.randperm(len(labels)).split(128):
         logits = model(images[batch])
@@ -94,8 +97,8 @@ with torch.no_grad():
     data_term = objective.data_term(model(images), labels).mean().item()
 l1_term = objective.l1 * losses.l1_norm(model.parameters()).item()
 display(Markdown(
-    f"{losses.display_name(loss_name)} on {noisy.rate:.1%} wrong labels ({noise_spec}), {train_subset:,} "
-    f"images, {epochs} epochs: test accuracy {test_accuracy:.1%} (an example, not a result). "
+    f"{losses.display_name(page.loss_name)} on {noisy.rate:.1%} wrong labels ({page.noise_spec}), {page.train_subset:,} "
+    f"images, {page.epochs} epochs: test accuracy {test_accuracy:.1%} (an example, not a result). "
     f"At the end the mean data term is {data_term:.3f} and the L1 term "
     f"$\\delta \\sum_\\theta |\\theta|$ = {objective.l1:g} x {l1_term / objective.l1 if objective.l1 else 0:,.0f} "
     f"= {l1_term:.4f}, {l1_term / data_term:.1%} of it: the published delta keeps the L1 pull on the "
@@ -121,17 +124,17 @@ display(Markdown(
 # weight. It runs in seconds on a CPU.
 
 # %%
-generator = torch.Generator().manual_seed(seed)
+generator = torch.Generator().manual_seed(page.seed)
 features = torch.randn(512, 16, generator=generator)
 true_labels = features[:, :4].argmax(1)  # the class is the largest of the first four features
-toy_noise = noise.symmetric_noise(true_labels.numpy(), num_classes=4, rate=0.3, seed=seed)
+toy_noise = noise.symmetric_noise(true_labels.numpy(), num_classes=4, rate=0.3, seed=page.seed)
 given_labels = torch.from_numpy(toy_noise.noisy)
 weight = torch.ones(len(given_labels))
 weight[256:] = 0.5  # the second source, trusted less
 
-torch.manual_seed(seed)
+torch.manual_seed(page.seed)
 classifier = torch.nn.Linear(16, 4)
-per_sample_objective = losses.build(loss_name, dataset=dataset, reduction="none")
+per_sample_objective = losses.build(page.loss_name, dataset=page.dataset, reduction="none")
 toy_optimizer = torch.optim.SGD(classifier.parameters(), lr=0.5, momentum=0.9)
 for step in range(100):
     batch = torch.randperm(len(given_labels), generator=generator)[:128]
@@ -145,7 +148,7 @@ for step in range(100):
 with torch.no_grad():
     logits = classifier(features)
     scores = per_sample_objective.data_term(logits, given_labels)  # d_i: high where the label is wrong
-    mean_objective = losses.build(loss_name, dataset=dataset)
+    mean_objective = losses.build(page.loss_name, dataset=page.dataset)
     gap = (per_sample_objective(logits, given_labels, classifier.parameters()).mean()
            - mean_objective(logits, given_labels, classifier.parameters())).abs().item()
 mislabelled = torch.from_numpy(toy_noise.is_noisy)
@@ -254,7 +257,7 @@ display(Markdown(report.markdown_table(report.search_space_table())))
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-display(Markdown(report.markdown_table(report.noise_spec_table(data, seed))))
+display(Markdown(report.markdown_table(report.noise_spec_table(data, page.seed))))
 
 # %% [markdown]
 # Segmentation masks take their own specs (`anl.mask_noise.parse_mask_noise`); F is the fraction of

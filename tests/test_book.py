@@ -40,7 +40,7 @@ def toc_files() -> list[str]:
 NOTEBOOK_PAGES = [name for name in toc_files() if name.startswith("book/notebooks/")]
 
 
-def default_parameters(name: str) -> dict:
+def parameters_cell(name: str) -> dict:
     """The values of the cell tagged ``parameters`` in notebooks/NAME.py."""
     source = (REPOSITORY / "notebooks" / f"{name}.py").read_text()
     cell = re.search(r'^# %% tags=\["parameters"\]\n(.*?)(?=^# %%)', source, re.S | re.M)
@@ -50,30 +50,26 @@ def default_parameters(name: str) -> dict:
     return values
 
 
+def book_page(page: str):
+    """The anl.pages page that book/notebooks/PAGE.ipynb executes."""
+    from anl import pages
+
+    return pages.BOOK[page]
+
+
 def page_source(page: str) -> str:
-    """The notebook a page executes: PAGE itself, or for a parameter page PAGE up to its first "-"
-    (the rule of book/execute-notebook.sh)."""
-    return page if (REPOSITORY / "notebooks" / f"{page}.py").is_file() else page.split("-")[0]
-
-
-def page_parameters(page: str) -> dict:
-    """The parameters book/notebooks/PAGE.ipynb executes with: the defaults of notebooks/PAGE.py, or for
-    a parameter page those of notebooks/SOURCE.py updated by notebooks/PAGE.yml (book/execute-notebook.sh)."""
-    if page_source(page) == page:
-        return default_parameters(page)
-    return {**default_parameters(page_source(page)),
-            **yaml.safe_load((REPOSITORY / "notebooks" / f"{page}.yml").read_text())}
+    """The notebook a page executes."""
+    return book_page(page).notebook
 
 
 PAGES = [name.removeprefix("book/notebooks/") for name in NOTEBOOK_PAGES]
 
 
-def test_parameter_pages_are_in_the_book_and_set_only_known_parameters():
-    for path in sorted((REPOSITORY / "notebooks").glob("*.yml")):
-        page, source = path.stem, page_source(path.stem)
-        assert page in PAGES, f"{path.name}: page book/notebooks/{page} is not in _toc.yml"
-        unknown = set(yaml.safe_load(path.read_text())) - set(default_parameters(source))
-        assert not unknown, f"{path.name} sets parameters notebooks/{source}.py does not have: {sorted(unknown)}"
+def test_the_book_pages_are_those_of_the_table_of_contents():
+    from anl import pages
+
+    assert sorted(pages.BOOK) == sorted(PAGES)
+    assert not list((REPOSITORY / "notebooks").glob("*.yml")), "a variant of a page belongs in anl.pages.BOOK"
 
 
 def test_the_api_reference_documents_every_public_module():
@@ -112,14 +108,17 @@ def test_the_api_page_tables_cover_the_package():
 
 def test_default_parameters_read_only_runs_that_make_results_trains():
     """Executing the pages with their parameters must never train: every run they name is in a
-    grid of anl.experiments.BOOK_GRIDS, which `make results` trains and results/ holds."""
+    grid of anl.pages.book_grids(), which `make results` trains and results/ holds; the GPU's queue
+    and the full-resolution segmentation protocol are no page's."""
     from anl import experiments, pages
 
-    trained = {config.key for name in experiments.BOOK_GRIDS for config in experiments.grid(name)}
-    wanted = {page: [config for entries in pages.page_runs(page_source(page), page_parameters(page)).values()
-                     for config in pages.configs(entries)]
-              for page in PAGES if page_source(page) in pages.PAGES}
-    assert set(pages.PAGES) <= set(wanted)
+    grids = pages.book_grids()
+    assert "gpu-queue" not in grids and "isic-full" not in grids
+    trained = {config.key for name in grids for config in experiments.grid(name)}
+    with_runs = {name for name, page in pages.PAGES.items() if hasattr(page, "runs")}
+    wanted = {page: [config for entries in book_page(page).runs().values() for config in pages.configs(entries)]
+              for page in PAGES if page_source(page) in with_runs}
+    assert with_runs <= {page_source(page) for page in wanted}
     for page, configs in wanted.items():
         missing = [f"{c.loss} {c.noise} seed {c.seed} {c.loss_overrides}" for c in configs
                    if c.key not in trained]

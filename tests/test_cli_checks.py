@@ -167,7 +167,8 @@ def test_a_misspelt_page_parameter_stops_the_page_naming_it(tmp_path):
 
 def test_a_section_tagged_with_an_empty_parameter_is_left_out_of_the_page():
     """book/finish_page.py: "if:NAME" cells get Jupyter Book's remove-cell tag when the executed
-    parameter NAME is empty (the injected value counts, not the default), and stay in the notebook."""
+    parameter NAME is empty (the injected value counts, not the default; an unset one is the page's
+    default), and stay in the notebook."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("finish_page", REPOSITORY / "book" / "finish_page.py")
@@ -180,8 +181,14 @@ def test_a_section_tagged_with_an_empty_parameter_is_left_out_of_the_page():
     cells = [cell("losses = ['ce']\nextra = []\nscale = 2 * 3", "parameters"), cell("losses = []", "injected-parameters"),
              cell("print(losses)", "if:losses"), cell("print(extra)", "hide-input", "if:extra"), cell("1"),
              cell("print(scale)", "if:scale")]
-    finish_page.hide_unasked_sections(cells, "tiny.ipynb")
+    finish_page.hide_unasked_sections(cells, "book/notebooks/tiny", "tiny.ipynb")
     assert [c["metadata"]["tags"] for c in cells[2:]] == [
         ["if:losses", "remove-cell"], ["hide-input", "if:extra", "remove-cell"], [], ["if:scale"]]
     with pytest.raises(SystemExit, match="tagged if:seeds, but the page has no parameter seeds"):
-        finish_page.hide_unasked_sections([*cells, cell("print(seeds)", "if:seeds")], "tiny.ipynb")
+        finish_page.hide_unasked_sections([*cells, cell("print(seeds)", "if:seeds")], "book/notebooks/tiny", "tiny.ipynb")
+    # a book page's parameter left unset (...) is its default in anl.pages: the benchmark's paper losses are not empty
+    unset = [cell("paper_loss_names = ...\nprotocol_losses = ...", "parameters"),
+             cell("protocol_losses = []", "injected-parameters"), cell("1", "if:paper_loss_names"),
+             cell("2", "if:protocol_losses")]
+    finish_page.hide_unasked_sections(unset, "book/notebooks/benchmark-fashion-mnist", "benchmark.ipynb")
+    assert [c["metadata"]["tags"] for c in unset[2:]] == [["if:paper_loss_names"], ["if:protocol_losses", "remove-cell"]]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from anl.experiments import (BOOK_GRIDS, GRIDS, REDUCED_CLASSIFICATION as REDUCED, ablation_configs, grid, product, run_config,
+from anl.experiments import (GRIDS, REDUCED_CLASSIFICATION as REDUCED, ablation_configs, grid, product, run_config,
                              segmentation_protocol)
+from anl.pages import book_grids
 from anl.report.published import PUBLISHED
 from anl.segmentation import SegmentationConfig
 from anl.train import RunConfig
@@ -43,7 +44,7 @@ def test_ablation_grid_compares_l1_with_l2() -> None:
 
 
 def test_every_published_cifar10_number_has_a_paper_protocol_run_in_a_book_grid() -> None:
-    runs = {(config.loss, config.noise) for name in BOOK_GRIDS for config in grid(name)
+    runs = {(config.loss, config.noise) for name in book_grids() for config in grid(name)
             if config.dataset == "cifar10" and config.epochs is None}
     assert set(PUBLISHED) <= runs, sorted(set(PUBLISHED) - runs)
 
@@ -144,7 +145,7 @@ def test_the_gpu_queue_trains_the_fidelity_runs_then_seeds_then_the_newest_then_
                                    for noise in ("sym:0.4", "asym:0.4") for seed in (2, 3))
     keys = [config.key for config in queue]
     assert len(keys) == len(set(keys))
-    book = {config.key for name in BOOK_GRIDS for config in grid(name) if config.dataset == "cifar10"}
+    book = {config.key for name in book_grids() for config in grid(name) if config.dataset == "cifar10"}
     assert book <= set(keys) and all(config.dataset == "cifar10" and config.epochs in (None, 40) for config in queue)
     # every run at the paper's protocol in bf16 but cifar10-short's 40 epochs
     assert all(config.precision == "bf16" and config.resolved()["model"] == "cnn8" for config in queue)

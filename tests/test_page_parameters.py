@@ -1,6 +1,6 @@
-"""anl.pages.check_parameters: a notebook given a bad parameter stops in the first code cell after
-its parameters cell, with one line naming the parameter and its valid choices; the parameters every
-page of the book runs with pass."""
+"""anl.pages: building a page checks its parameters: a notebook given a bad parameter stops in the
+first code cell after its parameters cell, with one line naming the parameter and its valid choices;
+the parameters every page of the book runs with pass."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import math
 import pytest
 
 from anl import pages
-from test_book import PAGES, REPOSITORY, default_parameters, page_parameters, page_source
+from dataclasses import fields
+
+from test_book import PAGES, REPOSITORY, book_page, parameters_cell
 
 NOTEBOOKS = sorted(path.stem for path in (REPOSITORY / "notebooks").glob("*.py"))
 
 
 def check(notebook: str, **changes) -> None:
-    """check_parameters on the notebook's defaults with ``changes``."""
-    pages.check_parameters(notebook, {**default_parameters(notebook), **changes})
+    """The notebook's page with ``changes`` to its defaults."""
+    pages.page(notebook, changes)
 
 
 def error_of(notebook: str, **changes) -> str:
@@ -25,15 +27,16 @@ def error_of(notebook: str, **changes) -> str:
     return str(caught.value)
 
 
-def test_every_notebook_parameter_has_a_kind_in_the_order_of_its_parameters_cell():
-    assert sorted(pages.PARAMETERS) == NOTEBOOKS
+def test_every_notebook_is_a_page_whose_fields_its_parameters_cell_names_unset():
+    """A default is written once, in anl.pages: the parameters cell only names the fields (for papermill)."""
+    assert sorted(pages.PAGES) == NOTEBOOKS
     for notebook in NOTEBOOKS:
-        assert list(pages.PARAMETERS[notebook]) == list(default_parameters(notebook)), notebook
+        assert parameters_cell(notebook) == {item.name: ... for item in fields(pages.PAGES[notebook])}, notebook
 
 
 @pytest.mark.parametrize("page", sorted({*NOTEBOOKS, *PAGES}))
 def test_the_parameters_of_every_page_pass(page):
-    pages.check_parameters(page_source(page), page_parameters(page))
+    book_page(page)
 
 
 LOSS_CHOICES = "choose from ce, fl, mae, gce, rce, sce, nce, nfl, nnce, nnfl, agce, aul, ael, nce_mae, nce_rce, "
@@ -163,13 +166,9 @@ def test_values_at_the_edges_and_empty_lists_that_skip_a_section_pass():
     check("cifar10", short_epochs=None, precision="fp32", tolerance=1.0)
 
 
-def test_a_missing_parameter_or_an_unknown_notebook_is_named():
-    parameters = default_parameters("dynamics")
-    del parameters["convergence_fraction"]
-    with pytest.raises(ValueError, match="^the dynamics page needs the parameters convergence_fraction$"):
-        pages.check_parameters("dynamics", parameters)
-    with pytest.raises(ValueError, match="^no parameters known for notebook 'intro'; notebooks: benchmark, "):
-        pages.check_parameters("intro", {})
+def test_an_unknown_notebook_is_named():
+    with pytest.raises(ValueError, match="^no page of a notebook 'intro'; the pages: benchmark, "):
+        pages.page("intro", {})
 
 
 # One bad parameter per notebook, executed: the page must stop in the first code cell after its
@@ -195,13 +194,13 @@ def test_an_executed_notebook_stops_in_the_cell_after_its_parameters(notebook, t
     jupytext.write(source, tmp_path / "input.ipynb")
     bad = EXECUTED[notebook]
     # with runs missing from the store, a page that let the bad value through would stop, not train
-    changes = {**bad, **({"train_missing": False} if "train_missing" in pages.PARAMETERS[notebook] else {})}
+    changes = {**bad, **({"train_missing": False} if "train_missing" in pages.PAGES[notebook].__dataclass_fields__ else {})}
     expected = error_of(notebook, **bad)
     with pytest.raises(papermill.PapermillExecutionError) as caught:
         papermill.execute_notebook(tmp_path / "input.ipynb", tmp_path / "output.ipynb", parameters=changes,
                                    kernel_name="python3", cwd=str(tmp_path), progress_bar=False, start_timeout=300)
     error = caught.value
     assert error.cell_index == first_code + 1  # papermill inserts the injected parameters after the parameters cell
-    assert "pages.check_parameters" in error.source
+    assert "from_parameters(globals())" in error.source
     assert (error.ename, error.evalue) == ("ValueError", expected)
     assert expected.startswith(f"parameter {next(iter(bad))}: ") and "\n" not in expected

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from anl import scorecard
+from anl.pages import BOOK
 from anl.results import ResultsStore
 from anl.train import RunConfig
 from records import classification_record
@@ -68,13 +69,13 @@ def test_every_count_on_the_scorecard_is_the_count_of_a_section_of_the_linked_pa
     """Each group the scorecard counts is exactly the runs of one section of the page it links to
     (with the parameters that page renders with), so that page's count is the scorecard's."""
     from anl import pages
-    from test_book import page_parameters, page_source
+    from test_book import book_page
 
     store = ResultsStore(None)
     for experiment in scorecard.EXPERIMENTS:
         if not experiment.groups:
             continue
-        sections = pages.page_runs(page_source(experiment.page), page_parameters(experiment.page))
+        sections = book_page(experiment.page).runs()
         by_keys = {frozenset(config.key for config in pages.configs(entries)): name
                    for name, entries in sections.items()}
         for group in experiment.groups:
@@ -83,3 +84,9 @@ def test_every_count_on_the_scorecard_is_the_count_of_a_section_of_the_linked_pa
             page_configs = list({c.key: c for c in pages.configs(sections[by_keys[keys]])}.values())
             recorded = sum(store.has(config.key) for config in page_configs)
             assert f"{recorded} of {len(page_configs)} runs recorded" in scorecard.group_coverage(group, store)
+
+
+def test_an_experiment_points_at_a_page_of_the_book() -> None:
+    assert all(experiment.page in BOOK for experiment in scorecard.EXPERIMENTS if experiment.page)
+    with pytest.raises(ValueError, match="experiment 'x': no book page 'benchmark-cifar10'; the pages: benchmark, "):
+        scorecard.Experiment("x", "benchmark-cifar10")

@@ -29,7 +29,7 @@ from anl.report.protocol import (data_protocol, finding_prefix, protocol_caption
 from anl.report.published import (PUBLISHED, PUBLISHED_DATASET, PUBLISHED_LABEL, PUBLISHED_SOURCE, PUBLISHED_STD,
                                   published_accuracy, published_cells, published_note, published_text)
 from anl.report.readme import grid_results, refresh_readme
-from anl.report.runs import RunSet, load_runs, recorded_runs, run_status, section_runs
+from anl.report.runs import RunSet, grid_status, load_runs, recorded_runs, run_status, section_runs
 from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, convergence_bars, convergence_rule, ShorterProtocolCheck, bar_check, claim_check,
                               format_mean_std, loss_ranking, mean_std, optimiser_steps, predicted_share_divergence,
                               ranked_finding, ranking_line, realised_noise_rates, run_dynamics, shorter_protocol_check)
@@ -51,7 +51,7 @@ __all__ = [
     "segmentation_protocol_sentence", "PUBLISHED", "PUBLISHED_DATASET", "PUBLISHED_LABEL", "PUBLISHED_SOURCE",
     "PUBLISHED_STD", "published_accuracy", "published_cells", "published_note", "published_text", "grid_results",
     "refresh_readme", "RunSet", "load_runs", "recorded_runs",
-    "run_status", "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "convergence_bars",
+    "run_status", "grid_status", "section_runs", "PLUS_MINUS", "ClaimCheck", "accuracy_at_epochs", "convergence_bars",
     "convergence_rule", "ShorterProtocolCheck", "bar_check",
     "claim_check", "format_mean_std", "loss_ranking", "mean_std", "optimiser_steps", "predicted_share_divergence",
     "ranked_finding", "ranking_line", "realised_noise_rates", "run_dynamics", "shorter_protocol_check", "HPARAM_SYMBOLS",

@@ -80,6 +80,16 @@ def run_status(name: str, configs: Sequence[RunConfig], missing: Sequence[RunCon
             + (f"; still to run: {waiting}." if missing else "."))
 
 
+def grid_status(entries: Sequence[tuple[str, RunConfig]], missing: Sequence[RunConfig]) -> str:
+    """One :func:`run_status` line per grid named in ``entries`` ((grid name, config) pairs), in the
+    order the grids first appear, each counting its configs and those of ``missing`` among them."""
+    lines = []
+    for name in dict.fromkeys(name for name, _ in entries):
+        whole = [config for grid, config in entries if grid == name]
+        lines.append(run_status(name, whole, [config for config in whole if config in missing]))
+    return "\n".join(lines)
+
+
 def _select(frame: pd.DataFrame, order: Mapping[str, int], *then: str) -> pd.DataFrame:
     rows = frame[frame["key"].isin(order)].copy()
     rows["run_index"] = rows["key"].map(order)
