@@ -235,10 +235,17 @@ def _grid(value: Any, parameters: Mapping[str, Any]) -> None:
     experiments.grid(value)
 
 
+def _study(value: Any, parameters: Mapping[str, Any]) -> None:
+    if not isinstance(value, str):
+        raise ValueError(f"{_shown(value)!r} is not a study name")
+    experiments.study(value)
+
+
 NOISE = Kind("a noise spec", "noise specs", _noise_spec)
 PRECISION = _accepting(f"a precision: {' or '.join(engine.PRECISIONS)}", "precisions",
                        lambda value: value in engine.PRECISIONS)
 GRID = Kind("a named grid of anl.experiments", "grid names", _grid)
+STUDY = Kind("a named tuning study of anl.experiments", "study names", _study)
 CIFAR10N_SET = Kind("a CIFAR-10N label set", "CIFAR-10N label sets", _cifar10n_set)
 SEGMENTATION_PROTOCOL = Kind("a segmentation protocol", "segmentation protocols", _segmentation_protocol)
 PRESET_DATASET = Kind("a data set with a preset for every loss", "data sets", _preset_dataset)
@@ -865,6 +872,20 @@ class Scorecard(Page):
 
 
 @dataclass(frozen=True)
+class Tuning(Page):
+    """notebooks/tuning.py: a loss's hyperparameters searched on a held-out split with clean or with
+    noisy labels, and the chosen settings at the paper's protocol beside the published presets."""
+
+    notebook: ClassVar[str] = "tuning"
+    #: the named study of anl.experiments shown
+    study: str = parameter("mnist-tuning", STUDY)
+    results_dir: str | None = _RESULTS_DIR
+    #: run the study's missing searches and runs first (many hours on a CPU, so off unless asked)
+    train_missing: bool = parameter(False, FLAG)
+    device: str = _DEVICE
+
+
+@dataclass(frozen=True)
 class Using(Page):
     """notebooks/using.py: the package as one would call it in one's own training code."""
 
@@ -916,7 +937,8 @@ class Noise(Page):
 
 #: The page of each notebook of notebooks/, by the notebook's name.
 PAGES: dict[str, type[Page]] = {page.notebook: page for page in (
-    Benchmark, Dynamics, Ablations, Claims, Segmentation, Cifar10, Detection, Scorecard, Using, Losses, Noise)}
+    Benchmark, Dynamics, Ablations, Claims, Segmentation, Cifar10, Detection, Tuning, Scorecard, Using, Losses,
+    Noise)}
 
 
 #: The book's notebook pages by name (book/notebooks/NAME.ipynb of _toc.yml): every notebook with its

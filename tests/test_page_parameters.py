@@ -178,7 +178,7 @@ EXECUTED = {"benchmark": {"loss_names": ["ce", "anl_xx"]}, "dynamics": {"epochs"
             "segmentation": {"noises": ["clean", "blur:1:4"]}, "losses": {"preset_dataset": "mnist"},
             "noise": {"cifar10n_sets": ["aggre", "best"]}, "using": {"noise_spec": "sym:2"},
             "scorecard": {"published_grids": ["cifar10-tiny"]}, "cifar10": {"precision": "fp16"},
-            "detection": {"settings": ["sym:0.8", "sym:0.9x"]}}
+            "detection": {"settings": ["sym:0.8", "sym:0.9x"]}, "tuning": {"study": "mnist-tunning"}}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)

@@ -61,13 +61,28 @@ def test_chosen_settings_are_paired_by_seed_with_the_presets_runs(store):
         assert resolved["train_subset"] is None and resolved["epochs"] == 50 and "validation" not in resolved
         assert config.loss_overrides == ({} if setting == "preset" else {"alpha": 3.0, "beta": 5.0})
     preset = dict(zip((1, 2, 3), (0.70, 0.72, 0.74)))
-    chosen = {1: 0.75, 2: 0.80}  # seed 3 not recorded yet
+    chosen = {1: 0.75, 2: 0.77}  # seed 3 not recorded yet
     for setting, config in pairs:
         final = preset[config.seed] if setting == "preset" else chosen.get(config.seed)
         if final is not None:
             store.write(classification_record(config, final))
     table = tuning.tuned_against_presets(pairs, store.root).set_index("setting")
     assert table.loc["preset", "n"] == 3 and table.loc["preset", "mean"] == pytest.approx(0.72)
-    assert table.loc["clean", "n"] == 2 and table.loc["clean", "std"] == pytest.approx(0.0353553, abs=1e-6)
-    assert table.loc["clean", "vs_preset"] == pytest.approx(((0.75 - 0.70) + (0.80 - 0.72)) / 2)
+    assert table.loc["clean", "n"] == 2 and table.loc["clean", "std"] == pytest.approx(0.0141421, abs=1e-6)
+    assert table.loc["clean", "vs_preset"] == pytest.approx(0.05)
+    assert table.loc["clean", "verdict"] == "holds"  # +5 points on both seeds: the interval clears the 1-point margin
+    assert table.loc["preset", "verdict"] == "" and "noisy" not in table.index
     assert tuning.tuned_against_presets(pairs, store.root / "none").empty
+
+
+def test_the_noisy_splits_choice_is_set_against_the_clean_splits_by_seed(tmp_path):
+    store = ResultsStore(tmp_path)
+    pairs = [(setting, experiments.run_config("mnist", "nce_rce", "sym:0.4", seed, loss_overrides=overrides))
+             for setting, overrides in (("preset", {}), ("clean", {"alpha": 2.0}), ("noisy", {"alpha": 0.5}))
+             for seed in (1, 2)]
+    finals = {"preset": 0.70, "clean": 0.80, "noisy": 0.74}
+    for setting, config in pairs:
+        store.write(classification_record(config, finals[setting] + 0.001 * config.seed))
+    table = tuning.tuned_against_presets(pairs, tmp_path).set_index("setting")
+    assert table.loc["noisy", "vs_clean"] == pytest.approx(-0.06) and table.loc["noisy", "vs_preset"] == pytest.approx(0.04)
+    assert table.loc["noisy", "verdict"] == "holds" and table[["vs_clean"]].drop(index="noisy").isna().all().all()

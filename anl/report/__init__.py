@@ -17,7 +17,7 @@ Every public name is importable from ``anl.report`` itself (``report.load_runs``
 from anl.report.figures import (JOIN_COLOR, LINE_STYLES, LOSS_COLORS, MASK_NOISE_COLOR, SETTING_COLORMAP,
                                 STYLE_KEY_COLOR, draw_loss_curves,
                                 draw_masks, draw_transition_matrix, loss_colors, plot_accuracy_against_noise_rate,
-                                plot_alpha_beta_grid, plot_curves, plot_curves_by_protocol, plot_curves_by_setting,
+                                plot_alpha_beta_grid, plot_curves, plot_tuning_trials, plot_curves_by_protocol, plot_curves_by_setting,
                                 plot_delta_sweep, plot_example_predictions, plot_gradient_norms,
                                 plot_mask_noise_examples, plot_predicted_class_shares, plot_segmentation_curves,
                                 plot_style, plot_transition_matrices, setting_colors)
@@ -42,7 +42,7 @@ from anl.report.tables import (DETECTION_COLUMNS, HPARAM_SYMBOLS, PRECISION_METR
 __all__ = [
     "JOIN_COLOR", "LINE_STYLES", "LOSS_COLORS", "MASK_NOISE_COLOR", "SETTING_COLORMAP", "STYLE_KEY_COLOR", "draw_loss_curves", "draw_masks",
     "draw_transition_matrix",
-    "loss_colors", "plot_accuracy_against_noise_rate", "plot_alpha_beta_grid", "plot_curves",
+    "loss_colors", "plot_accuracy_against_noise_rate", "plot_alpha_beta_grid", "plot_curves", "plot_tuning_trials",
     "plot_curves_by_protocol", "plot_curves_by_setting", "plot_delta_sweep", "plot_example_predictions",
     "plot_gradient_norms", "plot_mask_noise_examples", "plot_predicted_class_shares", "plot_segmentation_curves",
     "plot_style", "plot_transition_matrices", "setting_colors", "AUGMENTATION_NAMES", "DATASET_NAMES", "NOISE_KIND_NAMES",

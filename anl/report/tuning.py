@@ -4,12 +4,17 @@ the paper's protocol beside the presets' runs."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
 import pandas as pd
 
-from anl import experiments, tune
+from anl import experiments, losses, tune
+from anl.report.labels import format_number, noise_label
+from anl.report.stats import format_mean_std
+from anl.report.tables import HPARAM_SYMBOLS
+from anl.report.verdicts import MEASURES, verdict
 from anl.results import ResultsStore, load_summaries
 from anl.train import RunConfig
 
@@ -72,23 +77,77 @@ def chosen_and_preset_runs(name: str, results_dir: str | os.PathLike[str] | None
 def tuned_against_presets(pairs: Sequence[tuple[str, RunConfig]],
                           results_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Per loss, noise and setting (preset, clean, noisy) of ``pairs``: the last-epoch test accuracy
-    at the paper's protocol as mean, std (ddof 1) and n over the recorded seeds, and ``vs_preset``,
-    the mean over seeds of (setting − preset) paired by seed (NaN without a common seed)."""
+    at the paper's protocol as ``mean``, ``std`` (ddof 1) and ``n`` over the recorded seeds; for a
+    chosen setting, ``vs_preset`` (the mean over seeds of setting − preset, paired by seed) and
+    ``verdict``, the verdict rule of the claims (:func:`anl.report.verdicts.verdict`, the accuracy
+    margin) on "the chosen setting beats the preset"; for the noisy split's choice, ``vs_clean``
+    (noisy − clean, paired by seed: what a noisy validation split costs). NaN or "" where not
+    applicable; no rows when nothing is recorded."""
     store = ResultsStore(results_dir)
     recorded = [(setting, config) for setting, config in pairs if store.has(config.key)]
-    columns = ["loss", "noise", "setting", "mean", "std", "n", "vs_preset"]
+    columns = ["loss", "noise", "setting", "mean", "std", "n", "vs_preset", "verdict", "vs_clean"]
     if not recorded:
         return pd.DataFrame(columns=columns)
     scores = load_summaries(store.root).set_index("key")["final_test_acc"]
     runs = pd.DataFrame([{"loss": config.loss, "noise": config.noise, "setting": setting, "seed": config.seed,
                           "acc": float(scores[config.key])} for setting, config in recorded])
-    presets = runs[runs["setting"] == "preset"].set_index(["loss", "noise", "seed"])["acc"]
+    by_seed = runs.set_index(["loss", "noise", "setting", "seed"])["acc"]
+    margin = MEASURES["accuracy"].margin
     rows = []
     for (loss, noise, setting), group in runs.groupby(["loss", "noise", "setting"], sort=False):
-        paired = [acc - presets[(loss, noise, seed)] for seed, acc in zip(group["seed"], group["acc"])
-                  if (loss, noise, seed) in presets.index]
-        rows.append({"loss": loss, "noise": noise, "setting": setting, "mean": group["acc"].mean(),
-                     "std": group["acc"].std(), "n": len(group),
-                     "vs_preset": sum(paired) / len(paired) if paired else float("nan")})
+        row = {"loss": loss, "noise": noise, "setting": setting, "mean": group["acc"].mean(),
+               "std": group["acc"].std(), "n": len(group), "vs_preset": math.nan, "verdict": "", "vs_clean": math.nan}
+        if setting != "preset":
+            against_preset = _paired(by_seed, (loss, noise, setting), (loss, noise, "preset"))
+            row["vs_preset"] = sum(against_preset) / len(against_preset) if against_preset else math.nan
+            row["verdict"] = verdict(against_preset, margin).label
+        if setting == "noisy":
+            against_clean = _paired(by_seed, (loss, noise, "noisy"), (loss, noise, "clean"))
+            row["vs_clean"] = sum(against_clean) / len(against_clean) if against_clean else math.nan
+        rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
+
+def _paired(by_seed: pd.Series, candidate: tuple[str, str, str], baseline: tuple[str, str, str]) -> list[float]:
+    """candidate − baseline on every seed both have, in seed order."""
+    first = by_seed.loc[candidate] if candidate in by_seed.index.droplevel("seed") else pd.Series(dtype=float)
+    second = by_seed.loc[baseline] if baseline in by_seed.index.droplevel("seed") else pd.Series(dtype=float)
+    return [float(first[seed] - second[seed]) for seed in sorted(set(first.index) & set(second.index))]
+
+
+def search_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`search_rows` as the page shows them: loss, noise, validation split,
+    "finished of trials", the chosen value of each hyperparameter ("–" before the search is done)
+    and its validation accuracy (%)."""
+    hparams = [column for column in rows.columns if column not in SEARCH_COLUMNS]
+    done = rows["finished"] >= rows["trials"]
+
+    def chosen(row: pd.Series, hparam: str) -> str:
+        return f"{row[hparam]:.3g}" if done[row.name] and pd.notna(row[hparam]) else "–"
+
+    return pd.DataFrame({
+        "Loss": rows["loss"].map(losses.display_name), "Noise": rows["noise"].map(noise_label),
+        "Validation labels": rows["validation"], "Trials": [f"{f} of {t}" for f, t in zip(rows["finished"], rows["trials"])],
+        **{f"chosen {HPARAM_SYMBOLS.get(hparam, hparam)}": [chosen(row, hparam) for _, row in rows.iterrows()]
+           for hparam in hparams},
+        "Validation accuracy (%)": [format_number(100 * acc, 2) if ok and pd.notna(acc) else "–"
+                                    for acc, ok in zip(rows["best_val_acc"], done)]}).set_index("Loss")
+
+
+SETTING_NAMES = {"preset": "published preset", "clean": "chosen on clean labels", "noisy": "chosen on noisy labels"}
+
+
+def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`tuned_against_presets` as the page shows them: loss, noise, setting, test
+    accuracy (%, mean ± std over n seeds), the paired difference to the preset with its verdict,
+    and for the noisy split's choice the paired difference to the clean split's."""
+    def signed(value: float) -> str:
+        return "–" if pd.isna(value) else format_number(100 * value, 2, signed=True)
+
+    return pd.DataFrame({
+        "Loss": compared["loss"].map(losses.display_name), "Noise": compared["noise"].map(noise_label),
+        "Setting": compared["setting"].map(SETTING_NAMES),
+        "Test accuracy (%)": [f"{format_mean_std(mean, std)} (n = {n})"
+                              for mean, std, n in zip(compared["mean"], compared["std"], compared["n"])],
+        "vs preset": compared["vs_preset"].map(signed), "Beats the preset": compared["verdict"].replace("", "–"),
+        "Noisy vs clean choice": compared["vs_clean"].map(signed)}).set_index("Loss")
