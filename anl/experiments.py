@@ -300,6 +300,18 @@ def mnist_detection() -> list[ExperimentConfig]:
     return product("mnist", DETECTION_LOSSES, NEWEST_NOISE, (4, 5))
 
 
+REFERENCE_FOLDS = 4  # k of the out-of-sample reference: each fold's model trains on 60,000 − 2,500 images
+
+
+def mnist_detection_reference() -> list[ExperimentConfig]:
+    """CE on MNIST, the paper's protocol (fp32), seed 1, at sym 0.8 then asym 0.4, one run per fold
+    of the scored sample's :data:`REFERENCE_FOLDS` folds, each holding its fold out of training: the
+    out-of-sample reference of confident learning (anl.detection.out_of_sample_confident_learning
+    joins a setting's runs) beside the in-sample one of every run."""
+    return [run_config("mnist", "ce", noise, 1, holdout_folds=REFERENCE_FOLDS, holdout_fold=fold)
+            for noise in NEWEST_NOISE for fold in range(REFERENCE_FOLDS)]
+
+
 def cifar10_detection() -> list[ExperimentConfig]:
     """CE, NCE+RCE and ANL-CE on CIFAR-10N ``worst``, the paper's protocol (bf16), seeds 2 and 3:
     the detection fields on real human noise, beside cifar10n's seed 1."""
@@ -349,6 +361,7 @@ GRIDS: dict[str, Callable[[], list[ExperimentConfig]]] = {
     "mnist-newest": mnist_newest,
     "cifar10-newest": cifar10_newest,
     "mnist-detection": mnist_detection,
+    "mnist-detection-reference": mnist_detection_reference,
     "cifar10-detection": cifar10_detection,
     "gpu-queue": gpu_queue,
     "isic-reduced": lambda: segmentation_grid("reduced"),
@@ -358,7 +371,8 @@ GRIDS: dict[str, Callable[[], list[ExperimentConfig]]] = {
 
 #: The grids whose runs the book's pages read with their default parameters (``make results``).
 BOOK_GRIDS = ("mnist-reduced", "fashion-mnist-reduced", "mnist-ablations", "mnist-full", "mnist-protocols",
-              "mnist-bf16", "mnist-newest", "mnist-detection", "cifar10-paper", "cifar10-short", "cifar10-table",
+              "mnist-bf16", "mnist-newest", "mnist-detection",
+              "mnist-detection-reference", "cifar10-paper", "cifar10-short", "cifar10-table",
               "cifar10-idn", "cifar10n", "cifar10-newest", "cifar10-detection", "isic-reduced", "isic-half")
 
 

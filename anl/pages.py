@@ -164,10 +164,12 @@ def paper_protocol(*, dataset: str, loss_names: Sequence[str], noises: Sequence[
                                        replace(config, precision="fp32", seed=spread_seed))]}
 
 
-def detection(*, settings: Sequence[str], grids: Sequence[str]) -> dict[str, list[Any]]:
+def detection(*, settings: Sequence[str], grids: Sequence[str],
+              reference_grid: str | None) -> dict[str, list[Any]]:
     """"runs": (grid name, config) of the classification runs of the named ``grids`` at the paper's
     protocol for their data set (their own loss settings allowed) at the noise ``settings``, each
-    run once, in the grids' order (ValueError for a grid with none)."""
+    run once, in the grids' order (ValueError for a grid with none); "reference": the held-out-fold
+    runs of the grid ``reference_grid`` at the ``settings`` (empty for None)."""
     runs, seen = [], set()
     for name in grids:
         chosen = [(name, config) for config in experiments.grid(name)
@@ -177,7 +179,9 @@ def detection(*, settings: Sequence[str], grids: Sequence[str]) -> dict[str, lis
             raise ValueError(f"grid {name!r} has no paper-protocol run at {', '.join(settings)}")
         seen.update(config.key for _, config in chosen)
         runs += chosen
-    return {"runs": runs}
+    reference = [config for config in (experiments.grid(reference_grid) if reference_grid else [])
+                 if isinstance(config, RunConfig) and config.holdout_folds is not None and config.noise in settings]
+    return {"runs": runs, "reference": reference}
 
 
 PAGES: dict[str, Callable[..., dict[str, list[Any]]]] = {
@@ -483,7 +487,8 @@ PARAMETERS: dict[str, dict[str, Kind]] = {
         "table_grid": optional(GRID), "idn_grid": optional(GRID), "human_grid": optional(GRID),
         "newest_grid": optional(GRID), "precision_grid": optional(GRID), "spread_seed": SEED},
     "scorecard": {"published_grids": listed(GRID), "results_dir": FOLDER},
-    "detection": {"settings": listed(NOISE), "grids": listed(GRID), "results_dir": FOLDER},
+    "detection": {"settings": listed(NOISE), "grids": listed(GRID), "reference_grid": optional(GRID),
+                  "results_dir": FOLDER},
     "using": {"dataset": dataset(), "loss_name": loss_name(), "noise_spec": NOISE, "train_subset": integer(1),
               "epochs": integer(1), "seed": SEED},
     "losses": {"num_classes": integer(2), "num_inputs": integer(1), "logit_scale": number(0.0, low_open=True),
