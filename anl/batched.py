@@ -187,7 +187,7 @@ def shared_value(config: dict[str, Any], name: str) -> Any:
 
 def check_batchable(configs: Sequence[dict[str, Any]]) -> None:
     """ValueError unless the resolved configs share SHARED_FIELDS and a batched model, and none
-    holds out a validation split (a batch scores no validation accuracy)."""
+    holds out a validation split (a batch scores no validation accuracy) or a fold of the scored sample."""
     first = configs[0]
     if first["model"] not in BATCHED_MODELS:
         raise ValueError(f"model {first['model']!r} cannot be batched; batched models: {', '.join(BATCHED_MODELS)} "
@@ -196,6 +196,9 @@ def check_batchable(configs: Sequence[dict[str, Any]]) -> None:
     if split:
         raise ValueError(f"a run with a validation split (validation_fraction {split[0]['validation_fraction']}) "
                          "cannot be batched: train it with sweep or tune without --batched")
+    if any(config.get("holdout_folds") is not None for config in configs):
+        raise ValueError("a run with a held-out fold (holdout_folds) cannot be batched (a batch records no held-out "
+                         "probabilities): train it with sweep without --batched")
     for config in configs[1:]:
         differing = [name for name in SHARED_FIELDS if shared_value(config, name) != shared_value(first, name)]
         if differing:

@@ -78,6 +78,11 @@ def add_run_options(parser: argparse.ArgumentParser, dataset_required: bool = Tr
                         help="loss hyperparameter override, e.g. --set delta=0 --set lam=2")
     parser.add_argument("--train-eval-size", type=int, default=10_000,
                         help="training images scored per epoch (0 = all)")
+    parser.add_argument("--holdout-folds", type=int, metavar="K",
+                        help="split the scored images into K stratified folds and hold fold --holdout-fold out of "
+                             "training; its probabilities at the last epoch go into the record (out-of-sample "
+                             "confident learning)")
+    parser.add_argument("--holdout-fold", type=int, default=0, metavar="F", help="the fold held out, 0..K-1 (default 0)")
     parser.add_argument("--device", default="auto", type=device_option, help="cpu, cuda, cuda:1 or auto (default)")
     parser.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
                         help="of the model's forward/backward (the loss stays float32); auto (default): bf16 on "
@@ -91,6 +96,7 @@ def make_config(args: argparse.Namespace, loss: str, noise: str, seed: int) -> R
                      train_subset=args.train_subset, model=args.model, batch_size=args.batch_size, lr=args.lr,
                      weight_decay=args.weight_decay, augment=args.augment,
                      loss_overrides=parse_overrides(args.overrides), train_eval_size=args.train_eval_size,
+                     holdout_folds=args.holdout_folds, holdout_fold=args.holdout_fold,
                      precision=resolve_precision(args.precision, args.device))
 
 

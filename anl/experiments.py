@@ -307,6 +307,18 @@ def mnist_detection() -> list[ExperimentConfig]:
     return product("mnist", DETECTION_LOSSES, NEWEST_NOISE, (4, 5))
 
 
+REFERENCE_FOLDS = 4  # k of the out-of-sample reference: each fold's model trains on 60,000 − 2,500 images
+
+
+def mnist_detection_reference() -> list[ExperimentConfig]:
+    """CE on MNIST, the paper's protocol (fp32), seed 1, at sym 0.8 then asym 0.4, one run per fold
+    of the scored sample's :data:`REFERENCE_FOLDS` folds, each holding its fold out of training: the
+    out-of-sample reference of confident learning (anl.detection.out_of_sample_confident_learning
+    joins a setting's runs) beside the in-sample one of every run."""
+    return [run_config("mnist", "ce", noise, 1, holdout_folds=REFERENCE_FOLDS, holdout_fold=fold)
+            for noise in NEWEST_NOISE for fold in range(REFERENCE_FOLDS)]
+
+
 def cifar10_detection() -> list[ExperimentConfig]:
     """CE, NCE+RCE and ANL-CE on CIFAR-10N ``worst``, the paper's protocol (bf16), seeds 2 and 3:
     the detection fields on real human noise, beside cifar10n's seed 1."""
@@ -434,6 +446,7 @@ GRIDS: dict[str, Callable[[], list[ExperimentConfig]]] = {
     "mnist-bf16": mnist_bf16,
     "mnist-newest": mnist_newest,
     "mnist-detection": mnist_detection,
+    "mnist-detection-reference": mnist_detection_reference,
     "cifar10-paper": cifar10_headline,
     "cifar10-short": lambda: cifar10_headline(CIFAR10_SHORT_EPOCHS),
     "cifar10-table": cifar10_table,

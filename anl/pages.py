@@ -842,12 +842,15 @@ class Detection(Page):
     #: their paper-protocol runs
     grids: tuple[str, ...] = parameter(("mnist-detection", "mnist-newest", "cifar10-idn", "cifar10n",
                                         "cifar10-detection"), listed(GRID))
+    #: its held-out-fold runs: the out-of-sample reference (None: none)
+    reference_grid: str | None = parameter("mnist-detection-reference", optional(GRID))
     results_dir: str | None = _RESULTS_DIR
 
     def runs(self) -> dict[str, list[Any]]:
         """"runs": (grid name, config) of the classification runs of the named ``grids`` at the paper's
         protocol for their data set (their own loss settings allowed) at the noise ``settings``, each
-        run once, in the grids' order (ValueError for a grid with none)."""
+        run once, in the grids' order (ValueError for a grid with none); "reference": the
+        held-out-fold runs of the grid ``reference_grid`` at the ``settings`` (empty for None)."""
         runs, seen = [], set()
         for name in self.grids:
             chosen = [(name, config) for config in experiments.grid(name)
@@ -857,7 +860,10 @@ class Detection(Page):
                 raise ValueError(f"grid {name!r} has no paper-protocol run at {', '.join(self.settings)}")
             seen.update(config.key for _, config in chosen)
             runs += chosen
-        return {"runs": runs}
+        reference = [config for config in (experiments.grid(self.reference_grid) if self.reference_grid else [])
+                     if isinstance(config, RunConfig) and config.holdout_folds is not None
+                     and config.noise in self.settings]
+        return {"runs": runs, "reference": reference}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ A record holds ``key``, ``config`` (the resolved run config), ``loss_hparams`` (
 hyperparameter of the objective as built), ``noise`` (spec, realised rate and transition matrix),
 ``epochs`` (one dict of metrics per epoch), ``summary`` (final and best test accuracy, best epoch)
 and ``provenance`` (code version, packages, device, threads, wall time); a segmentation record adds
-``per_image`` and ``examples``. Its schema, every field at every level, is the JSON Schema
+``per_image`` and ``examples``, and a run that held out a fold of its scored sample ``held_out``
+(that fold's softmax probabilities, anl.detection). Its schema, every field at every level, is the JSON Schema
 ``anl/record.schema.json``; :func:`record_problem` checks it and then what a schema cannot say (the
 summary agrees with the epochs, the key is the config's hash and names the file).
 
@@ -168,8 +169,9 @@ def _schema_problem(record: Any) -> str | None:
     error = best_match(_VALIDATOR.iter_errors(record))
     if error is None:
         return None
-    if error.validator == "not" and error.validator_value == {}:  # a field of the other kind of record
-        message = "not allowed in a record of this config.dataset"
+    if error.validator == "not" and error.validator_value == {}:  # a field of another kind of record
+        message = ("not allowed in a record without config.holdout_folds" if list(error.absolute_path) == ["held_out"]
+                   else "not allowed in a record of this config.dataset")
     else:
         message = error.message.replace(repr(error.instance), _short(error.instance))
     where = _field_path(error.absolute_path)
@@ -213,6 +215,8 @@ def _classification_problem(record: dict[str, Any]) -> str | None:
         if abs(fraction - summary["final_test_acc"]) > _ACCURACY_TOLERANCE:
             problems.append(f"summary.test_confusion: its accuracy {fraction!r} is not summary.final_test_acc "
                             f"({summary['final_test_acc']!r})")
+    if "held_out" in record:
+        problems.append(_held_out_problem(record["config"], record["held_out"], classes))
     detection = summary.get("confident_learning")
     if detection is not None:
         for name in ("flagged", "mislabelled"):
@@ -220,6 +224,24 @@ def _classification_problem(record: dict[str, Any]) -> str | None:
                 problems.append(f"summary.confident_learning.{name}: {detection[name]} is more than the "
                                 f"{detection['scored']} images scored")
     return next((problem for problem in problems if problem), None)
+
+
+def _held_out_problem(config: dict[str, Any], held_out: dict[str, Any], classes: int) -> str | None:
+    from anl.detection import decode_probabilities  # torch and scikit-learn, only for a record that needs them
+
+    if config["holdout_fold"] >= config["holdout_folds"]:
+        return f"config.holdout_fold: {config['holdout_fold']} is not one of the {config['holdout_folds']} folds"
+    count = len(held_out["indices"])
+    for name in ("given", "true"):
+        if len(held_out[name]) != count or max(held_out[name]) >= classes:
+            return f"held_out.{name}: not {count} labels (one per held-out image) below {classes} classes"
+    if len(set(held_out["indices"])) != count or max(held_out["indices"]) >= held_out["sample_size"]:
+        return f"held_out.indices: not distinct positions in the scored sample of {held_out['sample_size']} images"
+    try:
+        rows = len(decode_probabilities(held_out["probabilities"], classes))
+    except ValueError as error:
+        return f"held_out.probabilities: {error}"
+    return _mismatch("held_out.probabilities", rows, count, "a row per held-out image")
 
 
 def _segmentation_problem(record: dict[str, Any]) -> str | None:

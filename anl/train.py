@@ -33,6 +33,7 @@ AUGMENTATIONS = ("none", "crop_flip", "crop_flip_rotate")
 #: practitioner has).
 VALIDATION_LABELS = ("clean", "noisy")
 VALIDATION_SEED = 42  # the split's default seed, the generator seed of the ANL authors' code
+HOLDOUT_SEED = 0  # the default seed of the folds of the scored sample (anl.detection.stratified_folds)
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,20 @@ class RunConfig:
     validation_fraction: float | None = None
     validation: str = "none"
     validation_seed: int = VALIDATION_SEED
+    #: k >= 2: the scored training sample (``train_eval_size`` images) is split into k folds
+    #: (anl.detection.stratified_folds by the given labels, seeded by ``holdout_seed``), fold
+    #: ``holdout_fold`` is held out of training and its softmax probabilities at the last epoch are
+    #: recorded (the record's ``held_out``): the runs of folds 0 .. k − 1 together give out-of-sample
+    #: probabilities of the whole sample. The per-epoch metrics score the sample's other folds. None: no fold.
+    holdout_folds: int | None = None
+    holdout_fold: int = 0
+    holdout_seed: int = HOLDOUT_SEED
 
     def resolved(self) -> dict[str, Any]:
         """Every field filled in and checked; the dict that is hashed into the run's key.
-        ``precision`` is in it only when not DEFAULT_PRECISION, and the validation fields only with a
-        validation split, so a run keeps the key it had before these were fields."""
+        ``precision`` is in it only when not DEFAULT_PRECISION, the validation fields only with a
+        validation split and the holdout fields only with folds, so a run keeps the key it had before
+        these were fields."""
         if self.dataset not in PROTOCOLS:
             raise ValueError(f"unknown dataset {self.dataset!r} for training; choose one of {', '.join(PROTOCOLS)}")
         protocol = PROTOCOLS[self.dataset]
@@ -124,6 +134,12 @@ class RunConfig:
                                     f"choose one of {', '.join(VALIDATION_LABELS)}")
         else:
             checks["validation"] = (config["validation"] == "none", "needs a validation_fraction in (0, 1)")
+        folds = config["holdout_folds"]
+        if folds is not None:
+            checks["holdout_folds"] = (folds >= 2, "must be >= 2")
+            checks["holdout_fold"] = (0 <= config["holdout_fold"] < folds, f"must lie in 0..{folds - 1}")
+        else:
+            checks["holdout_fold"] = (config["holdout_fold"] == 0, "needs holdout_folds >= 2")
         for name, (ok, rule) in checks.items():
             if not ok:
                 raise ValueError(f"invalid {name}={config[name]!r}: {rule}")
@@ -133,6 +149,9 @@ class RunConfig:
             config["validation_fraction"] = float(config["validation_fraction"])
         else:
             for name in ("validation_fraction", "validation", "validation_seed"):
+                del config[name]
+        if folds is None:
+            for name in ("holdout_folds", "holdout_fold", "holdout_seed"):
                 del config[name]
         return config
 
@@ -158,6 +177,18 @@ def canonical_overrides(loss: str, dataset: str, overrides: dict[str, float],
 
 
 @dataclass
+class HeldOutFold:
+    """The fold of the scored training sample held out of training: its images' positions in the
+    sample (of ``sample_size`` images), the images and their given and true labels."""
+
+    positions: np.ndarray
+    sample_size: int
+    images: torch.Tensor
+    given: np.ndarray
+    true: np.ndarray
+
+
+@dataclass
 class TrainData:
     """One run's tensors on the device: uint8 images, given (noisy) and true labels."""
 
@@ -173,6 +204,7 @@ class TrainData:
     source: str
     val_images: torch.Tensor | None = None  # the held-out validation split, if the run has one
     val_labels: torch.Tensor | None = None
+    held_out: HeldOutFold | None = None  # the fold of the scored sample held out, if the run has one
 
     @property
     def num_classes(self) -> int:
@@ -194,7 +226,8 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
                  images_from: TrainData | None = None) -> TrainData:
     """Noise on the full training set (seeded by the run's seed), then the stratified subset, then
     the validation split held out of it (:func:`validation_split`, stratified by the true labels,
-    so it is the same for every noise setting), labelled with the true or the noisy labels.
+    so it is the same for every noise setting), labelled with the true or the noisy labels; then
+    the scored sample, and its held-out fold taken out of the training images (:func:`hold_out_fold`).
     ``images_from``: a TrainData of the same data set, subset and device whose image tensors are
     shared instead of copied (batched runs hold one copy of the images)."""
     noisy_full = noise.apply_noise(
@@ -217,6 +250,10 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
     count = len(index)
     eval_size = count if config["train_eval_size"] in (0, None) else min(count, config["train_eval_size"])
     eval_index = fixed_sample(count, eval_size, TRAIN_EVAL_SEED)
+    held_out = None
+    if config.get("holdout_folds") is not None:
+        index, noisy, eval_index, held_out = hold_out_fold(config, dataset, device, index, noisy, eval_index)
+        count = len(index)
     channels = dataset.train_images.shape[1]
     if images_from is None:
         images = dataset.train_images[torch.from_numpy(index)].to(device)
@@ -238,7 +275,27 @@ def prepare_data(config: dict[str, Any], dataset: ImageDataset, device: torch.de
         source=dataset.source,
         val_images=val_images,
         val_labels=val_labels,
+        held_out=held_out,
     )
+
+
+def hold_out_fold(config: dict[str, Any], dataset: ImageDataset, device: torch.device, index: np.ndarray,
+                  noisy: noise.NoisyLabels, eval_index: np.ndarray
+                  ) -> tuple[np.ndarray, noise.NoisyLabels, np.ndarray, HeldOutFold]:
+    """The training images at ``index`` (labels ``noisy``, scored sample at positions ``eval_index``)
+    without fold ``holdout_fold`` of the scored sample's ``holdout_folds`` folds (stratified by the
+    given labels, seeded by ``holdout_seed``): the remaining index, their labels, the remaining
+    sample's positions among them, and the fold."""
+    folds = detection.stratified_folds(noisy.noisy[eval_index], config["holdout_folds"], config["holdout_seed"])
+    held = folds == config["holdout_fold"]
+    out = eval_index[held]
+    fold = HeldOutFold(positions=np.flatnonzero(held), sample_size=len(eval_index),
+                       images=dataset.train_images[torch.from_numpy(index[out])].to(device),
+                       given=noisy.noisy[out], true=noisy.clean[out])
+    keep = np.ones(len(index), dtype=bool)
+    keep[out] = False
+    position_after = np.cumsum(keep) - 1
+    return index[keep], noisy.subset(np.flatnonzero(keep)), position_after[eval_index[~held]], fold
 
 
 AugmentationDraws = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
@@ -347,6 +404,16 @@ def confident_learning(model: nn.Module, data: TrainData, amp: bool) -> dict[str
     return detection.confident_learning(logits, given, given != data.true_labels[index])
 
 
+def held_out_probabilities(model: nn.Module, data: TrainData, amp: bool) -> dict[str, Any]:
+    """The record's ``held_out`` field: the softmax probabilities of the held-out fold's images
+    (anl.detection.encode_probabilities), their positions in the scored sample of ``sample_size``
+    images, and their given and true labels."""
+    fold = data.held_out
+    probabilities = torch.softmax(predict(model, fold.images, data, amp=amp).double(), 1).cpu().numpy()
+    return {"sample_size": fold.sample_size, "indices": fold.positions.tolist(), "given": fold.given.tolist(),
+            "true": fold.true.tolist(), "probabilities": detection.encode_probabilities(probabilities)}
+
+
 def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.optim.Optimizer,
                 data: TrainData, config: dict[str, Any], generator: torch.Generator, amp: bool) -> float:
     """One pass over the training images in a seeded random order, augmented on the device;
@@ -410,8 +477,9 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     def record(trained: engine.TrainedEpochs) -> dict[str, Any]:
         predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
         provenance = {**engine.provenance(device, amp, data.source, trained), **compiled.step_provenance(mode)}
+        held_out = None if data.held_out is None else held_out_probabilities(model, data, amp)
         return make_record(key, resolved, data, objective, trained.epochs, predictions, provenance,
-                           confident_learning(model, data, amp))
+                           confident_learning(model, data, amp), held_out)
 
     return engine.train_recorded(store, key, train, record)
 
@@ -422,10 +490,11 @@ def run_label(config: dict[str, Any]) -> str:
 
 def make_record(key: str, config: dict[str, Any], data: TrainData, objective: losses.Objective,
                 epochs: list[dict[str, Any]], predictions: torch.Tensor, provenance: dict[str, Any],
-                confident: dict[str, Any] | None) -> dict[str, Any]:
+                confident: dict[str, Any] | None, held_out: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON record of a finished run (see anl.results): its noise, and a summary of final and
     best test accuracy, the test confusion matrix of ``predictions`` and the last epoch's
-    ``confident`` learning scores (anl.detection.confident_learning; None without cleanlab)."""
+    ``confident`` learning scores (anl.detection.confident_learning; None without cleanlab); with
+    a held-out fold, its probabilities (:func:`held_out_probabilities`) as ``held_out``."""
     accuracies = [epoch["test_acc"] for epoch in epochs]
     best = int(np.argmax(accuracies))
     k = data.num_classes
@@ -441,7 +510,7 @@ def make_record(key: str, config: dict[str, Any], data: TrainData, objective: lo
         summary={"final_test_acc": accuracies[-1], "best_test_acc": accuracies[best], "best_epoch": best + 1,
                  "final_noisy_acc_given": epochs[-1]["noisy_acc_given"], "test_confusion": confusion.tolist(),
                  "confident_learning": confident},
-        provenance=provenance)
+        provenance=provenance, **({} if held_out is None else {"held_out": held_out}))
 
 
 def train_sweep(configs: list[RunConfig], store: ResultsStore, *, device: str | torch.device | None = None,

@@ -248,6 +248,26 @@ display(Markdown(report.markdown_table(report.preset_table())))
 display(Markdown(report.markdown_table(report.search_space_table())))
 
 # %% [markdown]
+# ## Out-of-sample probabilities for confident learning
+#
+# ```bash
+# for fold in 0 1 2 3; do
+#     python -m anl run --dataset mnist --loss ce --noise sym:0.8 --holdout-folds 4 --holdout-fold $fold
+# done
+# ```
+#
+# splits the training images scored every epoch (10,000 unless `--train-eval-size` says
+# otherwise) into 4 folds, stratified by their given labels and seeded (`holdout_seed` in the
+# run's config, 0 by default), and trains each run on every training image but its fold's (here
+# 60,000 − 2,500). At the last epoch a run records its fold's softmax probabilities (float16) with
+# the fold's positions in the scored sample and their given and true labels; its per-epoch
+# metrics and in-sample confident learning score the other folds. The folds are part of the
+# run's config and key. `anl.detection.out_of_sample_confident_learning` joins the 4 records
+# into out-of-sample probabilities of the whole sample and runs cleanlab's `find_label_issues`
+# on them; the grid `mnist-detection-reference` holds such runs (CE at sym 0.8 and asym 0.4) for
+# the page "Finding the wrong labels".
+
+# %% [markdown]
 # ## Noise specs
 #
 # A run's label noise is one string, parsed by `anl.noise.parse_noise` and applied by

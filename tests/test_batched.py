@@ -302,6 +302,9 @@ def test_batches_group_compatible_runs_evenly_in_grid_order() -> None:
     held_out = RunConfig("mnist", "ce", seed=9, epochs=3, validation_fraction=0.1, validation="clean")
     with pytest.raises(ValueError, match="validation split .* cannot be batched"):
         plan_batches([held_out], 3)
+    fold = RunConfig("mnist", "ce", seed=9, epochs=3, holdout_folds=4, holdout_fold=1)
+    with pytest.raises(ValueError, match=r"held-out fold \(holdout_folds\) cannot be batched"):
+        plan_batches([fold], 3)
 
 
 def test_sweep_with_a_time_budget_stops_and_the_next_call_finishes(tmp_path, monkeypatch) -> None:

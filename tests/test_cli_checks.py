@@ -192,3 +192,11 @@ def test_a_section_tagged_with_an_empty_parameter_is_left_out_of_the_page():
              cell("2", "if:protocol_losses")]
     finish_page.hide_unasked_sections(unset, "book/notebooks/benchmark-fashion-mnist", "benchmark.ipynb")
     assert [c["metadata"]["tags"] for c in unset[2:]] == [["if:paper_loss_names"], ["if:protocol_losses", "remove-cell"]]
+
+
+@pytest.mark.parametrize(("flags", "message"), [(["--holdout-folds", "4", "--holdout-fold", "4"],
+                                                 "invalid holdout_fold=4: must lie in 0..3"),
+                                                (["--holdout-fold", "2"], "invalid holdout_fold=2: needs holdout_folds >= 2")])
+def test_a_fold_that_is_not_one_of_the_folds_is_refused_in_one_line(flags, message, tmp_path, capsys):
+    line = error_line(capsys, ["run", *TINY, "--loss", "ce", *flags, "--results", str(tmp_path)])
+    assert line.endswith(f"error: {message}")

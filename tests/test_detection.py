@@ -1,16 +1,20 @@
 """Mislabel detection (anl.detection): the ranking scores on planted toy sets, the flagged-set
 scores as exact counts, confident learning on planted probabilities, and a real MNIST run whose
-records carry the fields."""
+records carry the fields; the k folds of the scored sample, their runs' held-out probabilities and
+their join into out-of-sample confident learning."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from anl import detection
+from anl.data import MNIST_CLASSES, ImageDataset
 from anl.results import ResultsStore
-from anl.train import RunConfig, train_run
+from anl.train import HOLDOUT_SEED, RunConfig, prepare_data, train_run
 
 
 def test_a_score_that_ranks_every_mislabelled_image_first_has_auc_and_ap_one() -> None:
@@ -90,3 +94,140 @@ def test_a_noisy_run_records_detection_scores_that_beat_chance(real_dataset, tmp
                       ResultsStore(tmp_path), dataset=real_dataset("mnist"), device="cpu", progress=False)
     assert all(clean["epochs"][0][field] is None for field in detection.DETECTION_FIELDS)
     assert clean["summary"]["confident_learning"]["recall"] is None
+
+
+# --- out-of-sample probabilities: k folds of the scored sample --------------------------------------
+
+def test_stratified_folds_partition_the_items_evenly_within_each_class_and_follow_the_seed() -> None:
+    labels = np.repeat([0, 1, 2], [10, 7, 3])
+    folds = detection.stratified_folds(labels, 4, seed=5)
+    assert sorted(np.bincount(folds)) == [5, 5, 5, 5]  # a partition: every item in exactly one of the 4
+    for cls in range(3):
+        counts = np.bincount(folds[labels == cls], minlength=4)
+        assert counts.max() - counts.min() <= 1, (cls, counts)
+    assert np.array_equal(folds, detection.stratified_folds(labels, 4, seed=5))
+    assert not np.array_equal(folds, detection.stratified_folds(labels, 4, seed=6))
+    with pytest.raises(ValueError, match=r"folds=1 for 20 items: choose 2 <= folds <= 20"):
+        detection.stratified_folds(labels, 1, seed=5)
+
+
+def test_probabilities_survive_their_text_form_to_float16_precision() -> None:
+    probabilities = torch.softmax(torch.randn(7, 10, generator=torch.Generator().manual_seed(0)), 1).double().numpy()
+    decoded = detection.decode_probabilities(detection.encode_probabilities(probabilities), 10)
+    assert decoded.shape == (7, 10) and np.allclose(decoded.sum(1), 1)
+    assert np.abs(decoded - probabilities).max() < 1e-3
+    with pytest.raises(ValueError, match="21 probabilities do not make rows of 10 classes"):
+        detection.decode_probabilities(detection.encode_probabilities(np.ones(21)), 10)
+
+
+def fold_records(probabilities: np.ndarray, given: np.ndarray, true: np.ndarray, folds: int) -> list[dict]:
+    """The records of a ``folds``-fold setting, as far as the joining reads them, holding out the
+    folds of stratified_folds (seed 0) of the given labels."""
+    fold = detection.stratified_folds(given, folds, seed=0)
+    classes = probabilities.shape[1]
+    return [{"config": {"dataset": "mnist", "loss": "ce", "holdout_folds": folds, "holdout_fold": f, "holdout_seed": 0},
+             "noise": {"transition": np.eye(classes).tolist()},
+             "held_out": {"sample_size": len(given), "indices": np.flatnonzero(fold == f).tolist(),
+                          "given": given[fold == f].tolist(), "true": true[fold == f].tolist(),
+                          "probabilities": detection.encode_probabilities(probabilities[fold == f])}}
+            for f in range(folds)]
+
+
+def planted(count: int = 400, classes: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Probabilities sure of the true class of every image, and given labels wrong on 40 images."""
+    rng = np.random.default_rng(0)
+    true = np.arange(count) % classes
+    given = true.copy()
+    wrong = rng.choice(count, 40, replace=False)
+    given[wrong] = (true[wrong] + 1 + rng.integers(0, classes - 1, 40)) % classes
+    probabilities = np.full((count, classes), 0.02)
+    probabilities[np.arange(count), true] = 1 - 0.02 * (classes - 1)
+    return probabilities, given, true
+
+
+def test_joined_out_of_sample_folds_flag_exactly_the_planted_wrong_labels() -> None:
+    probabilities, given, true = planted()
+    records = fold_records(probabilities, given, true, 4)
+    scores = detection.out_of_sample_confident_learning(records[::-1])  # in any order
+    assert (scores["flagged"], scores["mislabelled"], scores["scored"], scores["folds"]) == (40, 40, 400, 4)
+    assert scores["precision"] == scores["recall"] == scores["f1"] == 1.0
+
+
+def test_joining_refuses_anything_but_one_settings_k_folds() -> None:
+    probabilities, given, true = planted()
+    records = fold_records(probabilities, given, true, 4)
+    with pytest.raises(ValueError, match=r"needs folds 0\.\.3 each once, got \[0, 1, 2\]"):
+        detection.out_of_sample_confident_learning(records[:3])
+    other_seed = [*records[:3], {**records[3], "config": {**records[3]["config"], "holdout_seed": 1}}]
+    with pytest.raises(ValueError, match="differ beyond holdout_fold"):
+        detection.out_of_sample_confident_learning(other_seed)
+    overlapping = [*records[:3], {**records[3], "held_out": {**records[3]["held_out"],
+                                                             "indices": records[0]["held_out"]["indices"]}}]
+    with pytest.raises(ValueError, match="do not partition the 400 images"):
+        detection.out_of_sample_confident_learning(overlapping)
+    with pytest.raises(ValueError, match="need the records of a k-fold setting"):
+        detection.out_of_sample_confident_learning([{"config": {"dataset": "mnist"}}])
+
+
+def random_mnist(train: int = 240, test: int = 40) -> ImageDataset:
+    """MNIST-shaped random images (every one distinct), labels 0..9 in turn."""
+    generator = torch.Generator().manual_seed(0)
+    images = {split: torch.randint(0, 256, (count, 1, 28, 28), dtype=torch.uint8, generator=generator)
+              for split, count in (("train", train), ("test", test))}
+    return ImageDataset("mnist", images["train"], torch.arange(train) % 10, images["test"], torch.arange(test) % 10,
+                        MNIST_CLASSES, (0.1307,), (0.3081,), "random")
+
+
+def test_a_held_out_fold_of_the_scored_sample_is_out_of_training_and_the_folds_cover_the_sample() -> None:
+    dataset = random_mnist()
+    base = RunConfig("mnist", "ce", noise="sym:0.4", train_eval_size=80)
+    plain = prepare_data(base.resolved(), dataset, torch.device("cpu"))
+    sample = plain.images[plain.eval_index]
+    covered = []
+    for fold in range(4):
+        data = prepare_data(replace(base, holdout_folds=4, holdout_fold=fold).resolved(), dataset, torch.device("cpu"))
+        held = data.held_out
+        assert held.sample_size == 80 and len(held.positions) == 20 and len(data.images) == 240 - 20
+        assert torch.equal(held.images, sample[held.positions])  # the sample's images at those positions
+        assert np.array_equal(held.given, plain.labels[plain.eval_index][held.positions].numpy())
+        assert np.array_equal(held.true, plain.true_labels[plain.eval_index][held.positions].numpy())
+        trained = {bytes(image.flatten().tolist()) for image in data.images}
+        assert not any(bytes(image.flatten().tolist()) in trained for image in held.images)
+        rest = np.setdiff1d(np.arange(80), held.positions)  # the other folds stay scored, in order
+        assert torch.equal(data.images[data.eval_index], sample[rest])
+        assert torch.equal(data.labels[data.eval_index], plain.labels[plain.eval_index][rest])
+        covered += held.positions.tolist()
+    assert sorted(covered) == list(range(80))
+
+
+@pytest.mark.slow
+def test_four_fold_runs_record_their_held_out_probabilities_and_join(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("ANL_CHECKPOINTS", raising=False)
+    dataset, store = random_mnist(), ResultsStore(tmp_path)
+    configs = [RunConfig("mnist", "ce", noise="sym:0.4", epochs=1, batch_size=60, train_eval_size=80, holdout_folds=4,
+                         holdout_fold=fold, precision="fp32") for fold in range(4)]
+    records = [train_run(config, store, dataset=dataset, device="cpu", progress=False) for config in configs]
+    records = [store.read(record["key"]) for record in records]  # written and read back: the schema holds
+    for fold, record in enumerate(records):
+        assert {name: record["config"][name] for name in ("holdout_folds", "holdout_fold", "holdout_seed")} == {
+            "holdout_folds": 4, "holdout_fold": fold, "holdout_seed": HOLDOUT_SEED}
+        assert record["noise"]["train_size"] == 240 - 20
+        assert record["summary"]["confident_learning"]["scored"] == 60  # in-sample: the other folds
+        assert detection.decode_probabilities(record["held_out"]["probabilities"], 10).shape == (20, 10)
+    scores = detection.out_of_sample_confident_learning(records)
+    assert scores["scored"] == 80 and scores["folds"] == 4
+    assert scores["mislabelled"] == sum(np.sum(np.array(record["held_out"]["given"]) != record["held_out"]["true"])
+                                        for record in records)
+
+
+def test_fold_fields_stay_out_of_a_runs_key_until_set_and_bad_ones_are_named() -> None:
+    plain = RunConfig("mnist", "ce")
+    assert not {"holdout_folds", "holdout_fold", "holdout_seed"} & set(plain.resolved())
+    assert replace(plain, holdout_seed=7).key == plain.key  # a seed without folds splits nothing
+    fold = replace(plain, holdout_folds=4, holdout_fold=3)
+    assert fold.key != plain.key and fold.key != replace(fold, holdout_fold=2).key
+    for config, message in [(replace(plain, holdout_folds=1), r"invalid holdout_folds=1: must be >= 2"),
+                            (replace(fold, holdout_fold=4), r"invalid holdout_fold=4: must lie in 0\.\.3"),
+                            (replace(plain, holdout_fold=2), r"invalid holdout_fold=2: needs holdout_folds >= 2")]:
+        with pytest.raises(ValueError, match=message):
+            config.resolved()

@@ -119,14 +119,23 @@ def test_claims_take_from_named_grids_the_runs_of_their_losses_protocol_and_prec
 
 
 def test_detection_takes_each_paper_protocol_run_of_its_grids_once_at_its_settings():
-    runs = pages.page("detection", {"settings": ["sym:0.8", "cifar10n:worst"],
-                                         "grids": ["mnist-detection", "cifar10n", "cifar10-detection"]}).runs()["runs"]
+    runs = pages.page("detection", {"settings": ["sym:0.8", "cifar10n:worst"], "reference_grid": None,
+                                    "grids": ["mnist-detection", "cifar10n", "cifar10-detection"]}).runs()["runs"]
     assert [(name, config.loss, config.seed) for name, config in runs if name == "cifar10n"] == [
         ("cifar10n", loss, 1) for loss in ("anl_ce", "nce_rce", "ce", "anl_fl")]  # aggre left out
     assert {config.noise for _, config in runs} == {"sym:0.8", "cifar10n:worst"}
     assert len({config.key for _, config in runs}) == len(runs) == 10 + 4 + 6
     with pytest.raises(ValueError, match="grid 'cifar10-short' has no paper-protocol run at sym:0.8"):
-        pages.page("detection", {"settings": ["sym:0.8"], "grids": ["cifar10-short"]}).runs()  # 40 epochs
+        pages.page("detection", {"settings": ["sym:0.8"], "grids": ["cifar10-short"], "reference_grid": None}).runs()
+
+
+def test_detection_takes_the_held_out_fold_runs_of_its_reference_grid_at_its_settings():
+    parameters = {"settings": ["sym:0.8"], "grids": ["mnist-detection"], "reference_grid": "mnist-detection-reference"}
+    sections = pages.page("detection", parameters).runs()
+    assert [(config.loss, config.noise, config.seed, config.holdout_folds, config.holdout_fold)
+            for config in sections["reference"]] == [("ce", "sym:0.8", 1, 4, fold) for fold in range(4)]
+    assert not {config.key for config in sections["reference"]} & {config.key for _, config in sections["runs"]}
+    assert pages.page("detection", {**parameters, "reference_grid": None}).runs()["reference"] == []
 
 
 SEGMENTATION = {"loss_names": ["dice"], "noises": ["clean"], "seeds": [1], "protocol": "reduced", "epochs": None,

@@ -10,9 +10,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
-from anl import results
+from anl import detection, results
 from anl.cli import main
 from anl.data import SEGMENTATION_DATASETS
 from anl.segmentation import SegmentationConfig
@@ -90,6 +91,17 @@ def code_versions(*ranges: tuple[int, int], **changes: Any) -> Callable[[dict[st
     return damage
 
 
+def held_out(config_changes: dict[str, Any] | None = None, **changes: Any) -> Callable[[dict[str, Any]], None]:
+    """Make the record one of fold 1 of 4 (its config and held_out field), with ``changes`` to both."""
+    def damage(record: dict[str, Any]) -> None:
+        record["config"].update({"holdout_folds": 4, "holdout_fold": 1, "holdout_seed": 0, **(config_changes or {})})
+        rekeyed(record)
+        record["held_out"] = {**HELD_OUT, **changes}
+    return damage
+
+
+HELD_OUT = {"sample_size": 8, "indices": [1, 6], "given": [0, 1], "true": [0, 0],
+            "probabilities": detection.encode_probabilities(np.array([[0.9, 0.1], [0.25, 0.75]]))}
 CONFIDENT_LEARNING = {"method": "find_label_issues, prune_by_noise_rate", "cleanlab": "2.7.1", "flagged": 120,
                       "mislabelled": 400, "scored": 1_000, "precision": 0.9, "recall": 0.27, "f1": 0.415}
 MISLABEL_FIELDS = ("mislabel_auc_loss", "mislabel_ap_loss", "mislabel_auc_margin", "mislabel_ap_margin")
@@ -209,6 +221,27 @@ DAMAGE: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
                                               r"provenance\.code_versions: end at epoch 2, not at the last epoch 3"),
     "code version without its epochs": ("classification", code_versions((1, 1), (2, 3), last_epoch=None),
                                         r"provenance\.code_versions\[\d\]\.last_epoch: None is not of type 'integer'"),
+    "held-out fold without its probabilities": ("classification", lambda record: (held_out()(record),
+                                                                               record.pop("held_out")),
+                                                "'held_out' is a required property"),
+    "held-out probabilities without a held-out fold": ("classification", setter("held_out", value=HELD_OUT),
+                                                       r"held_out: not allowed in a record without config\.holdout_folds"),
+    "held-out fold beyond the folds": ("classification", held_out({"holdout_fold": 4}),
+                                       r"config\.holdout_fold: 4 is not one of the 4 folds"),
+    "held-out fold seed without its folds": ("classification", setter("config", "holdout_seed", value=0),
+                                             r"config: 'holdout_folds' is a dependency of 'holdout_seed'"),
+    "held-out probabilities one row short": (
+        "classification", held_out(probabilities=detection.encode_probabilities(np.array([[0.9, 0.1]]))),
+        r"held_out\.probabilities: 1 is not a row per held-out image \(2\)"),
+    "held-out probabilities not whole rows": (
+        "classification", held_out(probabilities=detection.encode_probabilities(np.array([0.9, 0.1, 0.5]))),
+        r"held_out\.probabilities: 3 probabilities do not make rows of 2 classes"),
+    "held-out label beyond the classes": ("classification", held_out(given=[0, 2]),
+                                          r"held_out\.given: not 2 labels \(one per held-out image\) below 2 classes"),
+    "held-out image beyond the sample": ("classification", held_out(indices=[1, 8]),
+                                         r"held_out\.indices: not distinct positions in the scored sample of 8"),
+    "held-out probabilities not base64": ("classification", held_out(probabilities="0.9,0.1"),
+                                          r"held_out\.probabilities: '0\.9,0\.1' does not match"),
     "segmentation field in a classification record": (
         "classification", setter("per_image", value={"dice": [0.5], "jaccard": [0.3]}),
         r"per_image: not allowed in a record of this config\.dataset"),
@@ -287,6 +320,7 @@ def test_a_record_with_every_optional_field_passes(tmp_path):
     code_versions((1, 2), (3, 3))(record)
     record["provenance"]["batched_runs"] = 4
     record["noise"]["nominal"] = [[0.6, 0.4], [0.4, 0.6]]
+    held_out()(record)
     store = results.ResultsStore(tmp_path)
     assert results.read_record(write(store, record)) == record
     record["summary"]["confident_learning"] = None

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anl import experiments, losses, report
+from anl import detection, experiments, losses, report
 from anl.segmentation import SegmentationConfig
 from anl.results import ResultsStore
 from anl.train import AUGMENTATIONS, RunConfig
@@ -983,6 +983,39 @@ def test_detection_runs_take_the_last_and_best_auc_and_leave_out_records_without
     assert "not the most accurate loss (CE, 95.00 %)" in finding and "one seed: indicative" in finding
 
 
+def reference_records(noise: str, folds: range, wrong_flagged: bool = True) -> list[dict]:
+    """Held-out-fold records of one 2-fold setting of 8 images (4 classes, 2 mislabelled), as far as
+    the joining reads them: the probabilities sure of the true class (``wrong_flagged``) or of the given one."""
+    true, given = np.array([0, 1, 2, 3, 0, 1, 2, 3]), np.array([0, 1, 2, 3, 1, 1, 2, 0])
+    sure_of = true if wrong_flagged else given
+    probabilities = np.full((8, 4), 0.01)
+    probabilities[np.arange(8), sure_of] = 0.97
+    return [{"config": {"dataset": "mnist", "loss": "ce", "noise": noise, "seed": 1, "holdout_folds": 2,
+                        "holdout_fold": fold, "holdout_seed": 0},
+             "noise": {"transition": np.eye(4).tolist()},
+             "held_out": {"sample_size": 8, "indices": list(range(fold, 8, 2)), "given": given[fold::2].tolist(),
+                          "true": true[fold::2].tolist(),
+                          "probabilities": detection.encode_probabilities(probabilities[fold::2])}}
+            for fold in folds]
+
+
+def test_out_of_sample_runs_join_complete_settings_only_and_sit_beside_the_in_sample_f1():
+    records = [*reference_records("sym:0.8", range(2)), *reference_records("asym:0.4", range(1))]  # asym: 1 of 2
+    reference = report.out_of_sample_runs([*records, {"config": {"dataset": "mnist", "seed": 4}}])
+    assert list(reference["noise"]) == ["sym:0.8"] and reference.iloc[0]["folds"] == 2
+    assert (reference.iloc[0]["cleanlab_f1"], reference.iloc[0]["cleanlab_precision"]) == (1.0, 1.0)
+    memorised = report.out_of_sample_runs(reference_records("sym:0.8", range(2), wrong_flagged=False))
+    assert memorised.iloc[0]["cleanlab_recall"] == 0.0  # probabilities that agree with the given labels flag none
+    summaries, epochs = detection_frames({("anl_ce", 4): [0.9], ("anl_ce", 5): [0.9], ("ce", 4): [0.8]}, cleanlab_f1=0.5)
+    table = report.out_of_sample_table(report.detection_runs(summaries, epochs), reference, ["sym:0.8", "asym:0.4"])
+    table.index = table.index.str.replace("\u2011", "-")
+    assert list(table.index) == ["in-sample, ANL-CE", "in-sample, CE", "out-of-sample (2 folds), CE",
+                                 "out-of-sample reference"]
+    assert table.loc["in-sample, ANL-CE", "seeds"] == "4, 5" and table.loc["in-sample, CE", "cleanlab F1, last"] == "0.500"
+    assert table.loc["out-of-sample (2 folds), CE", "cleanlab F1, last"] == "1.000"
+    assert table.loc["out-of-sample reference", "cleanlab F1, last"] == "still to run"  # asym 0.4: a fold missing
+
+
 def test_shorter_protocol_is_adopted_only_within_the_bound_and_with_the_same_ranking():
     long = summaries([("ce", "sym:0.8", 1, 0.20), ("anl_ce", "sym:0.8", 1, 0.62), ("nce_rce", "sym:0.8", 1, 0.55)])
     close = summaries([("ce", "sym:0.8", 1, 0.21), ("anl_ce", "sym:0.8", 1, 0.605), ("nce_rce", "sym:0.8", 1, 0.56)])
@@ -1089,6 +1122,9 @@ def test_run_status_names_the_runs_still_missing():
     assert report.run_status("120 epochs", grid, grid[1:]) == (
         "- 120 epochs: 1 of 2 runs recorded; still to run: NCE+RCE cifar10n worst seed 1.")
     assert report.run_status("120 epochs", grid, []) == "- 120 epochs: 2 of 2 runs recorded."
+    folds = experiments.grid("mnist-detection-reference")
+    assert report.run_status("reference", folds, folds[6:]) == (
+        "- reference: 6 of 8 runs recorded; still to run: CE asym 0.4 seed 1 fold 2, CE asym 0.4 seed 1 fold 3.")
 
 
 # ----------------------------------------------------------------------------- README tables

@@ -35,7 +35,8 @@ from anl.report.stats import (PLUS_MINUS, ClaimCheck, accuracy_at_epochs, conver
                               ranked_finding, ranking_line, realised_noise_rates, run_dynamics, shorter_protocol_check)
 from anl.report.verdicts import CONFIDENCE, MEASURES, VERDICTS, Measure, Verdict, measure, rule_text, verdict
 from anl.report.tables import (DETECTION_COLUMNS, HPARAM_SYMBOLS, PRECISION_METRICS, RUN_SCORES, PrecisionComparison, accuracy_table,
-                               detection_finding, detection_runs, detection_table, markdown_table, noise_cells, noise_spec_table, precision_comparison, preset_table,
+                               detection_finding, detection_runs, detection_table, markdown_table, out_of_sample_runs,
+                               out_of_sample_table, noise_cells, noise_spec_table, precision_comparison, preset_table,
                                protocol_table, published_comparison, published_gaps, gap_finding, published_order,
                                run_scores_table, search_space_table, side_by_side, with_published, wrap_in_chunks)
 
@@ -56,7 +57,7 @@ __all__ = [
     "claim_check", "format_mean_std", "loss_ranking", "mean_std", "optimiser_steps", "predicted_share_divergence",
     "ranked_finding", "ranking_line", "realised_noise_rates", "run_dynamics", "shorter_protocol_check", "HPARAM_SYMBOLS",
     "PRECISION_METRICS", "RUN_SCORES", "PrecisionComparison", "accuracy_table", "markdown_table",
-    "DETECTION_COLUMNS", "detection_finding", "detection_runs", "detection_table",
+    "DETECTION_COLUMNS", "detection_finding", "detection_runs", "detection_table", "out_of_sample_runs", "out_of_sample_table",
     "noise_cells", "noise_spec_table", "precision_comparison", "preset_table", "protocol_table", "published_comparison", "published_gaps", "gap_finding",
     "published_order",
     "run_scores_table", "search_space_table", "side_by_side", "with_published", "wrap_in_chunks", "CONFIDENCE", "MEASURES", "VERDICTS",

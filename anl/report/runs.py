@@ -72,10 +72,11 @@ def recorded_runs(configs: Sequence[RunConfig] | Sequence[SegmentationConfig],
 
 
 def run_status(name: str, configs: Sequence[RunConfig], missing: Sequence[RunConfig]) -> str:
-    """"- NAME: R of N runs recorded; still to run: LOSS NOISE seed S, ..." (or "- NAME: N of N runs
+    """"- NAME: R of N runs recorded; still to run: LOSS NOISE seed S [fold F], ..." (or "- NAME: N of N runs
     recorded."): a Markdown list item for a page that shows runs as they land, ``missing`` being
     those of ``configs`` that :func:`recorded_runs` did not find."""
-    waiting = ", ".join(f"{losses.display_name(c.loss)} {noise_label(c.noise)} seed {c.seed}" for c in missing)
+    waiting = ", ".join(f"{losses.display_name(c.loss)} {noise_label(c.noise)} seed {c.seed}"
+                        + (f" fold {c.holdout_fold}" if getattr(c, "holdout_folds", None) else "") for c in missing)
     return (f"- {name}: {len(configs) - len(missing)} of {len(configs)} runs recorded"
             + (f"; still to run: {waiting}." if missing else "."))
 

@@ -4,6 +4,7 @@ the loss presets and the noise grammar."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anl import data, losses, noise
+from anl import data, detection, losses, noise
 from anl.engine import DEFAULT_PRECISION
 from anl.report.labels import DATASET_NAMES, format_number, noise_cell, noise_kind_label, noise_label, nowrap
 from anl.report.published import PUBLISHED_LABEL, published_cells, published_text
@@ -460,3 +461,54 @@ def detection_finding(runs: pd.DataFrame, loss_names: Callable[[str], str] = los
                      f"{means.loc[detector, 'last_auc_loss']:.3f}, {format_number(lost, 3)} under its best epoch), "
                      f"{same}; {'one seed: indicative' if seeds < 2 else f'{seeds}+ seeds per loss'}.")
     return lines
+
+
+def out_of_sample_runs(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per k-fold setting (records whose configs are alike but for ``holdout_fold``) whose k
+    held-out-fold records are all in ``records`` (a setting still training is left out): its data set,
+    loss, noise, seed and folds, and the precision, recall and F1 of confident learning on the
+    joined out-of-sample probabilities (:func:`anl.detection.out_of_sample_confident_learning`;
+    NaN without cleanlab)."""
+    columns = ["dataset", "loss", "noise", "seed", "folds", "cleanlab_f1", "cleanlab_precision", "cleanlab_recall"]
+    settings: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        config = record["config"]
+        if config.get("holdout_folds") is not None:
+            setting = {name: value for name, value in config.items() if name != "holdout_fold"}
+            settings.setdefault(json.dumps(setting, sort_keys=True), []).append(record)
+    rows = []
+    for group in settings.values():
+        config = group[0]["config"]
+        if len({record["config"]["holdout_fold"] for record in group}) < config["holdout_folds"]:
+            continue
+        scores = detection.out_of_sample_confident_learning(group) or {}
+        rows.append({**{name: config[name] for name in ("dataset", "loss", "noise", "seed")},
+                     "folds": config["holdout_folds"],
+                     **{f"cleanlab_{name}": np.nan if scores.get(name) is None else scores[name]
+                        for name in ("f1", "precision", "recall")}})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def out_of_sample_table(scored: pd.DataFrame, reference: pd.DataFrame, settings: Sequence[str],
+                        loss_names: Callable[[str], str] = losses.display_name) -> pd.DataFrame:
+    """Per noise setting of ``settings``: confident learning's F1, precision and recall on each loss's
+    in-sample probabilities (:func:`detection_runs`' ``scored``, mean ± std over the seeds), then on
+    the out-of-sample probabilities of each reference of :func:`out_of_sample_runs` (``reference``),
+    or a row "still to run" where a setting has none; indexed by the probabilities' source."""
+    rows = []
+    metrics = [(label, column) for label, column, _, _ in DETECTION_COLUMNS if column.startswith("cleanlab_")]
+    for spec in settings:
+        for loss, group in scored[scored["noise"] == spec].groupby("loss", sort=False):
+            cells = {label: format_mean_std(values.mean(), values.std() if len(values) > 1 else np.nan, 1.0, 3)
+                     if len(values := group[column].dropna()) else "–" for label, column in metrics}
+            rows.append({"probabilities": f"in-sample, {nowrap(loss_names(loss))}", "noise": noise_cell(spec),
+                         "seeds": ", ".join(str(seed) for seed in sorted(group["seed"])), **cells})
+        references = reference[reference["noise"] == spec]
+        for _, run in references.iterrows():
+            rows.append({"probabilities": f"out-of-sample ({run['folds']} folds), {nowrap(loss_names(run['loss']))}",
+                         "noise": noise_cell(spec), "seeds": str(run["seed"]),
+                         **{label: format_number(run[column], 3) for label, column in metrics}})
+        if references.empty:
+            rows.append({"probabilities": "out-of-sample reference", "noise": noise_cell(spec), "seeds": "–",
+                         **{label: "still to run" for label, _ in metrics}})
+    return pd.DataFrame(rows).set_index("probabilities") if rows else pd.DataFrame()
