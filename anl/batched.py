@@ -479,19 +479,16 @@ def recorded_seconds_per_unit(store: ResultsStore, dataset: str, model: str, dev
 def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_per_batch: int, *,
                         device: str | torch.device | None = None, progress: bool = True,
                         time_budget: float | None = None) -> list[dict[str, Any]]:
-    """Train every config not yet in ``store`` in batches (plan_batches), leaving the runs another
-    worker holds a claim on to it; return the records of the configs recorded at the end, in the
-    order given.
+    """Train every config not yet in ``store`` in batches (plan_batches of the runs no other worker
+    holds a claim on) through :func:`anl.engine.sweep`; return the records of the configs recorded
+    at the end, in the order given.
 
     ``time_budget`` (seconds from the call): a batch starts only if 1.1 x its estimated time fits
     in what is left, and a running batch stops before an epoch that would overrun, leaving its
     checkpoint for the next call. Estimates use the seconds per run, image and epoch of the latest
     epoch in this call, else of the latest batched record in ``store`` (same data set, model and
     device); with neither, a batch starts."""
-    if time_budget is not None and time_budget <= 0:
-        raise ValueError(f"time budget must be > 0 seconds, got {time_budget}")
-    started = time.perf_counter()
-    deadline = None if time_budget is None else started + time_budget
+    deadline = engine.deadline_after(time_budget)
     keys = [config.key for config in configs]  # validates every config before any training
     folder = checkpoint_dir(store)
     held = [key for key in keys if not store.has(key) and run_claims.holder(folder, key) is not None]
@@ -504,8 +501,8 @@ def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest grouped kernels
     datasets: dict[str, ImageDataset] = {}
     seconds_per_unit: dict[tuple[str, str], float | None] = {}  # per (data set, model): run x image x epoch
-    left: list[list[RunConfig]] = []
-    for batch in batches:
+
+    def train(batch: list[RunConfig], deadline: float | None) -> bool:
         first = batch[0].resolved()
         kind = first["dataset"], first["model"]
         if first["dataset"] not in datasets:
@@ -517,17 +514,13 @@ def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_
         epoch_estimate = None if seconds_per_unit[kind] is None else seconds_per_unit[kind] * units
         if (deadline is not None and epoch_estimate is not None
                 and time.perf_counter() + ESTIMATE_MARGIN * epoch_estimate * first["epochs"] > deadline):
-            left.append(batch)
-            continue
+            return False
 
-        def measure(epoch: int, metrics: list[dict[str, Any]], units: int = units, kind: tuple = kind) -> None:
+        def measure(epoch: int, metrics: list[dict[str, Any]]) -> None:
             seconds_per_unit[kind] = (metrics[0]["train_time_s"] + metrics[0]["eval_time_s"]) / units
 
-        done = train_batched(batch, store, dataset=dataset, device=device, progress=progress, on_epoch_end=measure,
-                             deadline=deadline, epoch_estimate=epoch_estimate)
-        if done is None:
-            left.append(batch)
-    if left:
-        print(f"time budget: {sum(map(len, left))} runs in {len(left)} batches left for the next call",
-              flush=True)
+        return train_batched(batch, store, dataset=dataset, device=device, progress=progress, on_epoch_end=measure,
+                             deadline=deadline, epoch_estimate=epoch_estimate) is not None
+
+    engine.sweep(batches, store, train, deadline=deadline, label="batched sweep", progress=progress)
     return [store.read(key) for key in keys if store.has(key)]

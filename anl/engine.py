@@ -500,27 +500,61 @@ def make_record(key: str, config: dict[str, Any], objective: losses.Objective, n
 
 
 # ----------------------------------------------------------------------------- sweeps
-def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[Any], None], *,
-          label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:
-    """Call ``train_one(config)`` for each config, in order, whose record is not in ``store``,
-    holding this worker's claim on it (anl.run_claims, in ``checkpoint_dir(store)``) meanwhile; a run
-    another worker holds is left to it. Workers sharing ``store`` can run this on the same list at
-    once: each run is trained by one of them. Every config is validated before any training.
-    Returns the records in ``store`` at the end, in the order given (a run left to another
-    worker is missing if that worker has not finished it)."""
-    keys = [config.key for config in configs]
-    pending = [index for index, key in enumerate(keys) if not store.has(key)]
+def deadline_after(time_budget: float | None) -> float | None:
+    """The time.perf_counter() value ``time_budget`` seconds from now (None: no deadline)."""
+    if time_budget is None:
+        return None
+    if time_budget <= 0:
+        raise ValueError(f"time budget must be > 0 seconds, got {time_budget}")
+    return time.perf_counter() + time_budget
+
+
+@contextlib.contextmanager
+def claimed_task(store: ResultsStore, keys: Sequence[str]) -> Iterator[bool]:
+    """``with claimed_task(store, keys) as mine:`` hold this worker's claims on the runs ``keys``
+    not yet in ``store`` (anl.run_claims, in :func:`checkpoint_dir`); ``mine`` is False, and none is
+    held, when another worker holds one of them or none is left to train."""
     folder = checkpoint_dir(store)
-    with progress_bar(f"{label} ({len(keys) - len(pending)} of {len(keys)} done)", len(pending), 0,
+    with contextlib.ExitStack() as stack:
+        claims = [stack.enter_context(run_claims.claimed(folder, key, needed=lambda key=key: not store.has(key)))
+                  for key in keys if not store.has(key)]
+        mine = bool(claims) and all(claims)
+        if not mine:
+            stack.close()
+        yield mine
+
+
+def sweep(tasks: Sequence[Sequence[Config]], store: ResultsStore, train: Callable[[list[Any], float | None], bool],
+          *, deadline: float | None = None, label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:
+    """The one scheduler of runs: for each task of ``tasks`` (the configs of runs trained as one: a
+    single run, or a batch), in order, that has a run not yet in ``store``, hold this worker's
+    claims on its runs (:func:`claimed_task`) and call ``train(configs, deadline)``, which returns
+    False when it stopped, or did not start, for ``deadline`` (its checkpoint stays for the next
+    sweep). A task of which another worker holds a run is left to it; from ``deadline`` (a
+    time.perf_counter() value) on, no task starts. Workers sharing ``store`` can run this on the
+    same tasks at once: each run is trained by one of them. Every config is validated before any
+    training. Returns the records in ``store`` at the end, in the order given (a run left to another
+    worker or to the next sweep is missing)."""
+    keys = [[config.key for config in task] for task in tasks]
+    pending = [index for index, task_keys in enumerate(keys) if not all(store.has(key) for key in task_keys)]
+    total = sum(len(keys[index]) for index in pending)
+    later: list[int] = []  # tasks left for the next sweep by the deadline
+    with progress_bar(f"{label} ({sum(map(len, keys)) - total} of {sum(map(len, keys))} done)", total, 0,
                       progress and bool(pending), unit="run") as bar:
         for index in pending:
-            key = keys[index]
-            with run_claims.claimed(folder, key, needed=lambda key=key: not store.has(key)) as mine:
-                if mine:
-                    train_one(configs[index])
+            if deadline is not None and time.perf_counter() >= deadline:
+                later.append(index)
+                continue
+            with claimed_task(store, keys[index]) as mine:
+                if mine and not train(list(tasks[index]), deadline):
+                    later.append(index)
             if bar is not None:
-                bar.update(1)
-    left = [key for key in keys if not store.has(key)]
-    if left:
-        print(f"{len(left)} runs are being trained by other workers (claims in {folder})", flush=True)
-    return [store.read(key) for key in keys if store.has(key)]
+                bar.update(len(keys[index]))
+    if later:
+        print(f"deadline: {sum(len(keys[index]) for index in later)} runs in {len(later)} tasks left for the next "
+              "sweep", flush=True)
+    flat = [key for task_keys in keys for key in task_keys]
+    held = [key for index in pending if index not in later for key in keys[index] if not store.has(key)]
+    if held:
+        print(f"{len(held)} runs are being trained by other workers (claims in {checkpoint_dir(store)})", flush=True)
+    return [store.read(key) for key in flat if store.has(key)]

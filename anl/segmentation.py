@@ -313,21 +313,24 @@ class SegmentationRun(engine.SingleRun):
 def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = None, *,
                        datasets: tuple[SegmentationDataset, SegmentationDataset] | None = None,
                        device: str | torch.device | None = None, progress: bool = True,
-                       on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                       on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
+              deadline: float | None = None) -> dict[str, Any] | None:
     """Train one run (:class:`SegmentationRun`), checkpointing every epoch, and return (and store)
     its record.
 
     ``datasets`` = (the set at 256x192, the set at the training size), default load_run_data.
     A run already in ``store`` is not trained again; a run with a checkpoint resumes after its
     last completed epoch; ``on_epoch_end(epoch, metrics)`` follows each epoch's checkpoint.
+    ``deadline``: as anl.train.train_run's (None returned when stopped for it).
     """
     resolved = config.resolved()
     if store is not None and store.has(config_key(resolved)):
         return store.read(config_key(resolved))
     device = resolve_device(device)
     run = SegmentationRun(resolved, datasets if datasets is not None else load_run_data(resolved["size"]), device)
-    [record] = engine.train_task(run, store, progress=progress, on_epoch_end=engine.single_run_callback(on_epoch_end))
-    return record
+    records = engine.train_task(run, store, progress=progress, on_epoch_end=engine.single_run_callback(on_epoch_end),
+                                deadline=deadline)
+    return None if records is None else records[0]
 
 
 # ----------------------------------------------------------------------------- records
@@ -385,15 +388,23 @@ def make_record(key: str, config: dict[str, Any], data: SegmentationData, object
 
 # ----------------------------------------------------------------------------- sweeps
 def train_segmentation_sweep(configs: Sequence[SegmentationConfig], store: ResultsStore, *,
-                             device: str | torch.device | None = None, progress: bool = True) -> list[dict[str, Any]]:
-    """Train every config not yet in ``store`` that no other worker is training (:func:`anl.engine.sweep`;
-    data loaded once per size); the records in ``store`` at the end, in order."""
+                             device: str | torch.device | None = None, progress: bool = True,
+                             time_budget: float | None = None) -> list[dict[str, Any]]:
+    """Train every config not yet in ``store`` that no other worker is training, one
+    :class:`SegmentationRun` after another (:func:`anl.engine.sweep`; data loaded once per size),
+    within ``time_budget`` seconds as anl.train.train_sweep; the records in ``store`` at the end, in
+    order."""
+    deadline = engine.deadline_after(time_budget)
+    device = resolve_device(device)
     loaded: dict[tuple[int, int], tuple[SegmentationDataset, SegmentationDataset]] = {}
 
-    def train_one(config: SegmentationConfig) -> None:
+    def train(runs: list[SegmentationConfig], deadline: float | None) -> bool:
+        [config] = runs
         size = tuple(config.size)
         if size not in loaded:
             loaded[size] = load_run_data(size)
-        train_segmentation(config, store, datasets=loaded[size], device=device, progress=progress)
+        return train_segmentation(config, store, datasets=loaded[size], device=device, progress=progress,
+                                  deadline=deadline) is not None
 
-    return engine.sweep(configs, store, train_one, label="segmentation sweep", progress=progress)
+    return engine.sweep([[config] for config in configs], store, train, deadline=deadline,
+                        label="segmentation sweep", progress=progress)

@@ -406,7 +406,8 @@ class ClassificationRun(engine.SingleRun):
 
 def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: ImageDataset | None = None,
               device: str | torch.device | None = None, progress: bool = True,
-              on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+              on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
+              deadline: float | None = None) -> dict[str, Any] | None:
     """Train one run (:class:`ClassificationRun`), checkpointing every epoch in ``store``'s
     checkpoint folder, and return (and store) its record.
 
@@ -415,15 +416,18 @@ def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: 
     (anl.engine.claim_runs) while training it: RunClaimedError if another worker holds it. Without
     a store the run is neither claimed nor checkpointed. ``on_epoch_end(epoch, metrics)`` is called
     after each epoch's checkpoint is written. A NaN or infinite training objective stops the run
-    unrecorded (anl.engine.NonFiniteObjectiveError).
+    unrecorded (anl.engine.NonFiniteObjectiveError). ``deadline`` (a time.perf_counter() value):
+    the run stops before an epoch that would end after it (anl.engine.train_loop), its checkpoint
+    kept, and None is returned.
     """
     resolved = config.resolved()
     if store is not None and store.has(config_key(resolved)):
         return store.read(config_key(resolved))
     device = resolve_device(device)
     run = ClassificationRun(resolved, dataset if dataset is not None else load_dataset(resolved["dataset"]), device)
-    [record] = engine.train_task(run, store, progress=progress, on_epoch_end=engine.single_run_callback(on_epoch_end))
-    return record
+    records = engine.train_task(run, store, progress=progress, on_epoch_end=engine.single_run_callback(on_epoch_end),
+                                deadline=deadline)
+    return None if records is None else records[0]
 
 
 def run_label(config: dict[str, Any]) -> str:
@@ -455,15 +459,21 @@ def make_record(key: str, config: dict[str, Any], data: TrainData, objective: lo
 
 
 def train_sweep(configs: list[RunConfig], store: ResultsStore, *, device: str | torch.device | None = None,
-                progress: bool = True) -> list[dict[str, Any]]:
-    """Train every config whose record is not yet in ``store`` and that no other worker is training
-    (:func:`anl.engine.sweep`; data sets loaded once); returns the records in ``store`` at the end, in the
-    order given (a run left to another worker is missing if that worker has not finished it)."""
+                progress: bool = True, time_budget: float | None = None) -> list[dict[str, Any]]:
+    """Train every config whose record is not yet in ``store`` and that no other worker is training,
+    one :class:`ClassificationRun` after another (:func:`anl.engine.sweep`; data sets loaded once).
+    ``time_budget`` (seconds from the call): no run starts and no epoch begins that would end after
+    it (a stopped run's checkpoint stays for the next call). Returns the records in ``store`` at the
+    end, in the order given (a run left to another worker or to the next call is missing)."""
+    deadline = engine.deadline_after(time_budget)
+    device = resolve_device(device)
     datasets: dict[str, ImageDataset] = {}
 
-    def train_one(config: RunConfig) -> None:
+    def train(runs: list[RunConfig], deadline: float | None) -> bool:
+        [config] = runs
         if config.dataset not in datasets:
             datasets[config.dataset] = load_dataset(config.dataset)
-        train_run(config, store, dataset=datasets[config.dataset], device=device, progress=progress)
+        return train_run(config, store, dataset=datasets[config.dataset], device=device, progress=progress,
+                         deadline=deadline) is not None
 
-    return engine.sweep(configs, store, train_one, progress=progress)
+    return engine.sweep([[config] for config in configs], store, train, deadline=deadline, progress=progress)
