@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from anl import detection, engine, losses, run_claims
 from anl.data import ImageDataset, load_dataset
-from anl.engine import (EpochCallback, checkpoint_dir, checkpoint_path, claim_runs, cosine_lr, device_name, normalise,
+from anl.engine import (EpochCallback, checkpoint_dir, checkpoint_path, cosine_lr, device_name, normalise,
                         resolve_device, run_precision, seed_everything)
 from anl.models import build_model
 from anl.results import ResultsStore, config_key
@@ -212,10 +212,13 @@ def _objective_key(objective: losses.Objective) -> tuple:
 
 
 class BatchedRuns:
-    """R compatible runs as one grouped model on one device; everything but the images is per run.
+    """R compatible runs as one grouped model on one device, a task of anl.engine.train_loop;
+    everything but the images is per run.
 
     Runs are held sorted by (data term, key), so runs with the same data term are one contiguous
     slice of the logits, scored in one call."""
+
+    headline = None
 
     def __init__(self, configs: Sequence[RunConfig], dataset: ImageDataset, device: torch.device) -> None:
         resolved = [config.resolved() for config in configs]
@@ -229,6 +232,9 @@ class BatchedRuns:
         self.keys = [config_key(config) for config in self.configs]
         self.objectives = [objectives[i] for i in order]
         self.runs = runs = len(self.configs)
+        self.name = batch_checkpoint_name(self.keys)
+        self.label = f"{runs} {self.configs[0]['dataset']} runs ({self.configs[0]['model']})"
+        self.epochs = self.configs[0]["epochs"]
         self.device = device
         self.amp = run_precision(self.configs[0]) == "bf16"
         first = prepare_data(self.configs[0], dataset, device)
@@ -266,7 +272,7 @@ class BatchedRuns:
     def train_size(self) -> int:
         return len(self.data[0].images)
 
-    def set_epoch_lr(self, epoch: int) -> list[float]:
+    def set_lr(self, epoch: int) -> list[float]:
         """Every run's cosine learning rate for 0-based ``epoch``."""
         rates = [cosine_lr(config["lr"], epoch, config["epochs"]) for config in self.configs]
         self.lr.copy_(torch.tensor(rates, dtype=torch.float32))
@@ -368,30 +374,49 @@ class BatchedRuns:
                                              data.labels[data.eval_index] != data.true_labels[data.eval_index])
                 for run, data in enumerate(self.data)]
 
-    def state_dict(self) -> dict[str, Any]:
+    def checkpoint(self, history: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        """The grouped model, the momentum, every run's generator state and epochs so far."""
         return {"keys": self.keys, "model": self.model.state_dict(), "momentum": self.momentum,
-                "generators": [generator.get_state() for generator in self.generators]}
+                "generators": [generator.get_state() for generator in self.generators], "epochs": history}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state["keys"] != self.keys:
+    def resume(self, saved: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        """Restore what :meth:`checkpoint` saved; its epochs of every run."""
+        if saved["keys"] != self.keys:
             raise ValueError("checkpoint holds a different batch of runs")
-        self.model.load_state_dict(state["model"])
-        self.momentum = None if state["momentum"] is None else state["momentum"].to(self.device)
-        for generator, generator_state in zip(self.generators, state["generators"]):
+        self.model.load_state_dict(saved["model"])
+        self.momentum = None if saved["momentum"] is None else saved["momentum"].to(self.device)
+        for generator, generator_state in zip(self.generators, saved["generators"]):
             generator.set_state(generator_state)
+        return saved["epochs"]
+
+    def records(self, trained: engine.TrainedEpochs) -> list[dict[str, Any]]:
+        """Every run's record, as train_run makes it, with ``provenance.batched_runs`` = R."""
+        predictions = self.logits(self.data[0].test_images).argmax(2).cpu()
+        confident = self.confident_learning()
+        return [make_record(key, self.configs[run], self.data[run], self.objectives[run], trained.epochs[run],
+                            predictions[:, run], {**engine.provenance(self.device, self.amp, self.data[run].source,
+                                                                      trained), "batched_runs": self.runs},
+                            confident[run])
+                for run, key in enumerate(self.keys)]
+
+
+def batch_checkpoint_name(keys: Sequence[str]) -> str:
+    """The name of the checkpoint of the batch of runs ``keys`` (one name whatever their order)."""
+    return "batch-" + config_key({"batched_runs": sorted(keys)})
 
 
 def batch_checkpoint_path(store: ResultsStore, keys: Sequence[str]) -> Path:
     """The checkpoint of the batch of runs ``keys`` of ``store``."""
-    return checkpoint_path(store, "batch-" + config_key({"batched_runs": sorted(keys)}))
+    return checkpoint_path(store, batch_checkpoint_name(keys))
 
 
 def train_batched(configs: Sequence[RunConfig], store: ResultsStore | None = None, *,
                   dataset: ImageDataset | None = None, device: str | torch.device | None = None,
                   progress: bool = True, on_epoch_end: EpochCallback | None = None,
                   deadline: float | None = None, epoch_estimate: float | None = None) -> list[dict[str, Any]] | None:
-    """Train compatible runs as one batch, checkpointing every epoch in ``store``'s checkpoint
-    folder; return (and store) their records in the order given, or None when stopped for ``deadline``.
+    """Train compatible runs as one batch (:class:`BatchedRuns`, through anl.engine.train_task),
+    checkpointing every epoch in ``store``'s checkpoint folder; return (and store) their records in
+    the order given, or None when stopped for ``deadline``.
 
     Runs already in ``store`` are not trained; this worker claims the others while training them
     (anl.engine.claim_runs: RunClaimedError if another worker holds one); without a store nothing
@@ -407,30 +432,13 @@ def train_batched(configs: Sequence[RunConfig], store: ResultsStore | None = Non
         return [store.read(key) for key in keys]
     pending = [config for config, key in zip(configs, keys) if store is None or not store.has(key)]
     device = resolve_device(device)
-    first = pending[0].resolved()
-    dataset = dataset if dataset is not None else load_dataset(first["dataset"])
+    dataset = dataset if dataset is not None else load_dataset(pending[0].resolved()["dataset"])
     runs = BatchedRuns(pending, dataset, device)
-    path = None if store is None else batch_checkpoint_path(store, runs.keys)
-    with claim_runs(store, runs.keys):
-        trained = engine.run_epochs(
-            path, first["epochs"], state=runs.state_dict, load_state=runs.load_state_dict, set_lr=runs.set_epoch_lr,
-            train_epoch=runs.train_epoch, evaluate=runs.evaluate, runs=runs.runs,
-            label=f"{runs.runs} {first['dataset']} runs ({first['model']})", headline=None, progress=progress,
-            on_epoch_end=on_epoch_end, deadline=deadline, epoch_estimate=epoch_estimate)
-        if trained is None:
-            return None
-        predictions = runs.logits(runs.data[0].test_images).argmax(2).cpu()
-        confident = runs.confident_learning()
-        records = {}
-        for run, key in enumerate(runs.keys):
-            provenance = engine.provenance(device, runs.amp, runs.data[run].source, trained)
-            record = make_record(key, runs.configs[run], runs.data[run], runs.objectives[run], trained.epochs[run],
-                                 predictions[:, run], {**provenance, "batched_runs": runs.runs}, confident[run])
-            if store is not None:
-                store.write(record)
-            records[key] = record
-        if path is not None:
-            path.unlink(missing_ok=True)
+    trained = engine.train_task(runs, store, progress=progress, on_epoch_end=on_epoch_end, deadline=deadline,
+                                epoch_estimate=epoch_estimate)
+    if trained is None:
+        return None
+    records = {record["key"]: record for record in trained}
     return [records[key] if key in records else store.read(key) for key in keys]
 
 
@@ -474,19 +482,16 @@ def recorded_seconds_per_unit(store: ResultsStore, dataset: str, model: str, dev
 def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_per_batch: int, *,
                         device: str | torch.device | None = None, progress: bool = True,
                         time_budget: float | None = None) -> list[dict[str, Any]]:
-    """Train every config not yet in ``store`` in batches (plan_batches), leaving the runs another
-    worker holds a claim on to it; return the records of the configs recorded at the end, in the
-    order given.
+    """Train every config not yet in ``store`` in batches (plan_batches of the runs no other worker
+    holds a claim on) through :func:`anl.engine.sweep`; return the records of the configs recorded
+    at the end, in the order given.
 
     ``time_budget`` (seconds from the call): a batch starts only if 1.1 x its estimated time fits
     in what is left, and a running batch stops before an epoch that would overrun, leaving its
     checkpoint for the next call. Estimates use the seconds per run, image and epoch of the latest
     epoch in this call, else of the latest batched record in ``store`` (same data set, model and
     device); with neither, a batch starts."""
-    if time_budget is not None and time_budget <= 0:
-        raise ValueError(f"time budget must be > 0 seconds, got {time_budget}")
-    started = time.perf_counter()
-    deadline = None if time_budget is None else started + time_budget
+    deadline = engine.deadline_after(time_budget)
     keys = [config.key for config in configs]  # validates every config before any training
     folder = checkpoint_dir(store)
     held = [key for key in keys if not store.has(key) and run_claims.holder(folder, key) is not None]
@@ -499,8 +504,8 @@ def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest grouped kernels
     datasets: dict[str, ImageDataset] = {}
     seconds_per_unit: dict[tuple[str, str], float | None] = {}  # per (data set, model): run x image x epoch
-    left: list[list[RunConfig]] = []
-    for batch in batches:
+
+    def train(batch: list[RunConfig], deadline: float | None) -> bool:
         first = batch[0].resolved()
         kind = first["dataset"], first["model"]
         if first["dataset"] not in datasets:
@@ -512,17 +517,13 @@ def train_sweep_batched(configs: Sequence[RunConfig], store: ResultsStore, runs_
         epoch_estimate = None if seconds_per_unit[kind] is None else seconds_per_unit[kind] * units
         if (deadline is not None and epoch_estimate is not None
                 and time.perf_counter() + ESTIMATE_MARGIN * epoch_estimate * first["epochs"] > deadline):
-            left.append(batch)
-            continue
+            return False
 
-        def measure(epoch: int, metrics: list[dict[str, Any]], units: int = units, kind: tuple = kind) -> None:
+        def measure(epoch: int, metrics: list[dict[str, Any]]) -> None:
             seconds_per_unit[kind] = (metrics[0]["train_time_s"] + metrics[0]["eval_time_s"]) / units
 
-        done = train_batched(batch, store, dataset=dataset, device=device, progress=progress, on_epoch_end=measure,
-                             deadline=deadline, epoch_estimate=epoch_estimate)
-        if done is None:
-            left.append(batch)
-    if left:
-        print(f"time budget: {sum(map(len, left))} runs in {len(left)} batches left for the next call",
-              flush=True)
+        return train_batched(batch, store, dataset=dataset, device=device, progress=progress, on_epoch_end=measure,
+                             deadline=deadline, epoch_estimate=epoch_estimate) is not None
+
+    engine.sweep(batches, store, train, deadline=deadline, label="batched sweep", progress=progress)
     return [store.read(key) for key in keys if store.has(key)]

@@ -169,7 +169,7 @@ def bench_batched(model_name: str, dataset: ImageDataset, device: torch.device, 
                              seed=run + 1, model=model_name, train_eval_size=1, precision=precision)
                    for run in range(runs_count)]
         runs = BatchedRuns(configs, dataset, device)
-        runs.set_epoch_lr(0)
+        runs.set_lr(0)
         runs.model.train()
         batch = runs.configs[0]["batch_size"]
         orders = torch.stack([torch.randperm(runs.train_size, device=device, generator=generator)

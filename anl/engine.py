@@ -1,10 +1,14 @@
 """Internal: the training engine the classification, batched and segmentation trainers share: device and
-precision, seeding, the epoch loop with its checkpoints (resume after the last completed epoch),
-progress bars, the shuffled training epoch and SGD step, batched prediction, the record and its
-provenance, and the sweep that trains every run not yet recorded while holding a claim on it.
+precision, seeding, the shuffled training epoch and SGD step, batched prediction, checkpoints and
+progress bars, the run loop (:func:`train_loop`: resume, then per epoch set the learning rate,
+train, evaluate, checkpoint) over one small :class:`Task`, the claim-to-record path of a task
+(:func:`train_task`), the record and its provenance, and the sweep that trains every run not yet
+recorded while holding a claim on it.
 
-The trainers (anl.train, anl.batched, anl.segmentation) say what a run is: its config, data,
-model and metrics. Everything that is the same for every kind of run is here, once.
+A task says what a run is (anl.train.ClassificationRun, anl.segmentation.SegmentationRun, or R
+runs in lockstep, anl.batched.BatchedRuns): its data, model and optimiser, how an epoch trains,
+how it is evaluated and what its record holds. Everything that is the same for every kind of run
+is here, once.
 """
 
 from __future__ import annotations
@@ -35,11 +39,6 @@ PRECISIONS = ("fp32", "bf16")  # of the model's forward and backward; objective 
 DEFAULT_PRECISION = "fp32"
 SUBSET_SEED = 0  # the training subset, same for every run
 TRAIN_EVAL_SEED = 0  # the sample of training images scored every epoch, same for every run
-
-#: ``on_epoch_end(epoch, metrics)``, called after each epoch's checkpoint is written (1-based epoch;
-#: the epoch's metrics, or a batch's list of them, one per run).
-EpochCallback = Callable[[int, Any], None]
-
 
 class Config(Protocol):
     """A run config: its ``key`` is the hash of its resolved fields."""
@@ -280,15 +279,22 @@ def run_progress(key: str, epochs: int, store: ResultsStore) -> RunProgress:
                        history[-1] if history else None)
 
 
-def progress_bar(label: str, total: int, done: int, enabled: bool, unit: str = "epoch"):
-    """A tqdm bar, or None when disabled or tqdm is not installed."""
-    if not enabled:
-        return None
+@contextlib.contextmanager
+def progress_bar(label: str, total: int, done: int, enabled: bool, unit: str = "epoch") -> Iterator[Any]:
+    """A tqdm bar for the block, closed when it ends; None when disabled or tqdm is not installed."""
+    bar = None
+    if enabled:
+        try:
+            from tqdm.auto import tqdm  # optional: a run trains the same without it
+        except ImportError:
+            pass
+        else:
+            bar = tqdm(total=total, initial=done, desc=label, unit=unit, leave=False)
     try:
-        from tqdm.auto import tqdm  # optional: a run trains the same without it
-    except ImportError:
-        return None
-    return tqdm(total=total, initial=done, desc=label, unit=unit, leave=False)
+        yield bar
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def epoch_metrics(epoch: int, lr: float, train_objective: float, epoch_scores: dict[str, Any],
@@ -311,30 +317,57 @@ def load_training_state(state: dict[str, Any], model: nn.Module, optimizer: torc
     generator.set_state(state["generator"])
 
 
-# ----------------------------------------------------------------------------- the epoch loop
+# ----------------------------------------------------------------------------- the run loop
 @dataclass(frozen=True)
 class TrainedEpochs:
-    """What :func:`run_epochs` trained: ``epochs``, for a single run the list of its
-    :func:`epoch_metrics`, for R runs one such list per run; ``wall_time`` in seconds including time
-    before a resume; ``code_versions``, the code versions that trained the epochs, each with its
-    first_epoch and last_epoch (several when the run was resumed after a code change)."""
+    """What :func:`train_loop` trained: ``epochs``, one list of :func:`epoch_metrics` per run of the
+    task; ``wall_time`` in seconds including time before a resume; ``code_versions``, the code
+    versions that trained the epochs, each with its first_epoch and last_epoch (several when the run
+    was resumed after a code change)."""
 
-    epochs: list[Any]
+    epochs: list[list[dict[str, Any]]]
     wall_time: float
     code_versions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def run_epochs(path: Path | None, total_epochs: int, *, state: Callable[[], dict[str, Any]],
-               load_state: Callable[[dict[str, Any]], None], set_lr: Callable[[int], list[float]],
-               train_epoch: Callable[[], list[float]], evaluate: Callable[[], list[dict[str, Any]]],
-               runs: int | None, label: str, headline: str | None, progress: bool,
-               on_epoch_end: EpochCallback | None, deadline: float | None = None,
-               epoch_estimate: float | None = None) -> TrainedEpochs | None:
-    """The epoch loop of every trainer: resume from the checkpoint at ``path`` if there is one,
-    then per 0-based epoch ``set_lr(epoch)``, ``train_epoch()``, ``evaluate()`` (each a list with
-    one entry per run), write the checkpoint (``state()`` with "torch_rng", "epochs", "elapsed" and
-    "code_versions") and call ``on_epoch_end``. ``runs`` None: a single run, the callback given one
-    epoch's metrics; ``runs`` = R: R runs, the callback given R metrics. ``path`` None: no
+class Task(Protocol):
+    """What :func:`train_loop` trains: one run, or R runs in lockstep (anl.batched), each method
+    answering for every run of ``keys``, in that order.
+
+    ``name`` names its checkpoint (:func:`checkpoint_path`); ``label`` its progress bar and errors;
+    ``headline`` the metric its bar shows (None: none); ``epochs`` how many it trains.
+    ``checkpoint(history)`` is its state with its per-run epochs so far, ``resume(saved)`` restores
+    that state and returns those epochs; ``records(trained)`` are its runs' records."""
+
+    keys: list[str]
+    name: str
+    label: str
+    headline: str | None
+    epochs: int
+
+    def set_lr(self, epoch: int) -> list[float]: ...
+
+    def train_epoch(self) -> list[float]: ...
+
+    def evaluate(self) -> list[dict[str, Any]]: ...
+
+    def checkpoint(self, history: list[list[dict[str, Any]]]) -> dict[str, Any]: ...
+
+    def resume(self, saved: dict[str, Any]) -> list[list[dict[str, Any]]]: ...
+
+    def records(self, trained: TrainedEpochs) -> list[dict[str, Any]]: ...
+
+
+#: ``on_epoch_end(epoch, metrics)``, called after each epoch's checkpoint is written (1-based epoch;
+#: one epoch's metrics per run of the task).
+EpochCallback = Callable[[int, list[dict[str, Any]]], None]
+
+
+def train_loop(task: Task, path: Path | None, *, progress: bool, on_epoch_end: EpochCallback | None = None,
+               deadline: float | None = None, epoch_estimate: float | None = None) -> TrainedEpochs | None:
+    """Train ``task`` epoch by epoch: resume from the checkpoint at ``path`` if there is one, then
+    per 0-based epoch set the learning rate, train, evaluate, write the checkpoint (the task's, with
+    "torch_rng", "elapsed" and "code_versions") and call ``on_epoch_end``. ``path`` None: no
     checkpoint is read or written.
 
     A training objective that is NaN or infinite raises NonFiniteObjectiveError before that
@@ -345,73 +378,103 @@ def run_epochs(path: Path | None, total_epochs: int, *, state: Callable[[], dict
     ``epoch_estimate`` seconds before the first (None: unknown, go on).
     """
     code_version()  # read now, before any epoch trains: the version of the code this run imported
-    history: list[list[dict[str, Any]]] = [[] for _ in range(runs or 1)]
-    elapsed = 0.0
-    versions: list[dict[str, Any]] = []
+    history: list[list[dict[str, Any]]] = [[] for _ in task.keys]
+    elapsed, versions = 0.0, []
     if path is not None and path.is_file():
         saved = load_checkpoint(path)
-        load_state(saved)
+        history = task.resume(saved)
         torch.set_rng_state(saved["torch_rng"])
-        history = saved["epochs"] if runs else [saved["epochs"]]
         elapsed = saved["elapsed"]
         versions = saved.get("code_versions") or [
             {**UNKNOWN_CODE_VERSION, "first_epoch": 1, "last_epoch": len(history[0])}]
     started = time.perf_counter() - elapsed
-    bar = progress_bar(label, total_epochs, len(history[0]), progress)
     estimate = epoch_estimate
-    for epoch in range(len(history[0]), total_epochs):
-        tick = time.perf_counter()
-        if deadline is not None and estimate is not None and tick + estimate > deadline:
+    with progress_bar(task.label, task.epochs, len(history[0]), progress) as bar:
+        for epoch in range(len(history[0]), task.epochs):
+            tick = time.perf_counter()
+            if deadline is not None and estimate is not None and tick + estimate > deadline:
+                return None
+            rates = task.set_lr(epoch)
+            objectives = task.train_epoch()
+            if not all(math.isfinite(value) for value in objectives):
+                raise NonFiniteObjectiveError(
+                    f"{task.label}: the training objective is {', '.join(map(str, objectives))} in epoch {epoch + 1}; "
+                    "the run stops unrecorded (its checkpoint keeps the last finite epoch): lower the learning rate "
+                    "or the weight decay")
+            train_time = time.perf_counter() - tick
+            evaluated = time.perf_counter()
+            scores = task.evaluate()
+            eval_time = time.perf_counter() - evaluated
+            metrics = [epoch_metrics(epoch + 1, rate, objective, scored, train_time, eval_time)
+                       for rate, objective, scored in zip(rates, objectives, scores)]
+            for run_history, run_metrics in zip(history, metrics):
+                run_history.append(run_metrics)
+            versions = extend_code_versions(versions, epoch + 1)
+            if path is not None:
+                save_checkpoint(path, {**task.checkpoint(history), "torch_rng": torch.get_rng_state(),
+                                       "elapsed": time.perf_counter() - started, "code_versions": versions})
+            estimate = time.perf_counter() - tick
             if bar is not None:
-                bar.close()
+                bar.update(1)
+                if task.headline is not None:
+                    bar.set_postfix({task.headline: f"{metrics[0][task.headline]:.4f}"})
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1, metrics)
+    return TrainedEpochs(history, time.perf_counter() - started, versions)
+
+
+def train_task(task: Task, store: ResultsStore | None, *, progress: bool, on_epoch_end: EpochCallback | None = None,
+               deadline: float | None = None, epoch_estimate: float | None = None) -> list[dict[str, Any]] | None:
+    """A task from claim to records: claim its runs in ``store`` (:func:`claim_runs`), return their
+    records if other workers wrote them all meanwhile, else :func:`train_loop` it from its
+    checkpoint, write its records and delete the checkpoint. Returns the records in the order of
+    ``task.keys``, or None when stopped for ``deadline`` (the checkpoint stays). Without a store:
+    neither claimed, checkpointed nor written."""
+    path = None if store is None else checkpoint_path(store, task.name)
+    with claim_runs(store, task.keys):
+        if store is not None and all(store.has(key) for key in task.keys):
+            return [store.read(key) for key in task.keys]
+        trained = train_loop(task, path, progress=progress, on_epoch_end=on_epoch_end, deadline=deadline,
+                             epoch_estimate=epoch_estimate)
+        if trained is None:
             return None
-        rates = set_lr(epoch)
-        objectives = train_epoch()
-        if not all(math.isfinite(value) for value in objectives):
-            if bar is not None:
-                bar.close()
-            raise NonFiniteObjectiveError(
-                f"{label}: the training objective is {objectives if runs else objectives[0]} in epoch {epoch + 1}; "
-                "the run stops unrecorded (its checkpoint keeps the last finite epoch): lower the learning rate "
-                "or the weight decay")
-        train_time = time.perf_counter() - tick
-        evaluated = time.perf_counter()
-        scores = evaluate()
-        eval_time = time.perf_counter() - evaluated
-        metrics = [epoch_metrics(epoch + 1, rate, objective, scored, train_time, eval_time)
-                   for rate, objective, scored in zip(rates, objectives, scores)]
-        for run_history, run_metrics in zip(history, metrics):
-            run_history.append(run_metrics)
-        versions = extend_code_versions(versions, epoch + 1)
-        if path is not None:
-            save_checkpoint(path, {**state(), "torch_rng": torch.get_rng_state(),
-                                   "epochs": history if runs else history[0],
-                                   "elapsed": time.perf_counter() - started, "code_versions": versions})
-        estimate = time.perf_counter() - tick
-        if bar is not None:
-            bar.update(1)
-            if headline is not None:
-                bar.set_postfix({headline: f"{metrics[0][headline]:.4f}"})
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, metrics if runs else metrics[0])
-    if bar is not None:
-        bar.close()
-    return TrainedEpochs(history if runs else history[0], time.perf_counter() - started, versions)
+        records = task.records(trained)
+        if store is not None:
+            for record in records:
+                store.write(record)
+            path.unlink(missing_ok=True)
+    return records
 
 
-def run_single_epochs(path: Path | None, config: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
-                      generator: torch.Generator, *, train_epoch: Callable[[], float],
-                      evaluate: Callable[[], dict[str, Any]], label: str, headline: str, progress: bool,
-                      on_epoch_end: EpochCallback | None) -> TrainedEpochs:
-    """:func:`run_epochs` for one run of one model, optimiser and generator, checkpointed at
-    ``path`` (None: not checkpointed), the cosine lr of config["lr"] over config["epochs"]."""
-    return run_epochs(
-        path, config["epochs"],
-        state=lambda: training_state(model, optimizer, generator),
-        load_state=lambda state: load_training_state(state, model, optimizer, generator),
-        set_lr=lambda epoch: [set_cosine_lr(optimizer, config, epoch)],
-        train_epoch=lambda: [train_epoch()], evaluate=lambda: [evaluate()],
-        runs=None, label=label, headline=headline, progress=progress, on_epoch_end=on_epoch_end)
+class SingleRun:
+    """The part of a :class:`Task` every single run shares: one model, optimiser and training
+    generator, the cosine lr of config["lr"] over config["epochs"], and its checkpoint (the model's,
+    optimiser's and generator's states, and the run's list of epochs). A trainer's run adds
+    ``train_epoch``, ``evaluate`` and ``records``."""
+
+    headline: str | None = None
+
+    def __init__(self, key: str, config: dict[str, Any], label: str, model: nn.Module,
+                 optimizer: torch.optim.Optimizer, generator: torch.Generator) -> None:
+        self.keys, self.name, self.label, self.epochs = [key], key, label, config["epochs"]
+        self.config, self.model, self.optimizer, self.generator = config, model, optimizer, generator
+
+    def set_lr(self, epoch: int) -> list[float]:
+        return [set_cosine_lr(self.optimizer, self.config, epoch)]
+
+    def checkpoint(self, history: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        return {**training_state(self.model, self.optimizer, self.generator), "epochs": history[0]}
+
+    def resume(self, saved: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        load_training_state(saved, self.model, self.optimizer, self.generator)
+        return [saved["epochs"]]
+
+
+def single_run_callback(on_epoch_end: Callable[[int, dict[str, Any]], None] | None) -> EpochCallback | None:
+    """A single run's ``on_epoch_end(epoch, metrics)`` as an :data:`EpochCallback` (its one run's metrics)."""
+    if on_epoch_end is None:
+        return None
+    return lambda epoch, metrics: on_epoch_end(epoch, metrics[0])
 
 
 # ----------------------------------------------------------------------------- records
@@ -436,47 +499,62 @@ def make_record(key: str, config: dict[str, Any], objective: losses.Objective, n
             "summary": summary, **extra, "provenance": provenance}
 
 
-def train_recorded(store: ResultsStore | None, key: str, train: Callable[[Path | None], TrainedEpochs],
-                   record: Callable[[TrainedEpochs], dict[str, Any]]) -> dict[str, Any]:
-    """One run from claim to record: claim run ``key`` of ``store`` (:func:`claim_runs`), return
-    its record if another worker wrote it meanwhile, else ``train(checkpoint path)``, make its
-    ``record`` from what was trained, write it and delete the checkpoint. Without a store: neither
-    claimed, checkpointed nor written."""
-    path = None if store is None else checkpoint_path(store, key)
-    with claim_runs(store, [key]):
-        if store is not None and store.has(key):
-            return store.read(key)
-        made = record(train(path))
-        if store is not None:
-            store.write(made)
-            path.unlink(missing_ok=True)
-    return made
-
-
 # ----------------------------------------------------------------------------- sweeps
-def sweep(configs: Sequence[Config], store: ResultsStore, train_one: Callable[[Any], None], *,
-          label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:
-    """Call ``train_one(config)`` for each config, in order, whose record is not in ``store``,
-    holding this worker's claim on it (anl.run_claims, in ``checkpoint_dir(store)``) meanwhile; a run
-    another worker holds is left to it. Workers sharing ``store`` can run this on the same list at
-    once: each run is trained by one of them. Every config is validated before any training.
-    Returns the records in ``store`` at the end, in the order given (a run left to another
-    worker is missing if that worker has not finished it)."""
-    keys = [config.key for config in configs]
-    pending = [index for index, key in enumerate(keys) if not store.has(key)]
-    bar = progress_bar(f"{label} ({len(keys) - len(pending)} of {len(keys)} done)", len(pending), 0,
-                       progress and bool(pending), unit="run")
+def deadline_after(time_budget: float | None) -> float | None:
+    """The time.perf_counter() value ``time_budget`` seconds from now (None: no deadline)."""
+    if time_budget is None:
+        return None
+    if time_budget <= 0:
+        raise ValueError(f"time budget must be > 0 seconds, got {time_budget}")
+    return time.perf_counter() + time_budget
+
+
+@contextlib.contextmanager
+def claimed_task(store: ResultsStore, keys: Sequence[str]) -> Iterator[bool]:
+    """``with claimed_task(store, keys) as mine:`` hold this worker's claims on the runs ``keys``
+    not yet in ``store`` (anl.run_claims, in :func:`checkpoint_dir`); ``mine`` is False, and none is
+    held, when another worker holds one of them or none is left to train."""
     folder = checkpoint_dir(store)
-    for index in pending:
-        key = keys[index]
-        with run_claims.claimed(folder, key, needed=lambda key=key: not store.has(key)) as mine:
-            if mine:
-                train_one(configs[index])
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    left = [key for key in keys if not store.has(key)]
-    if left:
-        print(f"{len(left)} runs are being trained by other workers (claims in {folder})", flush=True)
-    return [store.read(key) for key in keys if store.has(key)]
+    with contextlib.ExitStack() as stack:
+        claims = [stack.enter_context(run_claims.claimed(folder, key, needed=lambda key=key: not store.has(key)))
+                  for key in keys if not store.has(key)]
+        mine = bool(claims) and all(claims)
+        if not mine:
+            stack.close()
+        yield mine
+
+
+def sweep(tasks: Sequence[Sequence[Config]], store: ResultsStore, train: Callable[[list[Any], float | None], bool],
+          *, deadline: float | None = None, label: str = "sweep", progress: bool = True) -> list[dict[str, Any]]:
+    """The one scheduler of runs: for each task of ``tasks`` (the configs of runs trained as one: a
+    single run, or a batch), in order, that has a run not yet in ``store``, hold this worker's
+    claims on its runs (:func:`claimed_task`) and call ``train(configs, deadline)``, which returns
+    False when it stopped, or did not start, for ``deadline`` (its checkpoint stays for the next
+    sweep). A task of which another worker holds a run is left to it; from ``deadline`` (a
+    time.perf_counter() value) on, no task starts. Workers sharing ``store`` can run this on the
+    same tasks at once: each run is trained by one of them. Every config is validated before any
+    training. Returns the records in ``store`` at the end, in the order given (a run left to another
+    worker or to the next sweep is missing)."""
+    keys = [[config.key for config in task] for task in tasks]
+    pending = [index for index, task_keys in enumerate(keys) if not all(store.has(key) for key in task_keys)]
+    total = sum(len(keys[index]) for index in pending)
+    later: list[int] = []  # tasks left for the next sweep by the deadline
+    with progress_bar(f"{label} ({sum(map(len, keys)) - total} of {sum(map(len, keys))} done)", total, 0,
+                      progress and bool(pending), unit="run") as bar:
+        for index in pending:
+            if deadline is not None and time.perf_counter() >= deadline:
+                later.append(index)
+                continue
+            with claimed_task(store, keys[index]) as mine:
+                if mine and not train(list(tasks[index]), deadline):
+                    later.append(index)
+            if bar is not None:
+                bar.update(len(keys[index]))
+    if later:
+        print(f"deadline: {sum(len(keys[index]) for index in later)} runs in {len(later)} tasks left for the next "
+              "sweep", flush=True)
+    flat = [key for task_keys in keys for key in task_keys]
+    held = [key for index in pending if index not in later for key in keys[index] if not store.has(key)]
+    if held:
+        print(f"{len(held)} runs are being trained by other workers (claims in {checkpoint_dir(store)})", flush=True)
+    return [store.read(key) for key in flat if store.has(key)]

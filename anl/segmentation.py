@@ -34,9 +34,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,7 +50,7 @@ from anl.data import (
 from anl.mask_noise import NoisyMasks, apply_mask_noise, parse_mask_noise
 from anl.models import UNet
 from anl.results import ResultsStore, config_key
-from anl.engine import (DEFAULT_PRECISION, PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits,
+from anl.engine import (DEFAULT_PRECISION, PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, eval_logits,
                         fixed_sample, normalise, resolve_device, run_precision, seed_everything)
 
 NUM_CLASSES = 2  # background, lesion
@@ -278,41 +277,60 @@ def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.
                                        generator, amp, batch)
 
 
+class SegmentationRun(engine.SingleRun):
+    """One segmentation run as a task of anl.engine.train_loop: its data with noisy masks, its
+    seeded U-Net, objective, Adam and training generator; an epoch is a shuffled, flipped pass,
+    evaluation :func:`evaluate`, its record :func:`make_record`."""
+
+    headline = "test_dice"
+
+    def __init__(self, config: dict[str, Any], datasets: tuple[SegmentationDataset, SegmentationDataset],
+                 device: torch.device) -> None:
+        self.device, self.amp = device, run_precision(config) == "bf16"
+        self.data = prepare_data(config, *datasets, device)
+        seed_everything(config["seed"])
+        self.objective = losses.build(config["loss"], dataset=LOSS_PRESET, **config["loss_overrides"])
+        model = UNet(3, NUM_CLASSES, config["base_width"], config["levels"])
+        model = model.to(device=device, memory_format=torch.channels_last)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
+        generator = torch.Generator(device=device).manual_seed(config["seed"])
+        label = f"isic2017 {config['loss']} {config['noise']} seed {config['seed']}"
+        super().__init__(config_key(config), config, label, model, optimizer, generator)
+
+    def train_epoch(self) -> list[float]:
+        return [train_epoch(self.model, self.objective, self.optimizer, self.data, self.config, self.generator,
+                            self.amp)]
+
+    def evaluate(self) -> list[dict[str, Any]]:
+        return [evaluate(self.model, self.data, self.amp)]
+
+    def records(self, trained: engine.TrainedEpochs) -> list[dict[str, Any]]:
+        provenance = engine.provenance(self.device, self.amp, self.data.source, trained)
+        return [make_record(self.name, self.config, self.data, self.objective, trained.epochs[0], self.model,
+                            self.amp, provenance)]
+
+
 def train_segmentation(config: SegmentationConfig, store: ResultsStore | None = None, *,
                        datasets: tuple[SegmentationDataset, SegmentationDataset] | None = None,
                        device: str | torch.device | None = None, progress: bool = True,
-                       on_epoch_end: EpochCallback | None = None) -> dict[str, Any]:
-    """Train one run, checkpointing every epoch, and return (and store) its record.
+                       on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
+              deadline: float | None = None) -> dict[str, Any] | None:
+    """Train one run (:class:`SegmentationRun`), checkpointing every epoch, and return (and store)
+    its record.
 
     ``datasets`` = (the set at 256x192, the set at the training size), default load_run_data.
     A run already in ``store`` is not trained again; a run with a checkpoint resumes after its
     last completed epoch; ``on_epoch_end(epoch, metrics)`` follows each epoch's checkpoint.
+    ``deadline``: as anl.train.train_run's (None returned when stopped for it).
     """
     resolved = config.resolved()
-    key = config_key(resolved)
-    if store is not None and store.has(key):
-        return store.read(key)
+    if store is not None and store.has(config_key(resolved)):
+        return store.read(config_key(resolved))
     device = resolve_device(device)
-    amp = run_precision(resolved) == "bf16"
-    native, sized = datasets if datasets is not None else load_run_data(resolved["size"])
-    data = prepare_data(resolved, native, sized, device)
-    seed_everything(resolved["seed"])
-    objective = losses.build(resolved["loss"], dataset=LOSS_PRESET, **resolved["loss_overrides"])
-    model = UNet(3, NUM_CLASSES, resolved["base_width"], resolved["levels"])
-    model = model.to(device=device, memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=resolved["lr"], weight_decay=resolved["weight_decay"])
-    generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-
-    def train(path: Path | None) -> engine.TrainedEpochs:
-        return engine.run_single_epochs(
-            path, resolved, model, optimizer, generator,
-            train_epoch=lambda: train_epoch(model, objective, optimizer, data, resolved, generator, amp),
-            evaluate=lambda: evaluate(model, data, amp),
-            label=f"isic2017 {resolved['loss']} {resolved['noise']} seed {resolved['seed']}",
-            headline="test_dice", progress=progress, on_epoch_end=on_epoch_end)
-
-    return engine.train_recorded(store, key, train, lambda trained: make_record(
-        key, resolved, data, objective, trained.epochs, model, amp, engine.provenance(device, amp, data.source, trained)))
+    run = SegmentationRun(resolved, datasets if datasets is not None else load_run_data(resolved["size"]), device)
+    records = engine.train_task(run, store, progress=progress, on_epoch_end=engine.single_run_callback(on_epoch_end),
+                                deadline=deadline)
+    return None if records is None else records[0]
 
 
 # ----------------------------------------------------------------------------- records
@@ -370,15 +388,23 @@ def make_record(key: str, config: dict[str, Any], data: SegmentationData, object
 
 # ----------------------------------------------------------------------------- sweeps
 def train_segmentation_sweep(configs: Sequence[SegmentationConfig], store: ResultsStore, *,
-                             device: str | torch.device | None = None, progress: bool = True) -> list[dict[str, Any]]:
-    """Train every config not yet in ``store`` that no other worker is training (:func:`anl.engine.sweep`;
-    data loaded once per size); the records in ``store`` at the end, in order."""
+                             device: str | torch.device | None = None, progress: bool = True,
+                             time_budget: float | None = None) -> list[dict[str, Any]]:
+    """Train every config not yet in ``store`` that no other worker is training, one
+    :class:`SegmentationRun` after another (:func:`anl.engine.sweep`; data loaded once per size),
+    within ``time_budget`` seconds as anl.train.train_sweep; the records in ``store`` at the end, in
+    order."""
+    deadline = engine.deadline_after(time_budget)
+    device = resolve_device(device)
     loaded: dict[tuple[int, int], tuple[SegmentationDataset, SegmentationDataset]] = {}
 
-    def train_one(config: SegmentationConfig) -> None:
+    def train(runs: list[SegmentationConfig], deadline: float | None) -> bool:
+        [config] = runs
         size = tuple(config.size)
         if size not in loaded:
             loaded[size] = load_run_data(size)
-        train_segmentation(config, store, datasets=loaded[size], device=device, progress=progress)
+        return train_segmentation(config, store, datasets=loaded[size], device=device, progress=progress,
+                                  deadline=deadline) is not None
 
-    return engine.sweep(configs, store, train_one, label="segmentation sweep", progress=progress)
+    return engine.sweep([[config] for config in configs], store, train, deadline=deadline,
+                        label="segmentation sweep", progress=progress)

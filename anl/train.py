@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from torch import nn
 
 from anl import compiled, detection, engine, losses, noise
 from anl.data import DATASETS, ImageDataset, load_dataset, stratified_subset
-from anl.engine import (DEFAULT_PRECISION, PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, EpochCallback, eval_logits, fixed_sample,
+from anl.engine import (DEFAULT_PRECISION, PRECISIONS, SUBSET_SEED, TRAIN_EVAL_SEED, eval_logits, fixed_sample,
                         normalise, resolve_device, run_precision, seed_everything)
 from anl.models import MODELS, build_model
 from anl.results import ResultsStore, config_key
@@ -426,62 +426,76 @@ def train_epoch(model: nn.Module, objective: losses.Objective, optimizer: torch.
                                        generator, amp, batch)
 
 
+class ClassificationRun(engine.SingleRun):
+    """One classification run as a task of anl.engine.train_loop: its data with noisy labels, its
+    seeded model, objective, SGD and training generator; an epoch is a shuffled, augmented pass
+    (eager, or the compiled step $ANL_STEP asks for), evaluation :func:`evaluate`, its record
+    :func:`make_record`."""
+
+    headline = "test_acc"
+
+    def __init__(self, config: dict[str, Any], dataset: ImageDataset, device: torch.device) -> None:
+        if dataset.name != config["dataset"]:
+            raise ValueError(f"dataset {dataset.name!r} given for a {config['dataset']!r} run")
+        self.device, self.amp = device, run_precision(config) == "bf16"
+        self.data = data = prepare_data(config, dataset, device)
+        seed_everything(config["seed"])
+        self.objective = losses.build(config["loss"], dataset=config["dataset"],
+                                      noise_type=losses.noise_type_of(config["noise"]), **config["loss_overrides"])
+        model = build_model(config["model"], data.num_classes, dataset.image_shape[0])
+        model = model.to(device=device, memory_format=torch.channels_last)
+        optimizer = torch.optim.SGD(model.parameters(), lr=config["lr"], momentum=0.9,
+                                    weight_decay=config["weight_decay"])
+        generator = torch.Generator(device=device).manual_seed(config["seed"])
+        super().__init__(config_key(config), config, run_label(config), model, optimizer, generator)
+        self.mode = compiled.step_mode(device)  # $ANL_STEP: the eager step, or a compiled one (the GPU script's)
+        self.step = None if self.mode == "eager" else compiled.CompiledStep(
+            model, self.objective, optimizer, data, apply_augmentation, config["grad_clip"], self.amp, self.mode)
+
+    def train_epoch(self) -> list[float]:
+        config, generator = self.config, self.generator
+        if self.step is None:
+            return [train_epoch(self.model, self.objective, self.optimizer, self.data, config, generator, self.amp)]
+        return [compiled.train_shuffled_epoch(
+            self.step, len(self.data.labels), config["batch_size"], generator,
+            lambda count: draw_augmentation(count, config["augment"], generator, self.device))]
+
+    def evaluate(self) -> list[dict[str, Any]]:
+        return [evaluate(self.model, self.data, self.objective, self.amp)]
+
+    def records(self, trained: engine.TrainedEpochs) -> list[dict[str, Any]]:
+        predictions = predict(self.model, self.data.test_images, self.data, amp=self.amp).argmax(1).cpu()
+        provenance = {**engine.provenance(self.device, self.amp, self.data.source, trained),
+                      **compiled.step_provenance(self.mode)}
+        held_out = None if self.data.held_out is None else held_out_probabilities(self.model, self.data, self.amp)
+        return [make_record(self.name, self.config, self.data, self.objective, trained.epochs[0], predictions,
+                            provenance, confident_learning(self.model, self.data, self.amp), held_out)]
+
+
 def train_run(config: RunConfig, store: ResultsStore | None = None, *, dataset: ImageDataset | None = None,
               device: str | torch.device | None = None, progress: bool = True,
-              on_epoch_end: EpochCallback | None = None) -> dict[str, Any]:
-    """Train one run, checkpointing every epoch in ``store``'s checkpoint folder, and return (and
-    store) its record.
+              on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None,
+              deadline: float | None = None) -> dict[str, Any] | None:
+    """Train one run (:class:`ClassificationRun`), checkpointing every epoch in ``store``'s
+    checkpoint folder, and return (and store) its record.
 
     A run whose record is already in ``store`` is not trained again: the stored record is returned.
     A run with a checkpoint resumes after its last completed epoch. This worker claims the run
     (anl.engine.claim_runs) while training it: RunClaimedError if another worker holds it. Without
     a store the run is neither claimed nor checkpointed. ``on_epoch_end(epoch, metrics)`` is called
     after each epoch's checkpoint is written. A NaN or infinite training objective stops the run
-    unrecorded (anl.engine.NonFiniteObjectiveError).
+    unrecorded (anl.engine.NonFiniteObjectiveError). ``deadline`` (a time.perf_counter() value):
+    the run stops before an epoch that would end after it (anl.engine.train_loop), its checkpoint
+    kept, and None is returned.
     """
     resolved = config.resolved()
-    key = config_key(resolved)
-    if store is not None and store.has(key):
-        return store.read(key)
+    if store is not None and store.has(config_key(resolved)):
+        return store.read(config_key(resolved))
     device = resolve_device(device)
-    amp = run_precision(resolved) == "bf16"
-    dataset = dataset if dataset is not None else load_dataset(resolved["dataset"])
-    if dataset.name != resolved["dataset"]:
-        raise ValueError(f"dataset {dataset.name!r} given for a {resolved['dataset']!r} run")
-    data = prepare_data(resolved, dataset, device)
-    seed_everything(resolved["seed"])
-    objective = losses.build(resolved["loss"], dataset=resolved["dataset"],
-                             noise_type=losses.noise_type_of(resolved["noise"]), **resolved["loss_overrides"])
-    model = build_model(resolved["model"], data.num_classes, dataset.image_shape[0])
-    model = model.to(device=device, memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=resolved["lr"], momentum=0.9,
-                                weight_decay=resolved["weight_decay"])
-    generator = torch.Generator(device=device).manual_seed(resolved["seed"])
-    mode = compiled.step_mode(device)  # $ANL_STEP: the eager step, or a compiled one (the GPU script's)
-    step = None if mode == "eager" else compiled.CompiledStep(model, objective, optimizer, data, apply_augmentation,
-                                                               resolved["grad_clip"], amp, mode)
-
-    def one_epoch() -> float:
-        if step is None:
-            return train_epoch(model, objective, optimizer, data, resolved, generator, amp)
-        return compiled.train_shuffled_epoch(step, len(data.labels), resolved["batch_size"], generator,
-                                             lambda count: draw_augmentation(count, resolved["augment"], generator,
-                                                                             device))
-
-    def train(path: Path | None) -> engine.TrainedEpochs:
-        return engine.run_single_epochs(
-            path, resolved, model, optimizer, generator, train_epoch=one_epoch,
-            evaluate=lambda: evaluate(model, data, objective, amp),
-            label=run_label(resolved), headline="test_acc", progress=progress, on_epoch_end=on_epoch_end)
-
-    def record(trained: engine.TrainedEpochs) -> dict[str, Any]:
-        predictions = predict(model, data.test_images, data, amp=amp).argmax(1).cpu()
-        provenance = {**engine.provenance(device, amp, data.source, trained), **compiled.step_provenance(mode)}
-        held_out = None if data.held_out is None else held_out_probabilities(model, data, amp)
-        return make_record(key, resolved, data, objective, trained.epochs, predictions, provenance,
-                           confident_learning(model, data, amp), held_out)
-
-    return engine.train_recorded(store, key, train, record)
+    run = ClassificationRun(resolved, dataset if dataset is not None else load_dataset(resolved["dataset"]), device)
+    records = engine.train_task(run, store, progress=progress, on_epoch_end=engine.single_run_callback(on_epoch_end),
+                                deadline=deadline)
+    return None if records is None else records[0]
 
 
 def run_label(config: dict[str, Any]) -> str:
@@ -514,15 +528,21 @@ def make_record(key: str, config: dict[str, Any], data: TrainData, objective: lo
 
 
 def train_sweep(configs: list[RunConfig], store: ResultsStore, *, device: str | torch.device | None = None,
-                progress: bool = True) -> list[dict[str, Any]]:
-    """Train every config whose record is not yet in ``store`` and that no other worker is training
-    (:func:`anl.engine.sweep`; data sets loaded once); returns the records in ``store`` at the end, in the
-    order given (a run left to another worker is missing if that worker has not finished it)."""
+                progress: bool = True, time_budget: float | None = None) -> list[dict[str, Any]]:
+    """Train every config whose record is not yet in ``store`` and that no other worker is training,
+    one :class:`ClassificationRun` after another (:func:`anl.engine.sweep`; data sets loaded once).
+    ``time_budget`` (seconds from the call): no run starts and no epoch begins that would end after
+    it (a stopped run's checkpoint stays for the next call). Returns the records in ``store`` at the
+    end, in the order given (a run left to another worker or to the next call is missing)."""
+    deadline = engine.deadline_after(time_budget)
+    device = resolve_device(device)
     datasets: dict[str, ImageDataset] = {}
 
-    def train_one(config: RunConfig) -> None:
+    def train(runs: list[RunConfig], deadline: float | None) -> bool:
+        [config] = runs
         if config.dataset not in datasets:
             datasets[config.dataset] = load_dataset(config.dataset)
-        train_run(config, store, dataset=datasets[config.dataset], device=device, progress=progress)
+        return train_run(config, store, dataset=datasets[config.dataset], device=device, progress=progress,
+                         deadline=deadline) is not None
 
-    return engine.sweep(configs, store, train_one, progress=progress)
+    return engine.sweep([[config] for config in configs], store, train, deadline=deadline, progress=progress)

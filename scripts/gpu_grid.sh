@@ -13,7 +13,8 @@
 #             trains up to 24 runs per batch with --time-budget 540 (no batch or epoch starts that
 #             would end later), then packs the new records into $OUT/records.tar.gz and the log
 #             into $OUT/sweep.log.
-#      or, for runs whose batch would outlast a call (120-epoch CIFAR-10), one process per run:
+#      or, for runs whose batch would outlast a call (120-epoch CIFAR-10), single runs in N processes that
+#      share one sweep (anl.train.train_sweep; its claims hand each run to one process, its deadline stops them):
 #             run(command="bash scripts/gpu_grid.sh parallel --grids cifar10-table --processes 3 --budget 560",
 #                 carry=[".device"], timeout_s=600)   (scripts/gpu_parallel_runs.py; same packing)
 #             its runs still training at the deadline resume from the machine's disk in the next

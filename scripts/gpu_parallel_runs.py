@@ -1,7 +1,9 @@
-"""Train the first runs of named grids side by side on a lent GPU, one process per run
-(anl.train.train_run), inside one device call. Run it through ``scripts/gpu_grid.sh parallel``,
-which sets the device's data, cache and code-version environment and packs the records that finish
-into $OUT/records.tar.gz.
+"""Train the first runs of named grids side by side on a lent GPU, one process per slot, inside one
+device call: every process runs the one sweep (anl.train.train_sweep: claims, checkpoints, a
+deadline) over the same queue, so the claims hand each run to one of them and a process that ends a
+run takes the next unclaimed one. Run it through ``scripts/gpu_grid.sh parallel``, which sets the
+device's data, cache and code-version environment and packs the records that finish into
+$OUT/records.tar.gz.
 
 Why processes and not one batch (anl.batched): a batched CIFAR-10 step cost about 15 ms of Python
 and kernel launches whatever the batch (H200: 15.7 ms at 4 runs, 30 ms at 24, measured before the
@@ -12,13 +14,14 @@ Measured on an H200 (16 cores; bf16, two threads a process): with three processe
 another (NCE+RCE 3.0 s an epoch beside two others, 3.2 s alone; CE 2.8 s; ANL-CE 4.2 s, its L1 term
 adds kernels), so three processes make about 0.9 epochs a second; eight shared the GPU at about
 0.75 in all. Stopping a run does not speed up the others, so none is stopped before the deadline.
-When a run ends, the next run in the queue takes its place.
 
-At the deadline every run still training is stopped. Its per-epoch checkpoint stays on the
-machine's disk (ANL_CHECKPOINTS, /tmp/anl-checkpoints under gpu_grid.sh) while the machine stays
-warm (the device tool hands it back after about 30 s idle): fetch the records, then call again at
-once with the same --first and the runs resume where they stopped. A run cut short in a session's
-last call is lost (its checkpoint is too large to bring back).
+The sweep's deadline is FINISH_SECONDS before the budget: no run starts and no epoch begins that
+would end after it (an epoch takes as long as the run's last one). At the budget the driver stops
+any process still running. A stopped run's per-epoch checkpoint stays on the machine's disk
+(ANL_CHECKPOINTS, /tmp/anl-checkpoints under gpu_grid.sh) while the machine stays warm (the device
+tool hands it back after about 30 s idle): fetch the records, then call again at once with the same
+--first and the runs resume where they stopped. While the processes train, the driver logs every
+run in training from its checkpoint and claim (anl.engine.run_progress).
 
 Usage, with the data staged by ``scripts/gpu_grid.sh stage GRID...``:
 
@@ -37,7 +40,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import re
 import subprocess
 import sys
 import tarfile
@@ -48,18 +50,17 @@ from pathlib import Path
 import torch
 
 from anl.data import load_dataset
-from anl.engine import checkpoint_path
+from anl import run_claims
+from anl.engine import RunProgress, checkpoint_dir, checkpoint_path, run_progress
 from anl.experiments import grid
 from anl.results import ResultsStore
-from anl.train import RunConfig, train_run
+from anl.train import RunConfig, train_sweep
 
-# the driver's start, inherited by its workers, so that their epoch times share its clock
+# the driver's start, inherited by its workers, so that their deadline is the driver's
 STARTED = float(os.environ.setdefault("ANL_GPU_RUNS_STARTED", str(time.time())))
 
-EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+) at ([\d.]+) s: test ([\d.]+)")
 WATCH_SECONDS = 10
 FINISH_SECONDS = 15  # after a run's last epoch: final predictions and its record
-PROJECT_AFTER = 5  # epochs
 
 
 def log(message: str) -> None:
@@ -101,45 +102,24 @@ def pack_checkpoints(queue: list[RunConfig], store: ResultsStore, archive: Path)
     return [path.stem for path in paths]
 
 
-def work(config: RunConfig, store: ResultsStore, device: str, threads: int) -> None:
-    """Train one run, printing one EPOCH_LINE per epoch."""
+def work(queue: list[RunConfig], store: ResultsStore, device: str, threads: int, budget: float) -> None:
+    """One process's share of the queue: the sweep over all of it, with the deadline
+    FINISH_SECONDS before ``budget`` (seconds from STARTED)."""
     torch.set_num_threads(threads)
     if device == "cuda":
         torch.backends.cudnn.benchmark = True
-    epochs = config.resolved()["epochs"]
-
-    def report(epoch: int, metrics: dict) -> None:
-        print(f"epoch {epoch}/{epochs} at {time.time() - STARTED:.1f} s: test {100 * metrics['test_acc']:.2f}",
-              flush=True)
-
-    record = train_run(config, store, device=device, progress=False, on_epoch_end=report)
-    summary = record["summary"]
-    print(f"done: {100 * summary['final_test_acc']:.2f} % at the last epoch, best {100 * summary['best_test_acc']:.2f} %"
-          f" (epoch {summary['best_epoch']})", flush=True)
+    left = STARTED + budget - FINISH_SECONDS - time.time()
+    if left <= 0:
+        return
+    records = train_sweep(queue, store, device=device, progress=False, time_budget=left)
+    print(f"done: {len(records)} of {len(queue)} runs recorded", flush=True)
 
 
-def projected_end(lines: list[str]) -> tuple[int, int, float | None]:
-    """From a worker's output lines: (epochs done, epochs, projected finishing time in s from
-    STARTED at the pace of its last three epochs). None before PROJECT_AFTER epochs in this call:
-    their pace carries the worker's start (cuDNN's kernel choice, data onto the device, a resumed checkpoint)."""
-    matches = [match for match in map(EPOCH_LINE.match, lines) if match]
-    if not matches:
-        return 0, 0, None
-    done, epochs, at = int(matches[-1][1]), int(matches[-1][2]), float(matches[-1][3])
-    if len(matches) < PROJECT_AFTER:
-        return done, epochs, None
-    recent = [float(match[3]) for match in matches[-4:]]
-    per_epoch = (recent[-1] - recent[0]) / 3
-    return done, epochs, at + (epochs - done) * per_epoch + FINISH_SECONDS
-
-
-def next_actions(running: list[str], waiting: int, processes: int, now: float, budget: float) -> tuple[list[str], int]:
-    """What the watch does now: (runs to stop, how many queued runs to start). Past the budget every
-    running run stops and none starts; before it none stops (a run stopped early frees no time for
-    the others) and free slots take queued runs."""
-    if now > budget:
-        return list(running), 0
-    return [], max(0, min(processes - len(running), waiting))
+def progress_line(key: str, progress: RunProgress, now: float) -> str:
+    """``key done/epochs -> projected end`` (s from STARTED; '?' before an epoch of this run is timed)."""
+    left = progress.seconds_left
+    end = "?" if left is None else f"{now + left + FINISH_SECONDS:.0f} s"
+    return f"{key[:6]} {progress.epochs_done}/{progress.epochs} -> {end}"
 
 
 def main() -> None:
@@ -156,16 +136,13 @@ def main() -> None:
     for name in SHRINKABLE:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=None,
                             help="every run with this value instead (a dry run)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)  # the key of the run this process trains
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a process of the sweep
     args = parser.parse_args()
     store = ResultsStore(args.results)
     shrink = {name: getattr(args, name) for name in SHRINKABLE if getattr(args, name) is not None}
     queue = queue_of(comma_list(args.grids), comma_list(args.first), store, shrink, args.limit)
     if args.worker:
-        config = next((config for config in queue if config.key == args.worker), None)
-        if config is None:
-            raise SystemExit(f"run {args.worker} is recorded already or not in grids {args.grids}")
-        work(config, store, args.device, args.threads)
+        work(queue, store, args.device, args.threads, args.budget)
         return
 
     out = Path(args.out)
@@ -177,45 +154,37 @@ def main() -> None:
     if not queue:
         return
     log(f"data: {load_dataset(queue[0].dataset).source}")  # decoded once, into the cache the workers read
-    waiting = list(queue)
-    workers: dict[str, tuple[subprocess.Popen, Path]] = {}
-
-    def start_next() -> None:
-        config = waiting.pop(0)
-        log_path = logs / f"{config.key}.log"
-        command = [sys.executable, __file__, *sys.argv[1:], "--worker", config.key]
+    epochs = {config.key: config.resolved()["epochs"] for config in queue}
+    folder = checkpoint_dir(store)
+    workers: list[tuple[subprocess.Popen, Path]] = []
+    for number in range(min(args.processes, len(queue))):
+        log_path = logs / f"worker-{number}.log"
         with log_path.open("w") as output:  # the worker holds its own copy of the file
-            workers[config.key] = (subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT), log_path)
-        log(f"started {config.key}: {config.loss} {config.noise}")
-
+            command = [sys.executable, __file__, *sys.argv[1:], "--worker"]
+            workers.append((subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT), log_path))
+    log(f"started {len(workers)} processes")
     try:
-        while True:
+        while any(process.poll() is None for process, _ in workers):
             now = time.time() - STARTED
-            running = [key for key, (process, _) in workers.items() if process.poll() is None]
-            if running:
-                status = {key: projected_end(workers[key][1].read_text().splitlines()) for key in running}
-                log("  ".join(f"{key[:6]} {done}/{epochs} -> {'?' if end is None else f'{end:.0f} s'}"
-                              for key, (done, epochs, end) in status.items()))
-            stop, start = next_actions(running, len(waiting), args.processes, now, args.budget)
-            for key in stop:
-                workers[key][0].kill()
-                log(f"stopped {key} at the deadline: its checkpoint stays on this machine")
-            for _ in range(start):
-                start_next()
-            if stop or not (running or start):  # the deadline, or every run ended and none is left to start
+            if now > args.budget:
+                log("the budget is spent: the processes still running stop; their checkpoints stay on this machine")
                 break
+            held = [key for key in epochs if run_claims.holder(folder, key)]  # read only their checkpoints
+            line = "  ".join(progress_line(key, run_progress(key, epochs[key], store), now) for key in held)
+            if line:
+                log(line)
             time.sleep(WATCH_SECONDS)
     finally:  # whatever stopped the watch, no worker outlives it and its logs come back
-        for process, _ in workers.values():
+        for process, _ in workers:
             process.kill()
             process.wait()
         with tarfile.open(out / "worker-logs.tar.gz", "w:gz") as archive:  # a device call returns at most 8 files
             archive.add(logs, arcname="worker-logs")
         packed = pack_checkpoints(queue, store, out / "checkpoints.tar.gz")
         log(f"packed the checkpoints of {len(packed)} unfinished runs into $OUT/checkpoints.tar.gz")
-    for key in workers:
-        lines = workers[key][1].read_text().splitlines()
-        log(f"{key}: {lines[-1] if lines else '(no output)'}")
+    for process, log_path in workers:
+        lines = log_path.read_text().splitlines()
+        log(f"{log_path.stem}: {lines[-1] if lines else '(no output)'}")
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def test_clipping_and_sgd_are_per_run_and_equal_torch_sgd() -> None:
     results = []
     for huge in (True, False):
         runs = BatchedRuns(configs, synthetic(), torch.device("cpu"))
-        runs.set_epoch_lr(3)
+        runs.set_lr(3)
         steps = gradients(huge)
         expected = sgd_reference(runs, steps)
         for grads in steps:
@@ -205,7 +205,7 @@ def test_cifar_style_batch_draws_each_runs_augmentation_and_trains() -> None:
                              runs.data[run].mean, runs.data[run].std)
         assert torch.equal(x[:, 3 * run:3 * run + 3], expected)
         assert torch.equal(labels[run], runs.data[run].labels[index[run]])
-    runs.set_epoch_lr(0)
+    runs.set_lr(0)
     before = [runs.model.run_state(run) for run in range(2)]
     objectives = runs.train_epoch()
     assert all(np.isfinite(objectives)) and len(objectives) == 2

@@ -1,6 +1,6 @@
-"""scripts/gpu_parallel_runs.py's watch: when and how a run's end is projected, which runs it stops
-and when it starts queued ones; the checkpoints of unfinished runs it packs; and scripts/gpu_grid.sh
-queue, dry-run on CPU end to end (measure, train, pack, fetch)."""
+"""scripts/gpu_parallel_runs.py: how the watch projects a run's end from its checkpoint, the
+deadline its processes' sweep gets, the checkpoints of unfinished runs it packs; and
+scripts/gpu_grid.sh queue, dry-run on CPU end to end (measure, train, pack, fetch)."""
 
 from __future__ import annotations
 
@@ -26,35 +26,26 @@ def script(monkeypatch):
     return module
 
 
-def epoch_lines(times: list[float], epochs: int = 120) -> list[str]:
-    return [f"epoch {epoch}/{epochs} at {at:.1f} s: test 50.00" for epoch, at in enumerate(times, start=1)]
+def test_a_run_s_end_is_projected_from_its_last_epoch_s_time(script) -> None:
+    from anl.engine import RunProgress
+
+    timed = RunProgress("training", 20, 120, "host:1", {"train_time_s": 2.5, "eval_time_s": 0.5})
+    assert script.progress_line("0123456789", timed, now=100.0) == (
+        f"012345 20/120 -> {100 + 100 * 3.0 + script.FINISH_SECONDS:.0f} s")
+    assert script.progress_line("0123456789", RunProgress("training", 0, 120, "host:1"), now=5.0) == "012345 0/120 -> ?"
 
 
-def test_the_end_is_projected_from_the_pace_of_the_last_three_epochs_once_past_the_start(script) -> None:
-    assert script.projected_end([]) == (0, 0, None)
-    start = [30.0, 45.0, 58.0]  # slow epochs while every worker starts
-    assert script.projected_end(["loading", *epoch_lines(start)]) == (3, 120, None)
-    steady = start + [60.0, 62.0, 64.0, 66.0]  # then 2 s an epoch
-    done, epochs, end = script.projected_end(epoch_lines(steady))
-    assert (done, epochs) == (7, 120)
-    assert end == pytest.approx(66.0 + (120 - 7) * 2.0 + script.FINISH_SECONDS)
+def test_a_worker_whose_deadline_has_passed_trains_nothing(script, monkeypatch, tmp_path) -> None:
+    from anl.results import ResultsStore
 
-
-def test_a_resumed_run_is_projected_from_the_epochs_of_this_call(script) -> None:
-    resumed = [f"epoch {epoch}/120 at {at:.1f} s: test 70.00" for epoch, at in
-               zip(range(14, 21), [13.4, 16.4, 19.3, 22.1, 25.0, 27.8, 30.6])]
-    assert script.projected_end(resumed[:4]) == (17, 120, None)  # a resumed start is as slow as a fresh one
-    done, epochs, end = script.projected_end(resumed)
-    assert (done, epochs) == (20, 120)
-    assert end == pytest.approx(30.6 + 100 * (30.6 - 22.1) / 3 + script.FINISH_SECONDS)
-
-
-def test_no_run_stops_before_the_deadline_free_slots_take_queued_runs_and_all_stop_after_it(script) -> None:
-    assert script.next_actions(["a", "b", "c"], waiting=4, processes=3, now=300.0, budget=560.0) == ([], 0)
-    assert script.next_actions(["a"], waiting=4, processes=3, now=300.0, budget=560.0) == ([], 2)
-    assert script.next_actions(["a"], waiting=1, processes=3, now=300.0, budget=560.0) == ([], 1)
-    assert script.next_actions([], waiting=0, processes=3, now=300.0, budget=560.0) == ([], 0)
-    assert script.next_actions(["a", "c"], waiting=4, processes=3, now=561.0, budget=560.0) == (["a", "c"], 0)
+    monkeypatch.setattr(script.torch, "set_num_threads", lambda threads: None)  # this process keeps its threads
+    monkeypatch.setattr(script, "train_sweep", lambda *args, **kwargs: pytest.fail("a run started after the deadline"))
+    script.work([], ResultsStore(tmp_path), "cpu", 1, budget=script.FINISH_SECONDS / 2)
+    budgets = []
+    monkeypatch.setattr(script, "train_sweep", lambda configs, store, **kwargs: budgets.append(kwargs["time_budget"])
+                        or [])
+    script.work([], ResultsStore(tmp_path), "cpu", 1, budget=1e6)
+    assert 1e6 - script.FINISH_SECONDS - 60 < budgets[0] < 1e6 - script.FINISH_SECONDS
 
 
 def test_the_checkpoints_of_unfinished_runs_are_packed_from_the_store_s_checkpoint_folder(script, tmp_path,
