@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from anl import experiments, losses, tune
-from anl.report.labels import format_number, noise_label
+from anl.report.labels import format_number, noise_cell, nowrap
 from anl.report.stats import format_mean_std
 from anl.report.tables import HPARAM_SYMBOLS
 from anl.report.verdicts import MEASURES, verdict
@@ -126,8 +126,9 @@ def search_table(rows: pd.DataFrame) -> pd.DataFrame:
         return f"{row[hparam]:.3g}" if done[row.name] and pd.notna(row[hparam]) else "–"
 
     return pd.DataFrame({
-        "Loss": rows["loss"].map(losses.display_name), "Noise": rows["noise"].map(noise_label),
-        "Validation labels": rows["validation"], "Trials": [f"{f} of {t}" for f, t in zip(rows["finished"], rows["trials"])],
+        "Loss": rows["loss"].map(losses.display_name), "Noise": rows["noise"].map(noise_cell),
+        "Validation labels": rows["validation"],
+        "Trials": [nowrap(f"{f} of {t}") for f, t in zip(rows["finished"], rows["trials"])],
         **{f"chosen {HPARAM_SYMBOLS.get(hparam, hparam)}": [chosen(row, hparam) for _, row in rows.iterrows()]
            for hparam in hparams},
         "Validation accuracy (%)": [format_number(100 * acc, 2) if ok and pd.notna(acc) else "–"
@@ -139,15 +140,15 @@ SETTING_NAMES = {"preset": "published preset", "clean": "chosen on clean labels"
 
 def comparison_table(compared: pd.DataFrame) -> pd.DataFrame:
     """The rows of :func:`tuned_against_presets` as the page shows them: loss, noise, setting, test
-    accuracy (%, mean ± std over n seeds), the paired difference to the preset with its verdict,
-    and for the noisy split's choice the paired difference to the clean split's."""
+    accuracy (%, mean ± std over n seeds) and n, the paired difference to the preset with its
+    verdict, and for the noisy split's choice the paired difference to the clean split's."""
     def signed(value: float) -> str:
         return "–" if pd.isna(value) else format_number(100 * value, 2, signed=True)
 
     return pd.DataFrame({
-        "Loss": compared["loss"].map(losses.display_name), "Noise": compared["noise"].map(noise_label),
+        "Loss": compared["loss"].map(losses.display_name), "Noise": compared["noise"].map(noise_cell),
         "Setting": compared["setting"].map(SETTING_NAMES),
-        "Test accuracy (%)": [f"{format_mean_std(mean, std)} (n = {n})"
-                              for mean, std, n in zip(compared["mean"], compared["std"], compared["n"])],
+        "Test accuracy (%)": [format_mean_std(mean, std) for mean, std in zip(compared["mean"], compared["std"])],
+        "n": compared["n"],
         "vs preset": compared["vs_preset"].map(signed), "Beats the preset": compared["verdict"].replace("", "–"),
         "Noisy vs clean choice": compared["vs_clean"].map(signed)}).set_index("Loss")
