@@ -101,7 +101,7 @@ def code_version() -> dict[str, Any]:
     """The code version of the running process: :func:`read_code_version` on the first call, then
     the same (a checkout changed during a long sweep does not relabel the runs trained with the
     code read before it). Every trainer makes that first call before its first epoch
-    (:func:`anl.engine.run_epochs`); importing this module runs no git."""
+    (:func:`anl.engine.train_loop`); importing this module runs no git."""
     return dict(_first_code_version())
 
 
