@@ -96,7 +96,7 @@ display(Markdown(f"{finished} of {len(searches)} searches finished, {len(trials)
 
 # %% tags=["hide-input"]
 if trials.empty:
-    display(Markdown("No trial is recorded yet."))
+    display(Markdown("*Waits for the first recorded run: no trial of the study is recorded yet.*"))
 else:
     for noise in dict.fromkeys(trials["noise"]):
         shown = trials[trials["noise"] == noise]
