@@ -91,7 +91,7 @@ def tuned_against_presets(pairs: Sequence[tuple[str, RunConfig]],
     scores = load_summaries(store.root).set_index("key")["final_test_acc"]
     runs = pd.DataFrame([{"loss": config.loss, "noise": config.noise, "setting": setting, "seed": config.seed,
                           "acc": float(scores[config.key])} for setting, config in recorded])
-    by_seed = runs.set_index(["loss", "noise", "setting", "seed"])["acc"]
+    by_seed = runs.set_index(["loss", "noise", "setting", "seed"])["acc"].sort_index()
     margin = MEASURES["accuracy"].margin
     rows = []
     for (loss, noise, setting), group in runs.groupby(["loss", "noise", "setting"], sort=False):
